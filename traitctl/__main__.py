@@ -1,0 +1,3 @@
+from traitctl.cli import main
+
+main()

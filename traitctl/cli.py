@@ -1,0 +1,116 @@
+"""The root command: global options, the command groups (registered here, loaded lazily), and the
+crash guard.
+
+Each group lives in ``traitctl/commands/<module>.py`` and is imported only when it is invoked, so
+``traitctl config get`` does not pay for the imports of ``metrics`` or ``jobs``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Rich help costs ~100 ms per invocation (CONVENTIONS.md 20); plain Click help is used instead.
+os.environ.setdefault("TYPER_USE_RICH", "0")
+
+import importlib  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Optional  # noqa: E402
+
+import click  # noqa: E402
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from traitctl.context import App, GlobalOptions  # noqa: E402
+from traitctl.engine.errors import TraitctlError  # noqa: E402
+from traitctl.output import Output, color_wanted  # noqa: E402
+
+#: command name -> "module:attribute" (a Typer app or a click command). The one place groups are registered.
+COMMANDS: dict[str, str] = {
+    "config": "traitctl.commands.config:app",
+    "tenants": "traitctl.commands.tenants:app",
+    "history": "traitctl.commands.history:history_app",
+    "rollback": "traitctl.commands.history:rollback_app",
+}
+
+
+class LazyGroup(TyperGroup):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return super().get_command(ctx, name)
+        module, attr = COMMANDS[name].split(":")
+        target = getattr(importlib.import_module(module), attr)
+        command = typer.main.get_command(target) if isinstance(target, typer.Typer) else target
+        command.name = name
+        return command
+
+
+app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True,
+                  pretty_exceptions_show_locals=False,
+                  help="traitctl: inventory, configure, flag, run and watch the traits of your models.")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[Optional[str], typer.Option("--config", "-c", envvar="TRAITCTL_CONFIG", show_envvar=True,
+        help="Configuration file (default: config/traits.toml found walking up from the current folder).")] = None,
+    store: Annotated[Optional[str], typer.Option("--store", envvar="TRAITCTL_STORE", show_envvar=True,
+        help="Store URL: sqlite:///PATH (default .traitctl/traitctl.db beside the config) or postgresql://…")] = None,
+    queue: Annotated[Optional[str], typer.Option("--queue", envvar="TRAITCTL_QUEUE", show_envvar=True,
+        help="Queue URL: sqlite:///PATH (default .traitctl/queue.db) or redis://…")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")] = False,
+    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Less output (-qq: nothing on stdout).")] = 0,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More messages on stderr.")] = 0,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR=1).")] = False,
+    lock_timeout: Annotated[Optional[float], typer.Option("--lock-timeout", envvar="TRAITCTL_LOCK_TIMEOUT",
+        show_envvar=True, help="Seconds to wait for the configuration lock (default 10).")] = None,
+) -> None:
+    env = os.environ
+    out = Output(json_mode=json_, quiet=quiet, verbose=verbose, color=color_wanted(no_color, env, sys.stdout))
+    options = GlobalOptions(config=config, store=store, queue=queue, json=json_, quiet=quiet, verbose=verbose,
+                            no_color=no_color, lock_timeout=lock_timeout)
+    state = App(options=options, env=env, cwd=Path.cwd(), out=out)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI, turn domain errors into one line and an exit code,
+    and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1)."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="traitctl", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except TraitctlError as exc:
+        sys.stderr.write(f"error: {exc.message}\n")
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("Aborted.\n")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        # stdout closed early (| head): not an error worth a traceback.
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception:
+        import traceback
+
+        if os.environ.get("TRAITCTL_DEBUG"):
+            traceback.print_exc()
+        else:
+            sys.stderr.write("traitctl crashed; this is a bug. Details (no local variables):\n")
+            traceback.print_exc(limit=-8)
+        sys.exit(1)

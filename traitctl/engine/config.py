@@ -1,0 +1,415 @@
+"""Layered trait configuration: model the files' contents, resolve a key, validate against schemas.
+
+Precedence, most specific first (the seeds' ``TraitConfig::get`` made exact)::
+
+    tenant+model  >  tenant  >  model  >  global  >  schema default
+
+Everything here works on already-parsed dictionaries; reading and writing files is the store's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from traitctl.engine.errors import InputError, NotFound, ValidationError
+
+#: Sub-tables of ``[traits.<T>]`` that are not settings.
+RESERVED_TRAIT_KEYS = frozenset({"schema", "operations"})
+#: Keys of ``[tenants.<id>]`` that describe the tenant rather than override traits.
+TENANT_META_KEYS = frozenset({"name", "description", "traits", "models"})
+#: Tenant ids become file names (``tenants/<id>.toml``): keep them inside their folder.
+TENANT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SCHEMA_TYPES = ("string", "integer", "float", "boolean", "array", "table", "datetime")
+SCHEMA_FIELDS = frozenset({"type", "default", "min", "max", "allowed", "description", "items"})
+
+LAYER_ORDER = ("tenant+model", "tenant", "model", "global", "default")
+
+
+@dataclass(frozen=True)
+class TenantSource:
+    """Where one tenant's overrides live: the main file's ``[tenants.<id>]`` or ``tenants/<id>.toml``.
+
+    :param doc: the tenant's table (``name``, ``traits``, ``models``), ``None`` when not loaded.
+    :param file: the file it came from.
+    :param prefix: the key path of ``doc`` inside ``file`` (``("tenants", id)`` or ``()``).
+    """
+
+    id: str
+    file: str
+    prefix: tuple[str, ...]
+    doc: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ConfigData:
+    """The parsed configuration: the main file and the tenants known to this invocation."""
+
+    main: Mapping[str, Any]
+    main_file: str
+    tenants: Mapping[str, TenantSource] = field(default_factory=dict)
+    #: tenant ids that also appear in the main file while having their own file (a conflict).
+    duplicated_tenants: tuple[str, ...] = ()
+
+    @property
+    def traits(self) -> Mapping[str, Any]:
+        return _table(self.main, "traits")
+
+    @property
+    def models(self) -> Mapping[str, Any]:
+        return _table(self.main, "models")
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A top-level table (``traitctl``, ``multi_tenancy``, ``flags`` …), empty when absent."""
+        return _table(self.main, name)
+
+    def model_names(self) -> list[str]:
+        """Every model named in an override, in the main file or a loaded tenant."""
+        names = set(self.models)
+        for tenant in self.tenants.values():
+            names.update(_table(tenant.doc or {}, "models"))
+        return sorted(names)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One place that may define a trait's keys.
+
+    :param kind: one of :data:`LAYER_ORDER`.
+    :param file: the file holding it.
+    :param path: the key path of the table inside ``file``.
+    :param values: the table's contents.
+    """
+
+    kind: str
+    file: str
+    path: tuple[str, ...]
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The effective value of a key and where it came from.
+
+    :param found: False when no layer (not even a schema default) defines the key.
+    :param winner: the layer whose value is used.
+    :param layers: every layer that defines the key, most specific first.
+    """
+
+    key: str
+    value: Any
+    found: bool
+    winner: Layer | None
+    layers: tuple[Layer, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A finding of :func:`validate`: where (file and key path) and what is wrong."""
+
+    file: str
+    path: tuple[str, ...]
+    message: str
+
+    @property
+    def location(self) -> str:
+        return " -> ".join(self.path)
+
+
+def _table(doc: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    value = (doc or {}).get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+# -- names --------------------------------------------------------------------------------------
+def short_name(name: str) -> str:
+    return name.rsplit("\\", 1)[-1].rsplit(".", 1)[-1]
+
+
+def match_name(kind: str, name: str, known: Iterable[str]) -> str:
+    """Find ``name`` among ``known``: exactly, then case-insensitively (PHP class names are),
+    then by short name when that is unique.
+
+    :raises NotFound: with the nearest names suggested.
+    """
+    known = list(known)
+    if name in known:
+        return name
+    wanted = name.lstrip("\\").lower()
+    for candidate in known:
+        if candidate.lower() == wanted:
+            return candidate
+    by_short = [c for c in known if short_name(c).lower() == short_name(wanted).lower()]
+    if len(by_short) == 1:
+        return by_short[0]
+    if len(by_short) > 1:
+        raise InputError(f"{kind.capitalize()} {name!r} is ambiguous: " + ", ".join(sorted(by_short)) + ".")
+    raise NotFound(kind, name, known)
+
+
+def check_tenant_id(tenant: str) -> str:
+    """Refuse tenant ids that could leave ``tenants/`` or are not portable file names."""
+    if not TENANT_ID_RE.match(tenant) or tenant in (".", ".."):
+        raise InputError(
+            f"Invalid tenant id {tenant!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit."
+        )
+    return tenant
+
+
+# -- resolution ---------------------------------------------------------------------------------
+def layers_for(cfg: ConfigData, trait: str, model: str | None = None, tenant: str | None = None) -> list[Layer]:
+    """The layers that apply to (trait, model, tenant), most specific first; defaults excluded."""
+    layers: list[Layer] = []
+    source = cfg.tenants.get(tenant) if tenant else None
+    if source is not None and source.doc is not None:
+        if model:
+            values = _table(_table(_table(source.doc, "models"), model), trait)
+            layers.append(Layer("tenant+model", source.file, source.prefix + ("models", model, trait), values))
+        values = _table(_table(source.doc, "traits"), trait)
+        layers.append(Layer("tenant", source.file, source.prefix + ("traits", trait), values))
+    if model:
+        layers.append(Layer("model", cfg.main_file, ("models", model, trait), _table(cfg.models.get(model), trait)))
+    layers.append(Layer("global", cfg.main_file, ("traits", trait), _settings(cfg.traits.get(trait))))
+    return layers
+
+
+def _settings(trait_table: Any) -> Mapping[str, Any]:
+    if not isinstance(trait_table, Mapping):
+        return {}
+    return {k: v for k, v in trait_table.items() if k not in RESERVED_TRAIT_KEYS}
+
+
+def schema_of(cfg: ConfigData, trait: str) -> Mapping[str, Mapping[str, Any]]:
+    """``[traits.<T>.schema]``: key → rule table."""
+    return _table(cfg.traits.get(trait), "schema")
+
+
+def resolve(key: str, layers: Iterable[Layer], schema: Mapping[str, Mapping[str, Any]] | None = None) -> Resolved:
+    """Return the effective value of ``key``: the first layer defining it, else the schema default.
+
+    :param key: a key of the trait's settings (may be dotted for nested tables: ``mail.from``).
+    :param layers: from :func:`layers_for`, most specific first.
+    :param schema: the trait's schema, for the default.
+    """
+    defining = []
+    for layer in layers:
+        found, value = _lookup(layer.values, key)
+        if found:
+            defining.append((layer, value))
+    rule = (schema or {}).get(key)
+    if isinstance(rule, Mapping) and "default" in rule:
+        defining.append((Layer("default", "", ("schema", key, "default"), {key: rule["default"]}), rule["default"]))
+    if not defining:
+        return Resolved(key, None, False, None, ())
+    winner, value = defining[0]
+    return Resolved(key, value, True, winner, tuple(layer for layer, _ in defining))
+
+
+def _lookup(values: Mapping[str, Any], key: str) -> tuple[bool, Any]:
+    if key in values:
+        return True, values[key]
+    current: Any = values
+    for part in key.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return False, None
+        current = current[part]
+    return True, current
+
+
+def effective(cfg: ConfigData, trait: str, model: str | None = None, tenant: str | None = None) -> dict[str, Resolved]:
+    """Every key of a trait (from any layer or the schema) resolved for (model, tenant), sorted."""
+    layers = layers_for(cfg, trait, model, tenant)
+    schema = schema_of(cfg, trait)
+    keys = set(schema)
+    for layer in layers:
+        keys.update(layer.values)
+    return {key: resolve(key, layers, schema) for key in sorted(keys)}
+
+
+# -- values and schema rules ----------------------------------------------------------------------
+def parse_value(raw: str, rule: Mapping[str, Any] | None) -> Any:
+    """Turn a command-line VALUE into a typed value: TOML literal syntax (``42``, ``true``,
+    ``"text"``, ``[1, 2]``, ``{a = 1}``). For a key whose schema type is ``string`` an unquoted
+    word is taken as the string itself.
+
+    :raises InputError: when ``raw`` is not a TOML value.
+    """
+    import tomllib
+
+    if isinstance(rule, Mapping) and rule.get("type") == "string" and not raw.lstrip().startswith(('"', "'")):
+        return raw
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        raise InputError(
+            f"{raw!r} is not a TOML value: quote strings (\"text\"), write numbers, true/false, [arrays] or {{tables}}."
+        ) from None
+
+
+def check_value(path: tuple[str, ...], value: Any, rule: Mapping[str, Any] | None) -> str | None:
+    """Return what is wrong with ``value`` under ``rule`` (a schema table), or ``None``."""
+    if not isinstance(rule, Mapping):
+        return None
+    where = " -> ".join(path)
+    kind = rule.get("type")
+    if kind and not _is_type(value, kind):
+        return f"{where}: expected {kind}, got {_type_name(value)} {value!r}"
+    if "min" in rule and _is_number(value) and value < rule["min"]:
+        return f"{where}: {value!r} is below the minimum {rule['min']!r}"
+    if "max" in rule and _is_number(value) and value > rule["max"]:
+        return f"{where}: {value!r} is above the maximum {rule['max']!r}"
+    allowed = rule.get("allowed")
+    if isinstance(allowed, list) and allowed:
+        items = value if kind == "array" and isinstance(value, list) else [value]
+        bad = [v for v in items if v not in allowed]
+        if bad:
+            return f"{where}: {bad[0]!r} is not one of {', '.join(repr(a) for a in allowed)}"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    import datetime as dt
+
+    checks = {
+        "string": lambda v: isinstance(v, str),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": _is_number,
+        "boolean": lambda v: isinstance(v, bool),
+        "array": lambda v: isinstance(v, list),
+        "table": lambda v: isinstance(v, Mapping),
+        "datetime": lambda v: isinstance(v, (dt.datetime, dt.date, dt.time)),
+    }
+    return checks.get(kind, lambda v: True)(value)
+
+
+def _type_name(value: Any) -> str:
+    for kind in ("boolean", "integer", "float", "string", "array", "table", "datetime"):
+        if _is_type(value, kind):
+            return kind
+    return type(value).__name__
+
+
+def check_rule(path: tuple[str, ...], rule: Any) -> list[str]:
+    """Problems with a schema rule itself (unknown type or field, default breaking the rule)."""
+    where = " -> ".join(path)
+    if not isinstance(rule, Mapping):
+        return [f"{where}: a schema entry must be a table such as {{ type = \"integer\", default = 1 }}"]
+    problems = []
+    if rule.get("type") not in SCHEMA_TYPES:
+        problems.append(f"{where} -> type: {rule.get('type')!r} is not one of {', '.join(SCHEMA_TYPES)}")
+    for unknown in sorted(set(rule) - SCHEMA_FIELDS):
+        problems.append(f"{where}: unknown schema field {unknown!r}")
+    if "default" in rule and not problems:
+        problem = check_value(path + ("default",), rule["default"], rule)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def validate_set(cfg: ConfigData, trait: str, key: str, value: Any, path: tuple[str, ...]) -> None:
+    """Check one value about to be written; raise :class:`ValidationError` (exit 2) when it breaks
+    the trait's schema or the key is unknown to a declared schema."""
+    schema = schema_of(cfg, trait)
+    top = key.split(".", 1)[0]
+    if schema and top not in schema:
+        from traitctl.engine.errors import suggest
+
+        raise ValidationError(f"{' -> '.join(path)}: unknown key {key!r} for trait {trait}.{suggest(key, schema)}")
+    if key in RESERVED_TRAIT_KEYS:
+        raise ValidationError(f"{' -> '.join(path)}: {key!r} is reserved; edit the file to change it.")
+    problem = check_value(path, value, schema.get(key))
+    if problem:
+        raise ValidationError(problem)
+
+
+def validate(cfg: ConfigData, known_models: Iterable[str] | None = None) -> list[Problem]:
+    """Every problem in the configuration: schema types and ranges, unknown keys, unknown traits,
+    overrides for models that do not exist (when ``known_models`` is given) and bad tenants.
+
+    :param known_models: model FQNs found in the source (the inventory), or ``None`` to skip.
+    """
+    problems: list[Problem] = []
+    traits = cfg.traits
+    for trait, table in traits.items():
+        if not isinstance(table, Mapping):
+            problems.append(Problem(cfg.main_file, ("traits", trait), "must be a table"))
+            continue
+        for key, rule in _table(table, "schema").items():
+            for message in check_rule(("traits", trait, "schema", key), rule):
+                problems.append(Problem(cfg.main_file, ("traits", trait, "schema", key), message))
+        problems += _check_values(cfg, cfg.main_file, ("traits", trait), trait, _settings(table))
+    problems += _check_model_tables(cfg, cfg.main_file, ("models",), cfg.models, known_models)
+    for tenant in cfg.tenants.values():
+        problems += _check_tenant(cfg, tenant, known_models)
+    for tenant_id in cfg.duplicated_tenants:
+        problems.append(Problem(cfg.main_file, ("tenants", tenant_id),
+                                f"tenant {tenant_id!r} is defined here and in tenants/{tenant_id}.toml; keep one"))
+    return sorted(problems, key=lambda p: (p.file, p.path, p.message))
+
+
+def _check_values(cfg: ConfigData, file: str, path: tuple[str, ...], trait: str,
+                  values: Mapping[str, Any]) -> list[Problem]:
+    if trait not in cfg.traits:
+        from traitctl.engine.errors import suggest
+
+        return [Problem(file, path, f"unknown trait {trait!r}.{suggest(trait, cfg.traits)}")]
+    schema = schema_of(cfg, trait)
+    problems = []
+    for key, value in values.items():
+        if schema and key not in schema:
+            problems.append(Problem(file, path + (key,), f"unknown key {key!r} (not in the schema of {trait})"))
+            continue
+        message = check_value(path + (key,), value, schema.get(key))
+        if message:
+            problems.append(Problem(file, path + (key,), message))
+    return problems
+
+
+def _check_model_tables(cfg: ConfigData, file: str, path: tuple[str, ...], models: Mapping[str, Any],
+                        known_models: Iterable[str] | None) -> list[Problem]:
+    known = {m.lower() for m in known_models} if known_models is not None else None
+    problems = []
+    for model, by_trait in models.items():
+        if known is not None and model.lstrip("\\").lower() not in known:
+            problems.append(Problem(file, path + (model,), f"override for model {model!r}, which the source does not declare"))
+        if not isinstance(by_trait, Mapping):
+            problems.append(Problem(file, path + (model,), "must be a table of traits"))
+            continue
+        for trait, values in by_trait.items():
+            if not isinstance(values, Mapping):
+                problems.append(Problem(file, path + (model, trait), "must be a table of settings"))
+                continue
+            problems += _check_values(cfg, file, path + (model, trait), trait, values)
+    return problems
+
+
+def _check_tenant(cfg: ConfigData, tenant: TenantSource, known_models: Iterable[str] | None) -> list[Problem]:
+    base = tenant.prefix
+    if not TENANT_ID_RE.match(tenant.id):
+        return [Problem(tenant.file, base or (tenant.id,), f"invalid tenant id {tenant.id!r}")]
+    doc = tenant.doc or {}
+    problems = []
+    for key in sorted(set(doc) - TENANT_META_KEYS):
+        if not isinstance(doc[key], Mapping):
+            continue
+        problems.append(Problem(tenant.file, base + (key,), f"unknown tenant section {key!r}: use traits or models"))
+    for trait, values in _table(doc, "traits").items():
+        if isinstance(values, Mapping):
+            problems += _check_values(cfg, tenant.file, base + ("traits", trait), trait, values)
+    problems += _check_model_tables(cfg, tenant.file, base + ("models",), _table(doc, "models"), known_models)
+    if not cfg.section("multi_tenancy").get("enabled", False) and (_table(doc, "traits") or _table(doc, "models")):
+        problems.append(Problem(tenant.file, base, "tenant overrides exist but [multi_tenancy] enabled is false"))
+    return problems
+
+
+def table_path(trait: str, model: str | None, tenant: TenantSource | None) -> tuple[str, ...]:
+    """The key path of the table an override is written to, inside the tenant's file or the main file."""
+    if tenant is not None:
+        return tenant.prefix + (("models", model, trait) if model else ("traits", trait))
+    return ("models", model, trait) if model else ("traits", trait)

@@ -1,0 +1,79 @@
+"""Domain exceptions. The CLI catches :class:`TraitctlError` only; each carries its exit code."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class TraitctlError(Exception):
+    """Base of every error traitctl reports to a user.
+
+    :param message: one sentence that names the file, line, key or value at fault.
+    :param exit_code: 1 for a failed check or operation, 2 for usage or bad input.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class InputError(TraitctlError):
+    """Bad input from the user or a file: a parse error, a wrong type, an out-of-range value."""
+
+    exit_code = 2
+
+
+class ConfigFileError(InputError):
+    """A configuration file cannot be read or parsed."""
+
+
+class ValidationError(InputError):
+    """A value breaks its schema rule."""
+
+
+class NotFound(InputError):
+    """A named trait, model, tenant, flag, metric or event does not exist."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str] = ()) -> None:
+        super().__init__(f"Unknown {kind} {name!r}.{suggest(name, known)}")
+        self.kind = kind
+        self.name = name
+
+
+class Conflict(TraitctlError):
+    """An operation was refused because the state changed (rollback of a value edited since)."""
+
+    exit_code = 1
+
+
+class StoreError(TraitctlError):
+    """The store (database) cannot be reached or used."""
+
+    exit_code = 2
+
+
+class LockTimeout(TraitctlError):
+    """Another writer holds the configuration lock for longer than the timeout."""
+
+    exit_code = 3
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """Return ' Did you mean X, Y?' for the nearest known names, or '' when none is near.
+
+    :param name: the name the user typed.
+    :param known: the names that exist.
+    """
+    known = list(known)
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    if not close:
+        close = [k for k in lowered if name.lower() in k or k.endswith("\\" + name.lower())][:3]
+    if not close:
+        return ""
+    return " Did you mean " + ", ".join(repr(lowered[c]) for c in close) + "?"

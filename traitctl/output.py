@@ -1,0 +1,175 @@
+"""The one output object: data to stdout, messages to stderr, Rich only when a table is drawn.
+
+Rich is imported lazily so that commands printing a value or JSON stay off its import cost.
+``markup=False`` everywhere: PHP names such as ``App\\Traits\\HasUuid`` and user values with ``[...]``
+must never be read as Rich markup.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+
+def color_wanted(no_color_flag: bool, env: Mapping[str, str], stream: Any) -> bool:
+    """Colour only on a terminal, never with ``NO_COLOR``, ``TERM=dumb`` or ``--no-color``.
+
+    ``FORCE_COLOR`` / ``CLICOLOR_FORCE`` turn it on even when the stream is not a terminal.
+    """
+    if no_color_flag or env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    if env.get("FORCE_COLOR") or env.get("CLICOLOR_FORCE", "0") not in ("", "0"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Turn dates, sets, paths and dataclasses into what ``json.dumps`` accepts."""
+    import dataclasses
+    import datetime as dt
+    from pathlib import PurePath
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {k: to_jsonable(v) for k, v in dataclasses.asdict(obj).items()}
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj, key=str) if isinstance(obj, (set, frozenset)) else obj
+        return [to_jsonable(v) for v in items]
+    if isinstance(obj, (dt.datetime, dt.date, dt.time)):
+        return obj.isoformat()
+    if isinstance(obj, PurePath):
+        return str(obj)
+    return obj
+
+
+class Output:
+    """Where every command writes.
+
+    :param json_mode: print machine-readable JSON instead of tables.
+    :param quiet: 1 hides messages, 2 also hides data on stdout.
+    :param verbose: show info-level messages on stderr.
+    :param color: allow colour (decided once by :func:`color_wanted`).
+    """
+
+    def __init__(self, json_mode: bool = False, quiet: int = 0, verbose: int = 0,
+                 color: bool = False, stdout: Any = None, stderr: Any = None) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self.verbose = verbose
+        self.color = color
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
+        self._console = None
+        self._err_console = None
+
+    # -- data on stdout ---------------------------------------------------------------------
+    def line(self, text: str = "") -> None:
+        """Print one line of data on stdout."""
+        if self.quiet < 2:
+            self.stdout.write(text + "\n")
+
+    def json(self, obj: Any) -> None:
+        """Print ``obj`` as indented, key-sorted JSON on stdout."""
+        if self.quiet < 2:
+            self.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+    def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
+              caption: str | None = None) -> None:
+        """Draw a Rich table on stdout (values are shown with ``str``; ``None`` as empty)."""
+        if self.quiet >= 2:
+            return
+        from rich.table import Table
+
+        table = Table(title=title, caption=caption, show_lines=False)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        self.console.print(table)
+
+    def render(self, renderable: Any) -> None:
+        """Print any Rich renderable on stdout."""
+        if self.quiet < 2:
+            self.console.print(renderable)
+
+    # -- messages on stderr -----------------------------------------------------------------
+    def info(self, text: str) -> None:
+        """A progress or context message, shown with ``-v``."""
+        if self.verbose and not self.quiet:
+            self.stderr.write(text + "\n")
+
+    def success(self, text: str) -> None:
+        """A short confirmation of a write, hidden by ``-q``."""
+        if not self.quiet:
+            self.stderr.write(text + "\n")
+
+    def warn(self, text: str) -> None:
+        """A warning, hidden only by ``-q``."""
+        if not self.quiet:
+            self.stderr.write(f"warning: {text}\n")
+
+    def error(self, text: str) -> None:
+        """An error message; always shown."""
+        self.stderr.write(f"error: {text}\n")
+
+    # -- Rich consoles, created on first use ------------------------------------------------
+    @property
+    def console(self):
+        if self._console is None:
+            self._console = self._make_console(self.stdout)
+        return self._console
+
+    @property
+    def err_console(self):
+        if self._err_console is None:
+            self._err_console = self._make_console(self.stderr)
+        return self._err_console
+
+    def _make_console(self, stream: Any):
+        from rich.console import Console
+
+        return Console(file=stream, markup=False, emoji=False, highlight=False,
+                       no_color=not self.color, force_terminal=self.color or None,
+                       color_system="auto" if self.color else None)
+
+    def progress(self, total: int, description: str):
+        """A progress bar on stderr when stderr is a terminal; a no-op context otherwise."""
+        if self.quiet or self.json_mode or not getattr(self.stderr, "isatty", lambda: False)():
+            return _NoProgress()
+        from rich.progress import Progress
+
+        progress = Progress(console=self.err_console, transient=True)
+        return _RichProgress(progress, total, description)
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def advance(self, n: int = 1) -> None:
+        pass
+
+
+class _RichProgress:
+    def __init__(self, progress, total: int, description: str) -> None:
+        self.progress = progress
+        self.total = total
+        self.description = description
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        self.task = self.progress.add_task(self.description, total=self.total)
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def advance(self, n: int = 1) -> None:
+        self.progress.advance(self.task, n)

@@ -1,0 +1,154 @@
+"""Open the store database and keep its schema current.
+
+The store is one :class:`Store` object over one peewee database. Each area of traitctl (history,
+flag overrides, jobs, telemetry, the inventory cache) is a *repository* class in its own module of
+this package, built on the same database; its peewee models are created per store by a factory so
+that two stores (say SQLite and PostgreSQL in one test run) never share model bindings.
+
+To add a repository: write ``traitctl/store/<area>.py`` with a class taking ``(db)`` that exposes
+``models`` (a list of peewee model classes bound to ``db``), then list it in :data:`REPOSITORIES`.
+Tables missing from an existing database are created on open; column changes go in
+:data:`MIGRATIONS` with a new :data:`SCHEMA_VERSION`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import peewee
+
+from traitctl.engine.errors import StoreError
+from traitctl.settings import redact_url
+
+SCHEMA_VERSION = 1
+
+#: attribute name on Store -> "module:Class" of the repository.
+REPOSITORIES: dict[str, str] = {
+    "events": "traitctl.store.events:EventRepo",
+}
+
+#: version -> function(db) upgrading from version-1 (run in order, inside a transaction).
+MIGRATIONS: dict[int, Any] = {}
+
+
+def connect(url: str) -> peewee.Database:
+    """Return an unopened peewee database for ``url``: ``sqlite:///path``, ``sqlite:///:memory:``
+    or ``postgresql://user:password@host:port/db``.
+
+    :raises StoreError: for an unsupported scheme or a missing driver.
+    """
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets readers (dashboards, health) run beside a writer (worker, ingest).
+        return peewee.SqliteDatabase(path, pragmas={"journal_mode": "wal", "busy_timeout": 10000,
+                                                    "synchronous": "normal", "foreign_keys": 1})
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from playhouse.db_url import connect as url_connect
+
+            return url_connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+        except ImportError as exc:
+            raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
+    raise StoreError(f"Unsupported store URL {redact_url(url)!r}: use sqlite:///PATH or postgresql://…")
+
+
+class Store:
+    """The store every command uses: one database, one repository per area.
+
+    Example usage::
+
+        store = Store.open("sqlite:///:memory:")
+        store.events.record(kind="config.set", actor="ana", ...)
+        store.close()
+    """
+
+    def __init__(self, db: peewee.Database, url: str) -> None:
+        self.db = db
+        self.url = url
+        self._repos: dict[str, Any] = {}
+        self._meta = _meta_model(db)
+        for name, target in REPOSITORIES.items():
+            module, cls = target.split(":")
+            self._repos[name] = getattr(importlib.import_module(module), cls)(db)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_repos"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        """Connect, create missing tables and upgrade the schema.
+
+        :raises StoreError: when the database cannot be reached (password never shown).
+        """
+        db = connect(url)
+        store = cls(db, url)
+        try:
+            db.connect(reuse_if_open=True)
+            store._prepare()
+        except peewee.PeeweeException as exc:
+            raise StoreError(f"Cannot open the store at {redact_url(url)}: {_first_line(exc)}") from None
+        except Exception as exc:  # driver errors (psycopg.OperationalError …) are not peewee's
+            if "psycopg" in type(exc).__module__ or isinstance(exc, OSError):
+                raise StoreError(f"Cannot open the store at {redact_url(url)}: {_first_line(exc)}") from None
+            raise
+        return store
+
+    def models(self) -> list[type[peewee.Model]]:
+        out = [self._meta]
+        for repo in self._repos.values():
+            out += list(repo.models)
+        return out
+
+    def _prepare(self) -> None:
+        Meta = self._meta
+        with self.db.atomic():
+            self.db.create_tables(self.models(), safe=True)
+            row = Meta.get_or_none(Meta.key == "schema_version")
+            version = int(row.value) if row else SCHEMA_VERSION
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[target](self.db)
+            Meta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+
+    def schema_version(self) -> int:
+        Meta = self._meta
+        row = Meta.get_or_none(Meta.key == "schema_version")
+        return int(row.value) if row else 0
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+
+def model_base(db: peewee.Database) -> type[peewee.Model]:
+    """A fresh peewee base model bound to ``db``; repositories derive their models from it."""
+
+    class Base(peewee.Model):
+        class Meta:
+            database = db
+
+    return Base
+
+
+def _meta_model(db: peewee.Database) -> type[peewee.Model]:
+    class Meta(model_base(db)):
+        """Key/value facts about the store itself (schema version)."""
+
+        key = peewee.CharField(primary_key=True, max_length=64)
+        value = peewee.TextField()
+
+        class Meta:
+            table_name = "traitctl_meta"
+
+    return Meta
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

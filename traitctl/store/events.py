@@ -1,0 +1,116 @@
+"""History: every write recorded with who, when, what, before and after (the audit log)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import peewee
+
+from traitctl.engine.history import Event
+from traitctl.store.db import model_base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class EventRepo:
+    """Record and list history events.
+
+    Listeners added with :meth:`subscribe` are called with each recorded :class:`Event` after it
+    is stored (event delivery to subscribers hooks in here).
+    """
+
+    def __init__(self, db: peewee.Database) -> None:
+        class EventRow(model_base(db)):
+            ts = peewee.DateTimeField(index=True)
+            actor = peewee.CharField(max_length=200)
+            command = peewee.TextField()
+            kind = peewee.CharField(max_length=64, index=True)
+            file = peewee.TextField(null=True)
+            path = peewee.TextField(default="[]")
+            before = peewee.TextField(null=True)
+            after = peewee.TextField(null=True)
+            trait = peewee.CharField(max_length=300, null=True, index=True)
+            model = peewee.CharField(max_length=300, null=True)
+            tenant = peewee.CharField(max_length=64, null=True, index=True)
+            reverts = peewee.IntegerField(null=True)
+            data = peewee.TextField(default="{}")
+
+            class Meta:
+                table_name = "traitctl_event"
+
+        self.db = db
+        self.Row = EventRow
+        self.models = [EventRow]
+        self._listeners: list[Callable[[Event], None]] = []
+
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def record(self, *, kind: str, actor: str, command: str, file: str | None = None,
+               path: tuple[str, ...] = (), before: str | None = None, after: str | None = None,
+               trait: str | None = None, model: str | None = None, tenant: str | None = None,
+               reverts: int | None = None, data: dict[str, Any] | None = None,
+               ts: dt.datetime | None = None) -> Event:
+        """Store one event and return it with its id.
+
+        :param before: TOML literal of the value before, ``None`` when absent.
+        :param after: TOML literal of the value after, ``None`` when removed.
+        """
+        row = self.Row.create(ts=ts or utcnow(), actor=actor, command=command, kind=kind, file=file,
+                              path=json.dumps(list(path)), before=before, after=after, trait=trait,
+                              model=model, tenant=tenant, reverts=reverts, data=json.dumps(data or {}, default=str))
+        event = _to_event(row)
+        for listener in self._listeners:
+            listener(event)
+        return event
+
+    def get(self, event_id: int) -> Event | None:
+        row = self.Row.get_or_none(self.Row.id == event_id)
+        return _to_event(row) if row else None
+
+    def list(self, *, kind: str | None = None, trait: str | None = None, tenant: str | None = None,
+             since: dt.datetime | None = None, path_prefix: tuple[str, ...] | None = None,
+             limit: int | None = 50) -> list[Event]:
+        """Events newest first.
+
+        :param kind: an exact kind, or a prefix ending in ``*`` (``config.*``).
+        :param path_prefix: only events whose key path starts with this (e.g. ``("flags", "beta")``).
+        """
+        R = self.Row
+        query = R.select().order_by(R.id.desc())
+        if kind:
+            query = query.where(R.kind.startswith(kind[:-1]) if kind.endswith("*") else R.kind == kind)
+        if trait:
+            query = query.where(R.trait == trait)
+        if tenant:
+            query = query.where(R.tenant == tenant)
+        if since:
+            query = query.where(R.ts >= since)
+        if path_prefix:
+            prefix = json.dumps(list(path_prefix))[:-1]
+            query = query.where(R.path.startswith(prefix))
+        if limit:
+            query = query.limit(limit)
+        return [_to_event(row) for row in query]
+
+    def latest_for(self, file: str, path: tuple[str, ...]) -> Event | None:
+        """The newest event that changed ``path`` in ``file``."""
+        R = self.Row
+        row = (R.select().where((R.file == file) & (R.path == json.dumps(list(path))))
+               .order_by(R.id.desc()).first())
+        return _to_event(row) if row else None
+
+    def count(self) -> int:
+        return self.Row.select().count()
+
+
+def _to_event(row: Any) -> Event:
+    return Event(id=row.id, ts=row.ts, actor=row.actor, command=row.command, kind=row.kind, file=row.file,
+                 path=tuple(json.loads(row.path or "[]")), before=row.before, after=row.after,
+                 trait=row.trait, model=row.model, tenant=row.tenant, reverts=row.reverts,
+                 data=json.loads(row.data or "{}"))

@@ -1,0 +1,524 @@
+"""Configuration files on disk: fast reads, located keys, and safe edits that keep comments.
+
+Reads go through rtoml (about 10x tomllib, 100x tomlkit on large files, CONVENTIONS.md 18); error
+messages come from tomllib, which names line and column. An edit locks the file (filelock), re-reads
+it under the lock, rewrites only the table it touches with tomlkit, checks that the whole new text
+parses to exactly the old data plus the change, then writes a temporary file, fsyncs it and replaces
+the original atomically, keeping its mode. A killed writer leaves the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from traitctl.engine.config import ConfigData, TenantSource, check_tenant_id
+from traitctl.engine.errors import ConfigFileError, InputError, LockTimeout
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: Marks a value that is not there: as ``value`` of an edit it removes the key.
+ABSENT: Any = _Absent()
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigFileError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise ConfigFileError(f"{path} is a directory, not a TOML file.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
+    except OSError as exc:
+        raise ConfigFileError(f"{path}: cannot be read ({exc.strerror}).") from None
+
+
+def parse(text: str, path: Path | str) -> dict:
+    """Parse TOML text; on error raise :class:`ConfigFileError` naming file, line and column."""
+    try:
+        import rtoml
+
+        return rtoml.loads(text)
+    except ImportError:  # pragma: no cover - rtoml is a dependency; tomllib is the fallback
+        pass
+    except Exception:
+        pass  # re-parse below for tomllib's exact message (or a value rtoml refuses but TOML allows)
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(f"{path}: invalid TOML: {exc}.") from None
+
+
+def read(path: Path) -> dict:
+    """The parsed contents of a TOML file."""
+    return parse(read_text(path), path)
+
+
+def tenant_file(config_path: Path, tenant: str) -> Path:
+    """``tenants/<id>.toml`` beside the configuration, for a validated tenant id."""
+    return config_path.parent / "tenants" / f"{check_tenant_id(tenant)}.toml"
+
+
+def tenant_file_ids(config_path: Path) -> list[str]:
+    """Ids of the tenants that have their own file (listing the folder, reading nothing)."""
+    folder = config_path.parent / "tenants"
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(n[:-5] for n in names if n.endswith(".toml") and not n.startswith("."))
+
+
+def load_config(config_path: Path, main_doc: Mapping[str, Any], tenants: str | Iterable[str] | None) -> ConfigData:
+    """Build :class:`ConfigData` from the main file and the tenant files asked for.
+
+    :param tenants: ``"all"``, a collection of ids, or ``None`` (only those of the main file).
+    """
+    main_file = str(config_path)
+    sources: dict[str, TenantSource] = {}
+    in_main = main_doc.get("tenants", {})
+    if isinstance(in_main, Mapping):
+        for tenant_id, doc in in_main.items():
+            sources[tenant_id] = TenantSource(tenant_id, main_file, ("tenants", tenant_id),
+                                              doc if isinstance(doc, Mapping) else {})
+    file_ids = tenant_file_ids(config_path)
+    wanted = file_ids if tenants == "all" else [t for t in (tenants or ()) if t in file_ids]
+    duplicated = tuple(t for t in file_ids if t in sources)
+    for tenant_id in wanted:
+        path = tenant_file(config_path, tenant_id) if _safe(tenant_id) else None
+        if path is None:
+            continue
+        sources[tenant_id] = TenantSource(tenant_id, str(path), (), read(path))
+    for tenant_id in file_ids:
+        if tenant_id not in sources and _safe(tenant_id):
+            sources[tenant_id] = TenantSource(tenant_id, str(tenant_file(config_path, tenant_id)), (), None)
+    return ConfigData(main=main_doc, main_file=main_file, tenants=sources, duplicated_tenants=duplicated)
+
+
+def _safe(tenant_id: str) -> bool:
+    try:
+        check_tenant_id(tenant_id)
+        return True
+    except InputError:
+        return False
+
+
+# -- locating keys (for explain and edits) -----------------------------------------------------------
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_HEADER_START = re.compile(r"^[ \t]*\[")
+
+
+@dataclass(frozen=True)
+class Header:
+    """A ``[table]`` or ``[[array]]`` header line (0-based ``line``)."""
+
+    line: int
+    path: tuple[str, ...]
+    array: bool
+
+
+def _header_path(line: str) -> tuple[tuple[str, ...], bool] | None:
+    import tomllib
+
+    stripped = line.strip()
+    array = stripped.startswith("[[")
+    try:
+        data = tomllib.loads(stripped if not array else stripped + "\n")
+    except tomllib.TOMLDecodeError:
+        return None
+    path: list[str] = []
+    node: Any = data
+    while isinstance(node, dict) and len(node) == 1:
+        key = next(iter(node))
+        path.append(key)
+        node = node[key]
+        if isinstance(node, list):
+            node = node[0] if node else None
+    return tuple(path), array
+
+
+def scan_headers(text: str) -> list[Header]:
+    """Every table header of a TOML text, skipping look-alikes inside multi-line strings and arrays."""
+    headers: list[Header] = []
+    in_string: str | None = None
+    depth = 0
+    for number, line in enumerate(text.split("\n")):
+        if in_string is not None:
+            if in_string not in line:
+                continue
+            in_string, depth = _scan(line, in_string, depth)
+            continue
+        if depth == 0 and _HEADER_START.match(line):
+            parsed = _header_path(line)
+            if parsed is not None:
+                headers.append(Header(number, parsed[0], parsed[1]))
+                continue
+        if depth or "[" in line or '"""' in line or "'''" in line:
+            in_string, depth = _scan(line, None, depth)
+    return headers
+
+
+def _scan(line: str, in_string: str | None, depth: int) -> tuple[str | None, int]:
+    """Track multi-line strings and open brackets across one line (comments and strings skipped)."""
+    i, n = 0, len(line)
+    while i < n:
+        if in_string is not None:
+            end = line.find(in_string, i)
+            while end != -1 and in_string == '"""' and _escaped(line, end):
+                end = line.find(in_string, end + 1)
+            if end == -1:
+                return in_string, depth
+            i = end + len(in_string)
+            in_string = None
+            continue
+        ch = line[i]
+        if ch == "#":
+            break
+        if line.startswith('"""', i) or line.startswith("'''", i):
+            in_string = line[i:i + 3]
+            i += 3
+            continue
+        if ch in "\"'":
+            end = i + 1
+            while end < n and (line[end] != ch or (ch == '"' and _escaped(line, end))):
+                end += 1
+            i = end + 1
+            continue
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return in_string, depth
+
+
+def _escaped(line: str, pos: int) -> bool:
+    slashes = 0
+    while pos - 1 - slashes >= 0 and line[pos - 1 - slashes] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
+def locate(text: str, path: tuple[str, ...], headers: list[Header] | None = None) -> int | None:
+    """The 1-based line that defines ``path`` (a key inside a table, or a table), or ``None``."""
+    headers = scan_headers(text) if headers is None else headers
+    lines = text.split("\n")
+    for depth in range(len(path), -1, -1):
+        table, rest = path[:depth], path[depth:]
+        for index, header in enumerate(headers):
+            if header.path != table or header.array:
+                continue
+            if not rest:
+                return header.line + 1
+            end = headers[index + 1].line if index + 1 < len(headers) else len(lines)
+            found = _find_key(lines, header.line + 1, end, rest)
+            if found is not None:
+                return found + 1
+    return None
+
+
+def _find_key(lines: list[str], start: int, end: int, rest: tuple[str, ...]) -> int | None:
+    import tomllib
+
+    for number in range(start, end):
+        line = lines[number]
+        if "=" not in line or line.lstrip().startswith("#"):
+            continue
+        lhs = line.split("=", 1)[0]
+        if rest[-1].replace("\\", "") not in lhs.replace("\\", "") and not _BARE.match(rest[-1]) is None:
+            continue
+        try:
+            data = tomllib.loads(f"{lhs.strip()} = 0")
+        except tomllib.TOMLDecodeError:
+            continue
+        node: Any = data
+        for key in rest:
+            if not isinstance(node, dict) or key not in node:
+                node = None
+                break
+            node = node[key]
+        if node is not None:
+            return number
+    return None
+
+
+# -- editing -----------------------------------------------------------------------------------------
+@dataclass
+class Change:
+    """Set ``path`` to ``value`` (``ABSENT`` removes it); ``old`` is filled in by :func:`edit`."""
+
+    path: tuple[str, ...]
+    value: Any
+    old: Any = ABSENT
+
+
+@dataclass
+class Edit:
+    """The result of :func:`edit`: both texts (for a diff) and the changes with their old values."""
+
+    file: Path
+    before: str
+    after: str
+    changes: list[Change] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        """A unified diff of the file, as ``git diff`` shows it."""
+        import difflib
+
+        return "".join(difflib.unified_diff(self.before.splitlines(keepends=True), self.after.splitlines(keepends=True),
+                                            fromfile=f"a/{self.file.name}", tofile=f"b/{self.file.name}"))
+
+
+def lock_for(path: Path, timeout: float):
+    """The lock file guarding ``path`` (``<file>.lock`` beside it)."""
+    from filelock import FileLock
+
+    return FileLock(str(path) + ".lock", timeout=timeout)
+
+
+def edit(path: Path, changes: list[Change], *, lock_timeout: float = 10.0, dry_run: bool = False,
+         check: Callable[[dict], None] | None = None, create: bool = False) -> Edit:
+    """Apply ``changes`` to the TOML file at ``path`` safely.
+
+    :param check: called with the file's data re-read under the lock, before anything is written;
+        it raises to refuse the edit (validation against the current state).
+    :param create: start from an empty file when ``path`` does not exist.
+    :param dry_run: compute the new text and diff, write nothing.
+    :raises LockTimeout: when another writer holds the lock past ``lock_timeout`` seconds.
+    """
+    from filelock import Timeout
+
+    lock = lock_for(path, lock_timeout)
+    try:
+        with lock:
+            return _edit_locked(path, changes, dry_run=dry_run, check=check, create=create)
+    except Timeout:
+        raise LockTimeout(f"{lock.lock_file} is held by another writer for more than {lock_timeout:g} s; "
+                          "retry, or raise --lock-timeout.") from None
+
+
+def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Callable[[dict], None] | None,
+                 create: bool) -> Edit:
+    before = "" if create and not path.exists() else read_text(path)
+    data = parse(before, path)
+    if check is not None:
+        check(data)
+    for change in changes:
+        change.old = _get(data, change.path)
+    after = before
+    for change in changes:
+        after = _apply_text(after, change)
+        _set(data, change.path, change.value)
+    if parse(after, path) != data:
+        after = _apply_full(before, changes)
+        if parse(after, path) != data:  # pragma: no cover - tomlkit itself would be wrong
+            raise ConfigFileError(f"{path}: the edit could not be written without changing other keys; nothing written.")
+    result = Edit(path, before, after, changes)
+    if not dry_run and result.changed:
+        write_atomic(path, after)
+        result.written = True
+    return result
+
+
+def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = data
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return ABSENT
+        node = node[key]
+    return node
+
+
+def _set(data: dict, path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in path[:-1]:
+        if value is ABSENT and key not in node:
+            return
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise InputError(f"{' -> '.join(path)}: {key!r} is a value, not a table.")
+    if value is ABSENT:
+        node.pop(path[-1], None)
+    else:
+        node[path[-1]] = value
+
+
+def render_key(key: str) -> str:
+    """A TOML key: bare when possible, else a literal or basic string."""
+    if _BARE.match(key):
+        return key
+    if "'" not in key and "\n" not in key:
+        return f"'{key}'"
+    import json
+
+    return json.dumps(key, ensure_ascii=False)
+
+
+def _item(value: Any) -> Any:
+    """A tomlkit item that renders inline (tables become inline tables, never relative headers)."""
+    import tomlkit
+
+    if isinstance(value, Mapping):
+        table = tomlkit.inline_table()
+        for k, v in value.items():
+            table[k] = _item(v)
+        return table
+    if isinstance(value, list):
+        array = tomlkit.array()
+        for v in value:
+            array.append(_item(v))
+        return array
+    return tomlkit.item(value)
+
+
+def render_value(value: Any) -> str:
+    """The TOML literal of a value (``42``, ``"x"``, ``[1, 2]``, ``{ a = 1 }``)."""
+    return _item(value).as_string()
+
+
+def _apply_text(text: str, change: Change) -> str:
+    """Rewrite only the table that holds ``change.path``; fall back to a whole-file edit."""
+    import tomlkit
+
+    table, key = change.path[:-1], change.path[-1]
+    lines = text.split("\n")
+    headers = scan_headers(text)
+    for index, header in enumerate(headers):
+        if header.path == table and not header.array:
+            end = headers[index + 1].line if index + 1 < len(headers) else len(lines)
+            body = lines[header.line + 1:end]
+            own = len(body)
+            while own and (not body[own - 1].strip() or body[own - 1].lstrip().startswith("#")):
+                own -= 1  # blank lines and comments just above the next table belong to it
+            doc = tomlkit.parse("\n".join(body[:own]) + "\n" if own else "")
+            if change.value is ABSENT:
+                if key in doc:
+                    del doc[key]
+            else:
+                doc[key] = _item(change.value)
+            new_lines = tomlkit.dumps(doc).split("\n")
+            if new_lines and new_lines[-1] == "":
+                new_lines.pop()
+            new_lines += body[own:]
+            return "\n".join(lines[:header.line + 1] + new_lines + lines[end:])
+    if change.value is ABSENT:
+        return text
+    if table and _get(parse(text, "<edit>"), table) is ABSENT and not _prefix_defined_inline(text, table):
+        return _append_table(text, lines, headers, table, key, change.value)
+    return _apply_full(text, [change])
+
+
+def _prefix_defined_inline(text: str, table: tuple[str, ...]) -> bool:
+    """True when a parent of ``table`` is written as an inline table or dotted keys (no header of
+    its own and no deeper header creating it implicitly): only a whole-file edit can extend it."""
+    data = parse(text, "<edit>")
+    headers = scan_headers(text)
+    for depth in range(1, len(table)):
+        prefix = table[:depth]
+        if _get(data, prefix) is ABSENT:
+            return False
+        if not any(h.path[:depth] == prefix for h in headers):
+            return True
+    return False
+
+
+def _append_table(text: str, lines: list[str], headers: list[Header], table: tuple[str, ...], key: str,
+                  value: Any) -> str:
+    """Add ``[table]`` with one key after the last table sharing its parent (or at the end)."""
+    section = [f"[{'.'.join(render_key(k) for k in table)}]", f"{render_key(key)} = {render_value(value)}"]
+    insert_at = None
+    for prefix_len in range(len(table) - 1, 0, -1):
+        related = [i for i, h in enumerate(headers) if h.path[:prefix_len] == table[:prefix_len]]
+        if related:
+            last = related[-1]
+            insert_at = headers[last + 1].line if last + 1 < len(headers) else None
+            break
+    if insert_at is None:
+        body = text.rstrip("\n")
+        return (body + "\n\n" if body else "") + "\n".join(section) + "\n"
+    # keep the blank line that separated the next table
+    while insert_at > 0 and lines[insert_at - 1].strip() == "":
+        insert_at -= 1
+    while insert_at > 0 and lines[insert_at - 1].lstrip().startswith("#") and \
+            insert_at - 1 > headers[related[-1]].line:
+        insert_at -= 1  # comments right above the next header belong to it
+    while insert_at > 0 and lines[insert_at - 1].strip() == "":
+        insert_at -= 1
+    return "\n".join(lines[:insert_at] + [""] + section + lines[insert_at:])
+
+
+def _apply_full(text: str, changes: list[Change]) -> str:
+    """Whole-file tomlkit edit: slower on large files, used when a table has no header of its own."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    for change in changes:
+        node: Any = doc
+        for key in change.path[:-1]:
+            if key not in node:
+                if change.value is ABSENT:
+                    node = None
+                    break
+                node[key] = tomlkit.table()
+            node = node[key]
+        if node is None:
+            continue
+        if change.value is ABSENT:
+            if change.path[-1] in node:
+                del node[change.path[-1]]
+        else:
+            node[change.path[-1]] = _item(change.value)
+    return tomlkit.dumps(doc)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, fsync it, keep the mode, replace atomically."""
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

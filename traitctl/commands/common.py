@@ -23,3 +23,40 @@ def app_for(json_flag: bool = False) -> App:
         state.out.json_mode = True
         state.options.json = True
     return state
+
+
+def command_line() -> str:
+    """The command as typed (``traitctl config set …``), for history."""
+    import sys
+
+    return "traitctl " + " ".join(sys.argv[1:])
+
+
+def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: str | None = None,
+                tenant: str | None = None, data: dict | None = None) -> list:
+    """Record one history event per change of a written :class:`~traitctl.store.toml_file.Edit`.
+
+    ``before``/``after`` are stored as TOML literals (``None`` when absent) so a rollback can
+    restore the exact value. Returns the recorded events.
+    """
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    store = app.store()
+    events = []
+    for change in edit.changes:
+        before = None if change.old is ABSENT else render_value(change.old)
+        after = None if change.value is ABSENT else render_value(change.value)
+        if before == after:
+            continue
+        events.append(store.events.record(kind=kind, actor=app.settings.actor, command=command_line(),
+                                          file=str(edit.file), path=change.path, before=before, after=after,
+                                          trait=trait, model=model, tenant=tenant, data=data))
+    return events
+
+
+def show_diff(app: App, edit) -> None:
+    """Print an edit's unified diff on stdout (the ``--dry-run`` output), or say nothing changes."""
+    if edit.changed:
+        app.out.stdout.write(edit.diff())
+    else:
+        app.out.success("No change: the file already has that value.")

@@ -27,6 +27,7 @@ SCHEMA_VERSION = 1
 #: attribute name on Store -> "module:Class" of the repository.
 REPOSITORIES: dict[str, str] = {
     "events": "traitctl.store.events:EventRepo",
+    "workers": "traitctl.store.workers:WorkerRepo",
 }
 
 #: version -> function(db) upgrading from version-1 (run in order, inside a transaction).

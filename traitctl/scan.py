@@ -1,0 +1,261 @@
+"""The I/O side of the inventory: walk source roots, read files, reuse cached parses, parse the
+rest (in parallel when it pays), and hand the per-file facts to the pure engine.
+
+Example usage::
+
+    from traitctl.scan import scan
+    inv = scan([Path("examples/laravel-app/app")], excludes=("legacy/*",))
+    print(len(inv.traits), len(inv.models))
+
+Files: ``*.php`` and ``*.py`` under the roots; directories named ``vendor``, ``node_modules``,
+``.git`` (and ``__pycache__``, ``.venv``) are skipped at any depth, and so is anything matching an
+``excludes`` glob (matched against the path relative to its root, and against each directory
+name). Symlinks are not followed. Scanned code is parsed, never imported or executed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from traitctl.engine.errors import InputError
+from traitctl.engine.inventory.model import Inventory
+
+if TYPE_CHECKING:
+    from traitctl.context import App
+    from traitctl.store.db import Store
+
+SKIP_DIRS = frozenset({"vendor", "node_modules", ".git", "__pycache__", ".venv", ".traitctl"})
+#: Below this many files to parse, a process pool costs more than it saves (measured: bench/inventory.py).
+PARALLEL_MIN_FILES = 400
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file to inventory.
+
+    :param path: absolute path.
+    :param rel: path shown in the inventory (root's name + path below it, posix).
+    :param module: Python module name (``shop.models``), ``""`` for PHP.
+    :param size: bytes, from the directory walk.
+    :param mtime_ns: modification time, from the directory walk.
+    """
+
+    path: str
+    rel: str
+    language: str
+    module: str
+    size: int
+    mtime_ns: int
+
+
+def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: Iterable[str] = (),
+         extra_traits: Iterable[str] = (), store: "Store | None" = None, use_cache: bool = True,
+         progress: Callable[[int], Any] | None = None, jobs: int | None = None) -> Inventory:
+    """Inventory the PHP and Python sources under ``roots``.
+
+    :param roots: directories (or single files) to scan.
+    :param excludes: glob patterns of paths (relative to a root) or directory names to skip.
+    :param model_bases: extra model base classes (FQNs), e.g. an app's own vendor base model.
+    :param extra_traits: class FQNs or short names to treat as traits (Python mixins not named
+        ``*Mixin``/``*Trait``).
+    :param store: an opened store whose ``filecache`` keeps parsed results between runs.
+    :param use_cache: ``False`` re-parses every file (and refreshes the cache when a store is given).
+    :param progress: called with the number of files just handled (for a progress bar).
+    :param jobs: worker processes for parsing; ``None`` picks by file count and CPU count.
+    :raises InputError: when a root does not exist.
+    """
+    from traitctl.engine.inventory.resolve import build
+
+    files = collect(roots, excludes)
+    facts = parse_all(files, store=store if use_cache or store else None, use_cache=use_cache,
+                      progress=progress, jobs=jobs)
+    return build(facts, roots=tuple(str(r) for r in roots), model_bases=tuple(model_bases),
+                 extra_traits=tuple(extra_traits))
+
+
+def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = True,
+                 progress: Callable[[int], Any] | None = None, store: "Store | None" = None) -> Inventory:
+    """Scan what the application's configuration names: ``[traitctl] source`` (relative to the
+    configuration file's folder) unless ``paths`` are given (relative to the current folder), with
+    ``[inventory] exclude``, ``model_bases`` and ``traits``.
+
+    :param app: the invocation's :class:`~traitctl.context.App`.
+    :param paths: explicit roots (the command's PATH arguments).
+    :param store: the store to cache in; defaults to ``app.store()``.
+    """
+    roots, options = roots_for_app(app, paths)
+    return scan(roots, excludes=options["exclude"], model_bases=options["model_bases"],
+                extra_traits=options["traits"], store=store if store is not None else app.store(),
+                use_cache=use_cache, progress=progress)
+
+
+def roots_for_app(app: "App", paths: Sequence[str] = ()) -> tuple[list[Path], dict[str, tuple[str, ...]]]:
+    """The roots and ``[inventory]`` options :func:`scan_for_app` uses.
+
+    :raises InputError: when no source is configured or a setting has the wrong type.
+    """
+    doc = app.main_doc()
+    section = doc.get("inventory", {}) if isinstance(doc.get("inventory"), dict) else {}
+    options = {key: _strings(section.get(key, []), f"inventory -> {key}", app.config_path)
+               for key in ("exclude", "model_bases", "traits")}
+    if paths:
+        return [(app.cwd / p) for p in paths], options
+    configured = (doc.get("traitctl") or {}).get("source", [])
+    configured = [configured] if isinstance(configured, str) else configured
+    sources = _strings(configured, "traitctl -> source", app.config_path)
+    if not sources:
+        raise InputError(f"{app.config_path}: no [traitctl] source configured; pass PATH or set "
+                         "source = [\"app\"] under [traitctl].")
+    base = app.config_path.parent
+    return [Path(os.path.normpath(base / s)) for s in sources], options
+
+
+def _strings(value: Any, where: str, file: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{file}: {where} must be a list of strings, not {value!r}.")
+    return tuple(value)
+
+
+# -- walking ------------------------------------------------------------------------------------
+def collect(roots: Sequence[Path], excludes: Iterable[str] = ()) -> list[SourceFile]:
+    """Every PHP/Python file under ``roots``, sorted by shown path (no symlinks followed).
+
+    :raises InputError: when a root does not exist.
+    """
+    patterns = tuple(excludes)
+    out: list[SourceFile] = []
+    for root in roots:
+        root = Path(root)
+        if not root.exists():
+            raise InputError(f"Source path {root} does not exist (check [traitctl] source or PATH).")
+        if root.is_file():
+            st = root.stat()
+            out.append(_source(str(root.resolve()), root.name, root.parent, st))
+            continue
+        out.extend(_walk(root, patterns))
+    out.sort(key=lambda f: f.rel)
+    return out
+
+
+def _walk(root: Path, patterns: tuple[str, ...]) -> list[SourceFile]:
+    found: list[SourceFile] = []
+    stack = [(str(root.resolve()), root.name)]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            sub = f"{rel}/{entry.name}"
+            if _excluded(entry.name, sub.split("/", 1)[-1], patterns):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS:
+                    stack.append((entry.path, sub))
+            elif entry.is_file(follow_symlinks=False) and entry.name.endswith((".php", ".py")):
+                found.append(_source(entry.path, sub, root.parent, entry.stat(follow_symlinks=False)))
+    return found
+
+
+def _excluded(name: str, below_root: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(below_root, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _source(path: str, rel: str, base: Path, st: os.stat_result) -> SourceFile:
+    language = "python" if path.endswith(".py") else "php"
+    module = _module_name(rel) if language == "python" else ""
+    return SourceFile(path=path, rel=rel, language=language, module=module, size=st.st_size,
+                      mtime_ns=st.st_mtime_ns)
+
+
+def _module_name(rel: str) -> str:
+    # The root's own name counts as the top package only if the path goes through a package; the
+    # scanner cannot import, so a module is named by its path below the root (shop/models.py -> shop.models).
+    parts = rel.split("/")[1:] or rel.split("/")
+    parts[-1] = parts[-1][:-3]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+# -- parsing ------------------------------------------------------------------------------------
+def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cache: bool = True,
+              progress: Callable[[int], Any] | None = None, jobs: int | None = None) -> list[dict]:
+    """Per-file facts (see :func:`traitctl.engine.inventory.facts.parse_file`) for ``files``,
+    from the store's cache when unchanged, parsing the others.
+
+    :param store: where cached facts live (``None``: no cache).
+    :param use_cache: ``False`` ignores cached facts but still refreshes them.
+    """
+    cache = store.filecache if store is not None else None
+    known = cache.lookup(files) if cache is not None and use_cache else {}
+    results: dict[str, dict] = {}
+    todo: list[SourceFile] = []
+    for f in files:
+        hit = known.get(f.path)
+        if hit is not None:
+            results[f.path] = hit
+        else:
+            todo.append(f)
+    if progress and len(results):
+        progress(len(results))
+    fresh = _parse_many(todo, progress, jobs)
+    if cache is not None:
+        cache.save([(f, digest, facts) for f, (digest, facts) in zip(todo, fresh)])
+    for f, (_, facts) in zip(todo, fresh):
+        results[f.path] = facts
+    return [results[f.path] for f in files]
+
+
+def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,
+                jobs: int | None) -> list[tuple[str, dict]]:
+    workers = jobs if jobs is not None else (min(os.cpu_count() or 1, 8)
+                                             if len(todo) >= PARALLEL_MIN_FILES else 1)
+    if workers <= 1 or len(todo) < 2:
+        out = []
+        for f in todo:
+            out.append(parse_one(f))
+            if progress:
+                progress(1)
+        return out
+    return _parse_pool(todo, progress, workers)
+
+
+def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None,
+                workers: int) -> list[tuple[str, dict]]:
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(16, len(todo) // (workers * 8))
+    out: list[tuple[str, dict]] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for result in pool.map(parse_one, todo, chunksize=chunk):
+            out.append(result)
+            if progress:
+                progress(1)
+    return out
+
+
+def parse_one(f: SourceFile) -> tuple[str, dict]:
+    """Read and parse one file: ``(content digest, facts)``; an unreadable file becomes a warning."""
+    from traitctl.engine.inventory.facts import parse_file
+
+    try:
+        data = Path(f.path).read_bytes()
+    except OSError as exc:
+        return "", {"file": f.rel, "language": f.language, "classes": [],
+                    "warnings": [[0, f"cannot read: {exc.strerror or exc}"]]}
+    return content_digest(data), parse_file(data, f.rel, f.language, f.module)
+
+
+def content_digest(data: bytes) -> str:
+    """The cache key of a file's content (BLAKE2b, 128 bits)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -17,9 +17,10 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated, Optional  # noqa: E402
 
-import click  # noqa: E402
+from typer import _click as click  # noqa: E402  (typer 0.27 vendors click)
 import typer  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
+from typer.exceptions import Abort, Exit  # noqa: E402
 
 from traitctl.context import App, GlobalOptions  # noqa: E402
 from traitctl.engine.errors import TraitctlError  # noqa: E402
@@ -31,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "tenants": "traitctl.commands.tenants:app",
     "history": "traitctl.commands.history:history_app",
     "rollback": "traitctl.commands.history:rollback_app",
+    "health": "traitctl.commands.health:app",
 }
 
 
@@ -90,12 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     except TraitctlError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except Abort:
         sys.stderr.write("Aborted.\n")
         sys.exit(130)
     except KeyboardInterrupt:

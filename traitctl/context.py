@@ -107,6 +107,6 @@ class App:
 
 def current() -> App:
     """The :class:`App` of the running command."""
-    import click
+    from typer._click.globals import get_current_context  # typer 0.27 vendors click
 
-    return click.get_current_context().find_root().obj
+    return get_current_context().find_root().obj

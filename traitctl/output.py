@@ -84,10 +84,13 @@ class Output:
         from rich.table import Table
 
         table = Table(title=title, caption=caption, show_lines=False)
-        for col in columns:
-            table.add_column(col, overflow="fold")
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+        cells = [["" if v is None else str(v) for v in row] for row in rows]
+        for index, col in enumerate(columns):
+            longest = max((len(row[index]) for row in cells), default=0)
+            # Short columns (ids, kinds, times) never wrap; long ones fold.
+            table.add_column(col, overflow="fold", no_wrap=longest <= 24)
+        for row in cells:
+            table.add_row(*row)
         self.console.print(table)
 
     def render(self, renderable: Any) -> None:

@@ -413,3 +413,27 @@ def table_path(trait: str, model: str | None, tenant: TenantSource | None) -> tu
     if tenant is not None:
         return tenant.prefix + (("models", model, trait) if model else ("traits", trait))
     return ("models", model, trait) if model else ("traits", trait)
+
+
+def format_value(value: Any) -> str:
+    """A value as a TOML literal, for display (strings quoted, tables inline)."""
+    import datetime as dt
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k} = {format_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def plain_value(value: Any) -> str:
+    """A value as ``config get`` prints it: strings bare (like ``git config``), others as TOML."""
+    return value if isinstance(value, str) else format_value(value)

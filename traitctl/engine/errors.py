@@ -40,7 +40,7 @@ class NotFound(InputError):
     """A named trait, model, tenant, flag, metric or event does not exist."""
 
     def __init__(self, kind: str, name: str, known: Iterable[str] = ()) -> None:
-        super().__init__(f"Unknown {kind} {name!r}.{suggest(name, known)}")
+        super().__init__(f"Unknown {kind} '{name}'.{suggest(name, known)}")
         self.kind = kind
         self.name = name
 
@@ -71,9 +71,13 @@ def suggest(name: str, known: Iterable[str]) -> str:
     """
     known = list(known)
     lowered = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    # PHP FQNs are compared by their short name too: 'Produkt' is near 'App\Models\Product'.
+    for k in known:
+        lowered.setdefault(k.rsplit("\\", 1)[-1].lower(), k)
+    close = difflib.get_close_matches(name.lower().rsplit("\\", 1)[-1], list(lowered), n=3, cutoff=0.6)
+    close = list(dict.fromkeys(lowered[c].lower() for c in close))
     if not close:
         close = [k for k in lowered if name.lower() in k or k.endswith("\\" + name.lower())][:3]
     if not close:
         return ""
-    return " Did you mean " + ", ".join(repr(lowered[c]) for c in close) + "?"
+    return " Did you mean " + ", ".join(f"'{lowered[c]}'" for c in close) + "?"

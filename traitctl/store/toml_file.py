@@ -291,10 +291,11 @@ class Edit:
 
 
 def lock_for(path: Path, timeout: float):
-    """The lock file guarding ``path`` (``<file>.lock`` beside it)."""
+    """The lock guarding ``path``: ``.<name>.lock`` beside it (an fcntl lock: released when the
+    holder exits, even on SIGKILL, so a killed writer never leaves a stale lock)."""
     from filelock import FileLock
 
-    return FileLock(str(path) + ".lock", timeout=timeout)
+    return FileLock(str(path.parent / f".{path.name}.lock"), timeout=timeout)
 
 
 def edit(path: Path, changes: list[Change], *, lock_timeout: float = 10.0, dry_run: bool = False,

@@ -1,0 +1,240 @@
+"""``traitctl config``: read, explain, edit and validate the layered trait configuration."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from traitctl.commands.common import (DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, TraitOpt, app_for,
+                                      record_edit, show_diff)
+from traitctl.context import App
+from traitctl.engine import config as engine
+from traitctl.engine.errors import InputError, NotFound
+
+app = typer.Typer(help="Read, explain, edit and validate trait configuration.", no_args_is_help=True)
+
+
+def _target(app_: App, trait: str, model: Optional[str], tenant: Optional[str], *, known_only: bool = False):
+    """Load the configuration with the tenant asked for and match the names the user typed."""
+    if tenant:
+        engine.check_tenant_id(tenant)
+    cfg = app_.config(tenants={tenant} if tenant else None)
+    trait = engine.match_name("trait", trait, cfg.traits)
+    if tenant and tenant not in cfg.tenants:
+        raise NotFound("tenant", tenant, cfg.tenants)
+    if model:
+        model = _match_model(app_, cfg, model, known_only)
+    return cfg, trait, model, tenant
+
+
+def _match_model(app_: App, cfg: engine.ConfigData, model: str, known_only: bool) -> str:
+    known = set(cfg.model_names())
+    if known_only:
+        known |= set(known_models(app_) or ())
+    try:
+        return engine.match_name("model", model, known)
+    except NotFound:
+        if known_only:
+            raise
+        return model.lstrip("\\")  # reading a model nobody configured: global layers apply
+
+
+def known_models(app_: App) -> list[str] | None:
+    """Model FQNs found in the configured sources by the inventory, or ``None`` when unavailable."""
+    try:
+        from traitctl.scan import scan_for_app
+    except ImportError:
+        return None
+    return sorted(m.fqn for m in scan_for_app(app_).models)
+
+
+def _source(resolved: engine.Resolved) -> dict[str, Any]:
+    layer = resolved.winner
+    if layer is None:
+        return {}
+    return {"layer": layer.kind, "file": layer.file or None, "path": list(layer.path)}
+
+
+@app.command()
+def get(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
+    """Print the effective value of KEY for a trait (optionally for a model and a tenant)."""
+    app_ = app_for(json)
+    cfg, trait, model, tenant = _target(app_, trait, model, tenant)
+    resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait))
+    if not resolved.found:
+        _unknown_key(cfg, trait, key)
+    if app_.out.json_mode:
+        app_.out.json({"trait": trait, "model": model, "tenant": tenant, "key": key, "value": resolved.value,
+                       "source": _source(resolved)})
+    else:
+        app_.out.line(engine.plain_value(resolved.value))
+
+
+def _unknown_key(cfg: engine.ConfigData, trait: str, key: str) -> None:
+    schema = engine.schema_of(cfg, trait)
+    if schema and key not in schema:
+        raise NotFound("key", f"{trait}.{key}", [f"{trait}.{k}" for k in schema])
+    raise InputError(f"{key!r} is not set for trait {trait} in any layer and has no schema default.", exit_code=1)
+
+
+@app.command()
+def explain(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+            json: JsonOpt = False) -> None:
+    """Show every layer that defines KEY, with file and line, and which one wins."""
+    from traitctl.store import toml_file
+
+    app_ = app_for(json)
+    cfg, trait, model, tenant = _target(app_, trait, model, tenant)
+    resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait))
+    if not resolved.found:
+        _unknown_key(cfg, trait, key)
+    texts: dict[str, str] = {}
+    rows = []
+    for rank, layer in enumerate(resolved.layers, 1):
+        line = None
+        if layer.file:
+            text = texts.setdefault(layer.file, toml_file.read_text(_path(layer.file)))
+            line = toml_file.locate(text, layer.path + (key,))
+        found, value = engine._lookup(layer.values, key)
+        rows.append({"rank": rank, "layer": layer.kind, "file": layer.file or None, "line": line,
+                     "value": value, "wins": rank == 1})
+    if default := next((r for r in rows if r["layer"] == "default"), None):
+        default["file"] = cfg.main_file
+        default["line"] = toml_file.locate(texts.setdefault(cfg.main_file, toml_file.read_text(_path(cfg.main_file))),
+                                           ("traits", trait, "schema", key))
+    _render_explain(app_, trait, model, tenant, key, resolved, rows)
+
+
+def _path(file: str):
+    from pathlib import Path
+
+    return Path(file)
+
+
+def _render_explain(app_: App, trait, model, tenant, key, resolved, rows) -> None:
+    if app_.out.json_mode:
+        app_.out.json({"trait": trait, "model": model, "tenant": tenant, "key": key, "value": resolved.value,
+                       "winner": rows[0]["layer"], "layers": rows,
+                       "precedence": list(engine.LAYER_ORDER)})
+        return
+    app_.out.line(f"{trait}.{key} = {engine.format_value(resolved.value)}  (from {rows[0]['layer']})")
+    for row in rows:
+        where = f"{row['file']}:{row['line']}" if row["line"] else (row["file"] or "")
+        mark = "wins" if row["wins"] else "shadowed"
+        app_.out.line(f"  {row['rank']}. {row['layer']:<13} {engine.format_value(row['value']):<24} {where}  [{mark}]")
+    app_.out.line("Precedence: " + " > ".join(engine.LAYER_ORDER))
+
+
+@app.command()
+def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
+    """Show the effective configuration (value and source of every key) as a table or JSON."""
+    app_ = app_for(json)
+    if trait:
+        cfg, trait, model, tenant = _target(app_, trait, model, tenant)
+        traits = [trait]
+    else:
+        cfg, _, model, tenant = _target(app_, next(iter(app_.config().traits), "") or "_", model, tenant) \
+            if app_.config().traits else (app_.config(), None, model, tenant)
+        traits = sorted(cfg.traits)
+    result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
+    if app_.out.json_mode:
+        app_.out.json({"model": model, "tenant": tenant, "traits": {
+            t: {k: {"value": r.value, "source": _source(r)} for k, r in keys.items()} for t, keys in result.items()}})
+        return
+    rows = [(t, k, engine.format_value(r.value), r.winner.kind if r.winner else "")
+            for t, keys in result.items() for k, r in keys.items()]
+    title = "Effective configuration" + (f" for {model}" if model else "") + (f" in tenant {tenant}" if tenant else "")
+    app_.out.table(["Trait", "Key", "Value", "Source"], rows, title=title)
+
+
+def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[str], tenant: Optional[str],
+           dry_run: bool) -> None:
+    from traitctl.store import toml_file
+
+    cfg, trait, model, tenant = _target(app_, trait, model, tenant, known_only=True)
+    source = cfg.tenants.get(tenant) if tenant else None
+    path = engine.table_path(trait, model, source) + tuple(key.split("."))
+    file = _path(source.file if source else cfg.main_file)
+    if raw is None:
+        value: Any = toml_file.ABSENT
+    else:
+        value = engine.parse_value(raw, engine.schema_of(cfg, trait).get(key))
+        engine.validate_set(cfg, trait, key, value, path)
+
+    def check(data: dict) -> None:
+        if raw is None and toml_file._get(data, path) is toml_file.ABSENT:
+            raise InputError(f"{' -> '.join(path)} is not set in {file}; nothing to unset.")
+
+    edit = toml_file.edit(file, [toml_file.Change(path, value)], lock_timeout=app_.settings.lock_timeout,
+                          dry_run=dry_run, check=check)
+    _report_write(app_, edit, "config.unset" if raw is None else "config.set", trait, model, tenant, dry_run)
+
+
+def _report_write(app_: App, edit, kind: str, trait, model, tenant, dry_run: bool) -> None:
+    events = [] if dry_run else record_edit(app_, kind, edit, trait=trait, model=model, tenant=tenant)
+    app_.reset_config()
+    if app_.out.json_mode:
+        app_.out.json({"dry_run": dry_run, "file": str(edit.file), "changed": edit.changed, "diff": edit.diff(),
+                       "events": [e.id for e in events],
+                       "changes": [{"path": list(c.path), "before": _literal(c.old), "after": _literal(c.value)}
+                                   for c in edit.changes]})
+    elif dry_run:
+        show_diff(app_, edit)
+    else:
+        for change, event in zip(edit.changes, events):
+            app_.out.success(f"{' -> '.join(change.path)}: {event.before or '(unset)'} -> {event.after or '(unset)'} "
+                             f"in {edit.file} (event #{event.id}).")
+        if not events:
+            app_.out.success("No change: the file already has that value.")
+
+
+def _literal(value: Any) -> Optional[str]:
+    from traitctl.store.toml_file import ABSENT
+
+    return None if value is ABSENT else engine.format_value(value)
+
+
+@app.command("set")
+def set_(key: str, value: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+         dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
+    """Set KEY to VALUE (TOML syntax: 42, true, "text", [1, 2]) in the layer chosen by --model/--tenant.
+
+    The value is checked against the trait's schema before anything is written; the change is
+    recorded in history and can be undone with `traitctl rollback EVENT`.
+    """
+    _write(app_for(json), key, value, trait, model, tenant, dry_run)
+
+
+@app.command()
+def unset(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, dry_run: DryRunOpt = False,
+          json: JsonOpt = False) -> None:
+    """Remove KEY from the layer chosen by --model/--tenant (the next layer then applies)."""
+    _write(app_for(json), key, None, trait, model, tenant, dry_run)
+
+
+@app.command()
+def validate(json: JsonOpt = False, no_source: bool = typer.Option(
+        False, "--no-source", help="Do not scan the source for models (skips the 'unknown model' check).")) -> None:
+    """Check schema types and ranges, unknown keys and traits, and overrides for models or tenants
+    that do not exist. Exit 1 with the list of problems, 0 when clean."""
+    from traitctl.store import toml_file
+
+    app_ = app_for(json)
+    cfg = app_.config(tenants="all")
+    models = None if no_source else known_models(app_)
+    problems = engine.validate(cfg, known_models=models)
+    texts: dict[str, str] = {}
+    rows = []
+    for p in problems:
+        text = texts.setdefault(p.file, toml_file.read_text(_path(p.file)))
+        rows.append({"file": p.file, "line": toml_file.locate(text, p.path), "path": list(p.path), "message": p.message})
+    if app_.out.json_mode:
+        app_.out.json({"valid": not problems, "problems": rows, "models_checked": models is not None})
+    else:
+        for row in rows:
+            app_.out.line(f"{row['file']}:{row['line'] or '?'}: {row['message']}")
+        if not problems:
+            app_.out.success(f"{cfg.main_file}: valid ({len(cfg.traits)} traits, {len(cfg.tenants)} tenants).")
+    if problems:
+        raise typer.Exit(1)

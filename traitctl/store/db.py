@@ -28,6 +28,7 @@ SCHEMA_VERSION = 1
 REPOSITORIES: dict[str, str] = {
     "events": "traitctl.store.events:EventRepo",
     "workers": "traitctl.store.workers:WorkerRepo",
+    "flag_overrides": "traitctl.store.flag_overrides:FlagOverrideRepo",
 }
 
 #: version -> function(db) upgrading from version-1 (run in order, inside a transaction).
@@ -51,7 +52,7 @@ def connect(url: str) -> peewee.Database:
         try:
             from playhouse.db_url import connect as url_connect
 
-            return url_connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+            return url_connect(url.replace("postgres://", "postgresql://", 1))
         except ImportError as exc:
             raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
     raise StoreError(f"Unsupported store URL {redact_url(url)!r}: use sqlite:///PATH or postgresql://…")
@@ -115,7 +116,7 @@ class Store:
             version = int(row.value) if row else SCHEMA_VERSION
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[target](self.db)
-            Meta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+            upsert(Meta, {"key": "schema_version", "value": str(SCHEMA_VERSION)}, Meta.key)
 
     def schema_version(self) -> int:
         Meta = self._meta
@@ -125,6 +126,12 @@ class Store:
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
+
+
+def upsert(model: type[peewee.Model], row: dict[str, Any], key: peewee.Field) -> None:
+    """Insert ``row`` or update the existing row with the same ``key`` (SQLite and PostgreSQL)."""
+    updates = {getattr(model, name): value for name, value in row.items() if name != key.name}
+    model.insert(**row).on_conflict(conflict_target=[key], update=updates).execute()
 
 
 def model_base(db: peewee.Database) -> type[peewee.Model]:

@@ -75,7 +75,7 @@ def _unknown_key(cfg: engine.ConfigData, trait: str, key: str) -> None:
     schema = engine.schema_of(cfg, trait)
     if schema and key not in schema:
         raise NotFound("key", f"{trait}.{key}", [f"{trait}.{k}" for k in schema])
-    raise InputError(f"{key!r} is not set for trait {trait} in any layer and has no schema default.", exit_code=1)
+    raise InputError(f"'{key}' is not set for trait {trait} in any layer and has no schema default.", exit_code=1)
 
 
 @app.command()

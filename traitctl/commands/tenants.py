@@ -46,7 +46,7 @@ def add(tenant: str, name: Optional[str] = typer.Option(None, help="Display name
     engine.check_tenant_id(tenant)
     cfg = app_.config()
     if tenant in cfg.tenants:
-        raise InputError(f"Tenant {tenant!r} already exists in {cfg.tenants[tenant].file}.")
+        raise InputError(f"Tenant '{tenant}' already exists in {cfg.tenants[tenant].file}.")
     display = name or tenant
     if own_file:
         path = toml_file.tenant_file(app_.settings.config_path, tenant)
@@ -62,7 +62,7 @@ def add(tenant: str, name: Optional[str] = typer.Option(None, help="Display name
 
 def _refuse_existing(data: dict, tenant: str) -> None:
     if tenant in data.get("tenants", {}):
-        raise InputError(f"Tenant {tenant!r} already exists.")
+        raise InputError(f"Tenant '{tenant}' already exists.")
 
 
 @app.command()
@@ -82,7 +82,7 @@ def remove(tenant: str, force: bool = typer.Option(False, "--force", help="Remov
         raise NotFound("tenant", tenant, cfg.tenants)
     overrides = _count_overrides(source.doc)
     if overrides and not force:
-        raise InputError(f"Tenant {tenant!r} has {overrides} overrides in {source.file}; pass --force to remove it "
+        raise InputError(f"Tenant '{tenant}' has {overrides} overrides in {source.file}; pass --force to remove it "
                          "with them (history keeps a copy for rollback).", exit_code=1)
     if source.prefix:
         edit = toml_file.edit(toml_file.Path(source.file), [toml_file.Change(source.prefix, toml_file.ABSENT)],

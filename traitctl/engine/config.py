@@ -145,7 +145,7 @@ def match_name(kind: str, name: str, known: Iterable[str]) -> str:
     if len(by_short) == 1:
         return by_short[0]
     if len(by_short) > 1:
-        raise InputError(f"{kind.capitalize()} {name!r} is ambiguous: " + ", ".join(sorted(by_short)) + ".")
+        raise InputError(f"{kind.capitalize()} '{name}' is ambiguous: " + ", ".join(sorted(by_short)) + ".")
     raise NotFound(kind, name, known)
 
 
@@ -153,7 +153,7 @@ def check_tenant_id(tenant: str) -> str:
     """Refuse tenant ids that could leave ``tenants/`` or are not portable file names."""
     if not TENANT_ID_RE.match(tenant) or tenant in (".", ".."):
         raise InputError(
-            f"Invalid tenant id {tenant!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit."
+            f"Invalid tenant id '{tenant}': use 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit."
         )
     return tenant
 
@@ -304,7 +304,7 @@ def check_rule(path: tuple[str, ...], rule: Any) -> list[str]:
     if rule.get("type") not in SCHEMA_TYPES:
         problems.append(f"{where} -> type: {rule.get('type')!r} is not one of {', '.join(SCHEMA_TYPES)}")
     for unknown in sorted(set(rule) - SCHEMA_FIELDS):
-        problems.append(f"{where}: unknown schema field {unknown!r}")
+        problems.append(f"{where}: unknown schema field '{unknown}'")
     if "default" in rule and not problems:
         problem = check_value(path + ("default",), rule["default"], rule)
         if problem:
@@ -320,9 +320,9 @@ def validate_set(cfg: ConfigData, trait: str, key: str, value: Any, path: tuple[
     if schema and top not in schema:
         from traitctl.engine.errors import suggest
 
-        raise ValidationError(f"{' -> '.join(path)}: unknown key {key!r} for trait {trait}.{suggest(key, schema)}")
+        raise ValidationError(f"{' -> '.join(path)}: unknown key '{key}' for trait {trait}.{suggest(key, schema)}")
     if key in RESERVED_TRAIT_KEYS:
-        raise ValidationError(f"{' -> '.join(path)}: {key!r} is reserved; edit the file to change it.")
+        raise ValidationError(f"{' -> '.join(path)}: '{key}' is reserved; edit the file to change it.")
     problem = check_value(path, value, schema.get(key))
     if problem:
         raise ValidationError(problem)
@@ -349,7 +349,7 @@ def validate(cfg: ConfigData, known_models: Iterable[str] | None = None) -> list
         problems += _check_tenant(cfg, tenant, known_models)
     for tenant_id in cfg.duplicated_tenants:
         problems.append(Problem(cfg.main_file, ("tenants", tenant_id),
-                                f"tenant {tenant_id!r} is defined here and in tenants/{tenant_id}.toml; keep one"))
+                                f"tenant '{tenant_id}' is defined here and in tenants/{tenant_id}.toml; keep one"))
     return sorted(problems, key=lambda p: (p.file, p.path, p.message))
 
 
@@ -358,12 +358,12 @@ def _check_values(cfg: ConfigData, file: str, path: tuple[str, ...], trait: str,
     if trait not in cfg.traits:
         from traitctl.engine.errors import suggest
 
-        return [Problem(file, path, f"unknown trait {trait!r}.{suggest(trait, cfg.traits)}")]
+        return [Problem(file, path, f"unknown trait '{trait}'.{suggest(trait, cfg.traits)}")]
     schema = schema_of(cfg, trait)
     problems = []
     for key, value in values.items():
         if schema and key not in schema:
-            problems.append(Problem(file, path + (key,), f"unknown key {key!r} (not in the schema of {trait})"))
+            problems.append(Problem(file, path + (key,), f"unknown key '{key}' (not in the schema of {trait})"))
             continue
         message = check_value(path + (key,), value, schema.get(key))
         if message:
@@ -377,7 +377,7 @@ def _check_model_tables(cfg: ConfigData, file: str, path: tuple[str, ...], model
     problems = []
     for model, by_trait in models.items():
         if known is not None and model.lstrip("\\").lower() not in known:
-            problems.append(Problem(file, path + (model,), f"override for model {model!r}, which the source does not declare"))
+            problems.append(Problem(file, path + (model,), f"override for model '{model}', which the source does not declare"))
         if not isinstance(by_trait, Mapping):
             problems.append(Problem(file, path + (model,), "must be a table of traits"))
             continue
@@ -392,13 +392,13 @@ def _check_model_tables(cfg: ConfigData, file: str, path: tuple[str, ...], model
 def _check_tenant(cfg: ConfigData, tenant: TenantSource, known_models: Iterable[str] | None) -> list[Problem]:
     base = tenant.prefix
     if not TENANT_ID_RE.match(tenant.id):
-        return [Problem(tenant.file, base or (tenant.id,), f"invalid tenant id {tenant.id!r}")]
+        return [Problem(tenant.file, base or (tenant.id,), f"invalid tenant id '{tenant.id}'")]
     doc = tenant.doc or {}
     problems = []
     for key in sorted(set(doc) - TENANT_META_KEYS):
         if not isinstance(doc[key], Mapping):
             continue
-        problems.append(Problem(tenant.file, base + (key,), f"unknown tenant section {key!r}: use traits or models"))
+        problems.append(Problem(tenant.file, base + (key,), f"unknown tenant section '{key}': use traits or models"))
     for trait, values in _table(doc, "traits").items():
         if isinstance(values, Mapping):
             problems += _check_values(cfg, tenant.file, base + ("traits", trait), trait, values)

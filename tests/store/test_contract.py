@@ -1,0 +1,97 @@
+"""One contract suite for the store, run on SQLite (memory and file) and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from traitctl.engine.errors import StoreError
+from traitctl.engine.workers import WorkerBeat
+from traitctl.store.db import SCHEMA_VERSION, Store
+
+
+def record(store, **kw):
+    base = dict(kind="config.set", actor="ana", command="traitctl config set", file="/c/traits.toml",
+                path=("traits", "HasUuid", "version"), before="4", after="7", trait="HasUuid")
+    base.update(kw)
+    return store.events.record(**base)
+
+
+def test_schema_version_is_current(store):
+    assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_event_round_trip(store):
+    event = record(store, data={"why": "test"}, tenant="acme", model="App\\Models\\User")
+    loaded = store.events.get(event.id)
+    assert loaded == event
+    assert loaded.path == ("traits", "HasUuid", "version") and loaded.data == {"why": "test"}
+    assert loaded.target == "traits -> HasUuid -> version"
+
+
+def test_events_list_newest_first_with_filters(store):
+    first = record(store)
+    second = record(store, kind="tenant.add", trait=None, tenant="acme", path=("tenants", "acme", "name"))
+    third = record(store, kind="config.unset", ts=dt.datetime(2020, 1, 1))
+    assert [e.id for e in store.events.list()] == [third.id, second.id, first.id]
+    assert [e.id for e in store.events.list(kind="config.*")] == [third.id, first.id]
+    assert [e.id for e in store.events.list(tenant="acme")] == [second.id]
+    assert [e.id for e in store.events.list(trait="HasUuid", since=dt.datetime(2021, 1, 1))] == [first.id]
+    assert [e.id for e in store.events.list(path_prefix=("tenants",))] == [second.id]
+    assert len(store.events.list(limit=2)) == 2
+    assert store.events.count() == 3
+
+
+def test_latest_for_a_key(store):
+    record(store, after="5")
+    last = record(store, before="5", after="6")
+    record(store, path=("traits", "Other", "x"))
+    assert store.events.latest_for("/c/traits.toml", ("traits", "HasUuid", "version")).id == last.id
+    assert store.events.get(10**6) is None
+
+
+def test_listeners_see_each_recorded_event(store):
+    seen = []
+    store.events.subscribe(seen.append)
+    event = record(store)
+    assert seen == [event]
+
+
+def test_worker_heartbeats_upsert_and_purge(store):
+    t0 = dt.datetime(2026, 1, 1, 12, 0, 0)
+    beat = WorkerBeat("h:1:1", "h", 1, "idle", "default", t0, t0)
+    store.workers.beat(beat)
+    store.workers.beat(WorkerBeat("h:1:1", "h", 1, "busy", "default", t0, t0 + dt.timedelta(seconds=5), jobs_done=3))
+    store.workers.beat(WorkerBeat("h:2:1", "h", 2, "idle", "default", t0, t0 - dt.timedelta(hours=1)))
+    beats = store.workers.list()
+    assert [b.worker_id for b in beats] == ["h:1:1", "h:2:1"]
+    assert beats[0].state == "busy" and beats[0].jobs_done == 3
+    assert beats[0].alive(t0 + dt.timedelta(seconds=10), max_age=30)
+    assert not beats[1].alive(t0, max_age=30)
+    assert store.workers.purge(t0 - dt.timedelta(minutes=1)) == 1
+    assert [b.worker_id for b in store.workers.list()] == ["h:1:1"]
+
+
+def test_reopening_keeps_data(tmp_path):
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    first = Store.open(url)
+    event = record(first)
+    first.close()
+    again = Store.open(url)
+    assert again.events.get(event.id) == event
+    again.close()
+
+
+def test_unreachable_postgres_is_one_sentence_without_password():
+    with pytest.raises(StoreError) as info:
+        Store.open("postgresql://admin:s3cret@127.0.0.1:1/nowhere")
+    message = info.value.message
+    assert "s3cret" not in message and "admin:***@127.0.0.1:1" in message
+    assert message.startswith("Cannot open the store at postgresql://")
+    assert "\n" not in message
+
+
+def test_unsupported_url():
+    with pytest.raises(StoreError, match="Unsupported store URL 'mysql://u:\\*\\*\\*@h/db'"):
+        Store.open("mysql://u:pw@h/db")

@@ -1,0 +1,211 @@
+"""``traitctl health`` end to end: each check is broken for real and must say so."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from traitctl.engine.workers import WorkerBeat
+from traitctl.store.db import SCHEMA_VERSION, Store
+
+
+def _store(project: Path) -> Store:
+    return Store.open(f"sqlite:///{project / 'config' / '.traitctl' / 'traitctl.db'}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _beat(store: Store, age_s: float, state: str = "idle", worker_id: str = "host:1:0") -> None:
+    seen = _now() - dt.timedelta(seconds=age_s)
+    store.workers.beat(WorkerBeat(worker_id=worker_id, host="host", pid=1, state=state, queue="default",
+                                  started=seen - dt.timedelta(minutes=5), last_seen=seen))
+
+
+def _health(cli, *args: str, **kwargs):
+    result = cli("health", "--json", *args, **kwargs)
+    return result, json.loads(result.stdout) if result.stdout.strip() else None
+
+
+@pytest.fixture
+def healthy_store(project: Path):
+    store = _store(project)
+    store.events.record(kind="config.set", actor="tester", command="traitctl config set", path=("traits", "X", "y"))
+    _beat(store, 1)
+    store.close()
+
+
+def test_all_core_checks_ok_and_json_shape(cli, healthy_store):
+    result, doc = _health(cli, "--only", "configuration,store,history,workers")
+    assert result.exit_code == 0, result
+    assert set(doc) == {"status", "checks", "timestamp"}
+    assert doc["status"] == "ok"
+    assert list(doc["checks"]) == ["configuration", "history", "store", "workers"]  # sorted keys in JSON
+    for check in doc["checks"].values():
+        assert check["status"] == "ok"
+        assert set(check) == {"status", "message", "duration_ms", "details"}
+    assert doc["checks"]["store"]["details"]["schema_version"] == SCHEMA_VERSION
+    assert doc["checks"]["history"]["details"]["events"] == 1
+    assert dt.datetime.fromisoformat(doc["timestamp"]).tzinfo is not None
+
+
+def test_store_probe_leaves_nothing_behind(cli, project, healthy_store):
+    result, doc = _health(cli, "--only", "store")
+    assert doc["checks"]["store"]["status"] == "ok"
+    store = _store(project)
+    try:
+        keys = [row.key for row in store._meta.select()]
+    finally:
+        store.close()
+    assert keys == ["schema_version"]
+
+
+def test_corrupt_config_fails_naming_file_and_line(cli, config_file, healthy_store):
+    config_file.write_text(config_file.read_text() + "\n[traits.Broken\nx = 1\n")
+    result, doc = _health(cli, "--only", "configuration,store")
+    assert result.exit_code == 1
+    check = doc["checks"]["configuration"]
+    assert check["status"] == "fail"
+    assert "traits.toml" in check["message"] and "line" in check["message"]
+    # the store is still checked, at its default location
+    assert doc["checks"]["store"]["status"] == "ok"
+    assert doc["status"] == "fail"
+
+
+def test_schema_violation_fails_with_file_line_and_key(cli, config_file, healthy_store):
+    text = config_file.read_text().replace("[traits.HasUuid]\nversion = 4", "[traits.HasUuid]\nversion = 5")
+    config_file.write_text(text)
+    line = text.splitlines().index("version = 5") + 1
+    result, doc = _health(cli, "--only", "configuration")
+    assert result.exit_code == 1
+    message = doc["checks"]["configuration"]["message"]
+    assert f"traits.toml:{line}" in message
+    assert "traits -> HasUuid -> version" in message and "5" in message
+
+
+def test_broken_tenant_file_fails(cli, project, healthy_store):
+    (project / "config" / "tenants" / "globex.toml").write_text("name = \n")
+    result, doc = _health(cli, "--only", "configuration")
+    assert result.exit_code == 1
+    assert "globex.toml" in doc["checks"]["configuration"]["message"]
+
+
+def test_dead_store_port_fails_without_showing_password(cli):
+    result, doc = _health(cli, "--only", "store,history", env={"TRAITCTL_STORE": "postgresql://postgres:s3cret@127.0.0.1:1/nope"})
+    assert result.exit_code == 1, result
+    store = doc["checks"]["store"]
+    assert store["status"] == "fail"
+    assert "127.0.0.1:1" in store["message"]
+    assert doc["checks"]["history"]["status"] == "fail"
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def _pg_schema(pg_url: str) -> None:
+    # The tables as Store.open makes them, created directly (the check itself must not create them).
+    from traitctl.store.db import connect
+
+    db = connect(pg_url)
+    store = Store(db, pg_url)
+    db.create_tables(store.models())
+    store._meta.insert(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+    db.close()
+
+
+def test_postgresql_store_ok(cli, pg_url):
+    _pg_schema(pg_url)
+    result, doc = _health(cli, "--only", "store", env={"TRAITCTL_STORE": pg_url})
+    assert result.exit_code == 0, result
+    assert doc["checks"]["store"]["status"] == "ok"
+    assert doc["checks"]["store"]["details"]["schema_version"] == SCHEMA_VERSION
+
+
+def test_store_newer_than_code_fails(cli, project, healthy_store):
+    store = _store(project)
+    store._meta.replace(key="schema_version", value=str(SCHEMA_VERSION + 1)).execute()
+    store.close()
+    result, doc = _health(cli, "--only", "store")
+    assert result.exit_code == 1
+    assert "newer than this traitctl" in doc["checks"]["store"]["message"]
+
+
+def test_store_missing_is_a_warning_and_not_created(cli, project):
+    result, doc = _health(cli, "--only", "store,history,workers")
+    assert result.exit_code == 0
+    assert {c["status"] for c in doc["checks"].values()} == {"warn"}
+    assert not (project / "config" / ".traitctl" / "traitctl.db").exists()
+    assert cli("health", "--only", "store", "--strict").exit_code == 1
+
+
+def test_stale_worker_fails_fresh_worker_ok(cli, project, healthy_store):
+    store = _store(project)
+    _beat(store, 600)  # the only worker stopped beating ten minutes ago
+    store.close()
+    result, doc = _health(cli, "--only", "workers")
+    assert result.exit_code == 1
+    assert doc["checks"]["workers"]["status"] == "fail"
+    assert "no live worker" in doc["checks"]["workers"]["message"]
+    store = _store(project)
+    _beat(store, 2, worker_id="host:2:0")
+    store.close()
+    result, doc = _health(cli, "--only", "workers")
+    assert result.exit_code == 0
+    assert doc["checks"]["workers"]["message"].startswith("1 worker(s) alive")
+
+
+def test_stopped_worker_is_not_alive(cli, project, healthy_store):
+    store = _store(project)
+    _beat(store, 1, state="stopped")
+    store.close()
+    result, doc = _health(cli, "--only", "workers")
+    assert result.exit_code == 1
+
+
+def test_worker_max_age_from_config(cli, project, config_file, healthy_store):
+    store = _store(project)
+    _beat(store, 100)
+    store.close()
+    assert cli("health", "--only", "workers").exit_code == 1
+    config_file.write_text(config_file.read_text() + "\n[health]\nworker_max_age = 300\n")
+    assert cli("health", "--only", "workers").exit_code == 0
+
+
+def test_no_events_warns_and_strict_fails(cli, project):
+    _store(project).close()
+    result, doc = _health(cli, "--only", "history")
+    assert result.exit_code == 0
+    assert doc["checks"]["history"]["status"] == "warn"
+    assert cli("health", "--only", "history", "--strict").exit_code == 1
+
+
+def test_server_thresholds_from_config(cli, config_file):
+    # any used disk is above 0 %: the seeds' thresholds lowered to 0 must fail the check
+    config_file.write_text(config_file.read_text() + "\n[health]\ndisk_warn = 0\ndisk_fail = 0\n")
+    result, doc = _health(cli, "--only", "server")
+    assert result.exit_code == 1
+    assert "disk" in doc["checks"]["server"]["message"]
+    assert doc["checks"]["server"]["details"]["disks"]
+
+
+def test_unknown_check_is_bad_input(cli):
+    result = cli("health", "--only", "stor")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: Unknown health check 'stor'.")
+    assert "'store'" in result.stderr
+
+
+def test_bad_threshold_is_bad_input(cli, config_file):
+    config_file.write_text(config_file.read_text() + "\n[health]\nworker_max_age = \"soon\"\n")
+    result = cli("health")
+    assert result.exit_code == 2
+    assert "worker_max_age" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_table_output(cli, healthy_store):
+    result = cli("health", "--only", "store,workers")
+    assert result.exit_code == 0
+    assert "traitctl health: ok" in result.stdout
+    assert "store" in result.stdout and "workers" in result.stdout

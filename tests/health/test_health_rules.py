@@ -1,0 +1,108 @@
+"""The pure health rules: thresholds, worst-of, exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from traitctl.engine import health as rules
+from traitctl.engine.errors import InputError, NotFound
+
+LIMITS = rules.thresholds({})
+NOW = dt.datetime(2026, 11, 22, 12, 0, 0)
+
+
+@given(st.floats(0, 1000), st.floats(0, 1000), st.floats(0, 500), st.floats(0, 500))
+def test_level_is_monotonic(a, b, warn, extra):
+    fail = warn + extra
+    lo, hi = sorted((a, b))
+    rank = {"ok": 0, "warn": 1, "fail": 2}
+    assert rank[rules.level(lo, warn, fail)] <= rank[rules.level(hi, warn, fail)]
+
+
+def test_level_limits_are_inclusive_like_the_seeds():
+    assert rules.level(70, 70, 90) == "ok"
+    assert rules.level(70.1, 70, 90) == "warn"
+    assert rules.level(90, 70, 90) == "warn"
+    assert rules.level(90.5, 70, 90) == "fail"
+
+
+@given(st.lists(st.sampled_from(["ok", "warn", "fail"])))
+def test_overall_is_the_worst(statuses):
+    checks = [rules.Check(str(i), s, "") for i, s in enumerate(statuses)]
+    expected = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "ok"
+    assert rules.overall(checks) == expected
+
+
+def test_exit_codes():
+    assert rules.exit_code("ok") == 0
+    assert rules.exit_code("warn") == 0
+    assert rules.exit_code("warn", strict=True) == 1
+    assert rules.exit_code("fail") == 1
+
+
+def test_seed_server_thresholds():
+    assert rules.server(69, 79, {"/": 84}, 1.4, LIMITS)[0] == "ok"
+    assert rules.server(71, 10, {}, None, LIMITS)[0] == "warn"
+    assert rules.server(10, 91, {}, None, LIMITS)[0] == "fail"
+    status, message = rules.server(10, 10, {"/": 50, "/data": 96}, 0.5, LIMITS)
+    assert status == "fail" and "disk /data 96 %" in message and "/:" not in message
+    status, message = rules.server(10, 10, {}, 2.01, LIMITS)
+    assert status == "fail" and "load/core 2.01" in message
+    assert rules.server(10, 10, {}, 1.6, LIMITS)[0] == "warn"
+
+
+def test_queue_by_count_and_by_age():
+    assert rules.queue(0, None, LIMITS) == ("ok", "0 pending")
+    assert rules.queue(101, 1, LIMITS)[0] == "warn"
+    assert rules.queue(5, 3601, LIMITS)[0] == "fail"
+    assert rules.queue(1001, 0, LIMITS)[0] == "fail"
+
+
+def test_workers():
+    assert rules.workers([], 60)[0] == "warn"
+    assert rules.workers([("a", "idle", 61)], 60)[0] == "fail"
+    assert rules.workers([("a", "idle", 61), ("b", "busy", 3)], 60)[0] == "ok"
+    assert rules.workers([("a", "stopped", 1)], 60)[0] == "fail"
+
+
+def test_telemetry_and_history():
+    assert rules.telemetry(None, NOW, LIMITS)[0] == "warn"
+    assert rules.telemetry(NOW - dt.timedelta(minutes=5), NOW, LIMITS)[0] == "ok"
+    assert rules.telemetry(NOW - dt.timedelta(hours=2), NOW, LIMITS) == ("warn", "newest point 2.0 h ago")
+    assert rules.telemetry(NOW - dt.timedelta(days=2), NOW, LIMITS)[0] == "fail"
+    assert rules.history(0, None, NOW)[0] == "warn"
+    assert rules.history(3, NOW - dt.timedelta(seconds=30), NOW) == ("ok", "3 event(s), newest 30 s ago")
+
+
+def test_store_versions():
+    assert rules.store(1, 1, [])[0] == "ok"
+    assert rules.store(0, 1, ["traitctl_event"])[0] == "warn"
+    assert rules.store(2, 1, [])[0] == "fail"
+    assert rules.store(1, 1, ["traitctl_x"])[0] == "warn"
+
+
+def test_configuration_names_first_problem():
+    assert rules.configuration([], 2) == ("ok", "2 file(s) parse and validate")
+    status, message = rules.configuration(["a.toml:3: bad", "b.toml:4: worse"], 2)
+    assert status == "fail" and message == "2 problem(s): a.toml:3: bad (and 1 more)"
+
+
+def test_thresholds_refuse_bad_values():
+    assert rules.thresholds({"cpu_warn": 50})["cpu_warn"] == 50.0
+    with pytest.raises(InputError, match="cpu_warm: unknown threshold. Did you mean 'cpu_warn'"):
+        rules.thresholds({"cpu_warm": 50})
+    with pytest.raises(InputError, match="non-negative number"):
+        rules.thresholds({"cpu_warn": -1})
+    with pytest.raises(InputError):
+        rules.thresholds({"cpu_warn": True})
+
+
+def test_select_keeps_canonical_order():
+    assert rules.select([]) == rules.CHECK_NAMES
+    assert rules.select(["server", "store,configuration"]) == ("configuration", "store", "server")
+    with pytest.raises(NotFound):
+        rules.select(["nope"])

@@ -1,0 +1,42 @@
+"""``traitctl health``: real checks of configuration, store, history, queue, workers, telemetry,
+flags and server, with CI exit codes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from traitctl.commands.common import JsonOpt, app_for
+
+app = typer.Typer(add_completion=False)
+
+_STATUS_MARK = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
+
+
+@app.command("health")
+def health(
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeatable, or "
+                    "comma-separated): configuration, store, history, queue, workers, telemetry, flags, server.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Check that traitctl's configuration, store, queue, workers and telemetry are healthy.
+
+    Exit 0 when every check is ok (warnings allowed unless --strict), 1 when any fails, 2 for bad input.
+    """
+    import datetime as dt
+
+    from traitctl import health_checks
+    from traitctl.engine import health as rules
+
+    state = app_for(json_)
+    names = rules.select(only or [])
+    report = health_checks.run(state, names, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    if state.out.json_mode:
+        state.out.json(report.as_json())
+    else:
+        rows = [(c.name, _STATUS_MARK[c.status], c.message, f"{c.duration_ms:.0f} ms") for c in report.checks]
+        state.out.table(["check", "status", "message", "time"], rows,
+                        title=f"traitctl health: {report.status}", caption=report.timestamp.isoformat())
+    raise typer.Exit(rules.exit_code(report.status, strict))

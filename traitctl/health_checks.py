@@ -1,0 +1,321 @@
+"""The I/O side of ``traitctl health``: each check measures something real, then asks
+:mod:`traitctl.engine.health` what the measurement means.
+
+A check never raises: whatever goes wrong while checking (a refused connection, a corrupt file) is
+the finding, reported as ``fail`` with one sentence. Checks that need the store share one
+connection per run; when the store cannot be opened they say so instead of retrying.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from traitctl.engine import health as rules
+from traitctl.engine.errors import TraitctlError
+
+Finding = tuple[str, str, dict]
+
+
+class Context:
+    """What the checks of one run share: settings (even when the configuration is broken), the
+    thresholds, the time, and a lazily opened store.
+
+    :param app: the running :class:`~traitctl.context.App`.
+    :param now: naive UTC time of the run (the store keeps naive UTC).
+    """
+
+    def __init__(self, app: Any, now: dt.datetime) -> None:
+        self.app = app
+        self.now = now
+        self.config_error: TraitctlError | None = None
+        self.settings = self._settings()
+        self.limits = rules.thresholds(self._section("health"))
+        self._store: Any = None
+        self._store_error: str | None = None
+
+    def _settings(self) -> Any:
+        try:
+            return self.app.settings
+        except TraitctlError as exc:
+            # A broken configuration must not hide the state of the store and queue: fall back to
+            # the built-in locations beside the file (or report nothing when there is no file).
+            self.config_error = exc
+            from traitctl import settings
+
+            try:
+                path = self.app.config_path
+            except TraitctlError:
+                return None
+            opts = self.app.options
+            return settings.resolve(path, {}, self.app.env, store=opts.store, queue=opts.queue)
+
+    def _section(self, name: str) -> dict:
+        if self.config_error is not None or self.settings is None:
+            return {}
+        section = self.app.main_doc().get(name, {})
+        return section if isinstance(section, dict) else {}
+
+    def sqlite_missing(self) -> Path | None:
+        """The embedded store's file when it does not exist yet (opening would create it)."""
+        url = self.settings.store_url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            path = Path(url[len("sqlite:///"):])
+            return None if path.exists() else path
+        return None
+
+    def store(self) -> Any:
+        """The opened store, ``None`` when it does not exist yet; raises ``RuntimeError`` with the
+        reason when it cannot be opened (once per run)."""
+        if self._store_error:
+            raise RuntimeError(self._store_error)
+        if self._store is None and self.settings is not None and self.sqlite_missing() is None:
+            from traitctl.store.db import Store
+
+            try:
+                self._store = Store.open(self.settings.store_url)
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                self._store_error = "store unavailable: " + _sentence(exc, self.settings.store_url)
+                raise RuntimeError(self._store_error) from None
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def run(app: Any, names: tuple[str, ...], now: dt.datetime) -> rules.Report:
+    """Run the named checks in order and build the report.
+
+    :param names: from :func:`traitctl.engine.health.select`.
+    :param now: aware UTC time of the run (the report's timestamp).
+    """
+    ctx = Context(app, now.astimezone(dt.timezone.utc).replace(tzinfo=None))
+    try:
+        checks = tuple(_timed(name, CHECKS[name], ctx) for name in names)
+    finally:
+        ctx.close()
+    return rules.Report(rules.overall(checks), checks, now)
+
+
+def _timed(name: str, fn: Callable[[Context], Finding], ctx: Context) -> rules.Check:
+    start = time.perf_counter()
+    try:
+        status, message, details = fn(ctx)
+    except RuntimeError as exc:
+        status, message, details = rules.FAIL, str(exc), {}
+    except Exception as exc:  # noqa: BLE001 - a health check reports failures, it does not crash
+        url = ctx.settings.store_url if ctx.settings is not None else ""
+        status, message, details = rules.FAIL, _sentence(exc, url), {"error": type(exc).__name__}
+    return rules.Check(name, status, message, (time.perf_counter() - start) * 1000, details)
+
+
+def _sentence(exc: BaseException, url: str = "") -> str:
+    """The first line of an error, with any password of ``url`` blanked out."""
+    from urllib.parse import urlsplit
+
+    text = (getattr(exc, "message", None) or str(exc)).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return line.replace(password, "***") if password else line
+
+
+def _no_settings(ctx: Context) -> Finding | None:
+    if ctx.settings is None:
+        return rules.FAIL, f"no configuration: {ctx.config_error.message if ctx.config_error else 'not found'}", {}
+    return None
+
+
+# -- the checks ------------------------------------------------------------------------------------
+def check_configuration(ctx: Context) -> Finding:
+    """Parse the main file and every tenant file, then validate them against their schemas."""
+    if ctx.config_error is not None:
+        return rules.FAIL, ctx.config_error.message, {}
+    from traitctl.engine.config import validate
+    from traitctl.store import toml_file
+
+    cfg = ctx.app.config(tenants="all")
+    problems = validate(cfg)
+    texts: dict[str, str] = {}
+    lines = [_problem_line(p, texts, toml_file) for p in problems]
+    files = 1 + sum(1 for t in cfg.tenants.values() if t.prefix == ())
+    status, message = rules.configuration(lines, files)
+    return status, message, {"files": files, "problems": lines}
+
+
+def _problem_line(problem: Any, texts: dict[str, str], toml_file: Any) -> str:
+    if problem.file not in texts:
+        texts[problem.file] = toml_file.read_text(Path(problem.file))
+    line = toml_file.locate(texts[problem.file], problem.path)
+    where = f"{problem.file}:{line}" if line else problem.file
+    message = problem.message if problem.location in problem.message else f"{problem.location}: {problem.message}"
+    return f"{where}: {message}"
+
+
+def check_store(ctx: Context) -> Finding:
+    """Connect, compare the schema version and tables, and write then read a row in a transaction
+    that is rolled back (so the check leaves nothing behind)."""
+    missing = _no_settings(ctx)
+    if missing:
+        return missing
+    from traitctl.settings import redact_url
+
+    url = ctx.settings.store_url
+    details = {"url": redact_url(url)}
+    absent = ctx.sqlite_missing()
+    if absent is not None:
+        return rules.WARN, f"not created yet at {absent} (the first traitctl write creates it)", details
+    try:
+        version, missing_tables = _probe(url)
+    except Exception as exc:  # noqa: BLE001 - a refused connection is the finding
+        return rules.FAIL, f"cannot use the store at {redact_url(url)}: {_sentence(exc, url)}", details
+    from traitctl.store.db import SCHEMA_VERSION
+
+    status, message = rules.store(version, SCHEMA_VERSION, missing_tables)
+    details.update(schema_version=version, expected_version=SCHEMA_VERSION, missing_tables=missing_tables)
+    return status, message, details
+
+
+def _probe(url: str) -> tuple[int, list[str]]:
+    import uuid
+
+    from traitctl.store.db import Store, connect
+
+    db = connect(url)
+    store = Store(db, url)  # not Store.open: that would create tables and upgrade the schema
+    try:
+        db.connect()
+        present = set(db.get_tables())
+        wanted = sorted(m._meta.table_name for m in store.models())
+        if "traitctl_meta" not in present:
+            return 0, [t for t in wanted if t not in present]
+        Meta, token = store._meta, uuid.uuid4().hex
+        with db.atomic() as txn:
+            Meta.insert(key=f"health-probe-{token[:8]}", value=token).execute()
+            read = Meta.get(Meta.key == f"health-probe-{token[:8]}").value
+            txn.rollback()
+        if read != token:
+            raise RuntimeError("a row written in a transaction read back different")
+        return store.schema_version(), [t for t in wanted if t not in present]
+    finally:
+        db.close()
+
+
+def check_history(ctx: Context) -> Finding:
+    """Events are being recorded: how many, and the newest."""
+    store = _store_or_none(ctx)
+    if isinstance(store, tuple):
+        return store
+    count = store.events.count()
+    newest = store.events.list(limit=1)
+    ts = _naive(newest[0].ts) if newest else None
+    status, message = rules.history(count, ts, ctx.now)
+    return status, message, {"events": count, "newest": ts.isoformat() if ts else None}
+
+
+def _store_or_none(ctx: Context) -> Any:
+    missing = _no_settings(ctx)
+    if missing:
+        return missing
+    store = ctx.store()
+    if store is None:
+        return rules.WARN, "no store yet (the first traitctl write creates it)", {}
+    return store
+
+
+def check_queue(ctx: Context) -> Finding:
+    """Reach the queue; pending jobs and the oldest one's wait against the thresholds."""
+    missing = _no_settings(ctx)
+    if missing:
+        return missing
+    try:
+        from traitctl.jobs import queue as job_queue
+    except ImportError:
+        return rules.WARN, "not available: the job queue (traitctl.jobs.queue) is not part of this build yet", {}
+    from traitctl.settings import redact_url
+
+    url = ctx.settings.queue_url
+    try:
+        stats = job_queue.stats(url)
+    except Exception as exc:  # noqa: BLE001 - an unreachable queue is the finding
+        return rules.FAIL, f"cannot reach the queue at {redact_url(url)}: {_sentence(exc, url)}", {"url": redact_url(url)}
+    status, message = rules.queue(stats.pending, stats.oldest_pending_age_s, ctx.limits)
+    details = {"url": redact_url(url), "backend": stats.backend, "pending": stats.pending,
+               "scheduled": stats.scheduled, "oldest_pending_age_s": stats.oldest_pending_age_s}
+    return status, message, details
+
+
+def check_workers(ctx: Context) -> Finding:
+    """At least one worker whose heartbeat is fresher than ``worker_max_age`` seconds."""
+    store = _store_or_none(ctx)
+    if isinstance(store, tuple):
+        return store
+    beats = store.workers.list()
+    ages = [(b.worker_id, b.state, (ctx.now - _naive(b.last_seen)).total_seconds()) for b in beats]
+    status, message = rules.workers(ages, ctx.limits["worker_max_age"])
+    details = {"workers": [{"id": w, "state": s, "age_s": round(a, 1)} for w, s, a in ages]}
+    return status, message, details
+
+
+def check_telemetry(ctx: Context) -> Finding:
+    """The newest telemetry point is recent enough."""
+    store = _store_or_none(ctx)
+    if isinstance(store, tuple):
+        return store
+    metrics = getattr(store, "metrics", None)
+    if metrics is None:
+        return rules.WARN, "not available: the telemetry store (metrics) is not part of this build yet", {}
+    newest = metrics.newest_point_time()
+    newest = _naive(newest) if newest is not None else None
+    status, message = rules.telemetry(newest, ctx.now, ctx.limits)
+    return status, message, {"newest": newest.isoformat() if newest else None}
+
+
+def check_flags(ctx: Context) -> Finding:
+    """Feature flags: guards breached and stale flags (needs the flags engine)."""
+    try:
+        import traitctl.engine.flags  # noqa: F401
+    except ImportError:
+        return rules.WARN, "not available: feature flags (traitctl.engine.flags) are not part of this build yet", {}
+    return rules.WARN, "not available: guard and stale-flag evaluation is not wired into health yet", {}
+
+
+def check_server(ctx: Context) -> Finding:
+    """CPU, memory, disks and load per core against the seeds' thresholds."""
+    import os
+
+    import psutil
+
+    cpu = psutil.cpu_percent(interval=0.2)
+    memory = psutil.virtual_memory().percent
+    disks = {}
+    for part in psutil.disk_partitions(all=False):
+        try:
+            disks[part.mountpoint] = psutil.disk_usage(part.mountpoint).percent
+        except OSError:  # unreadable or vanished mounts say nothing about this host's health
+            continue
+    try:
+        load = os.getloadavg()[0] / (psutil.cpu_count() or 1)
+    except (AttributeError, OSError):
+        load = None
+    status, message = rules.server(cpu, memory, disks, load, ctx.limits)
+    return status, message, {"cpu_percent": cpu, "memory_percent": memory, "disks": disks, "load_per_core": load}
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+CHECKS: dict[str, Callable[[Context], Finding]] = {
+    "configuration": check_configuration, "store": check_store, "history": check_history,
+    "queue": check_queue, "workers": check_workers, "telemetry": check_telemetry,
+    "flags": check_flags, "server": check_server,
+}

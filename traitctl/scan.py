@@ -213,7 +213,8 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
         cache.save([(f, digest, facts) for f, (digest, facts) in zip(todo, fresh)])
     for f, (_, facts) in zip(todo, fresh):
         results[f.path] = facts
-    return [results[f.path] for f in files]
+    # The shown path depends on the root it was reached from, so it is not part of the cached facts.
+    return [{**results[f.path], "file": f.rel} for f in files]
 
 
 def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,
@@ -251,7 +252,7 @@ def parse_one(f: SourceFile) -> tuple[str, dict]:
     try:
         data = Path(f.path).read_bytes()
     except OSError as exc:
-        return "", {"file": f.rel, "language": f.language, "classes": [],
+        return "", {"language": f.language, "module": f.module, "classes": [],
                     "warnings": [[0, f"cannot read: {exc.strerror or exc}"]]}
     return content_digest(data), parse_file(data, f.rel, f.language, f.module)
 

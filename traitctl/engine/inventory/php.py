@@ -1,0 +1,266 @@
+"""PHP facts with tree-sitter-php: the class-likes of one file, with names resolved as PHP does.
+
+Nothing is executed or included. Strings, heredocs and comments are tokens of the grammar, so a
+``class X {}`` inside a string or a commented-out ``use`` never counts.
+
+Name resolution (per namespace; imports reset at each ``namespace``):
+
+* ``\\A\\B`` is fully qualified; ``namespace\\X`` is relative to the current namespace;
+* ``A\\B`` resolves its first segment through the class imports (``use A\\B;``, ``use A\\B as C;``,
+  grouped ``use A\\{B, C as D};``), else falls to the current namespace; so does an unqualified name;
+* ``use function``/``use const`` imports never resolve class names;
+* aliases and class names compare case-insensitively.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+CLASS_LIKES = {"class_declaration": "class", "interface_declaration": "interface",
+               "trait_declaration": "trait", "enum_declaration": "enum", "anonymous_class": "anonymous"}
+NAME_NODES = ("name", "qualified_name", "relative_name")
+BODY_NODES = ("declaration_list", "enum_declaration_list")
+
+
+@lru_cache(maxsize=1)
+def _parser_and_queries() -> tuple[Any, Any, Any]:
+    import tree_sitter
+    import tree_sitter_php
+
+    language = tree_sitter.Language(tree_sitter_php.language_php())
+    parser = tree_sitter.Parser(language)
+    classes = tree_sitter.Query(language, "[" + " ".join(f"({t})" for t in CLASS_LIKES) + "] @c")
+    return parser, tree_sitter, classes
+
+
+def parse_php(source: bytes) -> dict[str, Any]:
+    """The facts of one PHP file: ``{"classes": [...], "warnings": [[line, message], ...]}``.
+
+    Each class is a dict with ``fqn`` (``None`` for anonymous classes), ``kind``, ``line``,
+    ``parent``, ``bases``, ``interfaces``, ``traits``, ``adaptations``, ``methods``
+    (``[name, line, visibility, static, abstract]``), ``properties`` (``[name, line, visibility,
+    static]``), ``abstract`` and ``final``; every name is fully qualified.
+
+    :param source: the file's bytes.
+    """
+    parser, ts, query = _parser_and_queries()
+    tree = parser.parse(source)
+    root = tree.root_node
+    scopes = _scopes(root)
+    nodes = sorted(ts.QueryCursor(query).captures(root).get("c", []), key=lambda n: n.start_byte)
+    classes = [_class(node, _scope_at(scopes, node.start_byte)) for node in nodes]
+    warnings = [_syntax_error(root)] if root.has_error else []
+    return {"classes": classes, "warnings": warnings}
+
+
+# -- namespaces and imports ---------------------------------------------------------------------
+class _Scope:
+    """One namespace region of a file and its class imports, in source order."""
+
+    def __init__(self, namespace: str, start: int, end: int) -> None:
+        self.namespace = namespace
+        self.start = start
+        self.end = end
+        self.imports: list[tuple[int, str, str]] = []  # (byte, lower alias, target)
+
+    def resolver(self, at: int) -> "_Resolver":
+        return _Resolver(self.namespace, {alias: target for pos, alias, target in self.imports if pos < at})
+
+
+class _Resolver:
+    def __init__(self, namespace: str, imports: dict[str, str]) -> None:
+        self.namespace = namespace
+        self.imports = imports
+
+    def __call__(self, node: Any) -> str:
+        return self.resolve(_text(node), node.type == "relative_name")
+
+    def resolve(self, name: str, relative: bool = False) -> str:
+        if name.startswith("\\"):
+            return name[1:]
+        if relative or name.lower().startswith("namespace\\"):
+            return self.join(name.split("\\", 1)[1])
+        first, _, rest = name.partition("\\")
+        target = self.imports.get(first.lower())
+        if target is not None:
+            return f"{target}\\{rest}" if rest else target
+        return self.join(name)
+
+    def join(self, name: str) -> str:
+        return f"{self.namespace}\\{name}" if self.namespace else name
+
+
+def _scopes(root: Any) -> list[_Scope]:
+    scopes = [_Scope("", 0, root.end_byte)]
+    for child in root.named_children:
+        if child.type == "namespace_definition":
+            name = child.child_by_field_name("name")
+            body = child.child_by_field_name("body")
+            scope = _Scope(_text(name) if name else "", child.start_byte, root.end_byte)
+            scopes[-1].end = min(scopes[-1].end, child.start_byte)
+            scopes.append(scope)
+            if body is not None:
+                scope.end = child.end_byte
+                _imports(body.named_children, scope)
+                scopes.append(_Scope("", child.end_byte, root.end_byte))
+        elif child.type == "namespace_use_declaration":
+            _imports([child], scopes[-1])
+    return scopes
+
+
+def _scope_at(scopes: list[_Scope], at: int) -> "_Resolver":
+    for scope in reversed(scopes):
+        if scope.start <= at < scope.end:
+            return scope.resolver(at)
+    return scopes[-1].resolver(at)
+
+
+def _imports(nodes: list[Any], scope: _Scope) -> None:
+    for decl in nodes:
+        if decl.type != "namespace_use_declaration" or _kind_keyword(decl):
+            continue  # `use function` / `use const` never name classes
+        prefix = ""
+        for child in decl.named_children:
+            if child.type == "namespace_name":
+                prefix = _text(child).lstrip("\\") + "\\"
+            elif child.type == "namespace_use_clause":
+                _clause(child, "", scope, decl.start_byte)
+            elif child.type == "namespace_use_group":
+                for clause in child.named_children:
+                    if clause.type == "namespace_use_clause" and not _kind_keyword(clause):
+                        _clause(clause, prefix, scope, decl.start_byte)
+
+
+def _kind_keyword(node: Any) -> bool:
+    return any(not c.is_named and c.type in ("function", "const") for c in node.children)
+
+
+def _clause(clause: Any, prefix: str, scope: _Scope, at: int) -> None:
+    names = [c for c in clause.named_children if c.type in NAME_NODES]
+    if not names:
+        return
+    target = prefix + _text(names[0]).lstrip("\\")
+    alias_node = clause.child_by_field_name("alias")
+    alias = _text(alias_node) if alias_node is not None else target.rsplit("\\", 1)[-1]
+    scope.imports.append((at, alias.lower(), target))
+
+
+# -- class-likes --------------------------------------------------------------------------------
+def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
+    kind = CLASS_LIKES[node.type]
+    name = node.child_by_field_name("name")
+    line = (name or node).start_point[0] + 1
+    info: dict[str, Any] = {
+        "fqn": resolve.join(_text(name)) if name is not None and kind != "anonymous" else None,
+        "kind": kind, "line": line, "parent": None, "bases": [], "interfaces": [], "traits": [],
+        "adaptations": [], "methods": [], "properties": [],
+        "abstract": _has(node, "abstract_modifier"), "final": _has(node, "final_modifier")}
+    for child in node.named_children:
+        if child.type == "base_clause":
+            info["bases"] = [resolve(n) for n in child.named_children if n.type in NAME_NODES]
+        elif child.type == "class_interface_clause":
+            info["interfaces"] = [resolve(n) for n in child.named_children if n.type in NAME_NODES]
+        elif child.type in BODY_NODES:
+            _body(child, resolve, info)
+    if kind != "interface" and info["bases"]:
+        info["parent"] = info["bases"][0]
+    return info
+
+
+def _body(body: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
+    for member in body.named_children:
+        if member.type == "use_declaration":
+            _trait_use(member, resolve, info)
+        elif member.type == "method_declaration":
+            _method(member, info)
+        elif member.type == "property_declaration":
+            vis, static = _visibility(member), _has(member, "static_modifier")
+            for element in member.named_children:
+                if element.type == "property_element":
+                    var = element.child_by_field_name("name") or element.named_children[0]
+                    info["properties"].append([_text(var).lstrip("$"), element.start_point[0] + 1, vis, static])
+
+
+def _method(member: Any, info: dict[str, Any]) -> None:
+    name = member.child_by_field_name("name")
+    body = member.child_by_field_name("body")
+    abstract = _has(member, "abstract_modifier") or body is None
+    info["methods"].append([_text(name), name.start_point[0] + 1, _visibility(member),
+                            _has(member, "static_modifier"), abstract])
+    if _text(name).lower() == "__construct":
+        params = member.child_by_field_name("parameters")
+        for param in params.named_children if params is not None else ():
+            if param.type == "property_promotion_parameter":
+                var = param.child_by_field_name("name")
+                if var is not None:
+                    info["properties"].append([_text(var).lstrip("$"), param.start_point[0] + 1,
+                                               _visibility(param), False])
+
+
+def _trait_use(member: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
+    for child in member.named_children:
+        if child.type in NAME_NODES:
+            info["traits"].append(resolve(child))
+        elif child.type == "use_list":
+            for rule in child.named_children:
+                adaptation = _adaptation(rule, resolve)
+                if adaptation is not None:
+                    info["adaptations"].append(adaptation)
+
+
+def _adaptation(rule: Any, resolve: _Resolver) -> list | None:
+    parts = rule.named_children
+    if not parts:
+        return None
+    trait, method = _trait_method(parts[0], resolve)
+    if rule.type == "use_instead_of_clause":
+        excluded = [resolve(n) for n in parts[1:] if n.type in NAME_NODES]
+        return ["insteadof", trait, method, excluded, None, None]
+    if rule.type == "use_as_clause":
+        vis = next((_text(n) for n in parts[1:] if n.type == "visibility_modifier"), None)
+        alias = next((_text(n) for n in parts[1:] if n.type == "name"), None)
+        return ["as", trait, method, [], alias, vis]
+    return None
+
+
+def _trait_method(node: Any, resolve: _Resolver) -> tuple[str | None, str]:
+    if node.type == "class_constant_access_expression":
+        named = node.named_children
+        return resolve(named[0]), _text(named[-1])
+    return None, _text(node)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _has(node: Any, kind: str) -> bool:
+    return any(c.type == kind for c in node.children)
+
+
+def _visibility(node: Any) -> str:
+    # Asymmetric visibility (`public private(set)`) lists two modifiers; the first is the read side.
+    for c in node.children:
+        if c.type == "visibility_modifier":
+            return _text(c).split("(")[0].lower()
+    return "public"
+
+
+def _text(node: Any) -> str:
+    return node.text.decode("utf-8", "replace") if node is not None else ""
+
+
+def _syntax_error(root: Any) -> list:
+    node = _first_error(root)
+    line = (node.start_point[0] + 1) if node is not None else 1
+    what = "missing " + node.type if node is not None and node.is_missing else "syntax error"
+    return [line, f"{what}; declarations after this point may be missed"]
+
+
+def _first_error(node: Any) -> Any:
+    for child in node.children:
+        if child.is_error or child.is_missing:
+            return child
+        if child.has_error:
+            found = _first_error(child)
+            if found is not None:
+                return found
+    return None

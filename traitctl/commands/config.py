@@ -29,15 +29,14 @@ def _target(app_: App, trait: str, model: Optional[str], tenant: Optional[str], 
 
 
 def _match_model(app_: App, cfg: engine.ConfigData, model: str, known_only: bool) -> str:
-    known = set(cfg.model_names())
-    if known_only:
-        known |= set(known_models(app_) or ())
+    """Match against the models named in the configuration, then (for writes) the source's models."""
+    configured = cfg.model_names()
     try:
-        return engine.match_name("model", model, known)
+        return engine.match_name("model", model, configured)
     except NotFound:
-        if known_only:
-            raise
-        return model.lstrip("\\")  # reading a model nobody configured: global layers apply
+        if not known_only:
+            return model.lstrip("\\")  # reading a model nobody configured: global layers apply
+    return engine.match_name("model", model, set(configured) | set(known_models(app_) or ()))
 
 
 def known_models(app_: App) -> list[str] | None:

@@ -28,6 +28,7 @@ SCHEMA_VERSION = 1
 REPOSITORIES: dict[str, str] = {
     "events": "traitctl.store.events:EventRepo",
     "workers": "traitctl.store.workers:WorkerRepo",
+    "metrics": "traitctl.store.metrics:MetricsRepo",
     "flag_overrides": "traitctl.store.flag_overrides:FlagOverrideRepo",
 }
 

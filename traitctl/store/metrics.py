@@ -1,0 +1,434 @@
+"""Telemetry in the store: series, raw points and per-minute roll-ups.
+
+Layout (three tables):
+
+``traitctl_metric_series``
+    one row per metric name + label set, with its kind and the ``trait``/``model``/``tenant``
+    labels in their own columns (the dashboard's filters), and the newest point's time.
+``traitctl_metric_point``
+    every point: series id, time (epoch seconds, UTC), value. Index ``(series_id, ts)``.
+``traitctl_metric_rollup``
+    per series and minute: count, sum, min, max, last time and last value, kept up to date in the
+    same transaction as the points. Views over windows read whole minutes from here and only the
+    partial minutes at the edges from the points, so they do not scan millions of rows.
+
+Writes go through the DB-API cursor's ``executemany`` inside one transaction per batch (peewee's
+``insert_many`` builds SQL text and is ~10x slower for this).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import peewee
+
+from traitctl.engine.errors import InputError
+from traitctl.engine.telemetry_formats import CORE_LABELS, Point, from_epoch, to_epoch
+from traitctl.store.db import model_base
+
+AGGREGATES = ("sum", "count", "avg", "min", "max")
+_CHUNK = 500  # series ids per IN (...) list: well under SQLite's variable limit
+
+
+@dataclass(frozen=True)
+class Series:
+    """A metric name with one label set."""
+
+    id: int
+    name: str
+    kind: str
+    labels: dict
+    last_ts: float | None = None
+
+    @property
+    def trait(self) -> str | None:
+        return self.labels.get("trait")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A series' points within a window: count, sum, min, max, and the newest value and time."""
+
+    series: Series
+    count: int
+    sum: float
+    min: float
+    max: float
+    last: float
+    last_ts: float
+
+    @property
+    def avg(self) -> float:
+        return self.sum / self.count if self.count else 0.0
+
+
+class MetricsRepo:
+    """Store and query telemetry points (see the module docstring for the layout)."""
+
+    def __init__(self, db: peewee.Database) -> None:
+        Base = model_base(db)
+
+        class SeriesRow(Base):
+            name = peewee.CharField(max_length=200, index=True)
+            kind = peewee.CharField(max_length=16)
+            trait = peewee.CharField(max_length=200, null=True, index=True)
+            model = peewee.CharField(max_length=300, null=True)
+            tenant = peewee.CharField(max_length=64, null=True)
+            labels = peewee.TextField()
+            last_ts = peewee.DoubleField(null=True)
+
+            class Meta:
+                table_name = "traitctl_metric_series"
+                indexes = ((("name", "labels"), True),)
+
+        class PointRow(Base):
+            id = peewee.BigAutoField()
+            series_id = peewee.IntegerField()
+            ts = peewee.DoubleField()
+            value = peewee.DoubleField()
+
+            class Meta:
+                table_name = "traitctl_metric_point"
+                indexes = ((("series_id", "ts"), False),)
+
+        class RollupRow(Base):
+            series_id = peewee.IntegerField()
+            bucket = peewee.BigIntegerField()
+            n = peewee.BigIntegerField()
+            total = peewee.DoubleField()
+            lo = peewee.DoubleField()
+            hi = peewee.DoubleField()
+            last_ts = peewee.DoubleField()
+            last_value = peewee.DoubleField()
+
+            class Meta:
+                table_name = "traitctl_metric_rollup"
+                primary_key = peewee.CompositeKey("series_id", "bucket")
+
+        self.db = db
+        self.SeriesRow, self.PointRow, self.RollupRow = SeriesRow, PointRow, RollupRow
+        self.models = [SeriesRow, PointRow, RollupRow]
+        self._ids: dict | None = None  # (name, frozenset(labels)) -> series id
+        self._kinds: dict[str, str] = {}
+
+    # -- writing ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction; on failure the series cache is dropped with the rolled-back rows."""
+        try:
+            with self.db.atomic():
+                yield
+        except BaseException:
+            self._ids = None
+            raise
+
+    def write(self, points: Iterable[Point]) -> int:
+        """Store points (one transaction, nested in an outer one when there is one); return how many.
+
+        :raises InputError: when a point's kind differs from its metric's stored kind.
+        """
+        with self.transaction():
+            rows, rollups, newest = self._prepare(points)
+            if rows:
+                self._insert(rows, rollups, newest)
+        return len(rows)
+
+    def _prepare(self, points: Iterable[Point]) -> tuple[list, dict, dict]:
+        ids = self._series_ids()
+        rows: list[tuple] = []
+        rollups: dict[tuple[int, int], list] = {}
+        newest: dict[int, float] = {}
+        for name, kind, value, ts, labels in points:
+            sid = ids.get((name, frozenset(labels.items()))) or self._new_series(name, kind, labels)
+            rows.append((sid, ts, value))
+            key = (sid, int(ts // 60) * 60)
+            acc = rollups.get(key)
+            if acc is None:
+                rollups[key] = [1, value, value, value, ts, value]
+                if ts > newest.get(sid, -math.inf):
+                    newest[sid] = ts
+                continue
+            _add(acc, ts, value)
+            if ts > newest[sid]:
+                newest[sid] = ts
+        return rows, rollups, newest
+
+    def _insert(self, rows: list, rollups: dict, newest: dict) -> None:
+        p, t = self.db.param, self.RollupRow._meta.table_name
+        cursor = self.db.cursor()
+        cursor.executemany(f"INSERT INTO traitctl_metric_point (series_id, ts, value) VALUES ({p}, {p}, {p})", rows)
+        cursor.executemany(
+            f"INSERT INTO {t} (series_id, bucket, n, total, lo, hi, last_ts, last_value) "
+            f"VALUES ({', '.join([p] * 8)}) ON CONFLICT (series_id, bucket) DO UPDATE SET "
+            f"n = {t}.n + excluded.n, total = {t}.total + excluded.total, "
+            f"lo = CASE WHEN excluded.lo < {t}.lo THEN excluded.lo ELSE {t}.lo END, "
+            f"hi = CASE WHEN excluded.hi > {t}.hi THEN excluded.hi ELSE {t}.hi END, "
+            f"last_value = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_value ELSE {t}.last_value END, "
+            f"last_ts = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_ts ELSE {t}.last_ts END",
+            [(sid, bucket, *acc) for (sid, bucket), acc in rollups.items()])
+        cursor.executemany(f"UPDATE traitctl_metric_series SET last_ts = {p} WHERE id = {p} "
+                           f"AND (last_ts IS NULL OR last_ts < {p})",
+                           [(ts, sid, ts) for sid, ts in newest.items()])
+
+    def _series_ids(self) -> dict:
+        if self._ids is None:
+            self._ids, self._kinds = {}, {}
+            for row in self.SeriesRow.select(self.SeriesRow.id, self.SeriesRow.name, self.SeriesRow.kind,
+                                             self.SeriesRow.labels).tuples():
+                self._ids[(row[1], frozenset(json.loads(row[3]).items()))] = row[0]
+                self._kinds[row[1]] = row[2]
+        return self._ids
+
+    def _new_series(self, name: str, kind: str, labels: dict) -> int:
+        known = self._kinds.setdefault(name, kind)
+        if known != kind:
+            raise InputError(f"Metric {name!r} is a {known}; it cannot take {kind} points.")
+        S = self.SeriesRow
+        text = _labels_text(labels)
+        S.insert(name=name, kind=kind, labels=text, **{k: labels.get(k) for k in CORE_LABELS}).on_conflict_ignore().execute()
+        sid = S.select(S.id).where((S.name == name) & (S.labels == text)).scalar()
+        self._ids[(name, frozenset(labels.items()))] = sid
+        return sid
+
+    def known_kinds(self) -> dict[str, str]:
+        """Metric name -> kind, for every stored metric."""
+        self._series_ids()
+        return dict(self._kinds)
+
+    # -- series ----------------------------------------------------------------------------
+    def series(self, name: str | None = None, *, trait: str | None = None, model: str | None = None,
+               tenant: str | None = None, labels: dict | None = None) -> list[Series]:
+        """Series matching a name and filters; ``labels`` must all be present with equal values.
+
+        :param model: a model FQN, or its short name (``User`` matches ``App\\Models\\User``).
+        """
+        S = self.SeriesRow
+        query = S.select(S.id, S.name, S.kind, S.labels, S.last_ts).order_by(S.name, S.labels)
+        if name is not None:
+            query = query.where(S.name == name)
+        if trait is not None:
+            query = query.where(S.trait == trait)
+        if tenant is not None:
+            query = query.where(S.tenant == tenant)
+        if model is not None:
+            query = query.where((S.model == model) | S.model.endswith("\\" + model))
+        found = [Series(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in query.tuples()]
+        wanted = (labels or {}).items()
+        return [s for s in found if all(s.labels.get(k) == str(v) for k, v in wanted)]
+
+    def names(self) -> list[str]:
+        """Every stored metric name, sorted."""
+        S = self.SeriesRow
+        return [r[0] for r in S.select(S.name).distinct().order_by(S.name).tuples()]
+
+    # -- reading ---------------------------------------------------------------------------
+    def summaries(self, series: Sequence[Series], since: float | None = None,
+                  until: float | None = None) -> list[Summary]:
+        """Each series' points in ``[since, until)`` (epoch seconds; ``None`` = unbounded),
+        leaving out series without points there."""
+        stats = self._window(list(series), since, until)
+        return [Summary(s, int(a[0]), a[1], a[2], a[3], a[5], a[4]) for s in series if (a := stats.get(s.id))]
+
+    def aggregate(self, name: str, *, since: dt.datetime, until: dt.datetime, labels: dict | None = None,
+                  agg: str = "sum") -> float | None:
+        """One number over every series of ``name`` whose labels include ``labels``, for points in
+        ``[since, until)``; ``None`` when there are none. Naive datetimes are UTC.
+
+        :param agg: ``sum``, ``count``, ``avg``, ``min`` or ``max``.
+        :raises InputError: for another ``agg``.
+        """
+        if agg not in AGGREGATES:
+            raise InputError(f"Unknown aggregate {agg!r}: use {', '.join(AGGREGATES)}.")
+        found = self.summaries(self.series(name, labels=labels), to_epoch(since), to_epoch(until))
+        if not found:
+            return None
+        count, total = sum(s.count for s in found), sum(s.sum for s in found)
+        return {"sum": total, "count": float(count), "avg": total / count,
+                "min": min(s.min for s in found), "max": max(s.max for s in found)}[agg]
+
+    def _window(self, series: list[Series], since: float | None, until: float | None) -> dict[int, list]:
+        start = None if since is None else math.ceil(since / 60) * 60
+        end = None if until is None else math.floor(until / 60) * 60
+        sids = [s.id for s in series]
+        if start is not None and end is not None and start >= end:
+            return self._raw(sids, since, until)
+        acc = self._rollup_window(sids, start, end)
+        if since is not None:
+            _merge_into(acc, self._raw(sids, since, start))
+        if until is not None:
+            _merge_into(acc, self._raw(sids, end, until))
+        return acc
+
+    def _rollup_window(self, sids: list[int], start: int | None, end: int | None) -> dict[int, list]:
+        out: dict[int, list] = {}
+        p = self.db.param
+        for chunk, params in self._chunks(sids):
+            where, args = f"series_id IN ({chunk})", list(params)
+            if start is not None:
+                where, args = where + f" AND bucket >= {p}", args + [start]
+            if end is not None:
+                where, args = where + f" AND bucket < {p}", args + [end]
+            for sid, n, total, lo, hi, last_ts in self._sql(
+                    f"SELECT series_id, SUM(n), SUM(total), MIN(lo), MAX(hi), MAX(last_ts) "
+                    f"FROM traitctl_metric_rollup WHERE {where} GROUP BY series_id", args):
+                out[sid] = [n, total, lo, hi, last_ts, None]
+            for sid, last in self._sql(
+                    f"SELECT r.series_id, r.last_value FROM traitctl_metric_rollup r JOIN "
+                    f"(SELECT series_id, MAX(bucket) AS b FROM traitctl_metric_rollup WHERE {where} "
+                    f"GROUP BY series_id) m ON r.series_id = m.series_id AND r.bucket = m.b", args):
+                out[sid][5] = last
+        return out
+
+    def _raw(self, sids: list[int], since: float, until: float | None) -> dict[int, list]:
+        out: dict[int, list] = {}
+        p = self.db.param
+        for chunk, params in self._chunks(sids):
+            sql = f"SELECT series_id, ts, value FROM traitctl_metric_point WHERE series_id IN ({chunk}) AND ts >= {p}"
+            args = [*params, since] + ([] if until is None else [until])
+            for sid, ts, value in self._sql(sql + ("" if until is None else f" AND ts < {p}"), args):
+                acc = out.get(sid)
+                if acc is None:
+                    out[sid] = [1, value, value, value, ts, value]
+                else:
+                    _add(acc, ts, value)
+        return out
+
+    def buckets(self, series: Sequence[Series], start: float, end: float, step: int) -> dict[tuple[int, int], list]:
+        """Per series and interval: ``{(series_id, k): [count, sum, min, max]}`` for points in
+        ``[start, end)``, interval ``k`` covering ``[start + k*step, start + (k+1)*step)``.
+
+        Whole-minute intervals on minute boundaries are read from the roll-ups; others from points.
+        """
+        p = self.db.param
+        use_rollups = step % 60 == 0 and start % 60 == 0 and end % 60 == 0
+        if use_rollups:
+            select = (f"SELECT series_id, (bucket - {p}) / {p} AS k, SUM(n), SUM(total), MIN(lo), MAX(hi) "
+                      f"FROM traitctl_metric_rollup WHERE series_id IN (%s) AND bucket >= {p} AND bucket < {p}")
+            lead = [int(start), int(step)]
+        else:
+            k = (f"CAST((ts - {p}) / {p} AS INTEGER)" if isinstance(self.db, peewee.SqliteDatabase)
+                 else f"FLOOR((ts - {p}) / {p})::bigint")
+            select = (f"SELECT series_id, {k} AS k, COUNT(*), SUM(value), MIN(value), MAX(value) "
+                      f"FROM traitctl_metric_point WHERE series_id IN (%s) AND ts >= {p} AND ts < {p}")
+            lead = [float(start), float(step)]
+        out: dict[tuple[int, int], list] = {}
+        for chunk, params in self._chunks([s.id for s in series]):
+            rows = self._sql(select.replace("(%s)", f"({chunk})") + " GROUP BY series_id, k",
+                             [*lead, *params, start, end])
+            for sid, k, n, total, lo, hi in rows:
+                out[(sid, int(k))] = [int(n), total, lo, hi]
+        return out
+
+    def newest_point_time(self) -> dt.datetime | None:
+        """Time of the newest stored point (naive UTC), ``None`` when there is none."""
+        S = self.SeriesRow
+        newest = S.select(peewee.fn.MAX(S.last_ts)).scalar()
+        return None if newest is None else from_epoch(newest)
+
+    def count_points(self) -> int:
+        """How many points are stored."""
+        return self.PointRow.select().count()
+
+    # -- deleting --------------------------------------------------------------------------
+    def purge(self, before: dt.datetime, kind: str | None = None) -> int:
+        """Delete points older than ``before`` (of one kind, or all); return how many.
+
+        Roll-ups of whole minutes before it go too; the minute that straddles ``before`` is
+        recomputed from the points that remain, so views stay exact.
+        """
+        cut = to_epoch(before)
+        minute = math.floor(cut / 60) * 60
+        p = self.db.param
+        kind_sql, kind_args = ("", []) if kind is None else (
+            f" AND series_id IN (SELECT id FROM traitctl_metric_series WHERE kind = {p})", [kind])
+        with self.transaction():
+            deleted = self._exec(f"DELETE FROM traitctl_metric_point WHERE ts < {p}{kind_sql}", [cut, *kind_args])
+            self._exec(f"DELETE FROM traitctl_metric_rollup WHERE bucket <= {p}{kind_sql}", [minute, *kind_args])
+            self._rebuild_minute(minute, kind_sql, kind_args)
+            self._drop_empty_series()
+        return deleted
+
+    def _rebuild_minute(self, minute: int, kind_sql: str, kind_args: list) -> None:
+        p = self.db.param
+        rows = self._sql(f"SELECT series_id, ts, value FROM traitctl_metric_point WHERE ts >= {p} AND ts < {p}"
+                         f"{kind_sql} ORDER BY ts", [minute, minute + 60, *kind_args])
+        acc: dict[int, list] = {}
+        for sid, ts, value in rows:
+            if sid in acc:
+                _add(acc[sid], ts, value)
+            else:
+                acc[sid] = [1, value, value, value, ts, value]
+        if acc:
+            cursor = self.db.cursor()
+            cursor.executemany(f"INSERT INTO traitctl_metric_rollup (series_id, bucket, n, total, lo, hi, last_ts, "
+                               f"last_value) VALUES ({', '.join([p] * 8)})",
+                               [(sid, minute, *a) for sid, a in acc.items()])
+
+    def _drop_empty_series(self) -> None:
+        self._exec("DELETE FROM traitctl_metric_series WHERE id NOT IN "
+                   "(SELECT DISTINCT series_id FROM traitctl_metric_rollup)", [])
+        self._ids = None
+
+    def apply_retention(self, retention: dict[str, dt.timedelta], now: dt.datetime) -> dict[str, int]:
+        """Purge each kind's points older than its retention; return ``{kind: points deleted}``.
+
+        :param retention: kind (``counter``, ``gauge``, ``timing``) -> how long points are kept.
+        :param now: the current time (naive UTC or aware).
+        """
+        return {kind: self.purge(now - keep, kind) for kind, keep in sorted(retention.items())}
+
+    def delete(self, series: Sequence[Series]) -> int:
+        """Delete these series with all their points and roll-ups; return the points deleted."""
+        deleted = 0
+        with self.transaction():
+            for chunk, params in self._chunks([s.id for s in series]):
+                deleted += self._exec(f"DELETE FROM traitctl_metric_point WHERE series_id IN ({chunk})", params)
+                self._exec(f"DELETE FROM traitctl_metric_rollup WHERE series_id IN ({chunk})", params)
+                self._exec(f"DELETE FROM traitctl_metric_series WHERE id IN ({chunk})", params)
+        self._ids = None
+        return deleted
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _chunks(self, sids: list[int]) -> Iterator[tuple[str, list[int]]]:
+        for i in range(0, len(sids), _CHUNK):
+            part = sids[i:i + _CHUNK]
+            yield ", ".join([self.db.param] * len(part)), part
+
+    def _sql(self, sql: str, args: list) -> list[tuple]:
+        return list(self.db.execute_sql(sql, args).fetchall())
+
+    def _exec(self, sql: str, args: list) -> int:
+        return self.db.execute_sql(sql, args).rowcount
+
+
+def _add(acc: list, ts: float, value: float) -> None:
+    acc[0] += 1
+    acc[1] += value
+    if value < acc[2]:
+        acc[2] = value
+    if value > acc[3]:
+        acc[3] = value
+    if ts >= acc[4]:
+        acc[4], acc[5] = ts, value
+
+
+def _merge_into(acc: dict[int, list], more: dict[int, list]) -> None:
+    for sid, other in more.items():
+        mine = acc.get(sid)
+        if mine is None:
+            acc[sid] = other
+            continue
+        mine[0] += other[0]
+        mine[1] += other[1]
+        mine[2], mine[3] = min(mine[2], other[2]), max(mine[3], other[3])
+        if other[4] >= mine[4]:
+            mine[4], mine[5] = other[4], other[5]
+
+
+def _labels_text(labels: dict) -> str:
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

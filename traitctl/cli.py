@@ -28,6 +28,7 @@ from traitctl.output import Output, color_wanted  # noqa: E402
 
 #: command name -> "module:attribute" (a Typer app or a click command). The one place groups are registered.
 COMMANDS: dict[str, str] = {
+    "flags": "traitctl.commands.flags:app",
     "config": "traitctl.commands.config:app",
     "tenants": "traitctl.commands.tenants:app",
     "history": "traitctl.commands.history:history_app",

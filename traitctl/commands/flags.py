@@ -1,0 +1,518 @@
+"""``traitctl flags``: list, change, override, evaluate, schedule, guard, lint, export and import
+feature flags (``[flags.<name>]`` of the main configuration file; overrides in the store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+
+from traitctl.commands.common import DryRunOpt, JsonOpt, TenantOpt, app_for, command_line, show_diff
+from traitctl.context import App
+from traitctl.engine import flags as engine
+from traitctl.engine import rollout
+from traitctl.engine.errors import InputError, NotFound
+
+app = typer.Typer(help="Feature flags: exact percentage rollouts, overrides, schedules with guards.",
+                  no_args_is_help=True)
+
+NowOpt = Annotated[Optional[str], typer.Option("--now", help="Act as if it were this UTC time (ISO; for tests).")]
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------------
+def _now(text: str | None) -> dt.datetime:
+    from traitctl.flags_service import utcnow
+
+    return rollout.parse_time(text) if text else utcnow()
+
+
+def _flag(app_: App, name: str) -> engine.Flag:
+    from traitctl import flags_service
+
+    return flags_service.get(app_.main_doc(), name)
+
+
+def _check_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise InputError(f"Invalid flag name {name!r}: use letters, digits, '_' and '-' (up to 100), "
+                         "starting with a letter or digit.")
+    return name
+
+
+def _check_tenant(app_: App, tenant: str | None) -> str | None:
+    if tenant is None:
+        return None
+    from traitctl.engine.config import check_tenant_id
+
+    check_tenant_id(tenant)
+    known = app_.config("all").tenants
+    if tenant not in known:
+        raise NotFound("tenant", tenant, known)
+    return tenant
+
+
+def _percentage(text: str) -> int:
+    try:
+        value: Any = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise InputError(f"Percentage {text!r} is not a number: use a whole number from 0 to 100.") from None
+    problem = engine.percentage_problem(value)
+    if problem:
+        raise InputError(f"Percentage {text} {problem}")
+    return int(value)
+
+
+def _write(app_: App, name: str, values: dict, *, kind: str, dry_run: bool, tenant: str | None = None,
+           must_exist: bool = True, data: dict | None = None, message: str = "") -> list:
+    """Edit ``[flags.<name>]`` (show the diff when dry), record history, say what changed."""
+    from traitctl import flags_service
+
+    edit = flags_service.write(app_.config_path, name, values, lock_timeout=app_.settings.lock_timeout,
+                               dry_run=dry_run, must_exist=must_exist)
+    if dry_run:
+        show_diff(app_, edit)
+        return []
+    app_.reset_config()
+    events = flags_service.record(app_.store(), kind, edit, actor=app_.settings.actor, command=command_line(),
+                                  flag=name, tenant=tenant, data=data)
+    if not edit.changed:
+        app_.out.success("No change: the file already has that value.")
+    elif message:
+        app_.out.success(message + (f" (event {events[0].id})" if events else ""))
+    return events
+
+
+def _scope(tenant: str | None) -> tuple[str, ...]:
+    return ("tenants", tenant) if tenant else ()
+
+
+def flag_json(flag: engine.Flag) -> dict[str, Any]:
+    """The ``--json`` shape of one flag (stable: see docs/flags.md)."""
+    return {"name": flag.name, "enabled": flag.enabled, "percentage": flag.percentage,
+            "state": engine.state_of(flag), "bucketing": flag.bucketing, "stickiness": flag.stickiness,
+            "group": flag.group, "description": flag.description, "owner": flag.owner,
+            "created": flag.created, "expires": flag.expires, "temporary": flag.temporary, "paused": flag.paused,
+            "tenants": {t: dict(v) for t, v in flag.tenants.items()}, "schedule": list(flag.schedule),
+            "guard": dict(flag.guard) if flag.guard else None}
+
+
+# -- reading -----------------------------------------------------------------------------------------------------------
+@app.command("list")
+def list_(json: JsonOpt = False, now: NowOpt = None) -> None:
+    """List flags: state, percentage, algorithm, tenants, overrides, next step, guard, stale marker."""
+    from traitctl import flags_service
+
+    app_ = app_for(json)
+    moment = _now(now)
+    flags = flags_service.load(app_.main_doc())
+    store = app_.store()
+    counts = store.flag_overrides.counts(now=moment)
+    rows = [_list_row(store, flag, counts.get(flag.name, 0), moment) for flag in flags.values()]
+    if app_.out.json_mode:
+        app_.out.json({"flags": rows})
+        return
+    app_.out.table(["flag", "state", "%", "algorithm", "tenants", "overrides", "next step", "guard", "stale"],
+                   [[r["name"], r["state"] + (" (paused)" if r["paused"] else ""), _pct(r["percentage"]),
+                     r["bucketing"], ",".join(r["tenants"]) or "-", r["overrides"], r["next_step"] or "-",
+                     r["guard"] or "-", "stale" if r["stale"] else ""] for r in rows],
+                   caption=f"{len(rows)} flag(s)")
+
+
+def _pct(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _list_row(store: Any, flag: engine.Flag, overrides: int, now: dt.datetime) -> dict[str, Any]:
+    from traitctl import flags_service
+
+    upcoming = rollout.next_step(rollout.parse_schedule(list(flag.schedule)), now)
+    guard = flags_service.check_guard(store, flag, now)
+    stale = engine.is_stale(flag, _last_change(store, flag), now, 30)
+    return {"name": flag.name, "state": engine.state_of(flag), "enabled": flag.enabled,
+            "percentage": flag.percentage, "bucketing": flag.bucketing, "tenants": sorted(flag.tenants),
+            "overrides": overrides, "next_step": str(upcoming) if upcoming else None,
+            "guard": guard.status if guard else None, "stale": stale, "paused": flag.paused}
+
+
+def _last_change(store: Any, flag: engine.Flag) -> dt.datetime | None:
+    events = store.events.list(path_prefix=("flags", flag.name), limit=1)
+    if events:
+        return events[0].ts
+    return engine.created_at(flag)
+
+
+@app.command()
+def get(name: str, json: JsonOpt = False) -> None:
+    """Show one flag's settings."""
+    app_ = app_for(json)
+    flag = _flag(app_, name)
+    data = flag_json(flag)
+    if app_.out.json_mode:
+        app_.out.json(data)
+        return
+    for key, value in data.items():
+        if value not in (None, "", {}, []):
+            app_.out.line(f"{key}: {value}")
+
+
+# -- writing -------------------------------------------------------------------------------------------------------------
+@app.command("set")
+def set_(name: str,
+         enable: Annotated[Optional[bool], typer.Option("--enable/--disable", help="Master switch.")] = None,
+         percentage: Annotated[Optional[str], typer.Option("--percentage", "-p", help="0-100.")] = None,
+         bucketing: Annotated[Optional[str], typer.Option(help="crc32 | crc32-seed | unleash | flagd.")] = None,
+         stickiness: Annotated[Optional[str], typer.Option(help="user | tenant | model | an attribute.")] = None,
+         tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Change a flag (or, with --tenant, that tenant's flag settings)."""
+    app_ = app_for()
+    _flag(app_, name)
+    _check_tenant(app_, tenant)
+    values: dict[tuple[str, ...], Any] = {}
+    if enable is not None:
+        values[_scope(tenant) + ("enabled",)] = enable
+    if percentage is not None:
+        values[_scope(tenant) + ("percentage",)] = _percentage(percentage)
+    if bucketing is not None:
+        _check_algorithm(bucketing)
+        values[_scope(tenant) + ("bucketing",)] = bucketing
+    if stickiness is not None:
+        values[_scope(tenant) + ("stickiness",)] = stickiness
+    if not values:
+        raise InputError("Nothing to set: give --enable/--disable, --percentage, --bucketing or --stickiness.")
+    _write(app_, name, values, kind="flag.set", dry_run=dry_run, tenant=tenant,
+           message=f"Flag {name}{f' (tenant {tenant})' if tenant else ''} updated.")
+
+
+def _check_algorithm(name: str) -> None:
+    if name not in engine.ALGORITHMS:
+        raise InputError(f"Unknown bucketing algorithm {name!r}: use one of {', '.join(engine.ALGORITHMS)}.")
+
+
+@app.command()
+def enable(name: str, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Turn a flag on (short for set --enable)."""
+    set_(name, enable=True, tenant=tenant, dry_run=dry_run)
+
+
+@app.command()
+def disable(name: str, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Turn a flag off (short for set --disable)."""
+    set_(name, enable=False, tenant=tenant, dry_run=dry_run)
+
+
+@app.command("rollout")
+def rollout_to(name: str, percentage: str, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Enable a flag for PERCENTAGE of its subjects (short for set --enable --percentage P)."""
+    set_(name, enable=True, percentage=percentage, tenant=tenant, dry_run=dry_run)
+
+
+@app.command()
+def create(name: str,
+           description: Annotated[str, typer.Option(help="What the flag guards.")] = "",
+           owner: Annotated[str, typer.Option(help="Who decides about it.")] = "",
+           enable: Annotated[bool, typer.Option("--enable/--disable", help="Start on or off.")] = False,
+           percentage: Annotated[Optional[str], typer.Option("--percentage", "-p", help="0-100.")] = None,
+           bucketing: Annotated[str, typer.Option(help="crc32 | crc32-seed | unleash | flagd.")] = "crc32",
+           stickiness: Annotated[str, typer.Option(help="user | tenant | model | an attribute.")] = "user",
+           expires: Annotated[Optional[str], typer.Option(help="Date a temporary flag should be gone by.")] = None,
+           dry_run: DryRunOpt = False) -> None:
+    """Add a new flag to the configuration file."""
+    app_ = app_for()
+    from traitctl import flags_service
+
+    _check_name(name)
+    if name in flags_service.section(app_.main_doc()):
+        raise InputError(f"Flag {name!r} already exists; change it with `traitctl flags set {name}`.")
+    _check_algorithm(bucketing)
+    values: dict[tuple[str, ...], Any] = {(k,): v for k, v in (("description", description), ("owner", owner)) if v}
+    values[("enabled",)] = enable
+    if percentage is not None:
+        values[("percentage",)] = _percentage(percentage)
+    values |= {("bucketing",): bucketing, ("stickiness",): stickiness, ("created",): _now(None).date()}
+    if expires is not None:
+        values |= {("temporary",): True, ("expires",): rollout.parse_time(expires).date()}
+    _write(app_, name, values, kind="flag.create", dry_run=dry_run, must_exist=False,
+           message=f"Flag {name} created.")
+
+
+@app.command()
+def delete(name: str, force: Annotated[bool, typer.Option(help="Also drop its overrides and schedule.")] = False,
+           dry_run: DryRunOpt = False) -> None:
+    """Remove a flag (refused while it has overrides or a schedule, unless --force)."""
+    from traitctl.store.toml_file import ABSENT
+
+    app_ = app_for()
+    flag = _flag(app_, name)
+    now = _now(None)
+    overrides = app_.store().flag_overrides.list(name, now=now)
+    if (overrides or flag.schedule) and not force:
+        what = " and ".join(w for w in (f"{len(overrides)} override(s)" if overrides else "",
+                                        "a schedule" if flag.schedule else "") if w)
+        raise InputError(f"Flag {name!r} has {what}; clear them first or use --force.", exit_code=1)
+    _write(app_, name, {(): ABSENT}, kind="flag.delete", dry_run=dry_run, must_exist=True,
+           message=f"Flag {name} deleted.")
+    if not dry_run and overrides:
+        app_.store().flag_overrides.clear(name, now=now)
+
+
+# -- overrides -------------------------------------------------------------------------------------------------------------
+UserOpt = Annotated[Optional[str], typer.Option("--user", "-u", help="User id.")]
+
+
+@app.command()
+def override(name: str, user: Annotated[str, typer.Option("--user", "-u", help="User id.")],
+             on: Annotated[Optional[bool], typer.Option("--on/--off", help="Force the flag on or off.")] = None,
+             ttl: Annotated[str, typer.Option(help="How long it lasts: 30d, 12h, 90m.")] = "30d",
+             now: NowOpt = None) -> None:
+    """Force a flag on or off for one user until the TTL runs out (30 days by default)."""
+    app_ = app_for()
+    if on is None:
+        raise InputError("Say --on or --off.")
+    _flag(app_, name)
+    moment, lasting = _now(now), rollout.parse_duration(ttl)
+    store = app_.store()
+    previous = store.flag_overrides.set(name, user, on, expires=moment + lasting, now=moment,
+                                        actor=app_.settings.actor)
+    event = store.events.record(kind="flag.override", actor=app_.settings.actor, command=command_line(),
+                                path=("flags", name, "overrides", user),
+                                before=None if previous is None else _literal(previous.on),
+                                after=_literal(on), data={"flag": name, "user": user,
+                                                          "expires": (moment + lasting).isoformat()})
+    app_.out.success(f"{name} is {'on' if on else 'off'} for user {user} until "
+                     f"{rollout.format_time(moment + lasting)} UTC (event {event.id}).")
+
+
+def _literal(on: bool) -> str:
+    return "true" if on else "false"
+
+
+@app.command()
+def overrides(name: str, json: JsonOpt = False, now: NowOpt = None) -> None:
+    """List a flag's unexpired overrides."""
+    app_ = app_for(json)
+    _flag(app_, name)
+    found = app_.store().flag_overrides.list(name, now=_now(now))
+    if app_.out.json_mode:
+        app_.out.json({"flag": name, "overrides": [{"user": o.subject, "on": o.on, "expires": o.expires,
+                                                    "created": o.created, "actor": o.actor} for o in found]})
+        return
+    app_.out.table(["user", "value", "expires (UTC)", "set by"],
+                   [[o.subject, "on" if o.on else "off", rollout.format_time(o.expires), o.actor] for o in found],
+                   caption=f"{len(found)} override(s)")
+
+
+@app.command("clear-override")
+def clear_override(name: str, user: UserOpt = None,
+                   all_: Annotated[bool, typer.Option("--all", help="Every override of the flag.")] = False,
+                   now: NowOpt = None) -> None:
+    """Remove one user's override (or --all of the flag's)."""
+    app_ = app_for()
+    if (user is None) == (not all_):
+        raise InputError("Give either --user ID or --all.")
+    store = app_.store()
+    moment = _now(now)
+    if user is not None:
+        _flag(app_, name)  # --all also cleans overrides of flags that no longer exist
+    gone = store.flag_overrides.clear(name, user, now=moment)
+    for o in gone:
+        store.events.record(kind="flag.clear-override", actor=app_.settings.actor, command=command_line(),
+                            path=("flags", name, "overrides", o.subject), before=_literal(o.on), after=None,
+                            data={"flag": name, "user": o.subject})
+    if user is not None and not gone:
+        raise InputError(f"User {user} has no active override of {name}.", exit_code=1)
+    app_.out.success(f"Cleared {len(gone)} override(s) of {name}.")
+
+
+# -- evaluation -------------------------------------------------------------------------------------------------------------
+@app.command("eval")
+def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
+          model: Annotated[Optional[str], typer.Option("--model", "-m", help="MODEL:KEY, e.g. 'App\\Models\\User:7'.")] = None,
+          attr: Annotated[Optional[list[str]], typer.Option("--attr", help="Context attribute NAME=VALUE.")] = None,
+          explain: Annotated[bool, typer.Option(help="Show each step that decided.")] = False,
+          subjects: Annotated[Optional[str], typer.Option(help="File of subject ids, one a line ('-': stdin).")] = None,
+          summary: Annotated[bool, typer.Option(help="With --subjects: only the counts and share.")] = False,
+          json: JsonOpt = False, now: NowOpt = None) -> None:
+    """Say whether a flag is on for a subject (exactly what the application decides)."""
+    app_ = app_for(json)
+    flag = _flag(app_, name)
+    moment = _now(now)
+    active = app_.store().flag_overrides.active(name, now=moment)
+    if subjects is not None:
+        _eval_many(app_, flag, active, tenant, subjects, summary)
+        return
+    context = engine.Context(user=user, tenant=tenant, model=model, attributes=_attributes(attr or []))
+    result = engine.evaluate(flag, context, active)
+    _render_eval(app_, result, explain)
+
+
+def _attributes(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--attr {pair!r} is not NAME=VALUE.")
+        out[key] = value
+    return out
+
+
+def _render_eval(app_: App, result: engine.Evaluation, explain: bool) -> None:
+    if app_.out.json_mode:
+        app_.out.json({"flag": result.flag, "on": result.on, "reason": result.reason, "subject": result.subject,
+                       "bucket": result.bucket, "tenant": result.tenant,
+                       "steps": [{"rule": s.rule, "detail": s.detail, "decided": s.decided} for s in result.steps]})
+        return
+    app_.out.line("on" if result.on else "off")
+    if explain:
+        for number, step in enumerate(result.steps, 1):
+            app_.out.line(f"  {number}. {step.rule}: {step.detail}")
+
+
+def _eval_many(app_: App, flag: engine.Flag, active: dict, tenant: str | None, source: str, summary: bool) -> None:
+    ids = _read_subjects(source)
+    decide = engine.compile(flag, active, tenant)
+    answers = [decide(s) for s in ids]
+    on = sum(answers)
+    if summary or app_.out.json_mode:
+        total = len(answers)
+        share = round(100.0 * on / total, 3) if total else 0.0
+        if app_.out.json_mode:
+            app_.out.json({"flag": flag.name, "tenant": tenant, "total": total, "on": on, "off": total - on,
+                           "share": share})
+        else:
+            app_.out.line(f"on\t{on}\noff\t{total - on}\ntotal\t{total}\nshare\t{share}%")
+        return
+    labels = ("off", "on")
+    out = sys.stdout
+    out.write("".join([f"{s}\t{labels[a]}\n" for s, a in zip(ids, answers)]))
+    out.flush()
+
+
+def _read_subjects(source: str) -> list[str]:
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
+    except OSError as exc:
+        raise InputError(f"Cannot read subjects from {source}: {exc.strerror}.") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start}).") from None
+    return [line for line in text.splitlines() if line]
+
+
+# -- schedules and guards --------------------------------------------------------------------------------------------------
+@app.command()
+def schedule(name: str, steps: Annotated[Optional[list[str]], typer.Argument(help="PERCENT@DATE ...")] = None,
+             clear: Annotated[bool, typer.Option(help="Remove the schedule (and unpause).")] = False,
+             now: NowOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Set a rollout schedule: traitctl flags schedule NAME 10@2026-12-01 50@2026-12-03 100@2026-12-05."""
+    from traitctl.store.toml_file import ABSENT
+
+    app_ = app_for()
+    _flag(app_, name)
+    if clear:
+        values = {("schedule",): ABSENT, ("paused",): ABSENT}
+    else:
+        if not steps:
+            raise InputError("Give the steps (10@2026-12-01 50@2026-12-03 …) or --clear.")
+        parsed = rollout.parse_schedule(steps)
+        rollout.check_future(parsed, _now(now))
+        values = {("schedule",): [str(s) for s in parsed], ("paused",): ABSENT}
+    _write(app_, name, values, kind="flag.schedule", dry_run=dry_run,
+           message=f"Schedule of {name} {'removed' if clear else 'set'}.")
+
+
+@app.command()
+def advance(flag: Annotated[Optional[str], typer.Option("--flag", help="Only this flag.")] = None,
+            json: JsonOpt = False, now: NowOpt = None, dry_run: DryRunOpt = False) -> None:
+    """Check guards and apply every due schedule step (idempotent; each decision is recorded)."""
+    from traitctl import flags_service
+
+    app_ = app_for(json)
+    store = app_.store()
+    decisions = flags_service.advance(app_.config_path, store, _now(now), doc=app_.main_doc(),
+                                      actor=app_.settings.actor, command=command_line(),
+                                      lock_timeout=app_.settings.lock_timeout, dry_run=dry_run, only=flag)
+    if app_.out.json_mode:
+        app_.out.json({"dry_run": dry_run, "decisions": [_decision_json(d) for d in decisions]})
+        return
+    app_.out.table(["flag", "decision", "percentage", "reason"],
+                   [[d.flag, d.action, _pct(d.percentage) if d.enabled else "off", d.reason] for d in decisions],
+                   caption="dry run: nothing written" if dry_run else None)
+
+
+def _decision_json(d: rollout.Decision) -> dict[str, Any]:
+    return {"flag": d.flag, "action": d.action, "reason": d.reason, "percentage": d.percentage,
+            "enabled": d.enabled, "step": d.step, "evidence": dict(d.evidence)}
+
+
+# -- hygiene ------------------------------------------------------------------------------------------------------------------
+@app.command()
+def stale(days: Annotated[int, typer.Option(help="Unchanged for this many days.")] = 30,
+          json: JsonOpt = False, now: NowOpt = None,
+          exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when some are stale.")] = False,
+          ) -> None:
+    """Flags fully on or off and unchanged for N days, and temporary flags past expiry (exit 1 when any)."""
+    from traitctl import flags_service
+
+    app_ = app_for(json)
+    moment = _now(now)
+    store = app_.store()
+    found = []
+    for flag in flags_service.load(app_.main_doc()).values():
+        why = engine.is_stale(flag, _last_change(store, flag), moment, days)
+        if why:
+            found.append({"flag": flag.name, "state": engine.state_of(flag), "reason": why})
+    if app_.out.json_mode:
+        app_.out.json({"days": days, "stale": found})
+    elif found:
+        app_.out.table(["flag", "state", "why"], [[f["flag"], f["state"], f["reason"]] for f in found])
+    else:
+        app_.out.success("No stale flags.")
+    if found and not exit_zero:
+        raise typer.Exit(1)
+
+
+@app.command()
+def lint(json: JsonOpt = False,
+         exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings.")] = False) -> None:
+    """Check flags: algorithms, percentages, schedules, guards, orphan overrides, crc32-seed (exit 1 on findings)."""
+    from traitctl import flags_service
+
+    app_ = app_for(json)
+    counts = app_.store().flag_overrides.counts(now=_now(None))
+    found = engine.lint(flags_service.section(app_.main_doc()), counts)
+    if app_.out.json_mode:
+        app_.out.json({"findings": found})
+    elif found:
+        for finding in found:
+            app_.out.line(f"{app_.config_path}: {finding}")
+    else:
+        app_.out.success("Flags look fine.")
+    if found and not exit_zero:
+        raise typer.Exit(1)
+
+
+@app.command()
+def history(name: str, limit: Annotated[int, typer.Option(help="Newest N events.")] = 50,
+            json: JsonOpt = False) -> None:
+    """Every recorded change of a flag (undo one with `traitctl rollback EVENT`)."""
+    app_ = app_for(json)
+    flags = app_.main_doc().get("flags", {})
+    events = app_.store().events.list(path_prefix=("flags", name), limit=limit)
+    if not events and name not in flags:
+        raise NotFound("flag", name, flags)
+    if app_.out.json_mode:
+        app_.out.json({"flag": name, "events": [_event_json(e) for e in events]})
+        return
+    app_.out.table(["id", "time (UTC)", "actor", "kind", "key", "before", "after"],
+                   [[e.id, e.ts.isoformat(timespec="seconds"), e.actor, e.kind, ".".join(e.path[2:]) or "(flag)",
+                     e.before or "-", e.after or "-"] for e in events])
+
+
+def _event_json(e: Any) -> dict[str, Any]:
+    return {"id": e.id, "ts": e.ts, "actor": e.actor, "kind": e.kind, "command": e.command, "path": list(e.path),
+            "before": e.before, "after": e.after, "tenant": e.tenant, "data": e.data}

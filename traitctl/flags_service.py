@@ -1,0 +1,195 @@
+"""Flag operations shared by ``traitctl flags``, the periodic job and the Python API: load flags,
+check guards against the metrics store, write flag changes (locked TOML edit + history), advance
+schedules.
+
+Example usage (a periodic job)::
+
+    from traitctl.flags_service import advance
+    decisions = advance(config_path, store, now, actor="scheduler")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from traitctl.engine import flags as engine
+from traitctl.engine import rollout
+from traitctl.engine.errors import Conflict, NotFound, ValidationError
+
+
+def utcnow() -> dt.datetime:
+    """Now as naive UTC (the store's convention)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def section(doc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``[flags]`` table of a parsed main file (empty when absent).
+
+    :raises ValidationError: when ``flags`` is not a table.
+    """
+    flags = doc.get("flags", {})
+    if not isinstance(flags, Mapping):
+        raise ValidationError("flags must be a table of [flags.<name>] tables.")
+    return flags
+
+
+def load(doc: Mapping[str, Any]) -> dict[str, engine.Flag]:
+    """Every flag of the main file, checked.
+
+    :raises ValidationError: naming the first broken key.
+    """
+    return engine.parse_flags(section(doc))
+
+
+def get(doc: Mapping[str, Any], name: str) -> engine.Flag:
+    """One flag by name.
+
+    :raises NotFound: with near names suggested.
+    """
+    flags = section(doc)
+    if name not in flags:
+        raise NotFound("flag", name, flags)
+    return engine.parse_flag(name, flags[name])
+
+
+# -- guards ------------------------------------------------------------------------------------------------------
+def fetch_evidence(store: Any, queries: list[rollout.Query]) -> dict[str, float | None]:
+    """Run each guard query against ``store.metrics``; ``None`` when there is no data (or no metrics store)."""
+    metrics = getattr(store, "metrics", None) if store is not None else None
+    out: dict[str, float | None] = {}
+    for q in queries:
+        if metrics is None:
+            out[q.key] = None
+            continue
+        out[q.key] = metrics.aggregate(q.metric, since=q.since, until=q.until, labels=dict(q.labels) or None,
+                                       agg=q.agg)
+    return out
+
+
+def check_guard(store: Any, flag: engine.Flag, now: dt.datetime) -> rollout.GuardResult | None:
+    """The flag's guard checked at ``now`` (``None`` when it has none)."""
+    guard = rollout.parse_guard(flag.name, flag.guard)
+    if guard is None:
+        return None
+    return rollout.check_guard(guard, now, fetch_evidence(store, rollout.queries(guard, now)))
+
+
+# -- writing -------------------------------------------------------------------------------------------------------
+def write(config_path: Path, name: str, values: Mapping[tuple[str, ...], Any], *, lock_timeout: float = 10.0,
+          dry_run: bool = False, must_exist: bool = True, expect: Mapping[str, Any] | None = None):
+    """Change keys under ``[flags.<name>]`` (paths relative to it; ``ABSENT`` removes) in one locked edit.
+
+    The result must still be a valid flag: nothing is written otherwise.
+
+    :param expect: key -> value the flag must still have under the lock (refuses with
+        :class:`Conflict` when someone changed it since the caller decided).
+    :returns: the :class:`~traitctl.store.toml_file.Edit`.
+    """
+    from traitctl.store import toml_file
+
+    changes = [toml_file.Change(("flags", name) + path, value) for path, value in values.items()]
+
+    def check(data: dict) -> None:
+        flags = data.get("flags", {})
+        if must_exist and name not in flags:
+            raise NotFound("flag", name, flags)
+        current = flags.get(name, {})
+        if expect:
+            _check_unchanged(engine.parse_flag(name, current), expect)
+        engine.parse_flag(name, _merged(current, values))
+
+    return toml_file.edit(config_path, changes, lock_timeout=lock_timeout, dry_run=dry_run, check=check)
+
+
+def _check_unchanged(flag: engine.Flag, expect: Mapping[str, Any]) -> None:
+    for key, value in expect.items():
+        if getattr(flag, key) != value:
+            raise Conflict(f"flags.{flag.name}.{key} changed since it was read ({value!r} -> "
+                           f"{getattr(flag, key)!r}); nothing written, retry.")
+
+
+def _merged(table: Mapping[str, Any], values: Mapping[tuple[str, ...], Any]) -> dict:
+    from traitctl.store.toml_file import ABSENT
+
+    merged: dict = _copy(table)
+    for path, value in values.items():
+        if not path:  # the whole flag removed
+            return {}
+        node = merged
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        if value is ABSENT:
+            node.pop(path[-1], None)
+        else:
+            node[path[-1]] = value
+    return merged
+
+
+def _copy(table: Mapping[str, Any]) -> dict:
+    return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in table.items()}
+
+
+def record(store: Any, kind: str, edit: Any, *, actor: str, command: str, flag: str, tenant: str | None = None,
+           data: dict | None = None) -> list:
+    """One history event per changed key of ``edit`` (TOML literals before/after, so the
+    foundation's ``traitctl rollback EVENT`` can undo it)."""
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    events = []
+    for change in edit.changes:
+        before = None if change.old is ABSENT else render_value(change.old)
+        after = None if change.value is ABSENT else render_value(change.value)
+        if before != after:
+            events.append(store.events.record(kind=kind, actor=actor, command=command, file=str(edit.file),
+                                              path=change.path, before=before, after=after, tenant=tenant,
+                                              data={"flag": flag, **(data or {})}))
+    return events
+
+
+# -- schedules -------------------------------------------------------------------------------------------------------
+def advance(config_path: Path, store: Any, now: dt.datetime, *, doc: Mapping[str, Any] | None = None,
+            actor: str = "traitctl", command: str = "traitctl flags advance", lock_timeout: float = 10.0,
+            dry_run: bool = False, only: str | None = None) -> list[rollout.Decision]:
+    """Check guards and apply every due schedule step (idempotent); record each automatic decision
+    with its evidence in history. Used by ``traitctl flags advance`` and the periodic job.
+
+    :param doc: the parsed main file (read from ``config_path`` when ``None``).
+    :param only: advance this flag only.
+    :returns: one decision per flag with a schedule or a guard.
+    """
+    from traitctl.store import toml_file
+
+    doc = toml_file.read(config_path) if doc is None else doc
+    flags = load(doc)
+    if only is not None:
+        flags = {only: get(doc, only)}
+    decisions = []
+    for flag in flags.values():
+        if not flag.schedule and flag.guard is None:
+            continue
+        decision = rollout.decide(flag, now, check_guard(store, flag, now))
+        if not dry_run:
+            _apply(config_path, store, flag, decision, actor=actor, command=command, lock_timeout=lock_timeout)
+        decisions.append(decision)
+    return decisions
+
+
+def _apply(config_path: Path, store: Any, flag: engine.Flag, decision: rollout.Decision, *, actor: str,
+           command: str, lock_timeout: float) -> None:
+    data = {"decision": decision.action, "reason": decision.reason, "step": decision.step,
+            "evidence": dict(decision.evidence)}
+    if decision.action == "hold":
+        store.events.record(kind="flag.hold", actor=actor, command=command, path=("flags", flag.name),
+                            data={"flag": flag.name, **data})
+        return
+    if decision.action not in ("advance", "rollback"):
+        return
+    values: dict[tuple[str, ...], Any] = {("enabled",): decision.enabled, ("percentage",): decision.percentage}
+    if decision.action == "rollback":
+        values[("paused",)] = True
+    expect = {"enabled": flag.enabled, "percentage": flag.percentage}
+    edit = write(config_path, flag.name, values, lock_timeout=lock_timeout, expect=expect)
+    record(store, f"flag.{decision.action}", edit, actor=actor, command=command, flag=flag.name, data=data)

@@ -1,0 +1,1 @@
+"""A small shop: products, customers and orders, each model built from mixins."""

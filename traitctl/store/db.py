@@ -28,6 +28,8 @@ SCHEMA_VERSION = 1
 REPOSITORIES: dict[str, str] = {
     "events": "traitctl.store.events:EventRepo",
     "workers": "traitctl.store.workers:WorkerRepo",
+    "filecache": "traitctl.store.filecache:FileCacheRepo",
+    "jobs": "traitctl.store.jobs:JobRepo",
     "metrics": "traitctl.store.metrics:MetricsRepo",
     "flag_overrides": "traitctl.store.flag_overrides:FlagOverrideRepo",
 }
@@ -47,7 +49,7 @@ def connect(url: str) -> peewee.Database:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # WAL lets readers (dashboards, health) run beside a writer (worker, ingest).
-        return peewee.SqliteDatabase(path, pragmas={"journal_mode": "wal", "busy_timeout": 10000,
+        return peewee.SqliteDatabase(path, pragmas={"busy_timeout": 10000, "journal_mode": "wal",
                                                     "synchronous": "normal", "foreign_keys": 1})
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -110,14 +112,25 @@ class Store:
         return out
 
     def _prepare(self) -> None:
+        if self._is_current():
+            return  # the common case: no write, so concurrent openers never contend
         Meta = self._meta
-        with self.db.atomic():
+        # IMMEDIATE takes SQLite's write lock up front, so a second opener waits (busy_timeout)
+        # instead of failing when its read transaction would have to upgrade.
+        lock = {"lock_type": "IMMEDIATE"} if isinstance(self.db, peewee.SqliteDatabase) else {}
+        with self.db.atomic(**lock):
             self.db.create_tables(self.models(), safe=True)
             row = Meta.get_or_none(Meta.key == "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[target](self.db)
             upsert(Meta, {"key": "schema_version", "value": str(SCHEMA_VERSION)}, Meta.key)
+
+    def _is_current(self) -> bool:
+        tables = set(self.db.get_tables())
+        if not all(m._meta.table_name in tables for m in self.models()):
+            return False
+        return self.schema_version() == SCHEMA_VERSION
 
     def schema_version(self) -> int:
         Meta = self._meta

@@ -56,7 +56,8 @@ class SourceFile:
 
 def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: Iterable[str] = (),
          extra_traits: Iterable[str] = (), store: "Store | None" = None, use_cache: bool = True,
-         progress: Callable[[int], Any] | None = None, jobs: int | None = None) -> Inventory:
+         progress: Callable[[int], Any] | None = None, jobs: int | None = None,
+         stats: dict[str, int] | None = None) -> Inventory:
     """Inventory the PHP and Python sources under ``roots``.
 
     :param roots: directories (or single files) to scan.
@@ -68,13 +69,13 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
     :param use_cache: ``False`` re-parses every file (and refreshes the cache when a store is given).
     :param progress: called with the number of files just handled (for a progress bar).
     :param jobs: worker processes for parsing; ``None`` picks by file count and CPU count.
+    :param stats: filled with cache figures (see :func:`parse_all`).
     :raises InputError: when a root does not exist.
     """
     from traitctl.engine.inventory.resolve import build
 
     files = collect(roots, excludes)
-    facts = parse_all(files, store=store if use_cache or store else None, use_cache=use_cache,
-                      progress=progress, jobs=jobs)
+    facts = parse_all(files, store=store, use_cache=use_cache, progress=progress, jobs=jobs, stats=stats)
     return build(facts, roots=tuple(str(r) for r in roots), model_bases=tuple(model_bases),
                  extra_traits=tuple(extra_traits))
 
@@ -189,32 +190,88 @@ def _module_name(rel: str) -> str:
 
 # -- parsing ------------------------------------------------------------------------------------
 def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cache: bool = True,
-              progress: Callable[[int], Any] | None = None, jobs: int | None = None) -> list[dict]:
+              progress: Callable[[int], Any] | None = None, jobs: int | None = None,
+              stats: dict[str, int] | None = None) -> list[dict]:
     """Per-file facts (see :func:`traitctl.engine.inventory.facts.parse_file`) for ``files``,
-    from the store's cache when unchanged, parsing the others.
+    reusing the store's cache for unchanged files and parsing the others.
+
+    A file is unchanged when its path, size and mtime match the cached entry, or else when its
+    content digest matches a cached entry (a touched or moved file is not parsed again).
 
     :param store: where cached facts live (``None``: no cache).
-    :param use_cache: ``False`` ignores cached facts but still refreshes them.
+    :param use_cache: ``False`` parses everything but still refreshes the cache.
+    :param stats: filled with ``files``, ``cached`` (path+size+mtime hits), ``same_content``
+        (digest hits) and ``parsed``.
     """
     cache = store.filecache if store is not None else None
-    known = cache.lookup(files) if cache is not None and use_cache else {}
     results: dict[str, dict] = {}
-    todo: list[SourceFile] = []
-    for f in files:
-        hit = known.get(f.path)
-        if hit is not None:
-            results[f.path] = hit
-        else:
-            todo.append(f)
-    if progress and len(results):
+    todo, refreshed = list(files), []
+    hits = same = 0
+    if cache is not None and use_cache:
+        todo, hits = _stat_hits(files, cache, results)
+        todo, refreshed = _digest_hits(todo, cache, results)
+        same = len(refreshed)
+    if progress and results:
         progress(len(results))
     fresh = _parse_many(todo, progress, jobs)
-    if cache is not None:
-        cache.save([(f, digest, facts) for f, (digest, facts) in zip(todo, fresh)])
     for f, (_, facts) in zip(todo, fresh):
         results[f.path] = facts
+    if cache is not None:
+        cache.put_many(refreshed + [_entry(f, digest, facts) for f, (digest, facts) in zip(todo, fresh) if digest])
+    if stats is not None:
+        stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo))
     # The shown path depends on the root it was reached from, so it is not part of the cached facts.
     return [{**results[f.path], "file": f.rel} for f in files]
+
+
+def _version(f: SourceFile) -> str:
+    from traitctl.engine.inventory.facts import FACTS_VERSION
+
+    return f"{FACTS_VERSION}:{f.module}"
+
+
+def _stat_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) -> tuple[list[SourceFile], int]:
+    import json
+
+    cached = cache.get_many([f.path for f in files])
+    todo = []
+    for f in files:
+        c = cached.get(f.path)
+        if c is not None and c.size == f.size and c.mtime_ns == f.mtime_ns and c.version == _version(f):
+            results[f.path] = json.loads(c.data)
+        else:
+            todo.append(f)
+    return todo, len(files) - len(todo)
+
+
+def _digest_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) -> tuple[list[SourceFile], list]:
+    import json
+
+    digests = {}
+    for f in files:
+        try:
+            digests[f.path] = content_digest(Path(f.path).read_bytes())
+        except OSError:
+            continue  # parse_one reports it
+    known = cache.by_digest(digests.values())
+    todo, refreshed = [], []
+    for f in files:
+        data = known.get((digests.get(f.path, ""), _version(f)))
+        if data is None:
+            todo.append(f)
+            continue
+        results[f.path] = json.loads(data)
+        refreshed.append(_entry(f, digests[f.path], data))
+    return todo, refreshed
+
+
+def _entry(f: SourceFile, digest: str, facts: dict | str) -> Any:
+    import json
+
+    from traitctl.store.filecache import CachedFile
+
+    data = facts if isinstance(facts, str) else json.dumps(facts, separators=(",", ":"))
+    return CachedFile(path=f.path, size=f.size, mtime_ns=f.mtime_ns, digest=digest, version=_version(f), data=data)
 
 
 def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,

@@ -1,0 +1,98 @@
+"""The inventory's parse cache: per-file facts keyed by path, checked by size + mtime, then by content.
+
+One row per scanned file: ``path`` (absolute), ``size``, ``mtime_ns``, ``digest`` (BLAKE2b of the
+bytes), ``version`` (facts format + Python module name, so a format change or a different module
+name is a miss) and ``data`` (the facts as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import peewee
+
+from traitctl.store.db import model_base
+
+#: Rows per statement; SQLite allows 32k parameters, older builds 999.
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    """A cached entry: what the file looked like when parsed, and its facts."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    digest: str
+    version: str
+    data: str
+
+    def facts(self) -> dict[str, Any]:
+        return json.loads(self.data)
+
+
+class FileCacheRepo:
+    """Read and write cached per-file facts (the ``filecache`` repository of the store)."""
+
+    def __init__(self, db: peewee.Database) -> None:
+        class FileRow(model_base(db)):
+            path = peewee.TextField(primary_key=True)
+            size = peewee.BigIntegerField()
+            mtime_ns = peewee.BigIntegerField()
+            digest = peewee.CharField(max_length=64, index=True)
+            version = peewee.TextField()
+            data = peewee.TextField()
+
+            class Meta:
+                table_name = "traitctl_filecache"
+
+        self.db = db
+        self.Row = FileRow
+        self.models = [FileRow]
+
+    def get_many(self, paths: Sequence[str]) -> dict[str, CachedFile]:
+        """Cached entries for these paths (missing paths are absent from the result)."""
+        R = self.Row
+        out: dict[str, CachedFile] = {}
+        for start in range(0, len(paths), CHUNK):
+            chunk = list(paths[start:start + CHUNK])
+            query = R.select(R.path, R.size, R.mtime_ns, R.digest, R.version, R.data).where(R.path.in_(chunk))
+            for row in query.tuples():
+                out[row[0]] = CachedFile(*row)
+        return out
+
+    def by_digest(self, digests: Iterable[str]) -> dict[tuple[str, str], str]:
+        """``{(digest, version): data}`` for any path with that content (a moved or copied file)."""
+        R = self.Row
+        wanted = sorted(set(digests))
+        out: dict[tuple[str, str], str] = {}
+        for start in range(0, len(wanted), CHUNK):
+            query = R.select(R.digest, R.version, R.data).where(R.digest.in_(wanted[start:start + CHUNK]))
+            for digest, version, data in query.tuples():
+                out[(digest, version)] = data
+        return out
+
+    def put_many(self, entries: Iterable[CachedFile]) -> int:
+        """Insert or replace entries (one transaction). Returns how many were written."""
+        rows = [e.__dict__ for e in entries]
+        R = self.Row
+        with self.db.atomic():
+            for start in range(0, len(rows), CHUNK // 6):
+                (R.insert_many(rows[start:start + CHUNK // 6])
+                 .on_conflict(conflict_target=[R.path],
+                              update={R.size: peewee.EXCLUDED.size, R.mtime_ns: peewee.EXCLUDED.mtime_ns,
+                                      R.digest: peewee.EXCLUDED.digest, R.version: peewee.EXCLUDED.version,
+                                      R.data: peewee.EXCLUDED.data})
+                 .execute())
+        return len(rows)
+
+    def clear(self) -> int:
+        """Forget every cached entry. Returns how many were removed."""
+        return self.Row.delete().execute()
+
+    def count(self) -> int:
+        return self.Row.select().count()

@@ -88,18 +88,31 @@ def write(config_path: Path, name: str, values: Mapping[tuple[str, ...], Any], *
         :class:`Conflict` when someone changed it since the caller decided).
     :returns: the :class:`~traitctl.store.toml_file.Edit`.
     """
+    return write_many(config_path, {name: values}, lock_timeout=lock_timeout, dry_run=dry_run,
+                      must_exist=must_exist, expect={name: expect} if expect else None)
+
+
+def write_many(config_path: Path, values: Mapping[str, Mapping[tuple[str, ...], Any]], *,
+               lock_timeout: float = 10.0, dry_run: bool = False, must_exist: bool = True,
+               expect: Mapping[str, Mapping[str, Any]] | None = None):
+    """:func:`write` for several flags at once (one lock, one atomic replace).
+
+    :param values: flag name -> {key path under the flag -> value}.
+    """
     from traitctl.store import toml_file
 
-    changes = [toml_file.Change(("flags", name) + path, value) for path, value in values.items()]
+    changes = [toml_file.Change(("flags", name) + path, value)
+               for name, keys in values.items() for path, value in keys.items()]
 
     def check(data: dict) -> None:
         flags = data.get("flags", {})
-        if must_exist and name not in flags:
-            raise NotFound("flag", name, flags)
-        current = flags.get(name, {})
-        if expect:
-            _check_unchanged(engine.parse_flag(name, current), expect)
-        engine.parse_flag(name, _merged(current, values))
+        for name, keys in values.items():
+            if must_exist and name not in flags:
+                raise NotFound("flag", name, flags)
+            current = flags.get(name, {})
+            if expect and name in expect:
+                _check_unchanged(engine.parse_flag(name, current), expect[name])
+            engine.parse_flag(name, _merged(current, keys))
 
     return toml_file.edit(config_path, changes, lock_timeout=lock_timeout, dry_run=dry_run, check=check)
 
@@ -132,7 +145,7 @@ def _copy(table: Mapping[str, Any]) -> dict:
     return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in table.items()}
 
 
-def record(store: Any, kind: str, edit: Any, *, actor: str, command: str, flag: str, tenant: str | None = None,
+def record(store: Any, kind: str, edit: Any, *, actor: str, command: str, flag: str | None = None, tenant: str | None = None,
            data: dict | None = None) -> list:
     """One history event per changed key of ``edit`` (TOML literals before/after, so the
     foundation's ``traitctl rollback EVENT`` can undo it)."""
@@ -145,7 +158,7 @@ def record(store: Any, kind: str, edit: Any, *, actor: str, command: str, flag: 
         if before != after:
             events.append(store.events.record(kind=kind, actor=actor, command=command, file=str(edit.file),
                                               path=change.path, before=before, after=after, tenant=tenant,
-                                              data={"flag": flag, **(data or {})}))
+                                              data={"flag": flag or change.path[1], **(data or {})}))
     return events
 
 

@@ -516,3 +516,104 @@ def history(name: str, limit: Annotated[int, typer.Option(help="Newest N events.
 def _event_json(e: Any) -> dict[str, Any]:
     return {"id": e.id, "ts": e.ts, "actor": e.actor, "kind": e.kind, "command": e.command, "path": list(e.path),
             "before": e.before, "after": e.after, "tenant": e.tenant, "data": e.data}
+
+
+# -- export and import -------------------------------------------------------------------------------------------------------
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="flagd | laravel | json.")]
+
+
+@app.command()
+def export(format_: FormatOpt = "json",
+           output: Annotated[Optional[str], typer.Option("--output", "-o", help=(
+               "File to write (flagd, json); for laravel the Laravel config/ folder that gets feature_flags.php "
+               "and traits.php. Default: stdout."))] = None) -> None:
+    """Write the flags as flagd definitions, the seeds' Laravel config files, or JSON."""
+    from traitctl import flags_service
+    from traitctl.engine import flags_io
+
+    app_ = app_for()
+    flags = flags_service.load(app_.main_doc())
+    if format_ == "json":
+        import json
+
+        _emit(app_, output, json.dumps({"version": 1, "flags": {n: flag_json(f) for n, f in flags.items()}},
+                                       indent=2, default=str) + "\n")
+    elif format_ == "flagd":
+        import json
+
+        doc, warnings = flags_io.to_flagd(flags)
+        _warn_all(app_, warnings)
+        _emit(app_, output, json.dumps(doc, indent=2) + "\n")
+    elif format_ == "laravel":
+        _export_laravel(app_, flags, output)
+    else:
+        raise InputError(f"Unknown format {format_!r}: use flagd, laravel or json.")
+
+
+def _export_laravel(app_: App, flags: dict, output: str | None) -> None:
+    from pathlib import Path
+
+    from traitctl.engine import flags_io
+
+    php, warnings = flags_io.to_laravel(flags)
+    _warn_all(app_, warnings)
+    if output is None:
+        app_.out.stdout.write(php)
+        return
+    cfg = app_.config("all")
+    tenants = {t: (src.doc or {}).get("traits", {}) for t, src in cfg.tenants.items()}
+    traits = flags_io.traits_php(cfg.traits, cfg.section("multi_tenancy"), tenants)
+    folder = Path(output)
+    _emit(app_, str(folder / "feature_flags.php"), php)
+    _emit(app_, str(folder / "traits.php"), traits)
+
+
+def _warn_all(app_: App, warnings: list[str]) -> None:
+    for warning in warnings:
+        app_.out.warn(warning)
+
+
+def _emit(app_: App, output: str | None, text: str) -> None:
+    if output is None or output == "-":
+        app_.out.stdout.write(text)
+        return
+    from pathlib import Path
+
+    from traitctl.store.toml_file import write_atomic
+
+    try:
+        write_atomic(Path(output), text)
+    except OSError as exc:
+        raise InputError(f"Cannot write {output}: {exc.strerror}.") from None
+    app_.out.success(f"Wrote {output}.")
+
+
+@app.command("import")
+def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php of a Laravel application.")],
+            format_: FormatOpt = "laravel", dry_run: DryRunOpt = False) -> None:
+    """Read the seeds' Laravel feature_flags.php (parsed, never executed) into [flags.<name>]."""
+    from pathlib import Path
+
+    from traitctl import flags_service
+    from traitctl.engine import flags_io
+    from traitctl.store.toml_file import read_text
+
+    app_ = app_for()
+    if format_ != "laravel":
+        raise InputError(f"Unknown import format {format_!r}: only laravel is supported.")
+    found, warnings = flags_io.parse_laravel(read_text(Path(file)), file)
+    _warn_all(app_, warnings)
+    existing = flags_service.section(app_.main_doc())
+    values = {_check_name(name): {(k,): v for k, v in entry.items()} for name, entry in found.items()}
+    for name in values:
+        if name not in existing:
+            values[name][("created",)] = _now(None).date()
+    edit = flags_service.write_many(app_.config_path, values, lock_timeout=app_.settings.lock_timeout,
+                                    dry_run=dry_run, must_exist=False)
+    if dry_run:
+        show_diff(app_, edit)
+        return
+    app_.reset_config()
+    flags_service.record(app_.store(), "flag.import", edit, actor=app_.settings.actor, command=command_line(),
+                         data={"source": file})
+    app_.out.success(f"Imported {len(values)} flag(s) from {file} (bucketing crc32-seed, as that code runs).")

@@ -29,7 +29,6 @@ REPOSITORIES: dict[str, str] = {
     "events": "traitctl.store.events:EventRepo",
     "workers": "traitctl.store.workers:WorkerRepo",
     "filecache": "traitctl.store.filecache:FileCacheRepo",
-    "filecache": "traitctl.store.filecache:FileCacheRepo",
     "jobs": "traitctl.store.jobs:JobRepo",
     "metrics": "traitctl.store.metrics:MetricsRepo",
     "flag_overrides": "traitctl.store.flag_overrides:FlagOverrideRepo",

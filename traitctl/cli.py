@@ -34,6 +34,9 @@ COMMANDS: dict[str, str] = {
     "history": "traitctl.commands.history:history_app",
     "rollback": "traitctl.commands.history:rollback_app",
     "health": "traitctl.commands.health:app",
+    "migrate-plan": "traitctl.commands.plan:app",
+    "jobs": "traitctl.commands.jobs:app",
+    "worker": "traitctl.commands.worker:app",
 }
 
 

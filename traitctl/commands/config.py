@@ -15,12 +15,13 @@ from traitctl.engine.errors import InputError, NotFound
 app = typer.Typer(help="Read, explain, edit and validate trait configuration.", no_args_is_help=True)
 
 
-def _target(app_: App, trait: str, model: Optional[str], tenant: Optional[str], *, known_only: bool = False):
+def _target(app_: App, trait: Optional[str], model: Optional[str], tenant: Optional[str], *, known_only: bool = False):
     """Load the configuration with the tenant asked for and match the names the user typed."""
     if tenant:
         engine.check_tenant_id(tenant)
     cfg = app_.config(tenants={tenant} if tenant else None)
-    trait = engine.match_name("trait", trait, cfg.traits)
+    if trait is not None:
+        trait = engine.match_name("trait", trait, cfg.traits)
     if tenant and tenant not in cfg.tenants:
         raise NotFound("tenant", tenant, cfg.tenants)
     if model:
@@ -129,19 +130,14 @@ def _render_explain(app_: App, trait, model, tenant, key, resolved, rows) -> Non
 def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
     """Show the effective configuration (value and source of every key) as a table or JSON."""
     app_ = app_for(json)
-    if trait:
-        cfg, trait, model, tenant = _target(app_, trait, model, tenant)
-        traits = [trait]
-    else:
-        cfg, _, model, tenant = _target(app_, next(iter(app_.config().traits), "") or "_", model, tenant) \
-            if app_.config().traits else (app_.config(), None, model, tenant)
-        traits = sorted(cfg.traits)
+    cfg, trait, model, tenant = _target(app_, trait, model, tenant)
+    traits = [trait] if trait else sorted(cfg.traits)
     result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
     if app_.out.json_mode:
         app_.out.json({"model": model, "tenant": tenant, "traits": {
             t: {k: {"value": r.value, "source": _source(r)} for k, r in keys.items()} for t, keys in result.items()}})
         return
-    rows = [(t, k, engine.format_value(r.value), r.winner.kind if r.winner else "")
+    rows = [(t, k, engine.format_value(r.value) if r.found else "(unset)", r.winner.kind if r.winner else "")
             for t, keys in result.items() for k, r in keys.items()]
     title = "Effective configuration" + (f" for {model}" if model else "") + (f" in tenant {tenant}" if tenant else "")
     app_.out.table(["Trait", "Key", "Value", "Source"], rows, title=title)

@@ -1,0 +1,222 @@
+"""``traitctl jobs``: enqueue trait operations, list and inspect job records, retry, cancel, purge,
+and show the periodic schedule. The work itself is done by ``traitctl worker``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+import typer
+
+from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for, command_line
+from traitctl.context import App
+
+app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True)
+
+StateOpt = Annotated[Optional[str], typer.Option("--state", "-s",
+                     help="queued, running, succeeded, failed or cancelled.")]
+LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")]
+IdArg = Annotated[int, typer.Argument(help="Job id (from jobs enqueue or jobs list).")]
+
+
+def _service(state: App) -> Any:
+    from traitctl.jobs.service import Jobs
+
+    section = state.main_doc().get("jobs", {})
+    queue = section.get("queue", "default") if isinstance(section, dict) else "default"
+    return Jobs(state.store(), state.settings.queue_url, actor=state.settings.actor, command=command_line(),
+                default_queue=str(queue))
+
+
+def job_document(job: Any) -> dict[str, Any]:
+    """The ``--json`` shape of one job (every record field plus ``duration_s``)."""
+    from traitctl.output import to_jsonable
+
+    doc = to_jsonable(job)
+    doc["duration_s"] = None if job.duration is None else round(job.duration, 3)
+    return doc
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str) if value else ""
+
+
+def _when(value: Any) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command()
+def enqueue(
+    target: Annotated[str, typer.Argument(metavar="TRAIT", help="Trait, or a system operation on its own.")],
+    operation: Annotated[Optional[str], typer.Argument(help="audit, cleanup or one of the trait's operations.")] = None,
+    model: ModelOpt = None, tenant: TenantOpt = None,
+    data: Annotated[Optional[list[str]], typer.Option("--data", "-d", help="KEY=VALUE for the job (repeatable).")] = None,
+    delay: Annotated[Optional[str], typer.Option("--delay", help="Run after this long: 30s, 10m, 2h, 7d.")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="Run at this ISO time (UTC unless an offset is given).")] = None,
+    priority: Annotated[Optional[int], typer.Option("--priority", min=-100, max=100, help="Higher runs first.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Queue TRAIT OPERATION (or a system OPERATION: audit, cleanup, flags-advance, record-trends,
+    inventory, noop) and print the job id."""
+    from traitctl.engine import config as cfg_engine
+    from traitctl.engine import jobs as rules
+    from traitctl.engine.errors import InputError, NotFound
+    from traitctl.jobs.service import utcnow
+
+    state = app_for(json)
+    if delay and at:
+        raise InputError("Give --delay or --at, not both.")
+    values = rules.parse_data(data or [])
+    now = utcnow()
+    eta = now + rules.parse_duration(delay, "--delay") if delay else rules.parse_at(at, now) if at else None
+    cfg = state.config(tenants={tenant} if tenant else None)
+    trait, op = (None, target) if operation is None else (cfg_engine.match_name("trait", target, cfg.traits), operation)
+    if tenant:
+        cfg_engine.check_tenant_id(tenant)
+        if tenant not in cfg.tenants:
+            raise NotFound("tenant", tenant, cfg.tenants)
+    jobs_section = cfg.section("jobs")
+    spec = rules.find_operation(cfg.traits, trait, op, jobs_section)
+    job = _service(state).enqueue(spec, trait=trait, model=model.lstrip("\\") if model else None, tenant=tenant,
+                                  data=values, eta=eta, priority=priority, now=now)
+    if state.out.json_mode:
+        state.out.json(job_document(job))
+        return
+    state.out.line(str(job.id))
+    when = f" at {_when(eta)} UTC" if eta else ""
+    state.out.success(f"Queued {trait + ' ' if trait else ''}{op} as job {job.id} on queue {job.queue}{when}.")
+
+
+@app.command("list")
+def list_(state_: StateOpt = None, trait: OptTraitOpt = None,
+          operation: Annotated[Optional[str], typer.Option("--operation", "-o", help="Only this operation.")] = None,
+          limit: LimitOpt = 50, json: JsonOpt = False) -> None:
+    """List job records, newest first."""
+    from traitctl.engine.jobs import STATES
+    from traitctl.engine.errors import InputError
+
+    state = app_for(json)
+    if state_ and state_ not in STATES:
+        raise InputError(f"--state {state_!r} is not one of {', '.join(STATES)}.")
+    jobs = state.store().jobs.list(state=state_, trait=trait, operation=operation, limit=limit)
+    if state.out.json_mode:
+        state.out.json({"jobs": [job_document(j) for j in jobs]})
+        return
+    rows = [(j.id, j.trait or "-", j.operation, j.state, f"{j.attempts}/{j.max_attempts}", j.queue,
+             _when(j.enqueued), "" if j.duration is None else f"{j.duration:.2f}s", (j.error or "")[:60]) for j in jobs]
+    state.out.table(["id", "trait", "operation", "state", "attempts", "queue", "enqueued (UTC)", "took", "error"],
+                    rows, caption=None if jobs else "no jobs")
+
+
+@app.command()
+def show(job_id: IdArg, json: JsonOpt = False) -> None:
+    """Show one job: attempts, times, worker, exit code, error and the last lines of output."""
+    state = app_for(json)
+    job = _service(state).get(job_id)
+    if state.out.json_mode:
+        state.out.json(job_document(job))
+        return
+    fields = [("id", job.id), ("trait", job.trait or "-"), ("operation", job.operation), ("model", job.model),
+              ("tenant", job.tenant), ("data", _json(job.data)), ("state", job.state),
+              ("attempts", f"{job.attempts} of {job.max_attempts}" + (f" ({job.lost} lost with a worker)" if job.lost else "")),
+              ("queue", f"{job.queue} (priority {job.priority})"), ("enqueued", _when(job.enqueued)),
+              ("runs at", _when(job.eta)), ("started", _when(job.started)), ("finished", _when(job.finished)),
+              ("duration", "" if job.duration is None else f"{job.duration:.3f}s"), ("worker", job.worker),
+              ("exit code", job.exit_code), ("error", job.error), ("result", _json(job.result))]
+    for name, value in fields:
+        if value not in (None, ""):
+            state.out.line(f"{name + ':':<11} {value}")
+    if job.output:
+        state.out.line("output (last lines):")
+        for line in job.output.splitlines():
+            state.out.line(f"  {line}")
+
+
+@app.command()
+def retry(job_id: IdArg, json: JsonOpt = False) -> None:
+    """Queue a finished (failed, cancelled or succeeded) job again, from its first attempt."""
+    state = app_for(json)
+    job = _service(state).retry(job_id)
+    if state.out.json_mode:
+        state.out.json(job_document(job))
+        return
+    state.out.success(f"Job {job.id} queued again on {job.queue}.")
+
+
+@app.command()
+def cancel(job_id: IdArg, json: JsonOpt = False) -> None:
+    """Cancel a queued job, or stop a running one (its command's process group is killed)."""
+    state = app_for(json)
+    job = _service(state).cancel(job_id)
+    if state.out.json_mode:
+        state.out.json(job_document(job))
+        return
+    state.out.success(f"Job {job.id} cancelled.")
+
+
+@app.command()
+def purge(older_than: Annotated[str, typer.Option("--older-than", help="Finished before this long ago: 7d, 12h.")],
+          trait: OptTraitOpt = None, json: JsonOpt = False) -> None:
+    """Delete records of jobs that finished (succeeded, failed, cancelled) before --older-than."""
+    from traitctl.engine.jobs import parse_duration
+    from traitctl.jobs.service import utcnow
+
+    state = app_for(json)
+    before = utcnow() - parse_duration(older_than, "--older-than")
+    count = state.store().jobs.purge(before, trait=trait)
+    if state.out.json_mode:
+        state.out.json({"deleted": count, "before": before})
+        return
+    state.out.line(str(count))
+    state.out.success(f"Deleted {count} job record(s) finished before {_when(before)} UTC.")
+
+
+@app.command()
+def schedule(json: JsonOpt = False) -> None:
+    """The periodic jobs of [schedule] (cron as Huey's crontab, UTC) and when each runs next."""
+    from traitctl.engine import jobs as rules
+    from traitctl.jobs.service import utcnow
+
+    state = app_for(json)
+    cfg = state.config()
+    entries = rules.parse_schedule(cfg.section("schedule"))
+    now = utcnow()
+    docs = []
+    for entry in entries:
+        rules.find_operation(cfg.traits, entry.trait, entry.operation, cfg.section("jobs"))
+        docs.append({"name": entry.name, "cron": entry.cron.expr, "operation": entry.operation, "trait": entry.trait,
+                     "model": entry.model, "tenant": entry.tenant, "data": entry.data,
+                     "next_run": entry.cron.next_after(now)})
+    if state.out.json_mode:
+        state.out.json({"schedule": docs, "now": now})
+        return
+    rows = [(d["name"], d["cron"], d["trait"] or "-", d["operation"], _when(d["next_run"])) for d in docs]
+    state.out.table(["name", "cron", "trait", "operation", "next run (UTC)"], rows,
+                    caption=None if docs else "no [schedule] entries")
+
+
+@app.command()
+def stats(json: JsonOpt = False,
+          queue: Annotated[Optional[str], typer.Option("--name", help="Queue name (default: [jobs] queue).")] = None) -> None:
+    """Job counts by state, jobs finished in the last hour, and what waits on the queue."""
+    import datetime as dt
+
+    from traitctl.jobs import queue as job_queue
+    from traitctl.jobs.service import utcnow
+    from traitctl.settings import redact_url
+
+    state = app_for(json)
+    service = _service(state)
+    name = queue or service.default_queue
+    counts = state.store().jobs.count_by_state()
+    hour = state.store().jobs.throughput(utcnow() - dt.timedelta(hours=1))
+    waiting = job_queue.stats(state.settings.queue_url, name)
+    doc = {"states": counts, "last_hour": hour, "queue": waiting, "queue_url": redact_url(state.settings.queue_url)}
+    if state.out.json_mode:
+        state.out.json(doc)
+        return
+    state.out.table(["state", "jobs"], list(counts.items()), title="Job records")
+    age = "-" if waiting.oldest_pending_age_s is None else f"{waiting.oldest_pending_age_s:.1f}s"
+    state.out.table(["queue", "backend", "pending", "scheduled", "oldest waits", "finished last hour"],
+                    [(name, waiting.backend, waiting.pending, waiting.scheduled, age, sum(hour.values()))])

@@ -1,0 +1,123 @@
+"""The job queue: a Huey instance per named queue on one backend.
+
+``sqlite:///PATH`` gives a :class:`huey.SqliteHuey` (the embedded default,
+``config/.traitctl/queue.db``); ``redis://…`` gives a :class:`huey.PriorityRedisHuey`, so workers on
+many machines share one queue and priorities work on both backends. A Huey message carries only the
+job id: the job itself (operation, data, attempts) is the record in the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from traitctl.engine.errors import InputError, StoreError
+from traitctl.settings import redact_url
+
+_CACHE: dict[tuple[str, str], Any] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What is waiting on one named queue.
+
+    :param pending: messages ready to run now.
+    :param scheduled: messages waiting for their time (delayed jobs, retries after back-off).
+    :param oldest_pending_age_s: seconds the oldest ready message has waited, ``None`` when empty.
+    :param backend: ``sqlite`` or ``redis``.
+    """
+
+    pending: int
+    scheduled: int
+    oldest_pending_age_s: float | None
+    backend: str
+    name: str = "default"
+
+
+def huey_name(name: str) -> str:
+    """The Huey queue name of a traitctl queue (Redis keys use only letters, digits and ``_``)."""
+    return "traitctl_" + name.replace("-", "_").replace(".", "_")
+
+
+def backend_of(url: str) -> str:
+    """``sqlite`` or ``redis`` for a queue URL.
+
+    :raises InputError: for any other scheme (password never shown).
+    """
+    if url.startswith("sqlite:///"):
+        return "sqlite"
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return "redis"
+    raise InputError(f"Unsupported queue URL {redact_url(url)!r}: use sqlite:///PATH or redis://HOST:PORT/DB.")
+
+
+def open_queue(url: str, name: str = "default") -> Any:
+    """The Huey instance for queue ``name`` on ``url``, with traitctl's tasks registered (cached
+    per process, so a worker's threads share it).
+
+    :param url: ``sqlite:///path/queue.db`` or ``redis://host:port/db``.
+    :param name: a traitctl queue name (``default``, ``slow`` …).
+    """
+    with _LOCK:
+        huey = _CACHE.get((url, name))
+        if huey is None:
+            huey = _CACHE[(url, name)] = _create(url, name)
+        return huey
+
+
+def _create(url: str, name: str) -> Any:
+    from pathlib import Path
+
+    from traitctl.jobs import tasks
+
+    # Job results live in the store, so Huey keeps none (results=False).
+    if backend_of(url) == "sqlite":
+        from huey import SqliteHuey
+
+        path = Path(url[len("sqlite:///"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey(huey_name(name), filename=str(path), results=False, utc=True, timeout=30)
+    else:
+        try:
+            from huey import PriorityRedisHuey
+        except ImportError as exc:  # pragma: no cover - redis is a dependency of the redis extra
+            raise StoreError(f"The Redis queue needs the redis package: pip install 'traitctl[redis]' ({exc}).")
+        huey = PriorityRedisHuey(huey_name(name), url=url, results=False, utc=True, read_timeout=1)
+    tasks.register(huey)
+    return huey
+
+
+def message_job_ids(huey: Any, limit: int | None = None) -> set[int]:
+    """Ids of the jobs that have a message on ``huey`` (ready or scheduled)."""
+    ids = set()
+    for task in [*huey.pending(limit), *huey.scheduled(limit)]:
+        if getattr(task, "name", "").endswith("run_job") and task.args:
+            ids.add(int(task.args[0]))
+    return ids
+
+
+def stats(url: str, name: str = "default", now: dt.datetime | None = None) -> QueueStats:
+    """Counts of queue ``name`` on ``url`` for ``metrics queues`` and ``health``.
+
+    :raises StoreError: when the backend cannot be reached (password never shown).
+    """
+    huey = open_queue(url, name)
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        pending, scheduled = huey.pending_count(), huey.scheduled_count()
+        stamps = [t.args[1] for t in huey.pending(200) if len(getattr(t, "args", ())) > 1]
+    except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
+        raise StoreError(f"Cannot read the queue at {redact_url(url)}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+    oldest = (now - dt.datetime.fromtimestamp(min(stamps), dt.timezone.utc).replace(tzinfo=None)).total_seconds() \
+        if stamps else None
+    return QueueStats(pending=pending, scheduled=scheduled, backend=backend_of(url), name=name,
+                      oldest_pending_age_s=None if oldest is None else max(oldest, 0.0))
+
+
+def delete_queue(url: str, name: str) -> None:
+    """Remove every message and key of queue ``name`` (tests, and ``jobs purge --queue``)."""
+    huey = open_queue(url, name)
+    huey.storage.flush_all()

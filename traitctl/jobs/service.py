@@ -1,0 +1,219 @@
+"""Job transitions with their history events, and the Huey messages that carry them.
+
+Each transition is one conditional update of the job record plus one event, in one transaction;
+the Huey message (only the job id and the dispatch time) is sent after it commits. A message
+whose job is no longer ``queued`` is dropped by :meth:`Jobs.claim`, so a duplicate message never
+runs a job twice; a job whose message was lost is found by :meth:`Jobs.redispatch_lost`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from traitctl.engine import jobs as rules
+from traitctl.engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, OperationSpec
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Jobs:
+    """The job lifecycle over one store and one queue URL.
+
+    Example usage::
+
+        jobs = Jobs(app.store(), app.settings.queue_url, actor="ana", command="traitctl jobs enqueue …")
+        job = jobs.enqueue(spec, trait="HasSlug", data={"batch": 10})
+
+    :param queue_for: returns the Huey instance of a queue name (default :func:`open_queue`).
+    """
+
+    def __init__(self, store: Any, queue_url: str, *, actor: str, command: str,
+                 queue_for: Callable[[str], Any] | None = None, default_queue: str = "default") -> None:
+        self.store = store
+        self.repo = store.jobs
+        self.queue_url = queue_url
+        self.actor = actor
+        self.command = command
+        self.default_queue = default_queue
+        self._queue_for = queue_for
+
+    def huey(self, name: str) -> Any:
+        if self._queue_for is not None:
+            return self._queue_for(name)
+        from traitctl.jobs.queue import open_queue
+
+        return open_queue(self.queue_url, name)
+
+    # -- creating -------------------------------------------------------------------------------
+    def enqueue(self, spec: OperationSpec, *, trait: str | None = None, model: str | None = None,
+                tenant: str | None = None, data: dict | None = None, eta: dt.datetime | None = None,
+                priority: int | None = None, key: str | None = None, now: dt.datetime | None = None,
+                event_data: dict | None = None) -> Job | None:
+        """Record a job and put its message on its queue. ``None`` when ``key`` exists already.
+
+        :param eta: run at this time (naive UTC) instead of now.
+        :param key: a unique key (scheduled runs use one per entry and minute).
+        """
+        now = now or utcnow()
+        queue = spec.queue if spec.queue != "default" else self.default_queue
+        job = Job(id=0, trait=trait, operation=spec.name, model=model, tenant=tenant, data=dict(data or {}),
+                  queue=queue, priority=spec.priority if priority is None else priority,
+                  max_attempts=spec.retries + 1, timeout=spec.timeout, retry_delay=spec.retry_delay,
+                  backoff=spec.backoff, enqueued=now, eta=eta, key=key)
+        with self.store.db.atomic():
+            job = self.repo.create(job)
+            if job is None:
+                return None
+            self._event("job.enqueued", job, extra=event_data)
+        self.dispatch(job, now)
+        return job
+
+    def dispatch(self, job: Job, now: dt.datetime | None = None) -> None:
+        """Send the job's message (at its ``eta`` when in the future)."""
+        huey = self.huey(job.queue)
+        options: dict[str, Any] = {"priority": job.priority or None}
+        if job.eta is not None and job.eta > (now or utcnow()):
+            # An aware time: Huey would read a naive one as local time.
+            options["eta"] = job.eta.replace(tzinfo=dt.timezone.utc)
+        task = huey.traitctl_run_job.s(job.id, time.time(), **options)
+        if task.eta is not None:
+            huey.add_schedule(task)
+        else:
+            huey.enqueue(task)
+
+    # -- the worker's side ----------------------------------------------------------------------
+    def claim(self, job_id: int, worker: str) -> Job | None:
+        """Start a run; ``None`` when the message is stale (job cancelled, running, finished)."""
+        with self.store.db.atomic():
+            job = self.repo.claim(job_id, worker, utcnow())
+            if job is not None:
+                self._event("job.started", job)
+        return job
+
+    def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
+        """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
+        with self.store.db.atomic():
+            done = self.repo.finish(job, SUCCEEDED, utcnow(), exit_code=exit_code, output=output, result=result)
+            if done:
+                self._event("job.succeeded", job, extra={"exit_code": exit_code, "result": result or {}})
+        return done
+
+    def fail(self, job: Job, error: str, *, exit_code: int | None = None, output: str = "") -> str | None:
+        """A failed run: back to ``queued`` after back-off while attempts remain, else ``failed``.
+
+        :returns: the new state, or ``None`` when the run was cancelled or put back meanwhile.
+        """
+        now = utcnow()
+        if job.attempts < job.max_attempts:
+            delay = rules.retry_delay(job.attempts, job.retry_delay, job.backoff)
+            eta = now + dt.timedelta(seconds=delay) if delay else None
+            with self.store.db.atomic():
+                if not self.repo.requeue(job, now, eta=eta, error=error, output=output):
+                    return None
+                self._event("job.retrying", job, extra={"error": error, "exit_code": exit_code, "delay": delay})
+            self.dispatch(replace(job, eta=eta), now)
+            return QUEUED
+        with self.store.db.atomic():
+            if not self.repo.finish(job, FAILED, now, exit_code=exit_code, output=output, error=error):
+                return None
+            self._event("job.failed", job, extra={"error": error, "exit_code": exit_code})
+        return FAILED
+
+    def put_back(self, job: Job, reason: str) -> bool:
+        """A run interrupted by a worker shutting down goes back to the queue (the attempt counts)."""
+        now = utcnow()
+        with self.store.db.atomic():
+            if not self.repo.requeue(job, now, error=reason):
+                return False
+            self._event("job.requeued", job, extra={"reason": reason})
+        self.dispatch(replace(job, eta=None), now)
+        return True
+
+    def recover_lost(self, job: Job, reason: str, max_lost: int) -> str | None:
+        """A job left ``running`` by a dead worker: queued again (or ``failed`` after ``max_lost``)."""
+        now = utcnow()
+        if job.lost >= max_lost:
+            with self.store.db.atomic():
+                if not self.repo.finish(job, FAILED, now, error=f"{reason}; given up after {job.lost} recoveries"):
+                    return None
+                self._event("job.failed", job, extra={"error": reason, "lost": job.lost})
+            return FAILED
+        with self.store.db.atomic():
+            if not self.repo.requeue(job, now, error=reason, lost=True):
+                return None
+            self._event("job.requeued", job, extra={"reason": reason, "lost": job.lost + 1})
+        self.dispatch(replace(job, eta=None), now)
+        return QUEUED
+
+    def redispatch_lost(self, older_than: float) -> list[int]:
+        """Queued jobs without a message (Huey deletes a message before running it; a worker killed
+        between the two loses it): send their message again. Returns their ids."""
+        now = utcnow()
+        candidates = self.repo.undispatched(now - dt.timedelta(seconds=older_than))
+        if not candidates:
+            return []
+        from traitctl.jobs.queue import message_job_ids
+
+        present: set[int] = set()
+        for queue in {job.queue for job in candidates}:
+            present |= message_job_ids(self.huey(queue))
+        lost = [job for job in candidates if job.id not in present and self.repo.state_of(job.id) == QUEUED]
+        for job in lost:
+            self.repo.mark_dispatched(job.id, now)
+            self.dispatch(replace(job, eta=None), now)
+        return [job.id for job in lost]
+
+    # -- the operator's side ---------------------------------------------------------------------
+    def cancel(self, job_id: int) -> Job:
+        """Cancel a queued or running job (a running command is killed by its worker).
+
+        :raises NotFound: unknown id. :raises InputError: the job already finished.
+        """
+        job = self.get(job_id)
+        rules.check_transition(job.id, job.state, CANCELLED)
+        with self.store.db.atomic():
+            if not self.repo.cancel(job, utcnow()):
+                raise rules.InputError(f"Job {job.id} changed state meanwhile; look again with jobs show {job.id}.")
+            self._event("job.cancelled", job)
+        return self.get(job_id)
+
+    def retry(self, job_id: int) -> Job:
+        """Run a finished job again from its first attempt.
+
+        :raises InputError: when the job is queued or running.
+        """
+        job = self.get(job_id)
+        rules.check_transition(job.id, job.state, QUEUED)
+        now = utcnow()
+        with self.store.db.atomic():
+            if not self.repo.requeue(job, now, from_state=job.state, reset_attempts=True):
+                raise rules.InputError(f"Job {job.id} changed state meanwhile; look again with jobs show {job.id}.")
+            self._event("job.retried", job, extra={"previous_state": job.state})
+        fresh = self.get(job_id)
+        self.dispatch(fresh, now)
+        return fresh
+
+    def get(self, job_id: int) -> Job:
+        """:raises NotFound: when there is no such job."""
+        job = self.repo.get(job_id)
+        if job is None:
+            raise rules.NotFound("job", str(job_id))
+        return job
+
+    def _event(self, kind: str, job: Job, extra: dict | None = None) -> None:
+        data = {"job": job.id, "operation": job.operation, "queue": job.queue, "attempt": job.attempts,
+                "worker": job.worker}
+        if job.operation == "deliver":
+            data["delivery"] = True  # never delivered to subscribers again (no event loops)
+        data.update(extra or {})
+        self.store.events.record(kind=kind, actor=self.actor, command=self.command, trait=job.trait,
+                                 model=job.model, tenant=job.tenant, data=data)
+
+
+__all__ = ["Jobs", "utcnow", "RUNNING"]

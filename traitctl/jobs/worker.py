@@ -1,0 +1,302 @@
+"""``traitctl worker``: the Huey consumer, plus what Huey does not give.
+
+- Every job run is claimed in the store first (``queued -> running``), so a stale or duplicate
+  message does nothing, and its end is recorded (``succeeded``, ``failed`` or a retry).
+- A heartbeat every ``heartbeat`` seconds (pid, host, state, jobs done, RSS, CPU, peak RSS).
+- Recovery (at-least-once): Huey deletes a message before running it, so a worker killed with
+  SIGKILL loses the job it was running. Every worker looks for jobs left ``running`` by a worker
+  whose heartbeat stopped (or whose process is gone, on this host) and queues them again, and for
+  queued jobs whose message is missing (killed between dequeue and claim) and sends it again.
+- SIGINT/SIGTERM: stop taking jobs; running commands are stopped and put back on the queue.
+- Event delivery: new history events matching ``[[events.subscribers]]`` become ``deliver`` jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from traitctl.engine import jobs as rules
+from traitctl.engine.errors import TraitctlError
+from traitctl.engine.workers import WorkerBeat
+from traitctl.jobs import operations
+from traitctl.jobs.service import Jobs, utcnow
+
+log = logging.getLogger("traitctl.worker")
+
+#: Seconds between heartbeats (``[jobs] heartbeat``).
+HEARTBEAT = 2.0
+#: A worker silent this long is dead and its running jobs are recovered (``[jobs] lost_after``).
+LOST_AFTER = 15.0
+#: Recoveries of one job before it is failed (a job that kills every worker must stop somewhere).
+MAX_LOST = 5
+
+
+class Runtime:
+    """One worker process's state: identity, store, configuration, counters, running jobs.
+
+    :param options: the global options (``--config``, ``--store``, ``--queue``) jobs resolve with.
+    :param queue: the queue this worker consumes.
+    """
+
+    def __init__(self, options: Any, env: Mapping[str, str], cwd: Path, *, queue: str | None = None) -> None:
+        from traitctl.context import App
+        from traitctl.output import Output
+
+        self.options, self.env, self.cwd = options, env, cwd
+        self._doc: tuple[Any, dict] | None = None
+        self._probe = App(options=options, env=env, cwd=cwd, out=Output(quiet=2))
+        self.settings = self._probe.settings
+        self.store = self._probe.store()
+        section = self.jobs_section()
+        self.queue = rules.check_name("queue", queue or str(section.get("queue", "default")))
+        self.default_queue = str(section.get("queue", "default"))
+        self.heartbeat_every = float(section.get("heartbeat", HEARTBEAT))
+        self.lost_after = float(section.get("lost_after", LOST_AFTER))
+        self.max_lost = int(section.get("max_lost", MAX_LOST))
+        self.host = socket.gethostname()
+        self.started = utcnow()
+        self.worker_id = f"{self.host}:{os.getpid()}:{int(time.time() * 1000)}"
+        self.current: dict[int, Any] = {}
+        self.children: dict[int, int] = {}
+        self.stopping = False
+        self.done = self.failed = 0
+        self.peak_rss = 0.0
+        self._lock = threading.Lock()
+        self._next_redispatch = 0.0
+        self._process: Any = None
+
+    @classmethod
+    def from_environment(cls) -> "Runtime":
+        """A runtime for tasks run outside ``traitctl worker`` (configuration from ``TRAITCTL_*``)."""
+        from traitctl.context import GlobalOptions
+        from traitctl.settings import environ
+
+        return cls(GlobalOptions(), environ(), Path.cwd())
+
+    # -- configuration, read again when the file changes -------------------------------------------
+    def main_doc(self) -> dict:
+        from traitctl.store import toml_file
+
+        path = self.settings.config_path
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._doc is None or self._doc[0] != stamp:
+            self._doc = (stamp, toml_file.read(path))
+        return self._doc[1]
+
+    def jobs_section(self) -> Mapping[str, Any]:
+        section = self.main_doc().get("jobs", {})
+        return section if isinstance(section, Mapping) else {}
+
+    def app(self) -> Any:
+        """A fresh invocation-like :class:`App` for one job, sharing this worker's store."""
+        from traitctl.context import App
+        from traitctl.output import Output
+
+        app = App(options=self.options, env=self.env, cwd=self.cwd, out=Output(quiet=2))
+        app._settings, app._store, app._main_doc = self.settings, self.store, self.main_doc()
+        return app
+
+    def jobs(self) -> Jobs:
+        return Jobs(self.store, self.settings.queue_url, actor=self.settings.actor,
+                    command=f"traitctl worker ({self.worker_id})", default_queue=self.default_queue)
+
+    # -- running one job ----------------------------------------------------------------------------
+    def run_job(self, job_id: int) -> None:
+        """Claim, run and record job ``job_id``; a message for a job that is not queued is dropped."""
+        jobs = self.jobs()
+        job = jobs.claim(job_id, self.worker_id)
+        if job is None:
+            return
+        with self._lock:
+            self.current[job.id] = job
+        try:
+            self._execute(jobs, job)
+        finally:
+            with self._lock:
+                self.current.pop(job.id, None)
+
+    def _execute(self, jobs: Jobs, job: rules.Job) -> None:
+        app = self.app()
+        ctx = operations.RunContext(app=app, job=job, now=utcnow, should_stop=lambda: self._stop_reason(job.id),
+                                    children=self.children)
+        try:
+            outcome = operations.run(ctx, self.spec(app, job))
+        except operations.Interrupted as exc:
+            if str(exc) != "cancelled":
+                jobs.put_back(job, str(exc))
+            return
+        except operations.JobError as exc:
+            self._failed(jobs.fail(job, exc.message, exit_code=exc.exit_code, output=exc.output))
+        except TraitctlError as exc:
+            self._failed(jobs.fail(job, exc.message))
+        except Exception as exc:  # noqa: BLE001 - a bug in an operation fails the job, not the worker
+            log.exception("job %s crashed", job.id)
+            self._failed(jobs.fail(job, f"{type(exc).__name__}: {exc}"))
+        else:
+            jobs.succeed(job, exit_code=outcome.exit_code, output=outcome.output, result=outcome.result)
+            self.done += 1
+
+    def _failed(self, state: str | None) -> None:
+        if state == rules.FAILED:  # a retry (QUEUED) is not a finished job yet
+            self.failed += 1
+
+    def spec(self, app: Any, job: rules.Job) -> rules.OperationSpec:
+        """The operation to run, resolved against the configuration as it is now."""
+        if job.operation == "deliver":
+            return rules.builtin_operation("deliver")
+        traits = app.main_doc().get("traits", {}) if job.trait else {}
+        if job.trait and job.trait not in traits:
+            raise TraitctlError(f"trait {job.trait!r} is no longer in {self.settings.config_path}")
+        return rules.find_operation(traits, job.trait, job.operation, self.jobs_section())
+
+    def _stop_reason(self, job_id: int) -> str | None:
+        if self.stopping:
+            return "worker shutting down"
+        return "cancelled" if self.store.jobs.state_of(job_id) == rules.CANCELLED else None
+
+    # -- the schedule ---------------------------------------------------------------------------------
+    def tick(self, now: dt.datetime | None = None) -> list[rules.Job]:
+        """Create the jobs of the ``[schedule]`` entries due at ``now``'s minute (one per entry and
+        minute, however many workers tick)."""
+        minute = (now or utcnow()).replace(second=0, microsecond=0)
+        doc = self.main_doc()
+        section = doc.get("schedule", {})
+        created = []
+        jobs = self.jobs()
+        for entry in rules.due(rules.parse_schedule(section if isinstance(section, Mapping) else {}), minute):
+            spec = rules.find_operation(doc.get("traits", {}), entry.trait, entry.operation, self.jobs_section())
+            job = jobs.enqueue(spec, trait=entry.trait, model=entry.model, tenant=entry.tenant, data=entry.data,
+                               key=rules.schedule_key(entry, minute), event_data={"schedule": entry.name})
+            if job is not None:
+                created.append(job)
+        return created
+
+    # -- heartbeat, recovery, delivery (the consumer's main loop calls maintain) -----------------------
+    def beat(self, state: str | None = None) -> WorkerBeat:
+        """Record this worker's heartbeat."""
+        rss, cpu = self._usage()
+        with self._lock:
+            running = sorted(self.current)
+        beat = WorkerBeat(worker_id=self.worker_id, host=self.host, pid=os.getpid(),
+                          state=state or ("busy" if running else "idle"), queue=self.queue, started=self.started,
+                          last_seen=utcnow(), jobs_done=self.done, jobs_failed=self.failed, rss_mb=rss,
+                          peak_rss_mb=self.peak_rss, cpu_percent=cpu,
+                          current_job=",".join(map(str, running))[:100] or None)
+        self.store.workers.beat(beat)
+        return beat
+
+    def _usage(self) -> tuple[float, float]:
+        import psutil
+
+        if self._process is None:
+            self._process = psutil.Process()
+            self._process.cpu_percent(None)  # the first call only starts the measurement
+        rss = self._process.memory_info().rss / 1e6
+        self.peak_rss = max(self.peak_rss, rss)
+        return round(rss, 1), self._process.cpu_percent(None)
+
+    def maintain(self) -> None:
+        """One round: heartbeat, recover lost jobs, deliver new events."""
+        self.beat()
+        self.recover()
+        self.deliver_events()
+
+    def recover(self) -> list[int]:
+        """Queue again the jobs of dead workers, and resend messages Huey lost. Returns job ids."""
+        import psutil
+
+        now, jobs = utcnow(), self.jobs()
+        beats = {b.worker_id: b for b in self.store.workers.list()}
+        recovered = []
+        for job in self.store.jobs.running():
+            if job.worker == self.worker_id:
+                continue
+            beat = beats.get(job.worker)
+            if beat is None and job.started and (now - job.started).total_seconds() < self.lost_after:
+                continue  # a worker that has not sent its first heartbeat yet
+            gone = beat is not None and beat.host == self.host and not psutil.pid_exists(beat.pid)
+            if rules.worker_lost(beat, now, self.lost_after, gone):
+                reason = f"worker {job.worker} stopped while running it"
+                if jobs.recover_lost(job, reason, self.max_lost):
+                    recovered.append(job.id)
+        if time.monotonic() >= self._next_redispatch:
+            self._next_redispatch = time.monotonic() + max(self.lost_after / 2, 1.0)
+            recovered += jobs.redispatch_lost(self.lost_after)
+        return recovered
+
+    def deliver_events(self) -> int:
+        """Turn new events that match a subscriber into ``deliver`` jobs. Returns how many."""
+        from traitctl.jobs import delivery
+
+        return delivery.dispatch_new(self.store, self.jobs(), self.main_doc(), self.default_queue)
+
+    def shutdown(self) -> None:
+        """Put back what is still running (its commands' process groups are killed) and say stopped."""
+        self.stopping = True
+        for pgid in list(self.children):
+            operations.kill_group(pgid, grace=0.5)
+        jobs = self.jobs()
+        with self._lock:
+            left = list(self.current.values())
+        for job in left:
+            jobs.put_back(job, "worker shut down while it ran")
+        self.beat("stopped")
+
+
+def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shutdown_timeout: float = 30.0) -> None:
+    """Run the consumer in the foreground until SIGINT or SIGTERM.
+
+    :param workers: threads running jobs.
+    :param periodic: run the ``[schedule]`` tick (one worker per deployment is enough; more are safe).
+    """
+    from traitctl.jobs import tasks
+    from traitctl.jobs.queue import open_queue
+
+    tasks.RUNTIME = runtime
+    huey = open_queue(runtime.settings.queue_url, runtime.queue)
+    consumer = _consumer_class()(huey, workers=workers, periodic=periodic, worker_type="thread",
+                                 initial_delay=0.05, max_delay=0.5, backoff=1.15,
+                                 shutdown_timeout=shutdown_timeout, check_worker_health=True)
+    consumer.runtime = runtime
+    runtime.beat("starting")
+    try:
+        consumer.run()
+    finally:
+        runtime.shutdown()
+
+
+def _consumer_class() -> type:
+    from huey.consumer import Consumer
+
+    class TraitctlConsumer(Consumer):
+        """Huey's consumer whose main loop also runs the runtime's maintenance, and whose stop
+        first tells running commands to stop (they are put back)."""
+
+        runtime: Runtime
+        _next_maintenance = 0.0
+
+        def loop(self, health_check_ts: float | None = None) -> float | None:
+            ts = super().loop(health_check_ts)
+            if time.monotonic() >= self._next_maintenance:
+                self._next_maintenance = time.monotonic() + self.runtime.heartbeat_every
+                try:
+                    self.runtime.maintain()
+                except Exception:  # noqa: BLE001 - a store hiccup must not stop the worker
+                    log.exception("worker maintenance failed; retrying at the next heartbeat")
+            return ts
+
+        def stop(self, graceful: bool = False) -> None:
+            # Both signals: running commands are stopped and put back, then the threads end.
+            self.runtime.stopping = True
+            super().stop(graceful=True)
+
+    return TraitctlConsumer

@@ -1,0 +1,224 @@
+"""Job records: one row per job (what, state, attempts, times, worker, exit code, output, error).
+
+State changes are conditional updates (``WHERE state = …``) so that two workers, or a worker and a
+``jobs cancel``, never both win the same transition. Dates are naive UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import peewee
+
+from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job
+from traitctl.store.db import model_base
+
+#: Columns copied from a :class:`Job` into its row (the rest are JSON or set by transitions).
+_PLAIN = ("trait", "operation", "model", "tenant", "state", "queue", "priority", "attempts", "max_attempts",
+          "lost", "timeout", "retry_delay", "backoff", "enqueued", "eta", "started", "finished", "worker",
+          "exit_code", "output", "error", "key")
+
+
+class JobRepo:
+    """Create, transition, list and purge job records; count them by state for metrics and health."""
+
+    def __init__(self, db: peewee.Database) -> None:
+        class JobRow(model_base(db)):
+            key = peewee.CharField(max_length=200, null=True, unique=True)
+            trait = peewee.CharField(max_length=300, null=True, index=True)
+            operation = peewee.CharField(max_length=100)
+            model = peewee.CharField(max_length=300, null=True)
+            tenant = peewee.CharField(max_length=64, null=True)
+            data = peewee.TextField(default="{}")
+            state = peewee.CharField(max_length=16, index=True)
+            queue = peewee.CharField(max_length=64, default="default")
+            priority = peewee.IntegerField(default=0)
+            attempts = peewee.IntegerField(default=0)
+            max_attempts = peewee.IntegerField(default=1)
+            lost = peewee.IntegerField(default=0)
+            timeout = peewee.FloatField(null=True)
+            retry_delay = peewee.FloatField(default=0)
+            backoff = peewee.FloatField(default=2)
+            enqueued = peewee.DateTimeField(index=True)
+            eta = peewee.DateTimeField(null=True)
+            dispatched = peewee.DateTimeField(null=True)
+            started = peewee.DateTimeField(null=True)
+            finished = peewee.DateTimeField(null=True, index=True)
+            worker = peewee.CharField(max_length=200, null=True)
+            exit_code = peewee.IntegerField(null=True)
+            output = peewee.TextField(default="")
+            error = peewee.TextField(null=True)
+            result = peewee.TextField(default="{}")
+
+            class Meta:
+                table_name = "traitctl_job"
+
+        class CursorRow(model_base(db)):
+            name = peewee.CharField(primary_key=True, max_length=100)
+            value = peewee.BigIntegerField(default=0)
+
+            class Meta:
+                table_name = "traitctl_job_cursor"
+
+        self.db = db
+        self.Row = JobRow
+        self.Cursor = CursorRow
+        self.models = [JobRow, CursorRow]
+
+    # -- create and read ----------------------------------------------------------------------
+    def create(self, job: Job) -> Job | None:
+        """Insert ``job`` (its ``id`` is ignored) and return it with its id; ``None`` when a job
+        with the same ``key`` exists already (a scheduled run another worker created)."""
+        fields = {name: getattr(job, name) for name in _PLAIN}
+        fields.update(data=_dump(job.data), result=_dump(job.result), dispatched=job.enqueued)
+        try:
+            with self.db.atomic():
+                row = self.Row.create(**fields)
+        except peewee.IntegrityError:
+            return None
+        return _to_job(row)
+
+    def get(self, job_id: int) -> Job | None:
+        row = self.Row.get_or_none(self.Row.id == job_id)
+        return _to_job(row) if row else None
+
+    def list(self, *, state: str | None = None, trait: str | None = None, operation: str | None = None,
+             limit: int | None = 50) -> list[Job]:
+        """Jobs newest first, filtered by state, trait and operation."""
+        R = self.Row
+        query = R.select().order_by(R.id.desc())
+        for column, value in ((R.state, state), (R.trait, trait), (R.operation, operation)):
+            if value is not None:
+                query = query.where(column == value)
+        if limit:
+            query = query.limit(limit)
+        return [_to_job(row) for row in query]
+
+    def running(self) -> list[Job]:
+        """Every job in state ``running``."""
+        return [_to_job(r) for r in self.Row.select().where(self.Row.state == RUNNING)]
+
+    def undispatched(self, before: dt.datetime, limit: int = 1000) -> list[Job]:
+        """Queued jobs due before ``before`` and last put on the queue before it (candidates for a
+        message Huey lost)."""
+        R = self.Row
+        query = (R.select().where((R.state == QUEUED) & (R.dispatched < before)
+                                  & (R.eta.is_null() | (R.eta < before))).order_by(R.id).limit(limit))
+        return [_to_job(r) for r in query]
+
+    # -- transitions (each returns whether it happened) ------------------------------------------
+    def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
+        """``queued -> running`` for ``worker``, counting the attempt; ``None`` when the job is not
+        queued (cancelled, already running elsewhere, finished: a duplicate message)."""
+        R = self.Row
+        changed = (R.update(state=RUNNING, attempts=R.attempts + 1, worker=worker, started=now, finished=None,
+                            exit_code=None, error=None)
+                   .where((R.id == job_id) & (R.state == QUEUED)).execute())
+        return self.get(job_id) if changed else None
+
+    def finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
+               output: str = "", error: str | None = None, result: dict | None = None) -> bool:
+        """``running -> state`` for the run ``job`` describes (same worker and attempt)."""
+        R = self.Row
+        return bool(R.update(state=state, finished=now, exit_code=exit_code, output=output, error=error,
+                             result=_dump(result or {}))
+                    .where(_same_run(R, job)).execute())
+
+    def requeue(self, job: Job, now: dt.datetime, *, eta: dt.datetime | None = None, error: str | None = None,
+                output: str | None = None, lost: bool = False, from_state: str = RUNNING,
+                reset_attempts: bool = False) -> bool:
+        """Back to ``queued`` (a retry, a put-back, a recovered job or ``jobs retry``)."""
+        R = self.Row
+        values: dict[str, Any] = {"state": QUEUED, "eta": eta, "dispatched": now, "error": error,
+                                  "finished": now if from_state == RUNNING else R.finished}
+        if output is not None:
+            values["output"] = output
+        if lost:
+            values["lost"] = R.lost + 1
+        if reset_attempts:
+            values.update(attempts=0, lost=0, finished=None, exit_code=None)
+        cond = _same_run(R, job) if from_state == RUNNING else (R.id == job.id) & (R.state == from_state)
+        return bool(R.update(**values).where(cond).execute())
+
+    def cancel(self, job: Job, now: dt.datetime) -> bool:
+        """``queued`` or ``running`` -> ``cancelled`` (a running command is killed by its worker)."""
+        R = self.Row
+        return bool(R.update(state="cancelled", finished=now)
+                    .where((R.id == job.id) & (R.state == job.state)).execute())
+
+    def state_of(self, job_id: int) -> str | None:
+        """The current state only (polled while a command runs, to notice a cancel)."""
+        row = self.Row.select(self.Row.state).where(self.Row.id == job_id).first()
+        return row.state if row else None
+
+    def mark_dispatched(self, job_id: int, now: dt.datetime) -> None:
+        self.Row.update(dispatched=now).where(self.Row.id == job_id).execute()
+
+    # -- retention and statistics ---------------------------------------------------------------
+    def purge(self, before: dt.datetime, trait: str | None = None) -> int:
+        """Delete finished jobs that finished before ``before`` (only ``trait``'s when given)."""
+        R = self.Row
+        query = R.delete().where(R.state.in_(sorted(FINISHED)) & (R.finished < before))
+        if trait is not None:
+            query = query.where(R.trait == trait)
+        return query.execute()
+
+    def count_by_state(self, trait: str | None = None) -> dict[str, int]:
+        """``{state: count}`` for every state (zeros included)."""
+        from traitctl.engine.jobs import STATES
+
+        R = self.Row
+        query = R.select(R.state, peewee.fn.COUNT(R.id).alias("n")).group_by(R.state)
+        if trait is not None:
+            query = query.where(R.trait == trait)
+        counts = dict.fromkeys(STATES, 0)
+        counts.update({row.state: row.n for row in query})
+        return counts
+
+    def throughput(self, since: dt.datetime) -> dict[str, int]:
+        """Jobs finished at or after ``since``, by final state (``succeeded``, ``failed``, ``cancelled``)."""
+        R = self.Row
+        query = (R.select(R.state, peewee.fn.COUNT(R.id).alias("n"))
+                 .where(R.state.in_(sorted(FINISHED)) & (R.finished >= since)).group_by(R.state))
+        counts = dict.fromkeys(sorted(FINISHED), 0)
+        counts.update({row.state: row.n for row in query})
+        return counts
+
+    def oldest_queued(self, now: dt.datetime) -> dt.datetime | None:
+        """When the oldest due queued job was put on the queue."""
+        R = self.Row
+        row = (R.select(peewee.fn.MIN(R.dispatched).alias("t"))
+               .where((R.state == QUEUED) & (R.eta.is_null() | (R.eta <= now))).first())
+        return row.t if row and row.t else None
+
+    # -- cursors (event delivery) ----------------------------------------------------------------
+    def cursor(self, name: str) -> int:
+        row = self.Cursor.get_or_none(self.Cursor.name == name)
+        return row.value if row else 0
+
+    def advance_cursor(self, name: str, old: int, new: int) -> bool:
+        """Move a cursor from ``old`` to ``new``; False when another worker moved it first."""
+        C = self.Cursor
+        if old == 0 and C.get_or_none(C.name == name) is None:
+            try:
+                with self.db.atomic():
+                    C.create(name=name, value=new)
+                return True
+            except peewee.IntegrityError:
+                return False
+        return bool(C.update(value=new).where((C.name == name) & (C.value == old)).execute())
+
+
+def _same_run(R: Any, job: Job) -> Any:
+    return (R.id == job.id) & (R.state == RUNNING) & (R.worker == job.worker) & (R.attempts == job.attempts)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _to_job(row: Any) -> Job:
+    fields = {name: getattr(row, name) for name in _PLAIN}
+    return Job(id=row.id, data=json.loads(row.data or "{}"), result=json.loads(row.result or "{}"), **fields)

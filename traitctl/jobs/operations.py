@@ -272,12 +272,26 @@ def _flags_advance(ctx: RunContext) -> dict:
 
 
 def _record_trends(ctx: RunContext) -> dict:
-    metrics = getattr(ctx.app.store(), "metrics", None)
-    snapshot = getattr(metrics, "snapshot", None)
-    if snapshot is None:
-        raise JobError("record-trends needs the metrics store (store.metrics.snapshot), which is not part of this build")
-    taken = snapshot(ctx.now())
-    return taken if isinstance(taken, dict) else {"recorded": taken}
+    """A telemetry snapshot of the job system (jobs by state, queue depth, worker memory and CPU) as
+    gauges, so ``metrics trends`` can follow them; the metrics store's own ``snapshot`` when it has one."""
+    store = ctx.app.store()
+    metrics = getattr(store, "metrics", None)
+    if metrics is None:
+        raise JobError("record-trends needs the metrics store (store.metrics), which is not part of this build")
+    now = ctx.now()
+    if hasattr(metrics, "snapshot"):
+        taken = metrics.snapshot(now)
+        return taken if isinstance(taken, dict) else {"recorded": taken}
+    from traitctl.engine.telemetry_formats import Point
+
+    ts = now.replace(tzinfo=dt.timezone.utc).timestamp()
+    points = [Point("traitctl_jobs", "gauge", float(n), ts, {"state": state})
+              for state, n in store.jobs.count_by_state().items()]
+    for beat in store.workers.list(since=now - dt.timedelta(minutes=5)):
+        labels = {"worker": beat.worker_id[:200]}
+        points += [Point("traitctl_worker_rss_mb", "gauge", float(beat.rss_mb), ts, labels),
+                   Point("traitctl_worker_cpu_percent", "gauge", float(beat.cpu_percent), ts, labels)]
+    return {"recorded": metrics.write(points)}
 
 
 def _inventory(ctx: RunContext) -> dict:

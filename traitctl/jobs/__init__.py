@@ -1,0 +1,1 @@
+"""Background jobs: the Huey queue, job records, operations and the worker (see docs/jobs.md)."""

@@ -28,6 +28,7 @@ from traitctl.output import Output, color_wanted  # noqa: E402
 
 #: command name -> "module:attribute" (a Typer app or a click command). The one place groups are registered.
 COMMANDS: dict[str, str] = {
+    "inventory": "traitctl.commands.inventory:app",
     "flags": "traitctl.commands.flags:app",
     "config": "traitctl.commands.config:app",
     "tenants": "traitctl.commands.tenants:app",
@@ -37,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "migrate-plan": "traitctl.commands.plan:app",
     "jobs": "traitctl.commands.jobs:app",
     "worker": "traitctl.commands.worker:app",
+    "metrics": "traitctl.commands.metrics:app",
 }
 
 

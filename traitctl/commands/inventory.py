@@ -1,0 +1,234 @@
+"""``traitctl inventory``: every trait, every model using it, how each is configured, every override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from traitctl.commands.common import JsonOpt, app_for
+from traitctl.context import App
+from traitctl.engine.errors import InputError, NotFound, TraitctlError
+
+#: Trees at least this large get a progress bar (on a terminal).
+PROGRESS_MIN_FILES = 200
+
+app = typer.Typer(help="Static inventory of traits and models (PHP and Python).")
+
+FORMATS = ("table", "json", "markdown", "csv")
+GRAPHS = ("mermaid", "dot")
+
+
+@app.command(name="inventory")
+def inventory(
+    paths: Annotated[Optional[list[str]], typer.Argument(
+        help="Source folders or files (default: [traitctl] source of the configuration).", show_default=False)] = None,
+    traits: Annotated[bool, typer.Option("--traits", help="Only the traits.")] = False,
+    models: Annotated[bool, typer.Option("--models", help="Only the models.")] = False,
+    trait: Annotated[Optional[str], typer.Option("--trait", "-t", help="One trait in detail (FQN or short name).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="One model in detail (FQN or short name).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, markdown or csv.")] = "table",
+    graph: Annotated[Optional[str], typer.Option("--graph", help="Trait dependency graph: mermaid or dot.")] = None,
+    tenant: Annotated[Optional[str], typer.Option("--tenant", help="Resolve settings for this tenant too.")] = None,
+    save: Annotated[Optional[Path], typer.Option("--save", help="Write the JSON inventory to FILE (a baseline).")] = None,
+    check: Annotated[Optional[Path], typer.Option("--check", help="Compare with a saved baseline: exit 1 on drift.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Parse every file again (a cold run).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a file could not be parsed fully.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Inventory the traits and models of the configured sources (or PATHs): a summary, then traits
+    and models tables. Exit 1 on --check drift or, with --strict, on parse warnings."""
+    state = app_for(json or fmt == "json")
+    fmt = "json" if state.out.json_mode else _choice(fmt, FORMATS, "--format")
+    if graph is not None:
+        _choice(graph, GRAPHS, "--graph")
+    inv, aud = _scan(state, paths or [], not no_cache, tenant)
+    for warning in inv.warnings:
+        state.out.warn(f"{warning}")
+    if save is not None:
+        _save(state, save, inv, aud)
+    if check is not None:
+        _check(state, check, inv, aud)
+    elif graph is not None:
+        _graph(state, inv, graph)
+    else:
+        _show(state, inv, aud, fmt, _view(traits, models), trait, model)
+    if strict and inv.warnings:
+        raise TraitctlError(f"{len(inv.warnings)} file(s) could not be parsed fully (--strict).")
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    if value not in allowed:
+        raise InputError(f"{option} {value!r} is not one of: {', '.join(allowed)}.")
+    return value
+
+
+def _view(traits: bool, models: bool) -> str:
+    if traits and models:
+        return "all"
+    return "traits" if traits else "models" if models else "all"
+
+
+def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None) -> tuple[Any, Any]:
+    from traitctl.engine.config import check_tenant_id
+    from traitctl.engine.inventory.audit import audit
+    from traitctl.scan import scan_for_app
+
+    if tenant:
+        check_tenant_id(tenant)
+    with _Progress(state) as progress:
+        inv = scan_for_app(state, paths, use_cache=use_cache, progress=progress)
+    cfg = state.config(tenants={tenant} if tenant else None)
+    if tenant and tenant not in cfg.tenants:
+        raise NotFound("tenant", tenant, cfg.tenants)
+    return inv, audit(inv, cfg, tenant)
+
+
+class _Progress:
+    """The scan's progress callback: a bar on stderr once the tree is known to be large."""
+
+    def __init__(self, state: App) -> None:
+        self.state = state
+        self.bar: Any = None
+
+    def __enter__(self) -> "_Progress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if total is not None:
+            if total >= PROGRESS_MIN_FILES:
+                self.bar = self.state.out.progress(total, "Scanning sources").__enter__()
+        elif self.bar is not None:
+            self.bar.advance(done)
+
+
+# -- output -------------------------------------------------------------------------------------
+def _show(state: App, inv: Any, aud: Any, fmt: str, view: str, trait: str | None, model: str | None) -> None:
+    from traitctl.engine.inventory import report
+
+    if trait or model:
+        return _detail(state, inv, aud, fmt, trait, model)
+    if fmt == "json":
+        return state.out.json(report.document(inv, aud, view))
+    if fmt in ("markdown", "csv"):
+        text = report.markdown(inv, aud, view) if fmt == "markdown" else report.csv_text(inv, aud, view)
+        return state.out.stdout.write(text)
+    _tables(state, inv, aud, view)
+
+
+def _tables(state: App, inv: Any, aud: Any, view: str) -> None:
+    from traitctl.engine.inventory import report
+
+    state.out.line(report.summary_line(report.summary(inv, aud)))
+    if view in ("all", "traits"):
+        rows = [[r[0], r[2], r[3], r[5], "no" if r[6] == "no" else "yes"]
+                for r in report.trait_rows(inv, aud, vendor=False)]
+        _table(state, "Traits", ("Trait", "Uses", "Laravel", "Models", "Config"), rows, "Config: the [traits.X] table")
+        if inv.vendor_traits:
+            _table(state, "Vendor traits (used, not in the scanned code)", report.VENDOR_COLUMNS,
+                   report.vendor_rows(inv, aud))
+    if view in ("all", "models"):
+        rows = [[r[0], r[2], r[3], r[4]] for r in report.model_rows(inv)]
+        _table(state, "Models", ("Model", "Base", "Traits", "Overrides"), rows,
+               "* via another trait, ^ inherited; overrides: method() < trait")
+    if view == "all":
+        lines = report.mismatch_lines(aud)
+        state.out.line("Configuration mismatches:" if lines else "Configuration and code agree.")
+        for line in lines:
+            state.out.line(f"  {line}")
+
+
+def _table(state: App, title: str, columns: tuple[str, ...], rows: list[list[str]], caption: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
+    for index, column in enumerate(columns):
+        # Names never wrap (they are what people copy); lists fold.
+        table.add_column(column, no_wrap=index == 0, overflow="fold",
+                         justify="right" if column == "Models" else "left")
+    for row in rows:
+        table.add_row(*row)
+    state.out.render(table)
+
+
+def _detail(state: App, inv: Any, aud: Any, fmt: str, trait: str | None, model: str | None) -> None:
+    from traitctl.engine.inventory import details
+
+    if trait:
+        found = inv.trait(trait)
+        if found is None:
+            raise NotFound("trait", trait, [t.fqn for t in inv.traits + inv.vendor_traits])
+        doc = details.trait_detail(inv, aud, found)
+    else:
+        found = inv.model(model or "")
+        if found is None:
+            raise NotFound("model", model or "", [m.fqn for m in inv.models])
+        doc = details.model_detail(inv, aud, found)
+    if fmt == "json":
+        return state.out.json(doc)
+    if fmt in ("markdown", "csv"):
+        raise InputError(f"--format {fmt} shows the whole inventory; use table or json with --trait/--model.")
+    for line in details.detail_lines(doc):
+        state.out.line(line)
+
+
+def _graph(state: App, inv: Any, graph: str) -> None:
+    from traitctl.engine.inventory import report
+
+    text = report.mermaid(inv) if graph == "mermaid" else report.dot(inv)
+    if state.out.json_mode:
+        return state.out.json({"schema": 1, "format": graph, "graph": text, "edges": [
+            {"from": a, "to": b, "kind": k} for a, b, k in report.graph_edges(inv)]})
+    state.out.stdout.write(text)
+
+
+# -- baseline -----------------------------------------------------------------------------------
+def _save(state: App, path: Path, inv: Any, aud: Any) -> None:
+    import json
+
+    from traitctl.engine.inventory import report
+    from traitctl.store.toml_file import write_atomic
+
+    text = json.dumps(report.document(inv, aud), indent=2, sort_keys=False, default=str) + "\n"
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise InputError(f"Cannot write the baseline {path}: {exc.strerror or exc}.") from None
+    state.out.success(f"Saved the inventory to {path}.")
+
+
+def _check(state: App, path: Path, inv: Any, aud: Any) -> None:
+    from traitctl.engine.inventory import report
+
+    changes = report.drift(_load_baseline(path), report.document(inv, aud))
+    if state.out.json_mode:
+        state.out.json({"schema": 1, "baseline": str(path), "equal": not changes, "changes": changes})
+    else:
+        for item in changes:
+            state.out.line(report.drift_line(item))
+    if changes:
+        raise TraitctlError(f"The code drifted from {path}: {len(changes)} change(s). "
+                            f"Review them, then refresh the baseline with --save {path}.")
+    state.out.success(f"No drift from {path}.")
+
+
+def _load_baseline(path: Path) -> dict[str, Any]:
+    import json
+
+    from traitctl.engine.inventory.model import SCHEMA_VERSION
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"Cannot read the baseline {path}: {exc.strerror or exc}.") from None
+    except ValueError as exc:
+        raise InputError(f"{path} is not an inventory baseline: invalid JSON ({exc}).") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_VERSION or "models" not in doc:
+        raise InputError(f"{path} is not an inventory baseline of schema {SCHEMA_VERSION} "
+                         "(write one with traitctl inventory --save FILE).")
+    return doc

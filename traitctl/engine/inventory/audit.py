@@ -1,0 +1,124 @@
+"""Code against configuration: the effective settings of every (trait, model) pair, and what is
+configured but absent from the code (or present but not configured). Pure.
+
+A ``[traits.<Name>]`` table names a trait by its short name (``HasUuid``) or by its FQN; model
+overrides ``[models."<FQN>".<Trait>]`` name the model by FQN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from traitctl.engine.config import ConfigData, effective
+from traitctl.engine.inventory.model import Inventory, short
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective key of a pair: its value and the layer it came from (``global``, ``model``,
+    ``tenant``, ``tenant+model`` or ``default``)."""
+
+    key: str
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A model having a trait, with the trait's configuration name (``None`` when not configured)."""
+
+    model: str
+    trait: str
+    config_name: str | None
+    settings: tuple[Setting, ...] = ()
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The audit a migration needs.
+
+    :param pairs: every (model, trait) of the code, sorted, with effective settings.
+    :param configured_only: ``[traits.X]`` names that no trait of the code matches.
+    :param code_only: trait FQNs (declared or vendor) with no ``[traits.X]`` table.
+    :param unknown_models: ``[models."X"]`` names that are not models of the code.
+    :param unused_overrides: ``(model, trait)`` overrides for a model that does not have the trait.
+    """
+
+    pairs: tuple[Pair, ...] = ()
+    configured_only: tuple[str, ...] = ()
+    code_only: tuple[str, ...] = ()
+    unknown_models: tuple[str, ...] = ()
+    unused_overrides: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def mismatches(self) -> int:
+        """How many findings (not counting pairs)."""
+        return (len(self.configured_only) + len(self.code_only) + len(self.unknown_models)
+                + len(self.unused_overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pairs": [{"model": p.model, "trait": p.trait, "config": p.config_name,
+                           "settings": {s.key: {"value": s.value, "source": s.source} for s in p.settings}}
+                          for p in self.pairs],
+                "configured_only": list(self.configured_only), "code_only": list(self.code_only),
+                "unknown_models": list(self.unknown_models),
+                "unused_overrides": [list(pair) for pair in self.unused_overrides]}
+
+
+def audit(inv: Inventory, cfg: ConfigData, tenant: str | None = None) -> Audit:
+    """Compare the inventory with the configuration.
+
+    :param inv: the scan result.
+    :param cfg: the parsed configuration.
+    :param tenant: resolve settings for this tenant too (tenant layers win).
+    """
+    configured = [name for name in cfg.traits if isinstance(cfg.traits[name], Mapping)]
+    code = [t.fqn for t in inv.traits] + [t.fqn for t in inv.vendor_traits]
+    names = {fqn.lower(): _config_name(fqn, configured) for fqn in code}
+    matched = {n for n in names.values() if n is not None}
+    pairs = tuple(_pair(cfg, m.fqn, t, names.get(t.lower()), tenant)
+                  for m in inv.models for t in m.traits)
+    return Audit(pairs=tuple(sorted(pairs, key=lambda p: (p.model.lower(), p.trait.lower()))),
+                 configured_only=tuple(sorted(n for n in configured if n not in matched)),
+                 code_only=tuple(sorted((f for f in code if names[f.lower()] is None), key=str.lower)),
+                 unknown_models=_unknown_models(inv, cfg), unused_overrides=_unused(inv, cfg, names))
+
+
+def _config_name(fqn: str, configured: list[str]) -> str | None:
+    for name in configured:  # an FQN key is exact; a short key matches the short name
+        if name.lstrip("\\").lower() == fqn.lower():
+            return name
+    for name in configured:
+        if name.lower() == short(fqn).lower():
+            return name
+    return None
+
+
+def _pair(cfg: ConfigData, model: str, trait: str, name: str | None, tenant: str | None) -> Pair:
+    if name is None:
+        return Pair(model=model, trait=trait, config_name=None)
+    resolved = effective(cfg, name, model, tenant)
+    settings = tuple(Setting(key, r.value, r.winner.kind if r.winner else "") for key, r in resolved.items() if r.found)
+    return Pair(model=model, trait=trait, config_name=name, settings=settings)
+
+
+def _model_keys(cfg: ConfigData) -> list[str]:
+    return [m for m in cfg.models if isinstance(cfg.models[m], Mapping)]
+
+
+def _unknown_models(inv: Inventory, cfg: ConfigData) -> tuple[str, ...]:
+    models = {m.fqn.lower() for m in inv.models}
+    return tuple(sorted(m for m in cfg.model_names() if m.lstrip("\\").lower() not in models))
+
+
+def _unused(inv: Inventory, cfg: ConfigData, names: dict[str, str | None]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for model_name in _model_keys(cfg):
+        model = inv.model(model_name) if "\\" in model_name or "." in model_name else None
+        if model is None:
+            continue  # reported as an unknown model
+        having = {names.get(t.lower()) for t in model.traits}
+        out += [(model_name, t) for t in cfg.models[model_name] if t not in having]
+    return tuple(sorted(out))

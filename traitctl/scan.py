@@ -67,7 +67,8 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
         ``*Mixin``/``*Trait``).
     :param store: an opened store whose ``filecache`` keeps parsed results between runs.
     :param use_cache: ``False`` re-parses every file (and refreshes the cache when a store is given).
-    :param progress: called with the number of files just handled (for a progress bar).
+    :param progress: called once as ``progress(0, total)`` when the file count is known, then as
+        ``progress(n)`` with the number of files just handled (for a progress bar).
     :param jobs: worker processes for parsing; ``None`` picks by file count and CPU count.
     :param stats: filled with cache figures (see :func:`parse_all`).
     :raises InputError: when a root does not exist.
@@ -75,6 +76,8 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
     from traitctl.engine.inventory.resolve import build
 
     files = collect(roots, excludes)
+    if progress:
+        progress(0, len(files))
     facts = parse_all(files, store=store, use_cache=use_cache, progress=progress, jobs=jobs, stats=stats)
     return build(facts, roots=tuple(str(r) for r in roots), model_bases=tuple(model_bases),
                  extra_traits=tuple(extra_traits))

@@ -32,6 +32,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from traitctl.engine.errors import InputError
@@ -244,20 +245,25 @@ def _wrap(exc: InputError) -> LineError:
 
 
 class _JsonLines:
-    """JSON lines, with caches of names already checked (the hot path of a big ingest)."""
+    """JSON lines (decoded by orjson), with caches of the names and label keys already checked:
+    this is the hot path of a big ingest."""
 
     def __init__(self, now: float) -> None:
+        import orjson
+
+        self.loads, self.decode_error = orjson.loads, orjson.JSONDecodeError
         self.now = now
-        self.names: set[str] = set()
+        self.names: dict[str, str | None] = {}  # checked name -> trait derived from it
+        self.keys: set[str] = set()
 
     def parse(self, line: str) -> Point | None:
-        if not line.strip():
-            return None
         try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise LineError(f"not JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
+            obj = self.loads(line)
+        except self.decode_error as exc:
+            if not line.strip():
+                return None
+            raise LineError(f"not JSON ({str(exc).split(':')[0]})") from None
+        if type(obj) is not dict:
             raise LineError("not a JSON object")
         try:
             return self._point(obj)
@@ -268,20 +274,41 @@ class _JsonLines:
 
     def _point(self, obj: dict) -> Point:
         name = obj["name"]
-        if name not in self.names:
-            self.names.add(check_name(name))
+        trait = self.names.get(name, False) if type(name) is str else False
+        if trait is False:
+            check_name(name)
+            trait = self.names[name] = labels_with_trait(name, {}).get("trait")
         value = obj["value"]
-        if type(value) is not float and type(value) is not int or not math.isfinite(value):
+        if type(value) is not float and type(value) is not int or not -_BIG < value < _BIG:
             value = check_value(value)
         kind = KIND_ALIASES.get(obj.get("kind", "counter")) or check_kind(obj.get("kind"))
-        labels = check_labels(obj["labels"]) if obj.get("labels") else {}
-        for key in CORE_LABELS:
-            if key in obj:
-                labels[key] = check_labels({key: obj[key]})[key]
-        raw_ts = obj.get("ts", obj.get("time"))
-        ts = self.now if raw_ts is None else (float(raw_ts) if type(raw_ts) in (int, float)
-                                              else parse_time(raw_ts, self.now))
-        return Point(name, kind, float(value), ts, labels_with_trait(name, labels))
+        labels = obj.get("labels")
+        labels = self._labels(labels) if labels else {}
+        if "trait" in obj or "model" in obj or "tenant" in obj:
+            labels.update(check_labels({k: obj[k] for k in CORE_LABELS if k in obj}))
+        if trait and "trait" not in labels:
+            labels["trait"] = trait
+        ts = obj.get("ts")
+        if ts is None:
+            ts = obj.get("time", self.now)
+        if type(ts) is not float and type(ts) is not int or not -_BIG < ts < _BIG:
+            ts = parse_time(ts, self.now)
+        return _new_point(Point, (name, kind, float(value), float(ts), labels))
+
+    def _labels(self, labels: Any) -> dict[str, str]:
+        if type(labels) is dict:
+            for key, value in labels.items():
+                if key not in self.keys or type(value) is not str or len(value) > MAX_LABEL_VALUE:
+                    break
+            else:
+                return labels
+        labels = check_labels(labels)
+        self.keys.update(labels)
+        return labels
+
+
+_BIG = 1.7e308  # finite floats only (NaN fails both comparisons)
+_new_point = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
 
 
 _PROM_SAMPLE = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{.*\})?\s+(\S+)(?:\s+(-?\d+))?\s*\Z")
@@ -441,3 +468,190 @@ def _job_outcome(text: str, level: str) -> str:
     if "start" in lowered:
         return "job_started"
     return "job_logged"
+
+
+# -- stored series and their summaries ----------------------------------------------------------
+@dataclass(frozen=True)
+class Series:
+    """A metric name with one label set, as stored."""
+
+    id: int
+    name: str
+    kind: str
+    labels: dict
+    last_ts: float | None = None
+
+    @property
+    def trait(self) -> str | None:
+        return self.labels.get("trait")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Points of a series within a window: count, sum, min, max, and the newest value and time."""
+
+    series: Series
+    count: int
+    sum: float
+    min: float
+    max: float
+    last: float
+    last_ts: float
+
+    @property
+    def avg(self) -> float:
+        return self.sum / self.count if self.count else 0.0
+
+    @property
+    def shown(self) -> float:
+        """The one number a dashboard shows: a counter's total, a gauge's latest value, a
+        timing's mean."""
+        return {"counter": self.sum, "gauge": self.last}.get(self.series.kind, self.avg)
+
+
+def combine(summaries: list[Summary], series: Series) -> Summary:
+    """Several series' summaries as one (counts and sums added, extremes kept, newest last value).
+
+    :param series: what the combined summary is labelled as.
+    """
+    newest = max(summaries, key=lambda s: s.last_ts)
+    return Summary(series, sum(s.count for s in summaries), sum(s.sum for s in summaries),
+                   min(s.min for s in summaries), max(s.max for s in summaries), newest.last, newest.last_ts)
+
+
+def metric_label(series: Series) -> str:
+    """The column name of a series in the per-trait dashboard: ``generated`` for
+    ``trait.HasUuid.generated``, else the full name."""
+    prefix = f"trait.{series.trait}."
+    return series.name[len(prefix):] if series.name.startswith(prefix) else series.name
+
+
+def dashboard(summaries: list[Summary]) -> dict[str, dict[str, Summary]]:
+    """Group summaries by trait, then by metric (series of one metric with different labels, such
+    as one per model, are combined). Series without a trait are left out."""
+    grouped: dict[str, dict[str, list[Summary]]] = {}
+    for summary in summaries:
+        trait = summary.series.trait
+        if trait:
+            grouped.setdefault(trait, {}).setdefault(metric_label(summary.series), []).append(summary)
+    return {trait: {metric: combine(items, items[0].series) for metric, items in sorted(metrics.items())}
+            for trait, metrics in sorted(grouped.items())}
+
+
+def labels_text(labels: Mapping[str, str]) -> str:
+    """Labels as canonical JSON (sorted keys, no spaces): the identity of a series."""
+    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def summary_dict(summary: Summary) -> dict:
+    """A summary as JSON-ready data (times as epoch seconds)."""
+    return {"kind": summary.series.kind, "value": summary.shown, "count": summary.count, "sum": summary.sum,
+            "min": summary.min, "max": summary.max, "avg": summary.avg, "last": summary.last,
+            "last_ts": summary.last_ts}
+
+
+# -- Prometheus text exposition -----------------------------------------------------------------
+_PROM_TYPES = {"counter": "counter", "gauge": "gauge", "timing": "summary"}
+_PROM_SUFFIXES = {"counter": ("_total",), "gauge": ("",), "timing": ("_count", "_sum")}
+
+
+def prometheus_name(name: str) -> str:
+    """A valid Prometheus metric name for a traitctl name (``.``, ``-`` become ``_``)."""
+    clean = re.sub(r"[^A-Za-z0-9_:]", "_", name)
+    return "_" + clean if clean[:1].isdigit() else clean
+
+
+def prometheus_label(key: str) -> str:
+    """A valid label name (``__`` prefixes are reserved by Prometheus)."""
+    return "l" + key if key.startswith("__") else key
+
+
+def escape_label_value(value: str) -> str:
+    """Escape ``\\``, ``"`` and newlines as the text format requires."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _prom_number(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def prometheus_text(summaries: list[Summary]) -> str:
+    """The Prometheus text format for all-time summaries, one family per metric.
+
+    Counters are exposed as ``<name>_total`` (their running total), gauges as their latest value,
+    timings as summaries (``_count``, ``_sum``). Names that clean up to the same family are merged
+    when their kinds agree and get a ``_<kind>`` suffix when not; series whose labels collide
+    after cleaning are combined, so no TYPE line or series appears twice. Ends with a newline.
+    """
+    families: dict[str, tuple[str, dict[tuple, list[Summary]]]] = {}
+    taken: dict[str, str] = {}  # sample name -> family
+    for summary in sorted(summaries, key=lambda s: (s.series.name, sorted(s.series.labels.items()))):
+        family = _family_for(summary.series, families, taken)
+        labels = tuple(sorted((prometheus_label(k), v) for k, v in summary.series.labels.items()))
+        families[family][1].setdefault(labels, []).append(summary)
+    lines: list[str] = []
+    for family in sorted(families):
+        kind, series = families[family]
+        # The 0.0.4 text format names a counter by its sample (``x_total``), as prometheus_client does.
+        typed = family + "_total" if kind == "counter" else family
+        origin = next(iter(series.values()))[0].series.name
+        lines.append(f"# HELP {typed} {origin} (traitctl {kind})")
+        lines.append(f"# TYPE {typed} {_PROM_TYPES[kind]}")
+        for labels, items in sorted(series.items()):
+            merged = combine(items, items[0].series)
+            lines += _prom_samples(family, kind, labels, merged)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _family_for(series: Series, families: dict, taken: dict) -> str:
+    base = prometheus_name(series.name)
+    if series.kind == "counter" and base.endswith("_total"):
+        base = base[: -len("_total")]
+    family = base
+    while True:
+        existing = families.get(family)
+        if existing is not None and existing[0] == series.kind:
+            return family
+        samples = [family + suffix for suffix in _PROM_SUFFIXES[series.kind]]
+        if existing is None and family not in taken and not any(s in taken for s in samples):
+            families[family] = (series.kind, {})
+            taken.update({s: family for s in samples + [family]})
+            return family
+        family = f"{family}_{series.kind}"
+
+
+def _prom_samples(family: str, kind: str, labels: tuple, merged: Summary) -> list[str]:
+    text = ",".join(f'{k}="{escape_label_value(v)}"' for k, v in labels)
+    braces = "{" + text + "}" if text else ""
+    if kind == "counter":
+        return [f"{family}_total{braces} {_prom_number(merged.sum)}"]
+    if kind == "gauge":
+        return [f"{family}{braces} {_prom_number(merged.last)}"]
+    return [f"{family}_count{braces} {merged.count}", f"{family}_sum{braces} {_prom_number(merged.sum)}"]
+
+
+# -- configuration -----------------------------------------------------------------------------
+DEFAULT_RETENTION = {"counter": "30d", "gauge": "7d", "timing": "7d"}
+
+
+def retention_from(section: Mapping[str, Any] | None) -> dict[str, dt.timedelta]:
+    """How long each kind's points are kept, from ``[telemetry] retention`` (durations such as
+    ``"30d"``, or a number of days), with :data:`DEFAULT_RETENTION` for kinds not named.
+
+    :raises InputError: naming the key for an unknown kind or a bad duration.
+    """
+    table = (section or {}).get("retention") or {}
+    if not isinstance(table, Mapping):
+        raise InputError("telemetry -> retention: write { counter = \"30d\", gauge = \"7d\", timing = \"7d\" }.")
+    out = {}
+    for kind, raw in {**DEFAULT_RETENTION, **table}.items():
+        if kind not in KINDS:
+            raise InputError(f"telemetry -> retention -> {kind}: unknown kind; use {', '.join(KINDS)}.")
+        try:
+            seconds = raw * 86400.0 if isinstance(raw, (int, float)) and not isinstance(raw, bool) \
+                else parse_duration(str(raw))
+        except InputError as exc:
+            raise InputError(f"telemetry -> retention -> {kind}: {exc.message}") from None
+        out[kind] = dt.timedelta(seconds=seconds)
+    return out

@@ -148,3 +148,50 @@ def analyse(points: Sequence[tuple[float, float]], *, period: float, interval: f
     next_x = xs[-1] + interval
     return Trend(period, interval, len(points), stats, fit, direction(fit.slope, period, stats.average),
                  fit.slope * next_x + fit.intercept, origin + next_x)
+
+
+def group_cells(cells: dict[tuple[int, int], list], group_of: dict[int, str]) -> dict[str, dict[int, list]]:
+    """Merge per-series interval cells ``{(series_id, k): [count, sum, min, max]}`` into
+    ``{group: {k: [count, sum, min, max]}}`` with ``group_of`` mapping series ids to groups."""
+    out: dict[str, dict[int, list]] = {}
+    for (sid, k), (n, total, lo, hi) in cells.items():
+        slot = out.setdefault(group_of[sid], {})
+        cell = slot.get(k)
+        slot[k] = [n, total, lo, hi] if cell is None else [cell[0] + n, cell[1] + total,
+                                                          min(cell[2], lo), max(cell[3], hi)]
+    return out
+
+
+def interval_values(kind: str, cells: dict[int, list], start: float, step: float,
+                    count: int) -> list[tuple[float, float]]:
+    """``(interval_start, value)`` per interval: a counter's sum (0 for an interval without
+    points, which is a real zero), the mean of a gauge or timing (intervals without points left
+    out, since nothing was measured).
+
+    :param cells: ``{k: [count, sum, min, max]}`` as from :func:`group_cells`.
+    :param count: how many intervals of ``step`` seconds follow ``start``.
+    """
+    out = []
+    for k in range(count):
+        cell = cells.get(k)
+        if kind == "counter":
+            out.append((start + k * step, cell[1] if cell else 0.0))
+        elif cell and cell[0]:
+            out.append((start + k * step, cell[1] / cell[0]))
+    return out
+
+
+def aligned_window(now: float, period: float, step: float) -> tuple[float, int]:
+    """The first interval's start and the number of intervals covering ``period`` up to ``now``,
+    aligned on multiples of ``step`` since the epoch (the last interval holds ``now``).
+
+    :raises InputError: when the period is shorter than one interval or would need more than
+        100,000 intervals.
+    """
+    if step <= 0 or period < step:
+        raise InputError(f"The interval ({step:g}s) must be positive and no longer than the period ({period:g}s).")
+    count = math.ceil(period / step)
+    if count > 100_000:
+        raise InputError(f"{count} intervals is too many: use a longer --interval.")
+    last = math.floor(now / step) * step
+    return last - (count - 1) * step, count

@@ -23,48 +23,15 @@ import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import peewee
 
 from traitctl.engine.errors import InputError
-from traitctl.engine.telemetry_formats import CORE_LABELS, Point, from_epoch, to_epoch
+from traitctl.engine.telemetry_formats import CORE_LABELS, Point, Series, Summary, from_epoch, labels_text, to_epoch
 from traitctl.store.db import model_base
 
 AGGREGATES = ("sum", "count", "avg", "min", "max")
 _CHUNK = 500  # series ids per IN (...) list: well under SQLite's variable limit
-
-
-@dataclass(frozen=True)
-class Series:
-    """A metric name with one label set."""
-
-    id: int
-    name: str
-    kind: str
-    labels: dict
-    last_ts: float | None = None
-
-    @property
-    def trait(self) -> str | None:
-        return self.labels.get("trait")
-
-
-@dataclass(frozen=True)
-class Summary:
-    """A series' points within a window: count, sum, min, max, and the newest value and time."""
-
-    series: Series
-    count: int
-    sum: float
-    min: float
-    max: float
-    last: float
-    last_ts: float
-
-    @property
-    def avg(self) -> float:
-        return self.sum / self.count if self.count else 0.0
 
 
 class MetricsRepo:
@@ -113,7 +80,7 @@ class MetricsRepo:
         self.db = db
         self.SeriesRow, self.PointRow, self.RollupRow = SeriesRow, PointRow, RollupRow
         self.models = [SeriesRow, PointRow, RollupRow]
-        self._ids: dict | None = None  # (name, frozenset(labels)) -> series id
+        self._ids: dict | None = None  # (name, kind, frozenset(labels)) -> series id
         self._kinds: dict[str, str] = {}
 
     # -- writing ---------------------------------------------------------------------------
@@ -144,7 +111,7 @@ class MetricsRepo:
         rollups: dict[tuple[int, int], list] = {}
         newest: dict[int, float] = {}
         for name, kind, value, ts, labels in points:
-            sid = ids.get((name, frozenset(labels.items()))) or self._new_series(name, kind, labels)
+            sid = ids.get((name, kind, frozenset(labels.items()))) or self._new_series(name, kind, labels)
             rows.append((sid, ts, value))
             key = (sid, int(ts // 60) * 60)
             acc = rollups.get(key)
@@ -180,7 +147,7 @@ class MetricsRepo:
             self._ids, self._kinds = {}, {}
             for row in self.SeriesRow.select(self.SeriesRow.id, self.SeriesRow.name, self.SeriesRow.kind,
                                              self.SeriesRow.labels).tuples():
-                self._ids[(row[1], frozenset(json.loads(row[3]).items()))] = row[0]
+                self._ids[(row[1], row[2], frozenset(json.loads(row[3]).items()))] = row[0]
                 self._kinds[row[1]] = row[2]
         return self._ids
 
@@ -189,10 +156,10 @@ class MetricsRepo:
         if known != kind:
             raise InputError(f"Metric {name!r} is a {known}; it cannot take {kind} points.")
         S = self.SeriesRow
-        text = _labels_text(labels)
+        text = labels_text(labels)
         S.insert(name=name, kind=kind, labels=text, **{k: labels.get(k) for k in CORE_LABELS}).on_conflict_ignore().execute()
         sid = S.select(S.id).where((S.name == name) & (S.labels == text)).scalar()
-        self._ids[(name, frozenset(labels.items()))] = sid
+        self._ids[(name, kind, frozenset(labels.items()))] = sid
         return sid
 
     def known_kinds(self) -> dict[str, str]:
@@ -298,7 +265,7 @@ class MetricsRepo:
                     _add(acc, ts, value)
         return out
 
-    def buckets(self, series: Sequence[Series], start: float, end: float, step: int) -> dict[tuple[int, int], list]:
+    def buckets(self, series: Sequence[Series], start: float, end: float, step: float) -> dict[tuple[int, int], list]:
         """Per series and interval: ``{(series_id, k): [count, sum, min, max]}`` for points in
         ``[start, end)``, interval ``k`` covering ``[start + k*step, start + (k+1)*step)``.
 
@@ -428,7 +395,3 @@ def _merge_into(acc: dict[int, list], more: dict[int, list]) -> None:
         mine[2], mine[3] = min(mine[2], other[2]), max(mine[3], other[3])
         if other[4] >= mine[4]:
             mine[4], mine[5] = other[4], other[5]
-
-
-def _labels_text(labels: dict) -> str:
-    return json.dumps(labels, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

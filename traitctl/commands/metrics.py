@@ -1,0 +1,444 @@
+"""``traitctl metrics``: telemetry recorded, ingested, shown by trait, analysed and exported.
+
+``traitctl metrics`` alone shows the dashboard: one row per trait, its metrics over a window.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Annotated, Any, Optional
+
+import typer
+
+from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for
+from traitctl.context import App
+from traitctl.engine.errors import InputError, NotFound
+
+app = typer.Typer(help="Telemetry: dashboard by trait, series, trends, workers, server, export.",
+                  invoke_without_command=True)
+
+SinceOpt = Annotated[str, typer.Option("--since", "-s", help="Window: a duration back from now (1h, 7d) "
+                                                             "or a start time (ISO 8601).")]
+LabelOpt = Annotated[Optional[list[str]], typer.Option("--label", "-l", help="NAME=VALUE (repeatable).")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown at most in a table (0: all).")]
+FORMATS_VIEW = ("table", "csv", "json")
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _since(text: str, now: float) -> float:
+    """A window start from ``1h`` (back from now) or a time."""
+    from traitctl.engine import telemetry_formats as tf
+
+    try:
+        return now - tf.parse_duration(text)
+    except InputError:
+        return tf.parse_time(text, now)
+
+
+def _labels(pairs: Optional[list[str]]) -> dict[str, str]:
+    from traitctl.engine.telemetry_formats import parse_label_arg
+
+    return dict(parse_label_arg(p) for p in pairs or [])
+
+
+def _iso(ts: float | None) -> str | None:
+    from traitctl.engine.telemetry_formats import from_epoch
+
+    return None if ts is None else from_epoch(ts).isoformat(timespec="seconds") + "Z"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:.0f}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+
+
+def _cap(app_: App, rows: list, limit: int, what: str) -> tuple[list, str | None]:
+    """Cap table rows (Rich needs ~1 s for 1,000 rows) and say so in the caption."""
+    if limit and len(rows) > limit:
+        return rows[:limit], f"{limit} of {len(rows)} {what} shown; --limit 0 shows all, --json gives all."
+    return rows, None
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> str:
+    if fmt not in allowed:
+        raise InputError(f"Unknown --format {fmt!r}: use {', '.join(allowed)}.")
+    return fmt
+
+
+def _csv(rows: list[list[Any]]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerows(rows)
+
+
+# -- the dashboard ------------------------------------------------------------------------------
+@app.callback()
+def dashboard(
+    ctx: typer.Context,
+    since: SinceOpt = "24h",
+    trait: OptTraitOpt = None,
+    model: ModelOpt = None,
+    tenant: TenantOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    limit: LimitOpt = 100,
+    json: JsonOpt = False,
+) -> None:
+    """The dashboard: one row per trait, a column per metric over the window (a counter's total,
+    a gauge's latest value, a timing's mean)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from traitctl.engine import telemetry_formats as tf
+
+    app_ = app_for(json or fmt == "json")
+    fmt = "json" if app_.out.json_mode else _check_format(fmt, FORMATS_VIEW)
+    now = _now()
+    start = _since(since, now)
+    repo = app_.store().metrics
+    grouped = tf.dashboard(repo.summaries(repo.series(trait=trait, model=model, tenant=tenant), start, None))
+    if fmt == "json":
+        app_.out.json({"since": _iso(start), "until": _iso(now),
+                       "filters": {"trait": trait, "model": model, "tenant": tenant},
+                       "traits": {t: {m: tf.summary_dict(s) for m, s in ms.items()} for t, ms in grouped.items()}})
+    elif fmt == "csv":
+        _csv([["trait", "metric", "kind", "value", "count"]] + [[t, m, s.series.kind, s.shown, s.count]
+                                                                  for t, ms in grouped.items() for m, s in ms.items()])
+    else:
+        _dashboard_table(app_, grouped, since, limit)
+
+
+def _dashboard_table(app_: App, grouped: dict, since: str, limit: int) -> None:
+    if not grouped:
+        app_.out.success(f"No trait metrics in the last {since}. Record some with `traitctl metrics record` "
+                         "or `traitctl metrics ingest`.")
+        return
+    columns = sorted({m for ms in grouped.values() for m in ms})
+    rows = [[trait] + [_number(ms[c].shown) if c in ms else "" for c in columns] for trait, ms in grouped.items()]
+    rows, caption = _cap(app_, rows, limit, "traits")
+    app_.out.table(["Trait", *columns], rows, title=f"Trait metrics, last {since}", caption=caption)
+
+
+# -- ingestion ----------------------------------------------------------------------------------
+@app.command()
+def record(
+    name: Annotated[str, typer.Argument(help="Metric name, e.g. trait.HasUuid.generated.")],
+    value: Annotated[str, typer.Argument(help="The value (a counter's increment).")],
+    kind: Annotated[str, typer.Option("--kind", "-k", help="counter, gauge or timing.")] = "counter",
+    label: LabelOpt = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="When (ISO 8601, epoch seconds, -5m); default now.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Record one point."""
+    from traitctl.engine import telemetry_formats as tf
+
+    app_ = app_for(json)
+    now = _now()
+    point = tf.make_point(name, value, kind, _labels(label), now if at is None else tf.parse_time(at, now))
+    app_.store().metrics.write([point])
+    if app_.out.json_mode:
+        app_.out.json({"name": point.name, "kind": point.kind, "value": point.value, "ts": _iso(point.ts),
+                       "labels": point.labels})
+    else:
+        app_.out.success(f"Recorded {point.name} = {_number(point.value)} ({point.kind}).")
+
+
+@app.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="File to read, or - for standard input.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, prometheus, statsd or laravel-log.")] = "jsonl",
+    strict: Annotated[bool, typer.Option("--strict", help="Any bad line: store nothing, exit 2.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Store the points of a file (bad lines are counted, reported and skipped)."""
+    from traitctl import telemetry
+    from traitctl.engine.telemetry_formats import FORMATS
+
+    app_ = app_for(json)
+    _check_format(fmt, FORMATS)
+    repo = app_.store().metrics
+    with _open_source(source) as stream:
+        report = telemetry.ingest(repo, telemetry.read_lines(stream), fmt, now=_now(), strict=strict)
+    if app_.out.json_mode:
+        app_.out.json({"stored": report.stored, "skipped": report.skipped, "bad": report.bad,
+                       "bad_lines": [{"line": n, "reason": r} for n, r in report.examples]})
+    else:
+        app_.out.success(f"Stored {report.stored} point(s) from {source}; {report.skipped} line(s) without a metric.")
+    if report.bad:
+        app_.out.warn(f"{source}: {report.bad_summary()}; the good lines were stored.")
+
+
+def _open_source(source: str):
+    from contextlib import nullcontext
+
+    if source == "-":
+        return nullcontext(sys.stdin)
+    try:
+        return open(source, encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"Cannot read {source}: {exc.strerror}.") from None
+
+
+# -- series and trends --------------------------------------------------------------------------
+def _series_of(app_: App, name: str, labels: dict) -> list:
+    repo = app_.store().metrics
+    found = repo.series(name, labels=labels)
+    if not found:
+        if name not in repo.names():
+            raise NotFound("metric", name, repo.names())
+        raise InputError(f"Metric {name!r} has no series with labels {labels}.")
+    return found
+
+
+@app.command()
+def show(
+    name: Annotated[str, typer.Argument(help="Metric name.")],
+    by: Annotated[Optional[str], typer.Option("--by", help="A label: one column per value.")] = None,
+    since: SinceOpt = "1h",
+    interval: Annotated[str, typer.Option("--interval", "-i", help="Interval per row (1m, 5m, 1h).")] = "1m",
+    label: LabelOpt = None,
+    limit: LimitOpt = 60,
+    json: JsonOpt = False,
+) -> None:
+    """A series over time, one row per interval (newest last), with a chart on a terminal."""
+    from traitctl.engine import telemetry_formats as tf
+    from traitctl.engine import trends
+
+    app_ = app_for(json)
+    now = _now()
+    step = tf.parse_duration(interval)
+    start, count = trends.aligned_window(now, now - _since(since, now), step)
+    series = _series_of(app_, name, _labels(label))
+    cells = app_.store().metrics.buckets(series, start, start + count * step, step)
+    group_of = {s.id: (s.labels.get(by, "(none)") if by else name) for s in series}
+    kind = series[0].kind
+    columns = {g: dict(trends.interval_values(kind, c, start, step, count))
+               for g, c in sorted(trends.group_cells(cells, group_of).items())}
+    times = [start + k * step for k in range(count)]
+    if app_.out.json_mode:
+        app_.out.json({"name": name, "kind": kind, "by": by, "interval_seconds": step,
+                       "series": {g: [{"ts": _iso(t), "value": v.get(t)} for t in times] for g, v in columns.items()}})
+        return
+    _show_table(app_, name, kind, columns, times, limit)
+
+
+def _show_table(app_: App, name: str, kind: str, columns: dict, times: list, limit: int) -> None:
+    if not columns:
+        app_.out.success(f"No points of {name} in that window.")
+        return
+    rows = [[_iso(t)] + [_number(v.get(t)) for v in columns.values()] for t in times]
+    shown, caption = _cap(app_, rows[::-1], limit, "intervals")
+    app_.out.table(["Interval start (UTC)", *columns], shown[::-1], title=f"{name} ({kind})", caption=caption)
+    if sys.stdout.isatty() and not app_.out.quiet:
+        _chart(app_, columns, times)
+
+
+def _chart(app_: App, columns: dict, times: list) -> None:
+    """A terminal plot (plotext), only when stdout is a terminal."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.plotsize(None, 15)
+    for group, values in columns.items():
+        xs = [i for i, t in enumerate(times) if t in values]
+        plt.plot(xs, [values[times[i]] for i in xs], label=str(group))
+    app_.out.line(plt.build())
+
+
+@app.command()
+def trends(
+    name: Annotated[str, typer.Argument(help="Metric name.")],
+    period: Annotated[str, typer.Option("--period", "-p", help="How far back (1h, 1d).")] = "1h",
+    interval: Annotated[str, typer.Option("--interval", "-i", help="Interval per data point (1m).")] = "1m",
+    label: LabelOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Statistics, least-squares trend (slope, R² as confidence, direction) and the next interval's
+    forecast (the queue-metrics seed's trend analysis)."""
+    from traitctl.engine import telemetry_formats as tf
+    from traitctl.engine import trends as engine
+
+    app_ = app_for(json)
+    now = _now()
+    seconds, step = tf.parse_duration(period), tf.parse_duration(interval)
+    start, count = engine.aligned_window(now, seconds, step)
+    series = _series_of(app_, name, _labels(label))
+    cells = app_.store().metrics.buckets(series, start, start + count * step, step)
+    merged = engine.group_cells(cells, {s.id: name for s in series}).get(name, {})
+    result = engine.analyse(engine.interval_values(series[0].kind, merged, start, step, count),
+                            period=seconds, interval=step)
+    if app_.out.json_mode:
+        app_.out.json({"metric": name, "kind": series[0].kind, **result.as_dict()})
+        return
+    _trend_table(app_, name, period, interval, result)
+
+
+def _trend_table(app_: App, name: str, period: str, interval: str, result) -> None:
+    doc = result.as_dict()
+    stats, trend, forecast = doc["statistics"], doc["trend"], doc["forecast"]
+    rows = [["data points", str(doc["data_points"])]]
+    rows += [[key.replace("_", " "), _number(value)] for key, value in stats.items()]
+    rows += [["slope (per second)", f"{trend['slope']:.6g}"], ["intercept", _number(trend["intercept"])],
+             ["direction", trend["direction"]], ["confidence (R²)", f"{trend['confidence']:.3f}"],
+             ["forecast next interval", _number(forecast["next_value"])],
+             ["forecast at (UTC)", _iso(forecast["next_timestamp"])]]
+    app_.out.table(["", name], rows, title=f"Trend of {name}: last {period} by {interval}",
+                   caption="direction: stable unless the line moves more than 5% of the mean over the period")
+
+
+# -- workers and server ---------------------------------------------------------------------------
+@app.command()
+def workers(
+    stale_after: Annotated[float, typer.Option("--stale-after", help="Seconds without a heartbeat "
+                                                                     "after which a worker is shown as lost.")] = 30.0,
+    limit: LimitOpt = 100,
+    json: JsonOpt = False,
+) -> None:
+    """Worker heartbeats: state, jobs done, memory (RSS, peak), CPU, last seen."""
+    import datetime as dt
+
+    app_ = app_for(json)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    beats = app_.store().workers.list()
+    if app_.out.json_mode:
+        app_.out.json({"workers": [{**_beat_dict(b), "age_s": round(b.age(now), 1),
+                                    "alive": b.alive(now, stale_after)} for b in beats]})
+        return
+    if not beats:
+        app_.out.success("No worker has reported a heartbeat. Start one with `traitctl worker`.")
+        return
+    rows = [[b.worker_id, b.state if b.alive(now, stale_after) or b.state == "stopped" else f"{b.state} (lost)",
+             b.queue, b.jobs_done, b.jobs_failed, f"{b.rss_mb:.1f}", f"{b.peak_rss_mb:.1f}", f"{b.cpu_percent:.1f}",
+             f"{b.age(now):.0f}s ago"] for b in beats]
+    rows, caption = _cap(app_, rows, limit, "workers")
+    app_.out.table(["Worker", "State", "Queue", "Done", "Failed", "RSS MB", "Peak MB", "CPU %", "Last seen"],
+                   rows, title="Workers", caption=caption)
+
+
+def _beat_dict(beat) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(beat)
+
+
+@app.command()
+def server(
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 when a check is critical.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """CPU, load, memory, disk per mount and network per interface, with warning/critical status
+    (thresholds in [telemetry.server])."""
+    from traitctl.engine import serverstats
+
+    app_ = app_for(json)
+    section = app_.main_doc().get("telemetry", {})
+    thresholds = serverstats.thresholds_from(section.get("server") if isinstance(section, dict) else None)
+    snapshot = _server_snapshot()
+    checks = serverstats.evaluate(snapshot, thresholds)
+    status = serverstats.overall(checks)
+    if app_.out.json_mode:
+        app_.out.json({"status": status, "checks": checks, **snapshot})
+    else:
+        _server_tables(app_, snapshot, checks, status)
+    if check and status == "critical":
+        raise typer.Exit(1)
+
+
+def _server_snapshot() -> dict:
+    """Resources now, from psutil (CPU sampled over 0.3 s)."""
+    import os
+
+    import psutil
+
+    memory = psutil.virtual_memory()
+    disks = []
+    for part in psutil.disk_partitions(all=False):
+        try:
+            usage = psutil.disk_usage(part.mountpoint)
+        except OSError:  # unreadable or vanished mounts are not the server's health
+            continue
+        disks.append({"mount": part.mountpoint, "fstype": part.fstype, "total": usage.total, "used": usage.used,
+                      "percent": usage.percent})
+    network = [{"interface": nic, "bytes_sent": c.bytes_sent, "bytes_recv": c.bytes_recv, "errors": c.errin + c.errout,
+                "drops": c.dropin + c.dropout} for nic, c in sorted(psutil.net_io_counters(pernic=True).items())]
+    return {"cpu": {"percent": psutil.cpu_percent(interval=0.3), "cores": psutil.cpu_count() or 1,
+                    "load": list(os.getloadavg()) if hasattr(os, "getloadavg") else []},
+            "memory": {"total": memory.total, "used": memory.used, "available": memory.available,
+                       "percent": memory.percent},
+            "disks": disks, "network": network}
+
+
+def _server_tables(app_: App, snapshot: dict, checks: list, status: str) -> None:
+    rows = [[c.name, c.subject, _number(c.value), f"{c.warning:g} / {c.critical:g}", c.status] for c in checks]
+    app_.out.table(["Check", "Subject", "Value", "Warning / critical", "Status"], rows, title=f"Server: {status}")
+    mib = 1024 * 1024
+    app_.out.table(["Interface", "Sent MiB", "Received MiB", "Errors", "Drops"],
+                   [[n["interface"], f"{n['bytes_sent'] / mib:.1f}", f"{n['bytes_recv'] / mib:.1f}", n["errors"],
+                     n["drops"]] for n in snapshot["network"]], title="Network")
+
+
+# -- export and reset -----------------------------------------------------------------------------
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="prometheus, json or csv.")] = "prometheus",
+    since: Annotated[Optional[str], typer.Option("--since", "-s", help="Only points in this window "
+                                                 "(json/csv; Prometheus always exports running totals).")] = None,
+    trait: OptTraitOpt = None,
+) -> None:
+    """Every series: the Prometheus text format (HELP/TYPE, counters as _total), or JSON/CSV
+    summaries (count, sum, min, max, mean, last)."""
+    from traitctl.engine import telemetry_formats as tf
+
+    app_ = app_for(fmt == "json")
+    _check_format(fmt, ("prometheus", "json", "csv"))
+    repo = app_.store().metrics
+    start = None if since is None or fmt == "prometheus" else _since(since, _now())
+    summaries = repo.summaries(repo.series(trait=trait), start, None)
+    if fmt == "prometheus":
+        sys.stdout.write(tf.prometheus_text(summaries))
+    elif fmt == "json":
+        app_.out.json({"since": _iso(start), "series": [{"name": s.series.name, "labels": s.series.labels,
+                                                        **tf.summary_dict(s)} for s in summaries]})
+    else:
+        _csv([["name", "kind", "labels", "count", "sum", "min", "max", "avg", "last", "last_ts"]] +
+             [[s.series.name, s.series.kind, tf.labels_text(s.series.labels), s.count, s.sum, s.min, s.max,
+               s.avg, s.last, _iso(s.last_ts)] for s in summaries])
+
+
+@app.command()
+def reset(
+    trait: OptTraitOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Delete recorded metrics (all, or one trait's); recorded in history."""
+    from traitctl.commands.common import command_line
+
+    app_ = app_for(json)
+    store = app_.store()
+    series = store.metrics.series(trait=trait)
+    if not series:
+        app_.out.success("No metrics to reset." if trait is None else f"No metrics recorded for trait {trait}.")
+        return
+    what = f"{len(series)} series" + (f" of trait {trait}" if trait else "")
+    _confirm(f"Delete {what} and all their points?", yes)
+    deleted = store.metrics.delete(series)
+    event = store.events.record(kind="metrics.reset", actor=app_.settings.actor, command=command_line(),
+                                trait=trait, data={"series": len(series), "points": deleted})
+    if app_.out.json_mode:
+        app_.out.json({"series": len(series), "points": deleted, "event": event.id})
+    else:
+        app_.out.success(f"Deleted {what} ({deleted} points); history event #{event.id}.")
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"{question} Pass --yes to confirm (standard input is not a terminal).")
+    if not typer.confirm(question):
+        raise typer.Exit(1)

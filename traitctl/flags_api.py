@@ -48,11 +48,14 @@ class Flags:
         self._clock, self._now = clock, now or utcnow
         self._lock = threading.Lock()
         self._signature: tuple[int, int] | None = None
-        self._checked = -float("inf")
         self._flags: dict[str, engine.Flag] = {}
+        #: (flag, tenant) -> predicate, for flags bucketed by user (the fast path)
         self._compiled: dict[tuple[str, str | None], Callable[[str], bool]] = {}
-        self._overrides: dict[str, tuple[float, dict[str, bool]]] = {}
+        self._overrides: dict[str, dict[str, bool]] = {}
         self._reload()
+        start = self._clock()
+        self._next_check, self._next_refresh = start + check_every, start + refresh
+        self._deadline = min(self._next_check, self._next_refresh)
 
     @classmethod
     def load(cls, config_path: str | Path, store: Any = None, **options: Any) -> "Flags":
@@ -61,7 +64,8 @@ class Flags:
 
     def names(self) -> list[str]:
         """The configured flag names."""
-        self._maybe_reload()
+        if self._clock() >= self._deadline:
+            self._expire()
         return list(self._flags)
 
     def is_enabled(self, name: str, user: Any = None, tenant: str | None = None, model: str | None = None,
@@ -73,19 +77,23 @@ class Flags:
         :param attributes: other context attributes a flag's ``stickiness`` may name.
         :raises NotFound: for an unknown flag.
         """
-        self._maybe_reload()
+        if self._clock() >= self._deadline:
+            self._expire()
+        predicate = self._compiled.get((name, tenant))
+        if predicate is not None and user is not None:
+            return predicate(str(user))
         flag = self._get(name)
         if flag.stickiness == "user" and user is not None:
-            predicate = self._compiled.get((name, tenant))
-            if predicate is None or self._overrides_stale(name):
-                predicate = self._compile(flag, tenant)
+            predicate = engine.compile(flag, self._active(name), tenant)
+            self._compiled[(name, tenant)] = predicate
             return predicate(str(user))
         return self.evaluate(name, user=user, tenant=tenant, model=model, **attributes).on
 
     def evaluate(self, name: str, user: Any = None, tenant: str | None = None, model: str | None = None,
                  **attributes: Any) -> engine.Evaluation:
         """The answer with its explanation (the steps ``traitctl flags eval --explain`` prints)."""
-        self._maybe_reload()
+        if self._clock() >= self._deadline:
+            self._expire()
         context = engine.Context(user=None if user is None else str(user), tenant=tenant, model=model,
                                  attributes={k: str(v) for k, v in attributes.items()})
         return engine.evaluate(self._get(name), context, self._active(name))
@@ -97,14 +105,19 @@ class Flags:
         except KeyError:
             raise NotFound("flag", name, self._flags) from None
 
-    def _maybe_reload(self) -> None:
+    def _expire(self) -> None:
+        """Past a deadline: re-read the file if it changed; drop overrides whose cache time is up."""
         now = self._clock()
-        if now - self._checked < self.check_every:
-            return
-        self._checked = now
-        stat = os.stat(self.path)
-        if (stat.st_mtime_ns, stat.st_size) != self._signature:
-            self._reload()
+        if now >= self._next_check:
+            self._next_check = now + self.check_every
+            stat = os.stat(self.path)
+            if (stat.st_mtime_ns, stat.st_size) != self._signature:
+                self._reload()
+        if now >= self._next_refresh:
+            self._next_refresh = now + self.refresh
+            self._compiled.clear()
+            self._overrides.clear()
+        self._deadline = min(self._next_check, self._next_refresh)
 
     def _reload(self) -> None:
         from traitctl import flags_service
@@ -117,26 +130,12 @@ class Flags:
             self._compiled.clear()
             self._overrides.clear()
 
-    def _overrides_stale(self, name: str) -> bool:
-        cached = self._overrides.get(name)
-        return self.store is not None and (cached is None or self._clock() - cached[0] >= self.refresh)
-
     def _active(self, name: str) -> dict[str, bool]:
         if self.store is None:
             return {}
-        if self._overrides_stale(name):
-            self._overrides[name] = (self._clock(), self.store.flag_overrides.active(name, now=self._now()))
-        return self._overrides[name][1]
-
-    def _compile(self, flag: engine.Flag, tenant: str | None) -> Callable[[str], bool]:
-        stale = self._overrides_stale(flag.name)
-        active = self._active(flag.name)
-        if stale:  # new overrides: every tenant's predicate of this flag must be rebuilt
-            for key in [k for k in self._compiled if k[0] == flag.name]:
-                del self._compiled[key]
-        predicate = engine.compile(flag, active, tenant)
-        self._compiled[(flag.name, tenant)] = predicate
-        return predicate
+        if name not in self._overrides:
+            self._overrides[name] = self.store.flag_overrides.active(name, now=self._now())
+        return self._overrides[name]
 
 
 def _open_store(store: Any) -> Any:

@@ -95,7 +95,9 @@ def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> Fit:
     intercept = mean_y - slope * mean_x
     ss_tot = sum((y - mean_y) ** 2 for y in ys)
     ss_res = sum((y - (slope * x + intercept)) ** 2 for x, y in zip(xs, ys))
-    r_squared = 1.0 if ss_tot == 0 else max(0.0, 1.0 - ss_res / ss_tot)
+    # A constant series leaves rounding noise (~1e-32 of y²) in SS_tot: treat that as zero.
+    flat = ss_tot <= 1e-24 * sum(y * y for y in ys)
+    r_squared = 1.0 if flat else max(0.0, 1.0 - ss_res / ss_tot)
     return Fit(slope, intercept, r_squared)
 
 

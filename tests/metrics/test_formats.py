@@ -1,0 +1,157 @@
+"""Line parsers, validation, time parsing and the Prometheus text export (pure engine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from prometheus_client.parser import text_string_to_metric_families
+
+from traitctl.engine import telemetry_formats as tf
+from traitctl.engine.errors import InputError
+from traitctl.engine.telemetry_formats import LineError, Series, Summary
+
+NOW = 1_800_000_000.0
+
+
+def parse(fmt: str, line: str):
+    return tf.parser_for(fmt, NOW)(line)
+
+
+def test_jsonl_fields_and_derived_trait():
+    p = parse("jsonl", '{"name": "trait.HasUuid.generated", "value": 2, "labels": {"model": "App\\\\Models\\\\User"},'
+                       ' "tenant": "acme", "ts": "2026-11-21T10:00:00Z"}')
+    assert p == ("trait.HasUuid.generated", "counter", 2.0, tf.to_epoch(dt.datetime(2026, 11, 21, 10)),
+                 {"model": "App\\Models\\User", "tenant": "acme", "trait": "HasUuid"})
+    assert parse("jsonl", '{"name": "q", "value": 1.5, "kind": "histogram"}') == ("q", "timing", 1.5, NOW, {})
+    assert parse("jsonl", "   ") is None
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("nope", "not JSON"), ("[1]", "not a JSON object"), ('{"value": 1}', "missing 'name'"),
+    ('{"name": "a", "value": "x"}', "not a number"), ('{"name": "a", "value": true}', "not a number"),
+    ('{"name": "a b", "value": 1}', "Invalid metric name"), ('{"name": "a", "value": 1, "kind": "set"}', "Unknown metric kind"),
+    ('{"name": "a", "value": 1, "ts": "yesterday"}', "does not parse"),
+    ('{"name": "a", "value": 1, "labels": {"bad-key": 1}}', "Invalid label name"),
+    ('{"name": "a", "value": 1, "labels": {"k": [1]}}', "must be text or a number"),
+])
+def test_jsonl_bad_lines_say_why(line, reason):
+    with pytest.raises(LineError, match=reason):
+        parse("jsonl", line)
+
+
+def test_statsd_kinds_rates_and_tags():
+    assert parse("statsd", "trait.Auditable.logged:3|c|@0.5|#model:App\\Models\\Invoice,tenant:acme") == (
+        "trait.Auditable.logged", "counter", 6.0, NOW,
+        {"model": "App\\Models\\Invoice", "tenant": "acme", "trait": "Auditable"})
+    assert parse("statsd", "q.depth:12|g")[1:3] == ("gauge", 12.0)
+    assert parse("statsd", "t:33|ms")[1] == "timing"
+    for bad in ("no value", "x:1|s", "x:+1|g", "x:1|c|@2", "x:abc|c"):
+        with pytest.raises(LineError):
+            parse("statsd", bad)
+
+
+def test_prometheus_samples_are_gauges_with_unescaped_labels():
+    p = parse("prometheus", 'http_requests_total{method="post",path="a\\"b\\\\c\\nd"} 1027 1395066363000')
+    assert p == ("http_requests_total", "gauge", 1027.0, 1395066363.0, {"method": "post", "path": 'a"b\\c\nd'})
+    assert parse("prometheus", "# TYPE x counter") is None
+    for bad in ('x{a="1} 2', "x", "x{a=1} 2", "x NaN"):
+        with pytest.raises(LineError):
+            parse("prometheus", bad)
+
+
+LARAVEL_JOB = ('[2026-11-21 10:00:01] production.INFO: [TraitJob] Audit operation completed '
+               '{"trait":"HasUserTracking","model":"App\\\\Models\\\\User","model_id":5,"operation":"audit"} []')
+
+
+def test_laravel_log_telemetry_and_traitjob_lines():
+    p = parse("laravel-log", "[2026-11-21 10:00:00] production.INFO: Telemetry: trait.HasUuid.generated = 15 (total: 115)")
+    assert p == ("trait.HasUuid.generated", "counter", 15.0, tf.to_epoch(dt.datetime(2026, 11, 21, 10)),
+                 {"trait": "HasUuid"})
+    job = parse("laravel-log", LARAVEL_JOB)
+    assert job[0] == "trait.HasUserTracking.job_completed"
+    assert job[4] == {"model": "App\\Models\\User", "operation": "audit", "trait": "HasUserTracking"}
+    assert parse("laravel-log", "[2026-11-21 10:00:03] production.ERROR: Something else") is None
+    assert parse("laravel-log", "#0 /var/www/vendor/x.php(12): stack frame") is None
+    with pytest.raises(LineError, match="'lots' is not a number"):
+        parse("laravel-log", "[2026-11-21 10:00:04] production.INFO: Telemetry: a.b = lots (total: 1)")
+
+
+def test_time_and_duration_parsing():
+    assert tf.parse_duration("1h30m") == 5400 and tf.parse_duration("90") == 90 and tf.parse_duration("2w") == 1209600
+    assert tf.parse_time("-5m", NOW) == NOW - 300 and tf.parse_time("now", NOW) == NOW
+    assert tf.parse_time("2026-11-21T10:00:00+01:00", NOW) == tf.to_epoch(dt.datetime(2026, 11, 21, 9))
+    for bad in ("5 minutes", "0s", "-1h", "h"):
+        with pytest.raises(InputError):
+            tf.parse_duration(bad)
+    with pytest.raises(InputError, match="does not parse"):
+        tf.parse_time("31/12/2026", NOW)
+
+
+def test_unknown_format_and_label_args():
+    with pytest.raises(InputError, match="Unknown format 'xml'"):
+        tf.parser_for("xml", NOW)
+    assert tf.parse_label_arg("model=App\\Models\\User") == ("model", "App\\Models\\User")
+    with pytest.raises(InputError, match="Malformed label"):
+        tf.parse_label_arg("model")
+
+
+def test_retention_from_config():
+    kept = tf.retention_from({"retention": {"gauge": "12h", "timing": 2}})
+    assert kept == {"counter": dt.timedelta(days=30), "gauge": dt.timedelta(hours=12), "timing": dt.timedelta(days=2)}
+    with pytest.raises(InputError, match="telemetry -> retention -> sets"):
+        tf.retention_from({"retention": {"sets": "1d"}})
+    with pytest.raises(InputError, match="telemetry -> retention -> gauge"):
+        tf.retention_from({"retention": {"gauge": "soon"}})
+
+
+def summary(sid, name, kind, labels, count=2, total=3.0, last=1.0):
+    return Summary(Series(sid, name, kind, labels), count, total, 0.0, 2.0, last, 100.0 + sid)
+
+
+def families(text: str) -> dict:
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def test_prometheus_export_parses_with_types_and_no_duplicates():
+    text = tf.prometheus_text([
+        summary(1, "trait.HasUuid.generated", "counter", {"trait": "HasUuid", "model": 'App\\M\\"U"\nx'}),
+        summary(2, "trait-HasUuid.generated", "counter", {"trait": "HasUuid", "model": 'App\\M\\"U"\nx'}),
+        summary(3, "trait.HasUuid.generated_total", "gauge", {}),
+        summary(4, "q.depth", "timing", {"__x": "1"}),
+        summary(5, "q.depth_count", "gauge", {}),
+    ])
+    assert text.endswith("\n")
+    type_lines = [line for line in text.splitlines() if line.startswith("# TYPE")]
+    assert len(type_lines) == len(set(line.split()[2] for line in type_lines))
+    samples = [line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")]
+    assert len(samples) == len(set(samples))
+    found = families(text)
+    counter = found["trait_HasUuid_generated"]
+    assert counter.type == "counter"
+    # The two names that clean up to one family, with equal labels, are combined into one series.
+    assert [(s.name, s.labels, s.value) for s in counter.samples] == [
+        ("trait_HasUuid_generated_total", {"model": 'App\\M\\"U"\nx', "trait": "HasUuid"}, 6.0)]
+    assert found["q_depth"].type == "summary"
+    assert {s.name: s.value for s in found["q_depth"].samples} == {"q_depth_count": 2, "q_depth_sum": 3}
+    assert found["q_depth_count_gauge"].type == "gauge"
+    assert found["trait_HasUuid_generated_total_gauge"].samples[0].value == 1.0
+
+
+def test_prometheus_export_of_nothing_is_empty():
+    assert tf.prometheus_text([]) == ""
+
+
+label_values = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), label_values, max_size=4),
+       st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
+def test_prometheus_labels_and_values_round_trip(labels, value):
+    text = tf.prometheus_text([summary(1, "m.x", "gauge", labels, last=value)])
+    (family,) = text_string_to_metric_families(text)
+    (sample,) = family.samples
+    assert sample.labels == labels
+    assert sample.value == pytest.approx(value)

@@ -1,0 +1,142 @@
+"""The metrics repository's contract, on SQLite (memory, file) and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from traitctl.engine.errors import InputError
+from traitctl.engine.telemetry_formats import Point, make_point, to_epoch
+
+T0 = to_epoch(dt.datetime(2026, 11, 1, 12, 0, 0))
+
+
+def at(seconds: float) -> dt.datetime:
+    return dt.datetime(2026, 11, 1, 12, 0, 0) + dt.timedelta(seconds=seconds)
+
+
+def points(n: int = 300, seed: int = 7) -> list[Point]:
+    """Points spread over ~25 minutes, two label sets, values with fractions."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        model = "App\\Models\\User" if i % 3 else "App\\Models\\Post"
+        out.append(make_point("trait.HasUuid.generated", round(rng.uniform(-5, 20), 2), "counter",
+                              {"model": model}, T0 + rng.uniform(0, 1500)))
+    return out
+
+
+def brute(pts: list[Point], since: float, until: float, model: str | None = None) -> list[float]:
+    return [p.value for p in pts if since <= p.ts < until and (model is None or p.labels["model"] == model)]
+
+
+def test_aggregate_is_exact_at_any_window_edges(store):
+    pts = points()
+    assert store.metrics.write(pts) == len(pts)
+    rng = random.Random(1)
+    windows = [(0, 1500), (0.5, 59.5), (61, 119), (30, 1000.25), (120, 180)]
+    windows += [tuple(sorted((rng.uniform(-10, 1510), rng.uniform(-10, 1510)))) for _ in range(6)]
+    for since, until in windows:
+        expected = brute(pts, T0 + since, T0 + until)
+        got = {agg: store.metrics.aggregate("trait.HasUuid.generated", since=at(since), until=at(until), agg=agg)
+               for agg in ("sum", "count", "avg", "min", "max")}
+        if not expected:
+            assert got["sum"] is None
+            continue
+        assert got["count"] == len(expected)
+        assert got["sum"] == pytest.approx(sum(expected))
+        assert got["avg"] == pytest.approx(sum(expected) / len(expected))
+        assert (got["min"], got["max"]) == (min(expected), max(expected))
+
+
+def test_aggregate_filters_by_labels_and_rejects_unknown_agg(store):
+    pts = points(120)
+    store.metrics.write(pts)
+    user = store.metrics.aggregate("trait.HasUuid.generated", since=at(0), until=at(2000),
+                                   labels={"model": "App\\Models\\User"}, agg="count")
+    assert user == len(brute(pts, T0, T0 + 2000, "App\\Models\\User"))
+    assert store.metrics.aggregate("trait.HasUuid.generated", since=at(0), until=at(2000),
+                                   labels={"model": "Nope"}) is None
+    assert store.metrics.aggregate("no.such.metric", since=at(0), until=at(2000)) is None
+    with pytest.raises(InputError, match="Unknown aggregate 'median'"):
+        store.metrics.aggregate("trait.HasUuid.generated", since=at(0), until=at(1), agg="median")
+
+
+def test_writes_in_several_batches_merge_roll_ups(store):
+    pts = points(200)
+    store.metrics.write(pts[:77])
+    store.metrics.write(pts[77:])
+    (summary,) = store.metrics.summaries(store.metrics.series(labels={"model": "App\\Models\\Post"}))
+    post = [p for p in pts if p.labels["model"] == "App\\Models\\Post"]
+    newest = max(post, key=lambda p: p.ts)
+    assert (summary.count, summary.last, summary.last_ts) == (len(post), newest.value, pytest.approx(newest.ts))
+    assert summary.sum == pytest.approx(sum(p.value for p in post))
+
+
+def test_kind_conflict_is_refused_and_nothing_of_the_batch_is_kept(store):
+    store.metrics.write([make_point("q.depth", 3, "gauge", None, T0)])
+    batch = [make_point("q.depth2", 1, "gauge", None, T0), make_point("q.depth", 1, "counter", None, T0)]
+    with pytest.raises(InputError, match="'q.depth' is a gauge"):
+        store.metrics.write(batch)
+    assert store.metrics.count_points() == 1
+    assert store.metrics.names() == ["q.depth"]
+    # The repository still works after the rolled-back batch (its series cache was dropped).
+    assert store.metrics.write([make_point("q.depth2", 5, "gauge", None, T0)]) == 1
+    assert store.metrics.known_kinds() == {"q.depth": "gauge", "q.depth2": "gauge"}
+
+
+def test_purge_deletes_before_the_cut_and_keeps_views_exact(store):
+    pts = points(300)
+    store.metrics.write(pts)
+    cut = 630.5  # mid-minute: the straddling minute's roll-up is rebuilt
+    deleted = store.metrics.purge(at(cut))
+    assert deleted == len([p for p in pts if p.ts < T0 + cut])
+    assert store.metrics.count_points() == len(pts) - deleted
+    kept = brute(pts, T0 + cut, T0 + 5000)
+    assert store.metrics.aggregate("trait.HasUuid.generated", since=at(0), until=at(5000), agg="sum") \
+        == pytest.approx(sum(kept))
+    assert store.metrics.aggregate("trait.HasUuid.generated", since=at(600), until=at(660), agg="count") \
+        == len(brute(pts, T0 + cut, T0 + 660))
+
+
+def test_purge_by_kind_and_apply_retention(store):
+    store.metrics.write([make_point("c", 1, "counter", None, T0), make_point("g", 1, "gauge", None, T0),
+                         make_point("g", 2, "gauge", None, T0 + 3600)])
+    assert store.metrics.purge(at(10), kind="counter") == 1
+    assert store.metrics.names() == ["g"]  # a series with no points left is dropped
+    done = store.metrics.apply_retention({"gauge": dt.timedelta(hours=1), "timing": dt.timedelta(days=1)},
+                                         now=at(3600 + 1800))
+    assert done == {"gauge": 1, "timing": 0}
+    assert store.metrics.aggregate("g", since=at(0), until=at(9999), agg="sum") == 2
+
+
+def test_newest_point_time(store):
+    assert store.metrics.newest_point_time() is None
+    store.metrics.write([make_point("a", 1, "counter", None, T0 + 5), make_point("a", 1, "counter", None, T0 + 65.5)])
+    store.metrics.write([make_point("b", 1, "counter", None, T0 + 1)])
+    assert store.metrics.newest_point_time() == at(65.5)
+
+
+def test_buckets_from_roll_ups_and_from_points_agree(store):
+    pts = points(300)
+    store.metrics.write(pts)
+    series = store.metrics.series("trait.HasUuid.generated")
+    minute = store.metrics.buckets(series, T0, T0 + 1500, 300)   # roll-ups
+    second = store.metrics.buckets(series, T0, T0 + 1500, 150)   # points (not whole minutes)
+    for k in range(5):
+        a = [minute.get((s.id, k), [0, 0])[:2] for s in series]
+        b = [[sum(x) for x in zip(second.get((s.id, 2 * k), [0, 0])[:2], second.get((s.id, 2 * k + 1), [0, 0])[:2])]
+             for s in series]
+        assert [[n, pytest.approx(t)] for n, t in a] == b
+
+
+def test_series_filters_and_delete(store):
+    store.metrics.write([make_point("trait.HasSlug.made", 1, "counter", {"model": "App\\Models\\Post", "tenant": "acme"}, T0),
+                         make_point("trait.HasUuid.generated", 1, "counter", None, T0)])
+    assert [s.name for s in store.metrics.series(trait="HasSlug")] == ["trait.HasSlug.made"]
+    assert [s.name for s in store.metrics.series(model="Post")] == ["trait.HasSlug.made"]
+    assert [s.name for s in store.metrics.series(tenant="acme")] == ["trait.HasSlug.made"]
+    assert store.metrics.delete(store.metrics.series(trait="HasSlug")) == 1
+    assert store.metrics.names() == ["trait.HasUuid.generated"]

@@ -20,6 +20,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -176,19 +177,28 @@ def _excluded(name: str, below_root: str, patterns: tuple[str, ...]) -> bool:
 
 def _source(path: str, rel: str, base: Path, st: os.stat_result) -> SourceFile:
     language = "python" if path.endswith(".py") else "php"
-    module = _module_name(rel) if language == "python" else ""
+    module = module_name(path) if language == "python" else ""
     return SourceFile(path=path, rel=rel, language=language, module=module, size=st.st_size,
                       mtime_ns=st.st_mtime_ns)
 
 
-def _module_name(rel: str) -> str:
-    # The root's own name counts as the top package only if the path goes through a package; the
-    # scanner cannot import, so a module is named by its path below the root (shop/models.py -> shop.models).
-    parts = rel.split("/")[1:] or rel.split("/")
-    parts[-1] = parts[-1][:-3]
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
+def module_name(path: str) -> str:
+    """The dotted module name of a Python file, as Python would import it: the file's name, under
+    every enclosing folder that is a package (holds ``__init__.py``).
+
+    :param path: absolute path of a ``.py`` file.
+    """
+    folder, name = os.path.split(path)
+    parts = [] if name == "__init__.py" else [name[:-3]]
+    while _is_package(folder):
+        folder, part = os.path.split(folder)
+        parts.insert(0, part)
     return ".".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _is_package(folder: str) -> bool:
+    return bool(folder) and os.path.isfile(os.path.join(folder, "__init__.py"))
 
 
 # -- parsing ------------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ def _imports(nodes: list[Any], scope: _Scope) -> None:
                 _clause(child, "", scope, decl.start_byte)
             elif child.type == "namespace_use_group":
                 for clause in child.named_children:
-                    if clause.type == "namespace_use_clause" and not _kind_keyword(clause):
+                    if clause.type == "namespace_use_clause":
                         _clause(clause, prefix, scope, decl.start_byte)
 
 
@@ -138,7 +138,7 @@ def _kind_keyword(node: Any) -> bool:
 
 def _clause(clause: Any, prefix: str, scope: _Scope, at: int) -> None:
     names = [c for c in clause.named_children if c.type in NAME_NODES]
-    if not names:
+    if not names or _kind_keyword(clause):
         return
     target = prefix + _text(names[0]).lstrip("\\")
     alias_node = clause.child_by_field_name("alias")

@@ -29,6 +29,8 @@ PYTHON_MODEL_BASES = ("django.db.models.Model", "django.db.models.base.Model", "
                       "sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
                       "pydantic.BaseModel", "pydantic.main.BaseModel")
 #: Python bases that are never mixins.
+#: A direct subclass of these is a SQLAlchemy declarative base: a model base, flagged abstract.
+SQLALCHEMY_ROOTS = frozenset({"sqlalchemy.orm.declarativebase", "sqlalchemy.orm.declarativebasenometa"})
 PYTHON_NOT_TRAITS = frozenset({"object", "Generic", "typing.Generic", "ABC", "abc.ABC", "Protocol",
                                "typing.Protocol", "typing_extensions.Protocol"})
 
@@ -276,7 +278,8 @@ class _Builder:
         parents, base = self.chain(key)  # type: ignore[misc]
         direct, via, inherited = self.trait_sets(key)
         overrides, implements = self._overrides(cls, direct + via + inherited)
-        return ModelInfo(fqn=cls.fqn, language=cls.language, file=cls.file, line=cls.line, abstract=cls.abstract,
+        abstract = cls.abstract or any(_key(b) in SQLALCHEMY_ROOTS for b in cls.bases)
+        return ModelInfo(fqn=cls.fqn, language=cls.language, file=cls.file, line=cls.line, abstract=abstract,
                          parents=parents, base=base, traits_direct=direct, traits_via_traits=via,
                          traits_inherited=inherited, traits=_sorted(direct + via + inherited),
                          adaptations=cls.adaptations, methods=cls.methods, overrides=overrides,

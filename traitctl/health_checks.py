@@ -234,20 +234,21 @@ def check_queue(ctx: Context) -> Finding:
     missing = _no_settings(ctx)
     if missing:
         return missing
-    try:
-        from traitctl.jobs import queue as job_queue
-    except ImportError:
-        return rules.WARN, "not available: the job queue (traitctl.jobs.queue) is not part of this build yet", {}
+    from traitctl.jobs import queue as job_queue
     from traitctl.settings import redact_url
 
     url = ctx.settings.queue_url
+    details: dict[str, Any] = {"url": redact_url(url)}
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        # opening would create it: an embedded queue nobody has used yet is not broken
+        return rules.WARN, f"not created yet at {url[len('sqlite:///'):]} (the first enqueue creates it)", details
     try:
         stats = job_queue.stats(url)
     except Exception as exc:  # noqa: BLE001 - an unreachable queue is the finding
-        return rules.FAIL, f"cannot reach the queue at {redact_url(url)}: {_sentence(exc, url)}", {"url": redact_url(url)}
+        return rules.FAIL, f"cannot reach the queue at {redact_url(url)}: {_sentence(exc, url)}", details
     status, message = rules.queue(stats.pending, stats.oldest_pending_age_s, ctx.limits)
-    details = {"url": redact_url(url), "backend": stats.backend, "pending": stats.pending,
-               "scheduled": stats.scheduled, "oldest_pending_age_s": stats.oldest_pending_age_s}
+    details.update(backend=stats.backend, pending=stats.pending, scheduled=stats.scheduled,
+                   oldest_pending_age_s=stats.oldest_pending_age_s)
     return status, message, details
 
 
@@ -278,34 +279,67 @@ def check_telemetry(ctx: Context) -> Finding:
 
 
 def check_flags(ctx: Context) -> Finding:
-    """Feature flags: guards breached and stale flags (needs the flags engine)."""
+    """Flag definitions valid, no guard breached now, no stale flag (as ``flags stale`` sees it)."""
+    if ctx.config_error is not None or ctx.settings is None:
+        return rules.FAIL, "flags cannot be read: the configuration is broken", {}
+    from traitctl import flags_service
+    from traitctl.engine import flags as engine
+    from traitctl.engine.errors import TraitctlError
+
     try:
-        import traitctl.engine.flags  # noqa: F401
-    except ImportError:
-        return rules.WARN, "not available: feature flags (traitctl.engine.flags) are not part of this build yet", {}
-    return rules.WARN, "not available: guard and stale-flag evaluation is not wired into health yet", {}
+        flags = flags_service.load(ctx.app.main_doc())
+    except TraitctlError as exc:
+        return rules.FAIL, exc.message, {}
+    store = _store_or_none(ctx)
+    store = None if isinstance(store, tuple) else store
+    breached, stale, guarded = [], [], 0
+    for flag in flags.values():
+        result = flags_service.check_guard(store, flag, ctx.now) if flag.guard else None
+        guarded += result is not None
+        breached += [f"{flag.name}: {c}" for c in (result.breached if result else ())]
+        last = _last_flag_change(store, flag)
+        why = engine.is_stale(flag, last, ctx.now, int(ctx.limits["flag_stale_days"]))
+        stale += [f"{flag.name}: {why}"] if why else []
+    status, message = rules.flags([], breached, stale, len(flags), guarded)
+    return status, message, {"flags": len(flags), "breached": breached, "stale": stale}
+
+
+def _last_flag_change(store: Any, flag: Any) -> dt.datetime | None:
+    from traitctl.engine import flags as engine
+
+    events = store.events.list(path_prefix=("flags", flag.name), limit=1) if store is not None else []
+    return _naive(events[0].ts) if events else engine.created_at(flag)
 
 
 def check_server(ctx: Context) -> Finding:
-    """CPU, memory, disks and load per core against the seeds' thresholds."""
+    """CPU, memory, disks and load per core against the seeds' thresholds (``[telemetry.server]``,
+    shared with ``traitctl metrics server``)."""
+    from traitctl.engine import serverstats
+
+    section = ctx._section("telemetry").get("server")
+    checks = serverstats.evaluate(_server_snapshot(), serverstats.thresholds_from(section))
+    status, message = rules.server(checks)
+    details = {f"{c.name}:{c.subject}": {"value": c.value, "status": c.status} for c in checks}
+    return status, message, details
+
+
+def _server_snapshot() -> dict:
     import os
 
     import psutil
 
-    cpu = psutil.cpu_percent(interval=0.2)
-    memory = psutil.virtual_memory().percent
-    disks = {}
+    disks = []
     for part in psutil.disk_partitions(all=False):
         try:
-            disks[part.mountpoint] = psutil.disk_usage(part.mountpoint).percent
+            disks.append({"mount": part.mountpoint, "percent": psutil.disk_usage(part.mountpoint).percent})
         except OSError:  # unreadable or vanished mounts say nothing about this host's health
             continue
     try:
-        load = os.getloadavg()[0] / (psutil.cpu_count() or 1)
+        load = list(os.getloadavg())
     except (AttributeError, OSError):
-        load = None
-    status, message = rules.server(cpu, memory, disks, load, ctx.limits)
-    return status, message, {"cpu_percent": cpu, "memory_percent": memory, "disks": disks, "load_per_core": load}
+        load = []
+    return {"cpu": {"percent": psutil.cpu_percent(interval=0.2), "cores": psutil.cpu_count() or 1, "load": load},
+            "memory": {"percent": psutil.virtual_memory().percent}, "disks": disks}
 
 
 def _naive(value: dt.datetime) -> dt.datetime:

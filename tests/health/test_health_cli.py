@@ -182,12 +182,97 @@ def test_no_events_warns_and_strict_fails(cli, project):
 
 
 def test_server_thresholds_from_config(cli, config_file):
-    # any used disk is above 0 %: the seeds' thresholds lowered to 0 must fail the check
-    config_file.write_text(config_file.read_text() + "\n[health]\ndisk_warn = 0\ndisk_fail = 0\n")
+    # any used disk is above 0 %: the seeds' thresholds lowered to 0 in [telemetry.server] must fail
+    config_file.write_text(config_file.read_text()
+                           + "\n[telemetry.server]\ndisk_percent = { warning = 0, critical = 0 }\n")
     result, doc = _health(cli, "--only", "server")
     assert result.exit_code == 1
-    assert "disk" in doc["checks"]["server"]["message"]
-    assert doc["checks"]["server"]["details"]["disks"]
+    assert doc["checks"]["server"]["status"] == "fail"
+    assert "(critical)" in doc["checks"]["server"]["message"]
+    assert any(key.startswith("disk_percent:") for key in doc["checks"]["server"]["details"])
+
+
+def test_server_thresholds_raised_pass(cli, config_file):
+    config_file.write_text(config_file.read_text() + "\n[telemetry.server]\n"
+                           + "".join(f"{k} = {{ warning = 1000, critical = 1000 }}\n"
+                                     for k in ("cpu_percent", "memory_percent", "disk_percent", "load_per_core")))
+    result, doc = _health(cli, "--only", "server")
+    assert result.exit_code == 0, result
+    assert doc["checks"]["server"]["status"] == "ok"
+
+
+def test_queue_missing_warns_dead_redis_fails(cli):
+    result, doc = _health(cli, "--only", "queue")
+    assert result.exit_code == 0 and doc["checks"]["queue"]["status"] == "warn"
+    assert "not created yet" in doc["checks"]["queue"]["message"]
+    result, doc = _health(cli, "--only", "queue", env={"TRAITCTL_QUEUE": "redis://:pw123@127.0.0.1:1/0"})
+    assert result.exit_code == 1, result
+    assert doc["checks"]["queue"]["status"] == "fail"
+    assert "cannot reach the queue at redis://:***@127.0.0.1:1/0" in doc["checks"]["queue"]["message"]
+    assert "pw123" not in result.stdout + result.stderr
+
+
+def test_queue_pending_thresholds(cli, config_file):
+    assert cli("jobs", "enqueue", "HasUuid", "audit").exit_code == 0
+    assert cli("jobs", "enqueue", "HasUuid", "audit").exit_code == 0
+    result, doc = _health(cli, "--only", "queue")
+    assert result.exit_code == 0
+    assert doc["checks"]["queue"]["details"]["pending"] == 2
+    assert doc["checks"]["queue"]["message"].startswith("2 pending")
+    config_file.write_text(config_file.read_text() + "\n[health]\nqueue_pending_warn = 0\nqueue_pending_fail = 1\n")
+    result, doc = _health(cli, "--only", "queue")
+    assert result.exit_code == 1
+    assert doc["checks"]["queue"]["status"] == "fail"
+
+
+def test_queue_on_real_redis(cli, redis_url):
+    result, doc = _health(cli, "--only", "queue", env={"TRAITCTL_QUEUE": redis_url})
+    assert doc["checks"]["queue"]["status"] in ("ok", "warn", "fail")
+    assert doc["checks"]["queue"]["details"]["backend"] == "redis"
+    assert "cannot reach" not in doc["checks"]["queue"]["message"]
+
+
+def test_telemetry_age(cli, healthy_store):
+    result, doc = _health(cli, "--only", "telemetry")
+    assert doc["checks"]["telemetry"]["status"] == "warn"
+    assert doc["checks"]["telemetry"]["message"] == "no telemetry recorded yet"
+    assert cli("metrics", "record", "trait.HasUuid.generated", "1", "--at", "-3h").exit_code == 0
+    result, doc = _health(cli, "--only", "telemetry")
+    assert result.exit_code == 0 and doc["checks"]["telemetry"]["status"] == "warn"
+    assert doc["checks"]["telemetry"]["message"].startswith("newest point 3.0 h ago")
+    assert cli("metrics", "record", "trait.HasUuid.generated", "1").exit_code == 0
+    result, doc = _health(cli, "--only", "telemetry")
+    assert doc["checks"]["telemetry"]["status"] == "ok"
+
+
+def test_telemetry_older_than_a_day_fails(cli, healthy_store):
+    assert cli("metrics", "record", "trait.HasUuid.generated", "1", "--at", "-2d").exit_code == 0
+    result, doc = _health(cli, "--only", "telemetry")
+    assert result.exit_code == 1 and doc["checks"]["telemetry"]["status"] == "fail"
+
+
+def test_flags_guard_breach_fails(cli, healthy_store):
+    result, doc = _health(cli, "--only", "flags")
+    assert result.exit_code == 0, result
+    assert doc["checks"]["flags"]["message"] == "2 flag(s), 1 guard(s) not breached, none stale"
+    # the bundled guard: more than 50 trait.errors in 15 minutes
+    assert cli("metrics", "record", "trait.errors", "60").exit_code == 0
+    result, doc = _health(cli, "--only", "flags")
+    assert result.exit_code == 1
+    assert doc["checks"]["flags"]["details"]["breached"] == [
+        "traits_management_system: sum(trait.errors) over 15m > 50"]
+
+
+def test_flags_stale_warns_and_broken_flag_fails(cli, config_file, healthy_store):
+    text = config_file.read_text()
+    config_file.write_text(text + "\n[flags.old_switch]\nenabled = true\ncreated = 2020-01-01\n")
+    result, doc = _health(cli, "--only", "flags")
+    assert result.exit_code == 0 and doc["checks"]["flags"]["status"] == "warn"
+    assert "old_switch: fully on and unchanged since 2020-01-01" in doc["checks"]["flags"]["message"]
+    config_file.write_text(text + "\n[flags.broken]\npercentage = 120\n")
+    result, doc = _health(cli, "--only", "flags")
+    assert result.exit_code == 1
+    assert "flags.broken.percentage = 120" in doc["checks"]["flags"]["message"]
 
 
 def test_unknown_check_is_bad_input(cli):

@@ -44,15 +44,28 @@ def test_exit_codes():
     assert rules.exit_code("fail") == 1
 
 
-def test_seed_server_thresholds():
-    assert rules.server(69, 79, {"/": 84}, 1.4, LIMITS)[0] == "ok"
-    assert rules.server(71, 10, {}, None, LIMITS)[0] == "warn"
-    assert rules.server(10, 91, {}, None, LIMITS)[0] == "fail"
-    status, message = rules.server(10, 10, {"/": 50, "/data": 96}, 0.5, LIMITS)
-    assert status == "fail" and "disk /data 96 %" in message and "/:" not in message
-    status, message = rules.server(10, 10, {}, 2.01, LIMITS)
-    assert status == "fail" and "load/core 2.01" in message
-    assert rules.server(10, 10, {}, 1.6, LIMITS)[0] == "warn"
+def test_seed_server_thresholds_through_serverstats():
+    from traitctl.engine import serverstats
+
+    limits = serverstats.thresholds_from(None)
+
+    def snap(cpu, mem, disks, load=None):
+        return {"cpu": {"percent": cpu, "cores": 2, "load": [load * 2] if load is not None else []},
+                "memory": {"percent": mem}, "disks": [{"mount": m, "percent": p} for m, p in disks.items()]}
+
+    assert rules.server(serverstats.evaluate(snap(69, 79, {"/": 84}, 1.4), limits))[0] == "ok"
+    assert rules.server(serverstats.evaluate(snap(71, 10, {}), limits))[0] == "warn"
+    assert rules.server(serverstats.evaluate(snap(10, 91, {}), limits))[0] == "fail"
+    status, message = rules.server(serverstats.evaluate(snap(10, 10, {"/": 50, "/data": 96}, 0.5), limits))
+    assert status == "fail" and message == "/data 96 > 95 (critical)"
+    status, message = rules.server(serverstats.evaluate(snap(10, 10, {}, 1.6), limits))
+    assert status == "warn" and message == "load 1m 1.6 > 1.5 (warning)"
+
+
+def test_flags_rule():
+    assert rules.flags([], [], [], 2, 1) == ("ok", "2 flag(s), 1 guard(s) not breached, none stale")
+    assert rules.flags([], [], ["a: old"], 2, 0) == ("warn", "1 stale flag(s): a: old")
+    assert rules.flags([], ["a: x > 1"], ["b: old"], 2, 1) == ("fail", "guard breached: a: x > 1")
 
 
 def test_queue_by_count_and_by_age():
@@ -92,13 +105,13 @@ def test_configuration_names_first_problem():
 
 
 def test_thresholds_refuse_bad_values():
-    assert rules.thresholds({"cpu_warn": 50})["cpu_warn"] == 50.0
-    with pytest.raises(InputError, match="cpu_warm: unknown threshold. Did you mean 'cpu_warn'"):
-        rules.thresholds({"cpu_warm": 50})
+    assert rules.thresholds({"worker_max_age": 50})["worker_max_age"] == 50.0
+    with pytest.raises(InputError, match="worker_max_ag: unknown threshold. Did you mean 'worker_max_age'"):
+        rules.thresholds({"worker_max_ag": 50})
     with pytest.raises(InputError, match="non-negative number"):
-        rules.thresholds({"cpu_warn": -1})
+        rules.thresholds({"worker_max_age": -1})
     with pytest.raises(InputError):
-        rules.thresholds({"cpu_warn": True})
+        rules.thresholds({"worker_max_age": True})
 
 
 def test_select_keeps_canonical_order():

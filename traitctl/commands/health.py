@@ -32,11 +32,11 @@ def health(
 
     state = app_for(json_)
     names = rules.select(only or [])
-    report = health_checks.run(state, names, dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+    report = health_checks.run(state, names, dt.datetime.now(dt.timezone.utc))
     if state.out.json_mode:
         state.out.json(report.as_json())
     else:
         rows = [(c.name, _STATUS_MARK[c.status], c.message, f"{c.duration_ms:.0f} ms") for c in report.checks]
         state.out.table(["check", "status", "message", "time"], rows,
-                        title=f"traitctl health: {report.status}", caption=report.timestamp.isoformat())
+                        title=f"traitctl health: {report.status}", caption=report.timestamp.isoformat(timespec="seconds"))
     raise typer.Exit(rules.exit_code(report.status, strict))

@@ -20,16 +20,14 @@ _RANK = {OK: 0, WARN: 1, FAIL: 2}
 #: The checks, in the order they run and are shown.
 CHECK_NAMES = ("configuration", "store", "history", "queue", "workers", "telemetry", "flags", "server")
 
-#: ``[health]`` keys and their defaults (seconds, counts, percentages).
+#: ``[health]`` keys and their defaults (seconds, counts). The server's thresholds are the metrics
+#: area's (``[telemetry.server]``, :mod:`traitctl.engine.serverstats`), so both views agree.
 DEFAULTS: dict[str, float] = {
     "queue_pending_warn": 100, "queue_pending_fail": 1000,
     "queue_age_warn": 300, "queue_age_fail": 3600,
     "worker_max_age": 60,
     "telemetry_age_warn": 3600, "telemetry_age_fail": 86400,
-    "cpu_warn": 70, "cpu_fail": 90,
-    "memory_warn": 80, "memory_fail": 90,
-    "disk_warn": 85, "disk_fail": 95,
-    "load_warn": 1.5, "load_fail": 2.0,
+    "flag_stale_days": 30,
 }
 
 
@@ -62,7 +60,7 @@ class Report:
         """``{"status", "checks": {name: {status, message, duration_ms, details}}, "timestamp"}``."""
         checks = {c.name: {"status": c.status, "message": c.message, "duration_ms": round(c.duration_ms, 1),
                            "details": dict(c.details)} for c in self.checks}
-        return {"status": self.status, "checks": checks, "timestamp": self.timestamp.isoformat()}
+        return {"status": self.status, "checks": checks, "timestamp": self.timestamp.isoformat(timespec="seconds")}
 
 
 def thresholds(section: Mapping[str, Any]) -> dict[str, float]:
@@ -195,25 +193,32 @@ def telemetry(newest: dt.datetime | None, now: dt.datetime, limits: Mapping[str,
     return status, f"newest point {_age_text(age)} ago"
 
 
-def server(cpu: float, memory: float, disks: Mapping[str, float], load_per_core: float | None,
-           limits: Mapping[str, float]) -> tuple[str, str]:
-    """The seeds' server thresholds: CPU 70/90 %, memory 80/90 %, disk 85/95 %, load per core 1.5/2.0.
-
-    :param disks: mount point -> percent used.
-    :param load_per_core: 1-minute load average divided by the core count (``None`` where unknown).
-    """
-    found = [("cpu", f"CPU {cpu:.0f} %", level(cpu, limits["cpu_warn"], limits["cpu_fail"])),
-             ("memory", f"memory {memory:.0f} %", level(memory, limits["memory_warn"], limits["memory_fail"]))]
-    for mount, used in sorted(disks.items()):
-        found.append(("disk", f"disk {mount} {used:.0f} %", level(used, limits["disk_warn"], limits["disk_fail"])))
-    if load_per_core is not None:
-        found.append(("load", f"load/core {load_per_core:.2f}",
-                      level(load_per_core, limits["load_warn"], limits["load_fail"])))
-    status = worst(s for _, _, s in found)
-    issues = [f"{text} ({s})" for _, text, s in found if s != OK]
+def server(checks: Iterable[Any]) -> tuple[str, str]:
+    """Server checks of :func:`traitctl.engine.serverstats.evaluate` (``warning`` -> ``warn``,
+    ``critical`` -> ``fail``), naming each one beyond its threshold."""
+    checks = list(checks)
+    mapped = {"ok": OK, "warning": WARN, "critical": FAIL}
+    status = worst(mapped[c.status] for c in checks)
+    issues = [f"{c.subject} {c.value:g} > {c.critical if c.status == 'critical' else c.warning:g} ({c.status})"
+              for c in checks if c.status != "ok"]
     if issues:
         return status, "; ".join(issues)
-    return OK, ", ".join(text for _, text, _ in found[:2]) + (f", {len(disks)} disk(s) below limits" if disks else "")
+    return OK, f"{len(checks)} resource(s) within thresholds"
+
+
+def flags(invalid: list[str], breached: list[str], stale: list[str], total: int, guarded: int) -> tuple[str, str]:
+    """Flags: a broken definition or a breached guard fails; a stale flag warns.
+
+    :param invalid: problems of flag definitions.
+    :param breached: ``"flag: condition"`` per breached guard condition.
+    :param stale: ``"flag: why"`` per stale flag.
+    """
+    if invalid or breached:
+        found = invalid + [f"guard breached: {b}" for b in breached]
+        return FAIL, "; ".join(found)
+    if stale:
+        return WARN, f"{len(stale)} stale flag(s): " + "; ".join(stale)
+    return OK, f"{total} flag(s), {guarded} guard(s) not breached, none stale"
 
 
 def _age_text(seconds: float | None) -> str:

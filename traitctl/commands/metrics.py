@@ -442,3 +442,51 @@ def _confirm(question: str, yes: bool) -> None:
         raise InputError(f"{question} Pass --yes to confirm (standard input is not a terminal).")
     if not typer.confirm(question):
         raise typer.Exit(1)
+
+
+# -- queues ---------------------------------------------------------------------------------------
+@app.command()
+def queues(
+    queue: Annotated[Optional[list[str]], typer.Option("--queue", "-Q", help="A queue name (repeatable); "
+                     "default: [jobs] queue and the queues workers reported.")] = None,
+    interval: Annotated[str, typer.Option("--interval", "-i", help="Throughput interval (1m, 5m, 1h).")] = "1m",
+    intervals: Annotated[int, typer.Option("--intervals", min=1, max=60, help="How many intervals back.")] = 6,
+    json: JsonOpt = False,
+) -> None:
+    """Queue depth (pending, scheduled, oldest pending age) and jobs finished per interval."""
+    import datetime as dt
+
+    from traitctl.engine import telemetry_formats as tf
+    from traitctl.jobs import queue as job_queue
+
+    app_ = app_for(json)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    step = dt.timedelta(seconds=tf.parse_duration(interval))
+    stats = [job_queue.stats(app_.settings.queue_url, name, now) for name in _queue_names(app_, queue)]
+    cumulative = [app_.store().jobs.throughput(now - step * k) for k in range(intervals + 1)]
+    rows = [{"start": now - step * (k + 1), "end": now - step * k,
+             **{state: cumulative[k + 1][state] - cumulative[k][state] for state in cumulative[0]}}
+            for k in range(intervals)]
+    if app_.out.json_mode:
+        app_.out.json({"queues": stats, "throughput": {"interval_seconds": step.total_seconds(), "intervals": rows}})
+        return
+    _queue_tables(app_, stats, rows, interval)
+
+
+def _queue_names(app_: App, given: Optional[list[str]]) -> list[str]:
+    if given:
+        return list(dict.fromkeys(given))
+    jobs = app_.main_doc().get("jobs", {})
+    configured = jobs.get("queue", "default") if isinstance(jobs, dict) else "default"
+    return sorted({str(configured)} | {beat.queue for beat in app_.store().workers.list()})
+
+
+def _queue_tables(app_: App, stats: list, rows: list, interval: str) -> None:
+    app_.out.table(["Queue", "Backend", "Pending", "Scheduled", "Oldest pending"],
+                   [[s.name, s.backend, s.pending, s.scheduled,
+                     "" if s.oldest_pending_age_s is None else f"{s.oldest_pending_age_s:.0f}s"] for s in stats],
+                   title="Queues")
+    states = [k for k in rows[0] if k not in ("start", "end")] if rows else []
+    app_.out.table(["Interval (UTC)", *states],
+                   [[f"{r['start']:%H:%M:%S}-{r['end']:%H:%M:%S}", *(r[s] for s in states)] for r in rows],
+                   title=f"Jobs finished per {interval} (newest first)")

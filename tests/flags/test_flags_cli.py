@@ -193,3 +193,17 @@ def test_laravel_export_and_import_round_trip(cli, project, config_file):
     assert flags["trait_events"] | {"created": None} == {"enabled": True, "percentage": 20,
                                                            "bucketing": "crc32-seed", "created": None}
     assert flags["trait_queues"]["enabled"] is False
+
+
+def test_delete_force_drops_overrides_and_rollback_restores_the_flag(cli, config_file):
+    assert cli("flags", "override", "trait_caching", "--user", "1", "--off").exit_code == 0
+    refused = cli("flags", "delete", "trait_caching")
+    assert refused.exit_code == 1 and "has 1 override(s)" in refused.stderr
+    assert cli("flags", "delete", "trait_caching", "--force").exit_code == 0
+    assert "trait_caching" not in _toml(config_file)["flags"]
+    assert cli("flags", "lint").exit_code == 0  # no override left behind for the deleted flag
+    events = json.loads(cli("flags", "history", "trait_caching", "--json").stdout)["events"]
+    assert [e["kind"] for e in events[:2]] == ["flag.clear-override", "flag.delete"]
+    assert cli("rollback", str(events[1]["id"])).exit_code == 0
+    restored = _toml(config_file)["flags"]["trait_caching"]
+    assert restored["percentage"] == 25 and restored["tenants"] == {"acme": {"percentage": 100}}

@@ -256,7 +256,7 @@ def delete(name: str, force: Annotated[bool, typer.Option(help="Also drop its ov
     _write(app_, name, {(): ABSENT}, kind="flag.delete", dry_run=dry_run, must_exist=True,
            message=f"Flag {name} deleted.")
     if not dry_run and overrides:
-        app_.store().flag_overrides.clear(name, now=now)
+        _record_cleared(app_, name, app_.store().flag_overrides.clear(name, now=now))
 
 
 # -- overrides -------------------------------------------------------------------------------------------------------------
@@ -318,13 +318,17 @@ def clear_override(name: str, user: UserOpt = None,
     if user is not None:
         _flag(app_, name)  # --all also cleans overrides of flags that no longer exist
     gone = store.flag_overrides.clear(name, user, now=moment)
-    for o in gone:
-        store.events.record(kind="flag.clear-override", actor=app_.settings.actor, command=command_line(),
-                            path=("flags", name, "overrides", o.subject), before=_literal(o.on), after=None,
-                            data={"flag": name, "user": o.subject})
+    _record_cleared(app_, name, gone)
     if user is not None and not gone:
         raise InputError(f"User {user} has no active override of {name}.", exit_code=1)
     app_.out.success(f"Cleared {len(gone)} override(s) of {name}.")
+
+
+def _record_cleared(app_: App, name: str, gone: list) -> None:
+    for o in gone:
+        app_.store().events.record(kind="flag.clear-override", actor=app_.settings.actor, command=command_line(),
+                                   path=("flags", name, "overrides", o.subject), before=_literal(o.on), after=None,
+                                   data={"flag": name, "user": o.subject})
 
 
 # -- evaluation -------------------------------------------------------------------------------------------------------------

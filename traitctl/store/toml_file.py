@@ -9,6 +9,7 @@ the original atomically, keeping its mode. A killed writer leaves the old file o
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
@@ -133,13 +134,24 @@ class Header:
     array: bool
 
 
+_LITERAL_PARTS = re.compile(r"'[^'\n]*'|[^.'\s]+")
+
+
 def _header_path(line: str) -> tuple[tuple[str, ...], bool] | None:
+    """The key path of a header line: plain headers (bare and 'literal' keys) split directly, anything
+    else (basic strings, comments, arrays of tables) through tomllib."""
+    inner = line.strip()
+    if '"' not in inner and "#" not in inner and inner[:2] != "[[" and inner[-1:] == "]":
+        parts = _LITERAL_PARTS.findall(inner[1:-1])
+        if parts and ".".join(parts) == inner[1:-1].replace(" ", ""):
+            keys = tuple(p[1:-1] if p[0] == "'" else p for p in parts)
+            if all(p[0] == "'" or _BARE.match(p) for p in parts):
+                return keys, False
     import tomllib
 
-    stripped = line.strip()
-    array = stripped.startswith("[[")
+    array = inner.startswith("[[")
     try:
-        data = tomllib.loads(stripped if not array else stripped + "\n")
+        data = tomllib.loads(inner + "\n")
     except tomllib.TOMLDecodeError:
         return None
     path: list[str] = []
@@ -153,6 +165,7 @@ def _header_path(line: str) -> tuple[tuple[str, ...], bool] | None:
     return tuple(path), array
 
 
+@functools.lru_cache(maxsize=4)
 def scan_headers(text: str) -> list[Header]:
     """Every table header of a TOML text, skipping look-alikes inside multi-line strings and arrays."""
     headers: list[Header] = []
@@ -160,18 +173,61 @@ def scan_headers(text: str) -> list[Header]:
     depth = 0
     for number, line in enumerate(text.split("\n")):
         if in_string is not None:
-            if in_string not in line:
-                continue
-            in_string, depth = _scan(line, in_string, depth)
+            if in_string in line:
+                in_string, depth = _scan(line, in_string, depth)
             continue
-        if depth == 0 and _HEADER_START.match(line):
+        if depth == 0 and (line[:1] == "[" or (line[:1] in " \t" and line.lstrip()[:1] == "[")):
             parsed = _header_path(line)
             if parsed is not None:
                 headers.append(Header(number, parsed[0], parsed[1]))
                 continue
-        if depth or "[" in line or '"""' in line or "'''" in line:
+        if depth or "[" in line or "{" in line or '"""' in line or "'''" in line:
             in_string, depth = _scan(line, None, depth)
     return headers
+
+
+_ANY_HEADER = re.compile(r"^[ \t]*\[", re.M)
+
+
+def table_span(text: str, table: tuple[str, ...]) -> tuple[int, int, int] | None:
+    """Where the explicit ``[table]`` header is: (header line, first body line, end line), 0-based,
+    end exclusive; ``None`` when the table has no header of its own.
+
+    Large files are searched for the header's text instead of being scanned line by line; files with
+    multi-line strings take the exact scan (a header look-alike could hide inside one).
+    """
+    if not table:
+        return None
+    if '"""' in text or "'''" in text:
+        return _span_from_scan(text, table)
+    last = re.escape(table[-1])
+    for match in re.finditer(r"^[ \t]*\[[^\n]*" + last + r"[^\n]*$", text, re.M):
+        parsed = _header_path(match.group(0))
+        if parsed is None or parsed != (table, False):
+            continue
+        start = text.count("\n", 0, match.start())
+        following = _ANY_HEADER.search(text, match.end())
+        while following is not None and _header_path(_line_at(text, following.start())) is None:
+            following = _ANY_HEADER.search(text, following.end())
+        end = text.count("\n", 0, following.start()) if following else text.count("\n") + 1
+        return start, start + 1, end
+    if "\\" in table[-1] or '"' in text:
+        return _span_from_scan(text, table)  # a basic-string key may be written with escapes
+    return None
+
+
+def _line_at(text: str, position: int) -> str:
+    end = text.find("\n", position)
+    return text[position:] if end == -1 else text[position:end]
+
+
+def _span_from_scan(text: str, table: tuple[str, ...]) -> tuple[int, int, int] | None:
+    headers = scan_headers(text)
+    for index, header in enumerate(headers):
+        if header.path == table and not header.array:
+            end = headers[index + 1].line if index + 1 < len(headers) else text.count("\n") + 1
+            return header.line, header.line + 1, end
+    return None
 
 
 def _scan(line: str, in_string: str | None, depth: int) -> tuple[str | None, int]:
@@ -215,22 +271,23 @@ def _escaped(line: str, pos: int) -> bool:
     return slashes % 2 == 1
 
 
-def locate(text: str, path: tuple[str, ...], headers: list[Header] | None = None) -> int | None:
+def locate(text: str, path: tuple[str, ...]) -> int | None:
     """The 1-based line that defines ``path`` (a key inside a table, or a table), or ``None``."""
-    headers = scan_headers(text) if headers is None else headers
-    lines = text.split("\n")
-    for depth in range(len(path), -1, -1):
+    lines: list[str] | None = None
+    for depth in range(len(path), 0, -1):
         table, rest = path[:depth], path[depth:]
-        for index, header in enumerate(headers):
-            if header.path != table or header.array:
-                continue
-            if not rest:
-                return header.line + 1
-            end = headers[index + 1].line if index + 1 < len(headers) else len(lines)
-            found = _find_key(lines, header.line + 1, end, rest)
-            if found is not None:
-                return found + 1
-    return None
+        span = table_span(text, table)
+        if span is None:
+            continue
+        if not rest:
+            return span[0] + 1
+        lines = lines if lines is not None else text.split("\n")
+        found = _find_key(lines, span[1], span[2], rest)
+        if found is not None:
+            return found + 1
+    # A table created only by deeper headers ([a.b.c] creates a.b): point at the first of them.
+    deeper = [h.line for h in scan_headers(text) if h.path[:len(path)] == path]
+    return min(deeper) + 1 if deeper else None
 
 
 def _find_key(lines: list[str], start: int, end: int, rest: tuple[str, ...]) -> int | None:
@@ -404,29 +461,27 @@ def _apply_text(text: str, change: Change) -> str:
 
     table, key = change.path[:-1], change.path[-1]
     lines = text.split("\n")
-    headers = scan_headers(text)
-    for index, header in enumerate(headers):
-        if header.path == table and not header.array:
-            end = headers[index + 1].line if index + 1 < len(headers) else len(lines)
-            body = lines[header.line + 1:end]
-            own = len(body)
-            while own and (not body[own - 1].strip() or body[own - 1].lstrip().startswith("#")):
-                own -= 1  # blank lines and comments just above the next table belong to it
-            doc = tomlkit.parse("\n".join(body[:own]) + "\n" if own else "")
-            if change.value is ABSENT:
-                if key in doc:
-                    del doc[key]
-            else:
-                doc[key] = _item(change.value)
-            new_lines = tomlkit.dumps(doc).split("\n")
-            if new_lines and new_lines[-1] == "":
-                new_lines.pop()
-            new_lines += body[own:]
-            return "\n".join(lines[:header.line + 1] + new_lines + lines[end:])
+    span = table_span(text, table)
+    if span is not None:
+        start, first, end = span
+        body = lines[first:end]
+        own = len(body)
+        while own and (not body[own - 1].strip() or body[own - 1].lstrip().startswith("#")):
+            own -= 1  # blank lines and comments just above the next table belong to it
+        doc = tomlkit.parse("\n".join(body[:own]) + "\n" if own else "")
+        if change.value is ABSENT:
+            if key in doc:
+                del doc[key]
+        else:
+            doc[key] = _item(change.value)
+        new_lines = tomlkit.dumps(doc).split("\n")
+        if new_lines and new_lines[-1] == "":
+            new_lines.pop()
+        return "\n".join(lines[:first] + new_lines + body[own:] + lines[end:])
     if change.value is ABSENT:
         return text
     if table and _get(parse(text, "<edit>"), table) is ABSENT and not _prefix_defined_inline(text, table):
-        return _append_table(text, lines, headers, table, key, change.value)
+        return _append_table(text, lines, scan_headers(text), table, key, change.value)
     return _apply_full(text, [change])
 
 

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "traitctl.commands.history:rollback_app",
     "health": "traitctl.commands.health:app",
     "migrate-plan": "traitctl.commands.plan:app",
+    "docs": "traitctl.commands.docs:app",
     "jobs": "traitctl.commands.jobs:app",
     "worker": "traitctl.commands.worker:app",
     "metrics": "traitctl.commands.metrics:app",

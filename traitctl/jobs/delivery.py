@@ -28,8 +28,8 @@ def dispatch_new(store: Any, jobs: Any, doc: Mapping[str, Any], queue: str) -> i
     subscribers = rules.parse_subscribers(section if isinstance(section, Mapping) else {})
     cursor = store.jobs.cursor(CURSOR)
     newest = _newest_event_id(store)
-    if cursor == 0:
-        store.jobs.advance_cursor(CURSOR, 0, newest)
+    if cursor is None:
+        store.jobs.advance_cursor(CURSOR, None, newest)
         return 0
     if not subscribers or newest <= cursor:
         if newest > cursor:

@@ -205,10 +205,13 @@ class Runtime:
         return round(rss, 1), self._process.cpu_percent(None)
 
     def maintain(self) -> None:
-        """One round: heartbeat, recover lost jobs, deliver new events."""
-        self.beat()
-        self.recover()
-        self.deliver_events()
+        """One round: recover lost jobs, deliver new events, then the heartbeat (sent even when the
+        others fail, or peers would take this worker for dead)."""
+        try:
+            self.recover()
+            self.deliver_events()
+        finally:
+            self.beat()
 
     def recover(self) -> list[int]:
         """Queue again the jobs of dead workers, and resend messages Huey lost. Returns job ids."""

@@ -194,14 +194,16 @@ class JobRepo:
         return row.t if row and row.t else None
 
     # -- cursors (event delivery) ----------------------------------------------------------------
-    def cursor(self, name: str) -> int:
+    def cursor(self, name: str) -> int | None:
+        """A cursor's position, ``None`` before it is first set."""
         row = self.Cursor.get_or_none(self.Cursor.name == name)
-        return row.value if row else 0
+        return row.value if row else None
 
-    def advance_cursor(self, name: str, old: int, new: int) -> bool:
-        """Move a cursor from ``old`` to ``new``; False when another worker moved it first."""
+    def advance_cursor(self, name: str, old: int | None, new: int) -> bool:
+        """Move a cursor from ``old`` (``None``: not set yet) to ``new``; False when another worker
+        moved it first."""
         C = self.Cursor
-        if old == 0 and C.get_or_none(C.name == name) is None:
+        if old is None:
             try:
                 with self.db.atomic():
                     C.create(name=name, value=new)

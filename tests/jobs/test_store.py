@@ -1,0 +1,70 @@
+"""Job records on every store backend (SQLite memory and file, PostgreSQL): conditional transitions,
+keys, purge and the counts metrics and health read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from traitctl.engine.jobs import Job
+
+T0 = dt.datetime(2026, 5, 1, 12, 0, 0)
+
+
+def _job(**kw) -> Job:
+    base = dict(id=0, trait="HasSlug", operation="audit", data={"n": 1}, enqueued=T0, max_attempts=2)
+    base.update(kw)
+    return Job(**base)
+
+
+def test_create_get_and_unique_key(store):
+    job = store.jobs.create(_job(key="schedule:x:202605011200"))
+    assert job.id > 0 and store.jobs.get(job.id).data == {"n": 1}
+    assert store.jobs.create(_job(key="schedule:x:202605011200")) is None
+    assert store.jobs.create(_job(key=None)) is not None and store.jobs.create(_job(key=None)) is not None
+
+
+def test_claim_is_won_once(store):
+    job = store.jobs.create(_job())
+    first = store.jobs.claim(job.id, "w1", T0)
+    assert (first.state, first.attempts, first.worker) == ("running", 1, "w1")
+    assert store.jobs.claim(job.id, "w2", T0) is None  # a duplicate message runs nothing
+
+
+def test_finish_only_for_the_same_run(store):
+    job = store.jobs.claim(store.jobs.create(_job()).id, "w1", T0)
+    stale = Job(**{**job.__dict__, "worker": "w2"})
+    assert not store.jobs.finish(stale, "succeeded", T0)
+    assert store.jobs.finish(job, "failed", T0 + dt.timedelta(seconds=3), exit_code=2, output="boom", error="bad")
+    got = store.jobs.get(job.id)
+    assert (got.state, got.exit_code, got.output, got.error, got.duration) == ("failed", 2, "boom", "bad", 3.0)
+
+
+def test_requeue_lost_counts_and_cancel(store):
+    job = store.jobs.claim(store.jobs.create(_job()).id, "w1", T0)
+    assert store.jobs.requeue(job, T0, lost=True, error="worker gone")
+    again = store.jobs.get(job.id)
+    assert (again.state, again.lost, again.attempts) == ("queued", 1, 1)
+    assert store.jobs.cancel(again, T0)
+    assert store.jobs.get(job.id).state == "cancelled" and store.jobs.claim(job.id, "w1", T0) is None
+
+
+def test_counts_throughput_purge(store):
+    done = []
+    for i in range(3):
+        job = store.jobs.claim(store.jobs.create(_job(trait="A" if i else "B")).id, "w", T0)
+        store.jobs.finish(job, "succeeded", T0 + dt.timedelta(days=i))
+        done.append(job)
+    store.jobs.create(_job())
+    counts = store.jobs.count_by_state()
+    assert counts["succeeded"] == 3 and counts["queued"] == 1 and counts["failed"] == 0
+    assert store.jobs.throughput(T0 + dt.timedelta(days=1))["succeeded"] == 2
+    assert store.jobs.purge(T0 + dt.timedelta(days=2), trait="A") == 1
+    assert store.jobs.purge(T0 + dt.timedelta(days=2)) == 1
+    assert store.jobs.count_by_state()["succeeded"] == 1 and store.jobs.count_by_state()["queued"] == 1
+
+
+def test_cursor_compare_and_set(store):
+    assert store.jobs.cursor("events") is None
+    assert store.jobs.advance_cursor("events", None, 5)
+    assert not store.jobs.advance_cursor("events", None, 7) and not store.jobs.advance_cursor("events", 4, 7)
+    assert store.jobs.advance_cursor("events", 5, 9) and store.jobs.cursor("events") == 9

@@ -94,10 +94,21 @@ def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = Tru
     :param paths: explicit roots (the command's PATH arguments).
     :param store: the store to cache in; defaults to ``app.store()``.
     """
+    from dataclasses import replace
+
     roots, options = roots_for_app(app, paths)
-    return scan(roots, excludes=options["exclude"], model_bases=options["model_bases"],
-                extra_traits=options["traits"], store=store if store is not None else app.store(),
-                use_cache=use_cache, progress=progress)
+    inv = scan(roots, excludes=options["exclude"], model_bases=options["model_bases"],
+               extra_traits=options["traits"], store=store if store is not None else app.store(),
+               use_cache=use_cache, progress=progress)
+    # Roots as the user would type them from here, so a saved baseline does not depend on the machine.
+    return replace(inv, roots=tuple(_shown(root, app.cwd) for root in roots))
+
+
+def _shown(root: Path, cwd: Path) -> str:
+    try:
+        return os.path.relpath(root.resolve(), cwd.resolve()).replace(os.sep, "/")
+    except ValueError:  # another drive (Windows)
+        return str(root)
 
 
 def roots_for_app(app: "App", paths: Sequence[str] = ()) -> tuple[list[Path], dict[str, tuple[str, ...]]]:

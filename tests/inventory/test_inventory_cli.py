@@ -1,0 +1,104 @@
+"""``traitctl inventory`` end to end in a real subprocess on a copy of the bundled example."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory"
+
+
+def test_default_run_shows_summary_tables_and_mismatches(cli):
+    result = cli("inventory")
+    assert result.exit_code == 0, result
+    assert result.stdout.startswith("31 files: 12 traits (2 vendor), 19 models")
+    assert "App\\Models\\Traits\\BelongsToTenant" in result.stdout
+    assert "statusTransitions() < HasStatus" in result.stdout
+    assert "[traits.Versionable] is configured but no trait in the code has that name" in result.stdout
+
+
+def test_json_document(cli):
+    result = cli("inventory", "--json")
+    assert result.exit_code == 0, result
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == 1 and doc["summary"]["models"] == 19 and doc["summary"]["overrides"] == 8
+    assert doc["audit"]["configured_only"] == ["Versionable"]
+    assert {t["fqn"] for t in doc["vendor_traits"]} == {"Illuminate\\Database\\Eloquent\\SoftDeletes",
+                                                        "Illuminate\\Notifications\\Notifiable"}
+    again = cli("inventory", "--format", "json")
+    assert again.stdout == result.stdout  # deterministic, and the same from the cache
+
+
+def test_markdown_csv_and_focused_views(cli):
+    md = cli("inventory", "--models", "--format", "markdown")
+    assert md.exit_code == 0 and "## Models" in md.stdout and "## Traits" not in md.stdout
+    csv_out = cli("inventory", "--format", "csv")
+    assert csv_out.stdout.splitlines()[0] == "model,trait,how,vendor,configured,overrides"
+    assert "App\\Models\\Invoice,App\\Models\\Traits\\HasStatus,direct,no,HasStatus,statusTransitions" in csv_out.stdout
+    traits_csv = cli("inventory", "--traits", "--format", "csv")
+    assert traits_csv.stdout.splitlines()[0] == "Trait,Location,Uses,Laravel,Methods,Models,Config"
+    model = cli("inventory", "--model", "Invoice")
+    assert model.exit_code == 0
+    assert "App\\Models\\Traits\\HasStatus::label insteadof App\\Models\\Traits\\Auditable" in model.stdout
+    assert "retention_days = 2555 (model)" in model.stdout
+    trait = cli("inventory", "--trait", "HasStatus", "--json")
+    assert json.loads(trait.stdout)["trait"]["models"] == ["App\\Models\\Invoice", "App\\Models\\Order",
+                                                           "App\\Models\\Post"]
+
+
+def test_graphs(cli):
+    mermaid = cli("inventory", "--graph", "mermaid")
+    assert mermaid.exit_code == 0 and mermaid.stdout.startswith("flowchart LR\n")
+    assert '(["Auditable"])' in mermaid.stdout and "|uses|" in mermaid.stdout
+    dot = cli("inventory", "--graph", "dot")
+    assert dot.stdout.startswith("digraph traits {")
+    assert '"App\\\\Models\\\\Traits\\\\Auditable" -> "App\\\\Models\\\\Traits\\\\HasUserTracking" [label=uses' in dot.stdout
+
+
+def test_bad_input_exits_2(cli):
+    unknown = cli("inventory", "--trait", "HasStatis")
+    assert unknown.exit_code == 2 and "HasStatus" in unknown.stderr and "Traceback" not in unknown.stderr
+    fmt = cli("inventory", "--format", "xml")
+    assert fmt.exit_code == 2 and "--format 'xml' is not one of" in fmt.stderr
+    missing = cli("inventory", "no/such/dir")
+    assert missing.exit_code == 2 and "no/such/dir does not exist" in missing.stderr
+
+
+def test_save_then_check_detects_drift(cli, project):
+    saved = cli("inventory", "--save", "baseline.json")
+    assert saved.exit_code == 0 and (project / "baseline.json").exists()
+    same = cli("inventory", "--check", "baseline.json")
+    assert same.exit_code == 0 and same.stdout == "" and "No drift" in same.stderr
+
+    invoice = project / "examples/laravel-app/app/Models/Invoice.php"
+    text = invoice.read_text().replace("use BelongsToTenant;", "use BelongsToTenant, \\App\\Models\\Traits\\Cacheable;")
+    invoice.write_text(text.replace("public function statusTransitions()", "public function workflow()"))
+    drift = cli("inventory", "--check", "baseline.json")
+    assert drift.exit_code == 1, drift
+    assert "+ pair App\\Models\\Invoice uses App\\Models\\Traits\\Cacheable" in drift.stdout
+    assert ("- override App\\Models\\Invoice::statusTransitions() overrides App\\Models\\Traits\\HasStatus"
+            in drift.stdout)
+    assert "drifted from baseline.json" in drift.stderr
+    as_json = json.loads(cli("inventory", "--check", "baseline.json", "--json").stdout)
+    assert as_json["equal"] is False and {"change": "added", "kind": "pair", "detail": "",
+                                          "name": "App\\Models\\Invoice uses App\\Models\\Traits\\Cacheable"} in as_json["changes"]
+
+
+def test_check_with_a_bad_baseline_exits_2(cli, project):
+    (project / "bad.json").write_text("{not json")
+    result = cli("inventory", "--check", "bad.json")
+    assert result.exit_code == 2 and "bad.json is not an inventory baseline" in result.stderr
+
+
+def test_strict_turns_parse_warnings_into_exit_1(cli, project):
+    broken = FIXTURES / "tricky" / "app" / "Broken.php"
+    relaxed = cli("inventory", str(broken))
+    assert relaxed.exit_code == 0 and "warning: Broken.php:12:" in relaxed.stderr
+    strict = cli("inventory", str(broken), "--strict")
+    assert strict.exit_code == 1 and "could not be parsed fully (--strict)" in strict.stderr
+
+
+def test_no_cache_gives_the_same_answer(cli):
+    cached = cli("inventory", "--json")
+    cold = cli("inventory", "--json", "--no-cache")
+    assert cold.exit_code == 0 and cold.stdout == cached.stdout

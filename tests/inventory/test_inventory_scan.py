@@ -1,0 +1,119 @@
+"""Walking, the parse cache in the store (SQLite and PostgreSQL) and parallel parsing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from traitctl.engine.errors import InputError
+from traitctl.scan import collect, module_name, scan
+from traitctl.store.filecache import CachedFile
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory"
+
+
+def test_vendor_node_modules_skipped_blade_read(tmp_path):
+    files = [f.rel for f in collect([FIXTURES / "tricky"])]
+    assert not [f for f in files if "/vendor/" in f or "/node_modules/" in f]
+    assert "tricky/resources/views/page.blade.php" in files and "tricky/app/legacy/Old.php" in files
+    assert len(files) == 18
+    inv = scan([FIXTURES / "tricky"])
+    assert inv.trait("HiddenTrait") is None and inv.trait("NodeTrait") is None
+    assert inv.trait("ExcludedTrait") is not None
+
+
+def test_exclude_globs_match_paths_below_the_root():
+    rels = [f.rel for f in collect([FIXTURES / "tricky" / "app"], ["Shared/*", "*.blade.php"])]
+    assert not [r for r in rels if "/Shared/" in r or r.endswith(".blade.php")]
+    assert "app/Traits.php" in rels
+
+
+def test_symlinks_are_not_followed(tmp_path):
+    real = tmp_path / "outside"
+    real.mkdir()
+    (real / "T.php").write_text("<?php trait Outside {}")
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "A.php").write_text("<?php trait Inside {}")
+    os.symlink(real, root / "linked")
+    os.symlink(real / "T.php", root / "T.php")
+    inv = scan([root])
+    assert [t.fqn for t in inv.traits] == ["Inside"] and inv.files == 1
+
+
+def test_missing_root_is_bad_input(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        scan([tmp_path / "nope"])
+
+
+def test_module_names_follow_packages(tmp_path):
+    pkg = tmp_path / "top" / "pkg" / "sub"
+    pkg.mkdir(parents=True)
+    for folder in (tmp_path / "top" / "pkg", pkg):
+        (folder / "__init__.py").write_text("")
+    (pkg / "m.py").write_text("")
+    assert module_name(str(pkg / "m.py")) == "pkg.sub.m"
+    assert module_name(str(pkg / "__init__.py")) == "pkg.sub"
+
+
+def _copy(tmp_path: Path) -> Path:
+    root = tmp_path / "app"
+    shutil.copytree(FIXTURES / "tricky" / "app", root)
+    return root
+
+
+def test_unchanged_tree_reparses_nothing_and_a_change_reparses_one_file(tmp_path):
+    from traitctl.store.db import Store
+
+    root = _copy(tmp_path)
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    cold_stats, warm_stats = {}, {}
+    cold = scan([root], store=store, stats=cold_stats)
+    warm = scan([root], store=store, stats=warm_stats)
+    assert cold_stats == {"files": 17, "cached": 0, "same_content": 0, "parsed": 17}
+    assert warm_stats == {"files": 17, "cached": 17, "same_content": 0, "parsed": 0}
+    assert warm == cold and warm.to_dict() == scan([root]).to_dict()
+
+    with open(root / "Traits.php", "a") as fh:
+        fh.write("\ntrait AddedLater {}\n")
+    changed_stats = {}
+    changed = scan([root], store=store, stats=changed_stats)
+    assert changed_stats["parsed"] == 1 and changed_stats["cached"] == 16
+    assert changed.trait("AddedLater") is not None
+
+    st = (root / "Multi.php").stat()
+    os.utime(root / "Multi.php", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    touched_stats = {}
+    assert scan([root], store=store, stats=touched_stats) == changed
+    assert touched_stats["same_content"] == 1 and touched_stats["parsed"] == 0
+    store.close()
+
+
+def test_no_cache_parses_everything_and_refreshes(tmp_path):
+    from traitctl.store.db import Store
+
+    root = _copy(tmp_path)
+    store = Store.open("sqlite:///:memory:")
+    scan([root], store=store)
+    stats = {}
+    scan([root], store=store, use_cache=False, stats=stats)
+    assert stats["parsed"] == 17 and store.filecache.count() == 17
+
+
+def test_filecache_contract(store):
+    """The repository on every backend: put, get by path, find by digest, replace, clear."""
+    entry = CachedFile(path="/x/a.php", size=10, mtime_ns=123456789012345678, digest="d1", version="1:", data="{}")
+    assert store.filecache.put_many([entry, CachedFile("/x/b.php", 5, 1, "d2", "1:", '{"a": 1}')]) == 2
+    assert store.filecache.get_many(["/x/a.php", "/x/missing.php"]) == {"/x/a.php": entry}
+    assert store.filecache.by_digest(["d2"]) == {("d2", "1:"): '{"a": 1}'}
+    store.filecache.put_many([CachedFile("/x/a.php", 11, 2, "d3", "1:", "[]")])
+    assert store.filecache.get_many(["/x/a.php"])["/x/a.php"].digest == "d3"
+    assert store.filecache.clear() == 2 and store.filecache.count() == 0
+
+
+def test_parallel_scan_equals_serial(tmp_path):
+    roots = [FIXTURES / "tricky" / "app", FIXTURES / "pyapp"]
+    assert scan(roots, jobs=2) == scan(roots, jobs=1)

@@ -66,9 +66,26 @@ def parse(text: str, path: Path | str) -> dict:
         raise ConfigFileError(f"{path}: invalid TOML: {exc}.") from None
 
 
+#: path -> (text, data) of the last read in this process: an edit that re-reads an unchanged file
+#: under its lock reuses the parse instead of paying for it twice (large files).
+_LAST_READ: dict[str, tuple[str, dict]] = {}
+
+
 def read(path: Path) -> dict:
     """The parsed contents of a TOML file."""
-    return parse(read_text(path), path)
+    text = read_text(path)
+    data = parse(text, path)
+    _LAST_READ[str(path)] = (text, data)
+    return data
+
+
+def _parse_again(text: str, path: Path, reuse: bool) -> dict:
+    """Parse ``text``, reusing the last read of ``path`` when the text is the same. The reused dict is
+    then changed in place by the edit, so it keeps matching the file; a dry run never reuses it."""
+    cached = _LAST_READ.pop(str(path), None)
+    if reuse and cached is not None and cached[0] == text:
+        return cached[1]
+    return parse(text, path)
 
 
 def tenant_file(config_path: Path, tenant: str) -> Path:
@@ -379,7 +396,7 @@ def edit(path: Path, changes: list[Change], *, lock_timeout: float = 10.0, dry_r
 def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Callable[[dict], None] | None,
                  create: bool) -> Edit:
     before = "" if create and not path.exists() else read_text(path)
-    data = parse(before, path)
+    data = _parse_again(before, path, reuse=not dry_run)
     if check is not None:
         check(data)
     for change in changes:

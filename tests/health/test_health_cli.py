@@ -12,6 +12,13 @@ from traitctl.engine.workers import WorkerBeat
 from traitctl.store.db import SCHEMA_VERSION, Store
 
 
+def _set(config_file: Path, path: tuple, value) -> None:
+    """Set one key with the project's own safe TOML edit (the table may already exist)."""
+    from traitctl.store.toml_file import Change, edit
+
+    edit(config_file, [Change(path, value)])
+
+
 def _store(project: Path) -> Store:
     return Store.open(f"sqlite:///{project / 'config' / '.traitctl' / 'traitctl.db'}")
 
@@ -169,7 +176,7 @@ def test_worker_max_age_from_config(cli, project, config_file, healthy_store):
     _beat(store, 100)
     store.close()
     assert cli("health", "--only", "workers").exit_code == 1
-    config_file.write_text(config_file.read_text() + "\n[health]\nworker_max_age = 300\n")
+    _set(config_file, ("health", "worker_max_age"), 300)
     assert cli("health", "--only", "workers").exit_code == 0
 
 
@@ -183,8 +190,7 @@ def test_no_events_warns_and_strict_fails(cli, project):
 
 def test_server_thresholds_from_config(cli, config_file):
     # any used disk is above 0 %: the seeds' thresholds lowered to 0 in [telemetry.server] must fail
-    config_file.write_text(config_file.read_text()
-                           + "\n[telemetry.server]\ndisk_percent = { warning = 0, critical = 0 }\n")
+    _set(config_file, ("telemetry", "server", "disk_percent"), {"warning": 0, "critical": 0})
     result, doc = _health(cli, "--only", "server")
     assert result.exit_code == 1
     assert doc["checks"]["server"]["status"] == "fail"
@@ -193,9 +199,8 @@ def test_server_thresholds_from_config(cli, config_file):
 
 
 def test_server_thresholds_raised_pass(cli, config_file):
-    config_file.write_text(config_file.read_text() + "\n[telemetry.server]\n"
-                           + "".join(f"{k} = {{ warning = 1000, critical = 1000 }}\n"
-                                     for k in ("cpu_percent", "memory_percent", "disk_percent", "load_per_core")))
+    for key in ("cpu_percent", "memory_percent", "disk_percent", "load_per_core"):
+        _set(config_file, ("telemetry", "server", key), {"warning": 1000, "critical": 1000})
     result, doc = _health(cli, "--only", "server")
     assert result.exit_code == 0, result
     assert doc["checks"]["server"]["status"] == "ok"
@@ -219,7 +224,8 @@ def test_queue_pending_thresholds(cli, config_file):
     assert result.exit_code == 0
     assert doc["checks"]["queue"]["details"]["pending"] == 2
     assert doc["checks"]["queue"]["message"].startswith("2 pending")
-    config_file.write_text(config_file.read_text() + "\n[health]\nqueue_pending_warn = 0\nqueue_pending_fail = 1\n")
+    _set(config_file, ("health", "queue_pending_warn"), 0)
+    _set(config_file, ("health", "queue_pending_fail"), 1)
     result, doc = _health(cli, "--only", "queue")
     assert result.exit_code == 1
     assert doc["checks"]["queue"]["status"] == "fail"
@@ -283,7 +289,7 @@ def test_unknown_check_is_bad_input(cli):
 
 
 def test_bad_threshold_is_bad_input(cli, config_file):
-    config_file.write_text(config_file.read_text() + "\n[health]\nworker_max_age = \"soon\"\n")
+    _set(config_file, ("health", "worker_max_age"), "soon")
     result = cli("health")
     assert result.exit_code == 2
     assert "worker_max_age" in result.stderr and "Traceback" not in result.stderr

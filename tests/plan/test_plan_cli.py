@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 
 
+def _set(config_file: Path, path: tuple, value) -> None:
+    """Set one key with the project's own safe TOML edit (the table may already exist)."""
+    from traitctl.store.toml_file import Change, edit
+
+    edit(config_file, [Change(path, value)])
+
+
 @pytest.fixture
 def plan_doc(cli):
     result = cli("migrate-plan", "--start", "2026-12-01", "--format", "json")
@@ -66,8 +73,8 @@ def test_rich_output_shows_phases_and_timeline(cli):
 
 
 def test_holidays_and_batch_size(cli, config_file):
-    config_file.write_text(config_file.read_text()
-                           + '\n[migration]\nholidays = ["2026-12-08", 2026-12-09]\nbatch_size = 2\n')
+    _set(config_file, ("migration", "holidays"), ["2026-12-08", dt.date(2026, 12, 9)])
+    _set(config_file, ("migration", "batch_size"), 2)
     doc = json.loads(cli("migrate-plan", "--start", "2026-12-01", "--json").stdout)
     days = {t["date"] for t in doc["traits"]}
     assert "2026-12-08" not in days and "2026-12-09" not in days
@@ -126,7 +133,7 @@ def test_apply_schedule_dry_run_then_write(cli, config_file):
 
 
 def test_apply_schedule_creates_a_missing_flag(cli, config_file):
-    config_file.write_text(config_file.read_text() + '\n[migration]\nflag = "tms_rollout"\n')
+    _set(config_file, ("migration", "flag"), "tms_rollout")
     result = cli("migrate-plan", "--start", "2099-01-05", "--apply-schedule")
     assert result.exit_code == 0, result
     flag = json.loads(cli("flags", "get", "tms_rollout", "--json").stdout)

@@ -17,7 +17,8 @@ _STATUS_MARK = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
 @app.command("health")
 def health(
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeatable, or "
-                    "comma-separated): configuration, store, history, queue, workers, telemetry, flags, server.")] = None,
+                    "comma-separated): configuration, store, history, queue, workers, telemetry, flags, "
+                    "server.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -38,5 +39,6 @@ def health(
     else:
         rows = [(c.name, _STATUS_MARK[c.status], c.message, f"{c.duration_ms:.0f} ms") for c in report.checks]
         state.out.table(["check", "status", "message", "time"], rows,
-                        title=f"traitctl health: {report.status}", caption=report.timestamp.isoformat(timespec="seconds"))
+                        title=f"traitctl health: {report.status}",
+                        caption=report.timestamp.isoformat(timespec="seconds"))
     raise typer.Exit(rules.exit_code(report.status, strict))

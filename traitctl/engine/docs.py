@@ -345,7 +345,8 @@ def _model_page(site: _Site, m: ModelInfo) -> str:
     lines += ["Parent chain: " + " → ".join(f"`{p}`" for p in (m.fqn,) + m.parents), ""]
     lines += ["## Traits", ""]
     lines += _table(["Trait", "Comes from"], [(site.trait_link(t), _origin(site, m, t)) for t in m.traits])
-    lines += ["## Custom overrides", "", "Methods that replace a trait's concrete method: review them when migrating.", ""]
+    lines += ["## Custom overrides", "",
+              "Methods that replace a trait's concrete method: review them when migrating.", ""]
     lines += _table(["Method", "Line", "Replaces", "Trait line", "Declared in"],
                     [(f"`{o.method}()`", o.line, f"{site.trait_link(o.trait)}::{o.method}()", o.trait_line,
                       f"`{o.declared_in}`") for o in m.overrides])

@@ -486,7 +486,7 @@ def _metric(template: str, trait: str) -> str:
     return template.replace("{trait}", trait)
 
 
-def _trait_criteria(s: Settings, trait: str = "{trait}") -> tuple[tuple[Criterion, ...], tuple[Criterion, ...]]:
+def _trait_criteria(s: Settings, trait: str = "<Trait>") -> tuple[tuple[Criterion, ...], tuple[Criterion, ...]]:
     errors, ops = _metric(s.error_metric, trait), _metric(s.operations_metric, trait)
     duration = _metric(s.duration_metric, trait)
     success = (
@@ -512,7 +512,8 @@ def _trait_phase(start: dt.date, steps: Sequence[TraitStep], s: Settings) -> Pha
                        _trait_details(st)) for st in steps)
     success, rollback = _trait_criteria(s)
     procedure = ("Redeploy the trait's previous implementation (the application's own release rollback).",
-                 "Revert configuration changes made for it: traitctl history --trait TRAIT, then traitctl rollback EVENT.")
+                 "Revert configuration changes made for it: traitctl history --trait TRAIT, "
+                 "then traitctl rollback EVENT.")
     end = steps[-1].date if steps else start
     return Phase(2, "Trait migration", start, end, items, success, rollback, procedure)
 
@@ -597,7 +598,8 @@ def _flag_phase(start: dt.date, flags: Sequence[FlagStep], s: Settings) -> Phase
     items = tuple(Item(f.date, f"{f.flag} at {f.percentage} %", f"traitctl flags get {_q(f.flag)}",
                        (f"trait {short(f.trait)}",) if f.trait else ()) for f in flags)
     errors, ops = _metric(s.error_metric, "*"), _metric(s.operations_metric, "*")
-    success = (Criterion("each step holds", f"error rate <= {s.error_rate_max:g} % for {s.observe} before the next step",
+    success = (Criterion("each step holds",
+                         f"error rate <= {s.error_rate_max:g} % for {s.observe} before the next step",
                          "traitctl flags list"),
                Criterion("performance meets the baseline",
                          f"mean durations <= baseline + {s.latency_increase_max:g} %", "traitctl metrics"),

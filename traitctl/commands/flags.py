@@ -17,7 +17,7 @@ from traitctl.engine import rollout
 from traitctl.engine.errors import InputError, NotFound
 
 app = typer.Typer(help="Feature flags: exact percentage rollouts, overrides, schedules with guards.",
-                  no_args_is_help=True)
+                  no_args_is_help=True, add_completion=False)
 
 NowOpt = Annotated[Optional[str], typer.Option("--now", help="Act as if it were this UTC time (ISO; for tests).")]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -240,7 +240,7 @@ def create(name: str,
 
 
 @app.command()
-def delete(name: str, force: Annotated[bool, typer.Option(help="Also drop its overrides and schedule.")] = False,
+def delete(name: str, force: Annotated[bool, typer.Option("--force", help="Also drop its overrides and schedule.")] = False,
            dry_run: DryRunOpt = False) -> None:
     """Remove a flag (refused while it has overrides or a schedule, unless --force)."""
     from traitctl.store.toml_file import ABSENT
@@ -336,9 +336,9 @@ def _record_cleared(app_: App, name: str, gone: list) -> None:
 def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
           model: Annotated[Optional[str], typer.Option("--model", "-m", help="MODEL:KEY, e.g. 'App\\Models\\User:7'.")] = None,
           attr: Annotated[Optional[list[str]], typer.Option("--attr", help="Context attribute NAME=VALUE.")] = None,
-          explain: Annotated[bool, typer.Option(help="Show each step that decided.")] = False,
+          explain: Annotated[bool, typer.Option("--explain", help="Show each step that decided.")] = False,
           subjects: Annotated[Optional[str], typer.Option(help="File of subject ids, one a line ('-': stdin).")] = None,
-          summary: Annotated[bool, typer.Option(help="With --subjects: only the counts and share.")] = False,
+          summary: Annotated[bool, typer.Option("--summary", help="With --subjects: only the counts and share.")] = False,
           json: JsonOpt = False, now: NowOpt = None) -> None:
     """Say whether a flag is on for a subject (exactly what the application decides)."""
     app_ = app_for(json)
@@ -410,7 +410,7 @@ def _read_subjects(source: str) -> list[str]:
 # -- schedules and guards --------------------------------------------------------------------------------------------------
 @app.command()
 def schedule(name: str, steps: Annotated[Optional[list[str]], typer.Argument(help="PERCENT@DATE ...")] = None,
-             clear: Annotated[bool, typer.Option(help="Remove the schedule (and unpause).")] = False,
+             clear: Annotated[bool, typer.Option("--clear", help="Remove the schedule (and unpause).")] = False,
              now: NowOpt = None, dry_run: DryRunOpt = False) -> None:
     """Set a rollout schedule: traitctl flags schedule NAME 10@2026-12-01 50@2026-12-03 100@2026-12-05."""
     from traitctl.store.toml_file import ABSENT

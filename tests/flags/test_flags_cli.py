@@ -101,6 +101,9 @@ def test_subjects_file_matches_single_evaluations(cli, project):
 def test_schedule_advance_is_idempotent_and_recorded(cli, config_file):
     assert cli("flags", "schedule", "trait_caching", "30@2030-01-01", "60@2030-01-02", "100@2030-01-03",
                "--now", "2029-12-31").exit_code == 0
+    listed = {f["name"]: f for f in json.loads(cli("flags", "list", "--json", "--now", "2029-12-31").stdout)["flags"]}
+    assert listed["trait_caching"]["next_step"] == "30@2030-01-01" and listed["trait_caching"]["tenants"] == ["acme"]
+    assert listed["traits_management_system"]["guard"] == "no data"
     first = json.loads(cli("flags", "advance", "--json", "--now", "2030-01-02T06:00").stdout)
     by_flag = {d["flag"]: d for d in first["decisions"]}
     assert by_flag["trait_caching"]["action"] == "advance" and by_flag["trait_caching"]["percentage"] == 60

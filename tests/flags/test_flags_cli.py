@@ -227,3 +227,12 @@ def test_every_flags_subcommand_has_help():
     for name in names:
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, name
+
+
+def test_overrides_in_a_postgresql_store(cli, pg_url):
+    subject = next(str(u) for u in range(1000) if zlib.crc32(f"traits_management_system:{u}".encode()) % 100 >= 10)
+    assert cli("--store", pg_url, "flags", "override", "traits_management_system", "--user", subject, "--on").exit_code == 0
+    result = json.loads(cli("--store", pg_url, "flags", "eval", "traits_management_system", "-u", subject,
+                            "--json").stdout)
+    assert (result["on"], result["reason"]) == (True, "override")
+    assert cli("flags", "eval", "traits_management_system", "-u", subject).stdout == "off\n"  # the SQLite store

@@ -154,3 +154,16 @@ def test_flag_per_trait(cli):
     flags = {f["flag"] for f in doc["flags"]}
     assert "trait_has_user_tracking" in flags and "trait_timestamp_mixin" in flags
     assert len(doc["flags"]) == 12 * 3
+
+
+def test_telemetry_baselines(cli):
+    for args in (("trait.HasUuid.operations", "200"), ("trait.HasUuid.errors", "1"),
+                 ("trait.HasUuid.duration_ms", "12", "--kind", "timing"),
+                 ("trait.HasUuid.duration_ms", "18", "--kind", "timing")):
+        assert cli("metrics", "record", *args).exit_code == 0
+    doc = json.loads(cli("migrate-plan", "--start", "2026-12-01", "--json").stdout)
+    step = next(t for t in doc["traits"] if t["name"] == "HasUuid")
+    assert step["baseline"] == {"operations": 200.0, "error_rate": 0.5, "duration_ms": 15.0}
+    assert all(t["baseline"] == {} for t in doc["traits"] if t["name"] != "HasUuid")
+    doc = json.loads(cli("migrate-plan", "--start", "2026-12-01", "--json", "--no-telemetry").stdout)
+    assert next(t for t in doc["traits"] if t["name"] == "HasUuid")["baseline"] == {}

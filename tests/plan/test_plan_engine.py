@@ -195,3 +195,30 @@ def test_json_and_markdown_are_deterministic():
     md = plan.markdown(one)
     assert "## Phase 3: Model migration (2026-12-10 to 2026-12-10)" in md
     assert "| `App\\M\\Two` | `m0()` | 12 | `App\\T\\C` | `App\\M\\Two` |" in md
+
+
+def test_baseline_from_aggregates():
+    assert plan.baseline({"operations": 200.0, "errors": 3.0, "duration_ms": 15.0}) == {
+        "operations": 200.0, "error_rate": 1.5, "duration_ms": 15.0}
+    assert plan.baseline({"operations": 10.0, "errors": None, "duration_ms": None}) == {
+        "operations": 10.0, "error_rate": 0.0}
+    assert plan.baseline({"operations": None, "errors": 4.0, "duration_ms": None}) == {}
+    assert plan.baseline_queries(plan.settings({}), "HasUuid") == {
+        "errors": ("trait.HasUuid.errors", "sum"), "operations": ("trait.HasUuid.operations", "sum"),
+        "duration_ms": ("trait.HasUuid.duration_ms", "avg")}
+
+
+def test_baselines_shown_and_noted_when_above_the_limit():
+    p = plan.build(small_inventory(), config(), MONDAY,
+                   baselines={"C": {"operations": 100.0, "error_rate": 2.0, "duration_ms": 7.5}})
+    step = next(s for s in p.traits if s.name == "C")
+    assert step.baseline == {"operations": 100.0, "error_rate": 2.0, "duration_ms": 7.5}
+    assert "baseline: error rate 2 % of 100 operations, mean duration 7.5 ms" in p.phases[1].items[0].details
+    assert "C: baseline error rate 2 % is already above error_rate_max 1 %; fix it or raise the limit " \
+           "before migrating" in p.notes
+    assert "| error rate 2 % of 100 operations, mean duration 7.5 ms |" in plan.markdown(p)
+
+
+def test_observe_must_be_a_duration():
+    with pytest.raises(InputError, match="migration -> observe: 'a day' is not a duration"):
+        plan.settings({"observe": "a day"})

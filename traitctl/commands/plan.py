@@ -30,6 +30,8 @@ def migrate_plan(
     format_: Annotated[str, typer.Option("--format", "-f", help="rich, markdown or json.")] = "rich",
     apply_schedule: Annotated[bool, typer.Option("--apply-schedule", help="Write phase 4's steps as flag "
                               "schedules (recorded in history; with --dry-run show the diff).")] = False,
+    telemetry: Annotated[bool, typer.Option("--telemetry/--no-telemetry", help="Show each trait's baseline "
+                         "(error rate, mean duration over [migration] observe) from stored telemetry.")] = True,
     dry_run: DryRunOpt = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -43,7 +45,7 @@ def migrate_plan(
     for option, value in (("--batch-size", batch_size), ("--traits-per-day", traits_per_day)):
         if value is not None and value < 1:
             raise InputError(f"{option} must be at least 1, got {value}.")
-    plan = _build(state, start, trait or [], model or [],
+    plan = _build(state, start, trait or [], model or [], telemetry,
                   dict(batch_size=batch_size, traits_per_day=traits_per_day, flags=flags))
     if apply_schedule:
         _apply(state, plan, dry_run)
@@ -51,7 +53,7 @@ def migrate_plan(
     _render(state, plan, fmt)
 
 
-def _build(state, start: str | None, traits: list[str], models: list[str], overrides: dict):
+def _build(state, start: str | None, traits: list[str], models: list[str], telemetry: bool, overrides: dict):
     import datetime as dt
 
     from traitctl.engine import plan as engine
@@ -61,7 +63,29 @@ def _build(state, start: str | None, traits: list[str], models: list[str], overr
     cfg = state.config(tenants="all")
     options = engine.settings(cfg.section("migration"), **overrides)
     inventory = scan_for_app(state)
-    return engine.build(inventory, cfg, day, options=options, traits=traits, models=models)
+    baselines = _baselines(state, options, [t.name for t in inventory.traits]) if telemetry else {}
+    return engine.build(inventory, cfg, day, options=options, traits=traits, models=models, baselines=baselines)
+
+
+def _baselines(state, options, names: list[str]) -> dict[str, dict[str, float]]:
+    """Each trait's telemetry over the last ``observe`` (nothing when no metrics are stored)."""
+    import datetime as dt
+
+    from traitctl.engine import plan as engine
+    from traitctl.engine.timeparse import parse_duration
+
+    metrics = getattr(state.store(), "metrics", None)
+    if metrics is None:
+        return {}
+    until = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    since = until - parse_duration(options.observe)
+    out = {}
+    for name in names:
+        values = {part: metrics.aggregate(metric, since=since, until=until, agg=agg)
+                  for part, (metric, agg) in engine.baseline_queries(options, name).items()}
+        if any(v is not None for v in values.values()):
+            out[name] = engine.baseline(values)
+    return out
 
 
 def _render(state, plan, fmt: str) -> None:

@@ -110,6 +110,13 @@ def _setting(key: str, value: Any) -> Any:
     if key in _STR_KEYS:
         if not isinstance(value, str) or not value:
             raise InputError(f"{where}: expected a non-empty string, got {value!r}.")
+        if key == "observe":
+            from traitctl.engine.timeparse import parse_duration
+
+            try:
+                parse_duration(value)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc.message}") from None
         return value
     return _SPECIAL[key](where, value)
 
@@ -214,6 +221,7 @@ class TraitStep:
     parts: Mapping[str, int]
     uses: tuple[str, ...]
     models: tuple[str, ...]
+    baseline: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -407,7 +415,8 @@ def select_models(inv: Inventory, names: Iterable[str], traits: Sequence[TraitIn
 
 # -- building the plan --------------------------------------------------------------------------------
 def build(inventory: Inventory, config: Any, start: dt.date, *, options: Settings | None = None,
-          traits: Iterable[str] = (), models: Iterable[str] = ()) -> Plan:
+          traits: Iterable[str] = (), models: Iterable[str] = (),
+          baselines: Mapping[str, Mapping[str, float]] | None = None) -> Plan:
     """Compute the migration plan.
 
     :param inventory: the scan of the source roots.
@@ -416,6 +425,8 @@ def build(inventory: Inventory, config: Any, start: dt.date, *, options: Setting
     :param start: the first day (moved to the next working day when it is not one).
     :param traits: limit phase 2 to these traits (and the traits they use).
     :param models: limit phase 3 to these models.
+    :param baselines: telemetry per trait short name (``error_rate`` in percent, ``duration_ms``
+        mean, ``operations`` count) over the last ``observe``; see :func:`baseline_queries`.
     :raises InputError: for bad settings, unknown names or a cycle between traits.
     """
     s = options or settings(config.section("migration"))
@@ -426,7 +437,7 @@ def build(inventory: Inventory, config: Any, start: dt.date, *, options: Setting
     scored = {t.fqn: score(t, overrides.get(t.fqn, 0), counts.get(t.name, 0)) for t in chosen}
     ordered = order_traits(chosen, {k: v[0] for k, v in scored.items()})
     p1 = _infrastructure(cal, cal.first(start), s)
-    steps = _trait_steps(cal, cal.add(p1.end, 1), ordered, scored, s)
+    steps = _trait_steps(cal, cal.add(p1.end, 1), ordered, scored, s, baselines or {})
     p2 = _trait_phase(cal.add(p1.end, 1), steps, s)
     batches = _batches(cal, cal.add(p2.end, 1), select_models(inventory, models, chosen), steps, s)
     p3 = _model_phase(cal.add(p2.end, 1), batches, s, _labels(inventory))
@@ -435,7 +446,7 @@ def build(inventory: Inventory, config: Any, start: dt.date, *, options: Setting
     risks = tuple(r for b in batches for r in b.risks)
     return Plan(start=p1.start, end=p4.end, settings=s, phases=(p1, p2, p3, p4), traits=tuple(steps),
                 batches=tuple(batches), flags=tuple(flags), risks=risks,
-                notes=tuple(_notes(inventory, config, chosen)), roots=inventory.roots)
+                notes=tuple(_notes(inventory, config, chosen) + _baseline_notes(steps, s)), roots=inventory.roots)
 
 
 def _override_counts(inv: Inventory) -> dict[str, int]:
@@ -473,13 +484,35 @@ def _infrastructure(cal: Calendar, start: dt.date, s: Settings) -> Phase:
 
 
 def _trait_steps(cal: Calendar, start: dt.date, ordered: Sequence[TraitInfo],
-                 scored: Mapping[str, tuple[int, dict[str, int]]], s: Settings) -> list[TraitStep]:
+                 scored: Mapping[str, tuple[int, dict[str, int]]], s: Settings,
+                 baselines: Mapping[str, Mapping[str, float]]) -> list[TraitStep]:
     steps = []
     for index, trait in enumerate(ordered):
         total, parts = scored[trait.fqn]
         steps.append(TraitStep(trait=trait.fqn, name=trait.name, date=cal.add(start, index // s.traits_per_day),
-                               score=total, parts=parts, uses=trait.uses_all, models=trait.models))
+                               score=total, parts=parts, uses=trait.uses_all, models=trait.models,
+                               baseline=dict(baselines.get(trait.name, {}))))
     return steps
+
+
+def baseline_queries(s: Settings, trait: str) -> dict[str, tuple[str, str]]:
+    """What to read from telemetry for a trait's baseline: part -> (metric name, aggregate)."""
+    return {"errors": (_metric(s.error_metric, trait), "sum"),
+            "operations": (_metric(s.operations_metric, trait), "sum"),
+            "duration_ms": (_metric(s.duration_metric, trait), "avg")}
+
+
+def baseline(values: Mapping[str, float | None]) -> dict[str, float]:
+    """A trait's baseline from the aggregates of :func:`baseline_queries` (missing ones left out):
+    ``operations``, ``error_rate`` (percent of operations) and ``duration_ms``."""
+    out: dict[str, float] = {}
+    ops, errors, duration = values.get("operations"), values.get("errors"), values.get("duration_ms")
+    if ops:
+        out["operations"] = ops
+        out["error_rate"] = round(100.0 * (errors or 0.0) / ops, 3)
+    if duration is not None:
+        out["duration_ms"] = round(duration, 3)
+    return out
 
 
 def _metric(template: str, trait: str) -> str:
@@ -524,7 +557,18 @@ def _trait_details(st: TraitStep) -> tuple[str, ...]:
     if st.uses:
         details.append("uses: " + ", ".join(short(u) for u in st.uses))
     details.append(f"{len(st.models)} model(s) use it")
+    if st.baseline:
+        details.append("baseline: " + _baseline_text(st.baseline))
     return tuple(details)
+
+
+def _baseline_text(b: Mapping[str, float]) -> str:
+    parts = []
+    if "error_rate" in b:
+        parts.append(f"error rate {b['error_rate']:g} % of {b['operations']:g} operations")
+    if "duration_ms" in b:
+        parts.append(f"mean duration {b['duration_ms']:g} ms")
+    return ", ".join(parts)
 
 
 def _batches(cal: Calendar, start: dt.date, models: Sequence[ModelInfo], steps: Sequence[TraitStep],
@@ -615,6 +659,12 @@ def _flag_phase(start: dt.date, flags: Sequence[FlagStep], s: Settings) -> Phase
     return Phase(4, "Feature enablement", start, end, items, success, rollback, procedure)
 
 
+def _baseline_notes(steps: Sequence[TraitStep], s: Settings) -> list[str]:
+    return [f"{st.name}: baseline error rate {st.baseline['error_rate']:g} % is already above error_rate_max "
+            f"{s.error_rate_max:g} %; fix it or raise the limit before migrating"
+            for st in steps if st.baseline.get("error_rate", 0.0) > s.error_rate_max]
+
+
 def _notes(inv: Inventory, config: Any, chosen: Sequence[TraitInfo]) -> list[str]:
     notes = [f"vendor trait {v.fqn} is not migrated (used by {len(v.models)} model(s))" for v in inv.vendor_traits]
     declared = {t.name.lower() for t in inv.traits} | {v.name.lower() for v in inv.vendor_traits}
@@ -699,8 +749,9 @@ def _traits_md(plan: Plan, phase: Phase) -> list[str]:
     lines = [f"One trait at a time, simplest first, never before a trait it uses. Score = {weights} "
              f"(span: one point per {SPAN_LINES_PER_POINT} lines).", ""]
     rows = [(n, st.date, f"`{st.trait}`", st.score, ", ".join(f"{k} {v}" for k, v in st.parts.items() if v),
-             ", ".join(short(u) for u in st.uses), len(st.models)) for n, st in enumerate(plan.traits, 1)]
-    return lines + _table(["#", "Date", "Trait", "Score", "Parts", "Uses", "Models"], rows)
+             ", ".join(short(u) for u in st.uses), len(st.models), _baseline_text(st.baseline))
+            for n, st in enumerate(plan.traits, 1)]
+    return lines + _table(["#", "Date", "Trait", "Score", "Parts", "Uses", "Models", "Baseline"], rows)
 
 
 def _models_md(plan: Plan, phase: Phase) -> list[str]:

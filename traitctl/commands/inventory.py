@@ -114,7 +114,7 @@ def _show(state: App, inv: Any, aud: Any, fmt: str, view: str, trait: str | None
     if trait or model:
         return _detail(state, inv, aud, fmt, trait, model)
     if fmt == "json":
-        return state.out.json(report.document(inv, aud, view))
+        return _json(state, report.document(inv, aud, view))
     if fmt in ("markdown", "csv"):
         text = report.markdown(inv, aud, view) if fmt == "markdown" else report.csv_text(inv, aud, view)
         return state.out.stdout.write(text)
@@ -170,7 +170,7 @@ def _detail(state: App, inv: Any, aud: Any, fmt: str, trait: str | None, model: 
             raise NotFound("model", model or "", [m.fqn for m in inv.models])
         doc = details.model_detail(inv, aud, found)
     if fmt == "json":
-        return state.out.json(doc)
+        return _json(state, doc)
     if fmt in ("markdown", "csv"):
         raise InputError(f"--format {fmt} shows the whole inventory; use table or json with --trait/--model.")
     for line in details.detail_lines(doc):
@@ -182,9 +182,23 @@ def _graph(state: App, inv: Any, graph: str) -> None:
 
     text = report.mermaid(inv) if graph == "mermaid" else report.dot(inv)
     if state.out.json_mode:
-        return state.out.json({"schema": 1, "format": graph, "graph": text, "edges": [
+        return _json(state, {"schema": 1, "format": graph, "graph": text, "edges": [
             {"from": a, "to": b, "kind": k} for a, b, k in report.graph_edges(inv)]})
     state.out.stdout.write(text)
+
+
+def _json(state: App, doc: Any) -> None:
+    """Print a JSON document as ``Output.json`` does (indented, sorted keys), without its generic
+    conversion pass: the documents here are plain already, and that pass costs seconds on
+    inventories of thousands of classes."""
+    import json
+
+    if state.out.quiet < 2:
+        state.out.stdout.write(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, default=_iso) + "\n")
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 # -- baseline -----------------------------------------------------------------------------------
@@ -194,7 +208,7 @@ def _save(state: App, path: Path, inv: Any, aud: Any) -> None:
     from traitctl.engine.inventory import report
     from traitctl.store.toml_file import write_atomic
 
-    text = json.dumps(report.document(inv, aud), indent=2, sort_keys=False, default=str) + "\n"
+    text = json.dumps(report.document(inv, aud), indent=2, sort_keys=True, ensure_ascii=False, default=_iso) + "\n"
     try:
         write_atomic(path, text)
     except OSError as exc:
@@ -207,7 +221,7 @@ def _check(state: App, path: Path, inv: Any, aud: Any) -> None:
 
     changes = report.drift(_load_baseline(path), report.document(inv, aud))
     if state.out.json_mode:
-        state.out.json({"schema": 1, "baseline": str(path), "equal": not changes, "changes": changes})
+        _json(state, {"schema": 1, "baseline": str(path), "equal": not changes, "changes": changes})
     else:
         for item in changes:
             state.out.line(report.drift_line(item))

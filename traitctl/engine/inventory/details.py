@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Any
 
 from traitctl.engine.inventory.audit import Audit
-from traitctl.engine.inventory.model import SCHEMA_VERSION, Inventory, ModelInfo, TraitInfo, VendorTrait, short
+from traitctl.engine.inventory.model import SCHEMA_VERSION, Inventory, ModelInfo, TraitInfo, VendorTrait, plain, short
 
 
 def trait_detail(inv: Inventory, aud: Audit, trait: TraitInfo | VendorTrait) -> dict[str, Any]:
     """The JSON document of one trait: its facts, and each model's effective settings of it."""
     pairs = [p for p in aud.pairs if p.trait == trait.fqn]
-    body = _plain(asdict(trait))
+    body = plain(trait)
     body["vendor"] = isinstance(trait, VendorTrait)
     body["config"] = pairs[0].config_name if pairs else _config_name(aud, trait.fqn)
-    overrides = [dict(model=m.fqn, **_plain(asdict(o))) for m in inv.models for o in m.overrides if o.trait == trait.fqn]
+    overrides = [dict(model=m.fqn, **plain(o)) for m in inv.models for o in m.overrides if o.trait == trait.fqn]
     return {"schema": SCHEMA_VERSION, "trait": body, "overrides": overrides,
             "models": {p.model: {s.key: {"value": s.value, "source": s.source} for s in p.settings} for p in pairs}}
 
@@ -24,20 +23,12 @@ def trait_detail(inv: Inventory, aud: Audit, trait: TraitInfo | VendorTrait) -> 
 def model_detail(inv: Inventory, aud: Audit, model: ModelInfo) -> dict[str, Any]:
     """The JSON document of one model: its facts and the effective settings of each of its traits."""
     pairs = [p for p in aud.pairs if p.model == model.fqn]
-    return {"schema": SCHEMA_VERSION, "model": _plain(asdict(model)),
+    return {"schema": SCHEMA_VERSION, "model": plain(model),
             "traits": {p.trait: {s.key: {"value": s.value, "source": s.source} for s in p.settings} for p in pairs}}
 
 
 def _config_name(aud: Audit, fqn: str) -> str | None:
     return None if fqn in aud.code_only else short(fqn)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def detail_lines(doc: dict[str, Any]) -> list[str]:

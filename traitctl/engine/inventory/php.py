@@ -183,14 +183,27 @@ def _body(body: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
 
 
 def _method(member: Any, info: dict[str, Any]) -> None:
-    name = member.child_by_field_name("name")
-    body = member.child_by_field_name("body")
-    abstract = _has(member, "abstract_modifier") or body is None
-    info["methods"].append([_text(name), name.start_point[0] + 1, _visibility(member),
-                            _has(member, "static_modifier"), abstract])
-    if _text(name).lower() == "__construct":
-        params = member.child_by_field_name("parameters")
-        for param in params.named_children if params is not None else ():
+    name = body = params = None
+    visibility, static, abstract = "public", False, False
+    for child in member.children:  # one pass: reading node lists from the C tree is the cost here
+        kind = child.type
+        if kind == "name":
+            name = child
+        elif kind == "compound_statement":
+            body = child
+        elif kind == "formal_parameters":
+            params = child
+        elif kind == "visibility_modifier":
+            visibility = _text(child).lower()
+        elif kind == "static_modifier":
+            static = True
+        elif kind == "abstract_modifier":
+            abstract = True
+    if name is None:
+        return
+    info["methods"].append([_text(name), name.start_point[0] + 1, visibility, static, abstract or body is None])
+    if params is not None and _text(name).lower() == "__construct":
+        for param in params.named_children:
             if param.type == "property_promotion_parameter":
                 var = param.child_by_field_name("name")
                 if var is not None:

@@ -64,7 +64,8 @@ class _Builder:
         self._collect(files)
         self._python_traits({_key(t) for t in extra_traits})
         self._model_cache: dict[str, tuple[tuple[str, ...], str] | None] = {}
-        self._closure_cache: dict[str, tuple[str, ...]] = {}
+        self._sets: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        self._method_maps: dict[str, dict[str, list]] = {}
         self.model_keys = [k for k, c in self.index.items() if c.kind == "class" and self.chain(k)]
 
     # -- collecting ---------------------------------------------------------------------------
@@ -196,6 +197,11 @@ class _Builder:
 
     def trait_sets(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """``(direct, via traits, inherited)`` for a class-like, each sorted, without repeats."""
+        if key not in self._sets:
+            self._sets[key] = self._trait_sets(key)
+        return self._sets[key]
+
+    def _trait_sets(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         cls = self.index[key]
         direct = self._display(cls.traits)
         via = [t for t in self.closure(direct) if _key(t) not in {_key(d) for d in direct}]
@@ -286,24 +292,34 @@ class _Builder:
                          implements=implements)
 
     def _overrides(self, cls: ClassInfo, traits: tuple[str, ...]) -> tuple[tuple[Override, ...], tuple[Override, ...]]:
-        fold = (lambda s: s.lower()) if cls.language == "php" else (lambda s: s)
-        own = {fold(m.name): m for m in cls.methods}
+        php = cls.language == "php"
+        own = {(m.name.lower() if php else m.name): m for m in cls.methods}
         # `T::m as n` makes the trait's m reachable as n: a model method n replaces that copy.
-        aliases = {(_key(a.trait or ""), fold(a.method)): fold(a.alias) for a in cls.adaptations if a.alias}
-        overrides, implements = [], []
+        aliases = {(_key(a.trait or ""), a.method.lower() if php else a.method): a.alias.lower() if php else a.alias
+                   for a in cls.adaptations if a.alias}
+        overrides, implements = set(), set()
         for name in traits:
-            trait = self.index.get(_key(name))
-            if trait is None or trait.kind != "trait":
+            methods = self._methods_of(name, php)
+            if not methods:
                 continue
-            for tm in trait.methods:
-                for wanted in {fold(tm.name), aliases.get((_key(trait.fqn), fold(tm.name)), fold(tm.name))}:
-                    mine = own.get(wanted)
-                    if mine is not None:
-                        item = Override(method=mine.name, trait=trait.fqn, line=mine.line, trait_line=tm.line,
-                                        declared_in=cls.fqn)
-                        (implements if tm.abstract else overrides).append(item)
+            trait_key = _key(name)
+            wanted = [(n, n) for n in own if n in methods]
+            wanted += [(alias, m) for (t, m), alias in aliases.items() if t == trait_key and alias in own and m in methods]
+            for mine_name, trait_name in wanted:
+                mine, tm = own[mine_name], methods[trait_name]
+                item = Override(method=mine.name, trait=self.index[trait_key].fqn, line=mine.line,
+                                trait_line=tm.line, declared_in=cls.fqn)
+                (implements if tm.abstract else overrides).add(item)
         order = lambda o: (o.method.lower(), o.trait.lower())  # noqa: E731
-        return tuple(sorted(set(overrides), key=order)), tuple(sorted(set(implements), key=order))
+        return tuple(sorted(overrides, key=order)), tuple(sorted(implements, key=order))
+
+    def _methods_of(self, name: str, php: bool) -> dict:
+        key = _key(name)
+        if key not in self._method_maps:
+            trait = self.index.get(key)
+            methods = trait.methods if trait is not None and trait.kind == "trait" else ()
+            self._method_maps[key] = {(m.name.lower() if php else m.name): m for m in methods}
+        return self._method_maps[key]
 
     def sorted_classes(self) -> tuple[ClassInfo, ...]:
         return tuple(sorted(self.index.values(), key=lambda c: c.fqn.lower()))

@@ -72,32 +72,24 @@ def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: boo
         kinds = repo.known_kinds()
         batch: list[Point] = []
         for line_no, line in enumerate(lines, 1):
-            point = _parse_line(parse, line, line_no, kinds, report)
-            if point is None:
+            # Inline on purpose: this loop runs once per line of inputs of millions of lines.
+            try:
+                point = parse(line)
+            except LineError as exc:
+                report.add_bad(line_no, exc.message)
                 continue
-            batch.append(point)
-            if len(batch) >= batch_size:
-                report.stored += _flush_batch(repo, batch, report, strict)
+            if point is None:
+                report.skipped += 1
+            elif kinds.setdefault(point[0], point[1]) != point[1]:
+                report.add_bad(line_no, f"metric {point[0]} is a {kinds[point[0]]}, not a {point[1]}")
+            else:
+                batch.append(point)
+                if len(batch) >= batch_size:
+                    report.stored += _flush_batch(repo, batch, report, strict)
         report.stored += _flush_batch(repo, batch, report, strict)
         if strict and report.bad:
             raise InputError(f"Nothing stored (--strict): {report.bad_summary()}.")
     return report
-
-
-def _parse_line(parse, line: str, line_no: int, kinds: dict, report: IngestReport) -> Point | None:
-    try:
-        point = parse(line)
-    except LineError as exc:
-        report.add_bad(line_no, exc.message)
-        return None
-    if point is None:
-        report.skipped += 1
-        return None
-    known = kinds.setdefault(point.name, point.kind)
-    if known != point.kind:
-        report.add_bad(line_no, f"metric {point.name} is a {known}, not a {point.kind}")
-        return None
-    return point
 
 
 def _flush_batch(repo: Any, batch: list[Point], report: IngestReport, strict: bool) -> int:

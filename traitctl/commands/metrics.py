@@ -162,7 +162,7 @@ def ingest(
     _check_format(fmt, FORMATS)
     repo = app_.store().metrics
     with _open_source(source) as stream:
-        report = telemetry.ingest(repo, telemetry.read_lines(stream), fmt, now=_now(), strict=strict)
+        report = telemetry.ingest(repo, stream, fmt, now=_now(), strict=strict)
     if app_.out.json_mode:
         app_.out.json({"stored": report.stored, "skipped": report.skipped, "bad": report.bad,
                        "bad_lines": [{"line": n, "reason": r} for n, r in report.examples]})

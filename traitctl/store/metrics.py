@@ -80,7 +80,9 @@ class MetricsRepo:
         self.db = db
         self.SeriesRow, self.PointRow, self.RollupRow = SeriesRow, PointRow, RollupRow
         self.models = [SeriesRow, PointRow, RollupRow]
-        self._ids: dict | None = None  # (name, kind, frozenset(labels)) -> series id
+        # (name, kind, tuple(labels.items())) -> series id. Labels in another order miss the cache
+        # but resolve to the same series through its canonical text (see _create_series).
+        self._ids: dict | None = None
         self._kinds: dict[str, str] = {}
 
     # -- writing ---------------------------------------------------------------------------
@@ -106,24 +108,64 @@ class MetricsRepo:
         return len(rows)
 
     def _prepare(self, points: Iterable[Point]) -> tuple[list, dict, dict]:
+        # The hot loop of every ingest: keep it to dict lookups and tuple building.
         ids = self._series_ids()
+        new: dict[int, tuple] = {}
         rows: list[tuple] = []
-        rollups: dict[tuple[int, int], list] = {}
-        newest: dict[int, float] = {}
+        minutes: dict[tuple[int, float], list] = {}
         for name, kind, value, ts, labels in points:
-            sid = ids.get((name, kind, frozenset(labels.items()))) or self._new_series(name, kind, labels)
+            key = (name, kind, tuple(labels.items()))
+            sid = ids.get(key)
+            if sid is None:  # a placeholder id until the batch's new series are created together
+                sid = ids[key] = -(len(new) + 1)
+                new[sid] = (name, kind, labels)
             rows.append((sid, ts, value))
-            key = (sid, int(ts // 60) * 60)
-            acc = rollups.get(key)
+            acc = minutes.get((sid, ts // 60))
             if acc is None:
-                rollups[key] = [1, value, value, value, ts, value]
-                if ts > newest.get(sid, -math.inf):
-                    newest[sid] = ts
+                minutes[(sid, ts // 60)] = [1, value, value, value, ts, value]
                 continue
-            _add(acc, ts, value)
-            if ts > newest[sid]:
-                newest[sid] = ts
+            acc[0] += 1  # _add, inlined
+            acc[1] += value
+            if value < acc[2]:
+                acc[2] = value
+            elif value > acc[3]:
+                acc[3] = value
+            if ts >= acc[4]:
+                acc[4] = ts
+                acc[5] = value
+        real = self._create_series(new) if new else {}
+        if real:
+            rows = [(real.get(sid, sid), ts, value) for sid, ts, value in rows]
+        rollups = {(real.get(sid, sid), int(minute) * 60): acc for (sid, minute), acc in minutes.items()}
+        newest: dict[int, float] = {}
+        for (sid, _), acc in rollups.items():
+            if acc[4] > newest.get(sid, -math.inf):
+                newest[sid] = acc[4]
         return rows, rollups, newest
+
+    def _create_series(self, new: dict[int, tuple]) -> dict[int, int]:
+        """Insert the batch's new series at once; map placeholder ids to real ones."""
+        for name, kind, _ in new.values():
+            known = self._kinds.setdefault(name, kind)
+            if known != kind:
+                raise InputError(f"Metric {name!r} is a {known}; it cannot take {kind} points.")
+        p = self.db.param
+        texts = {temp: labels_text(labels) for temp, (_, _, labels) in new.items()}
+        self.db.cursor().executemany(
+            f"INSERT INTO traitctl_metric_series (name, kind, trait, model, tenant, labels) "
+            f"VALUES ({', '.join([p] * 6)}) ON CONFLICT (name, labels) DO NOTHING",
+            [(name, kind, *(labels.get(k) for k in CORE_LABELS), texts[temp])
+             for temp, (name, kind, labels) in new.items()])
+        names = sorted({name for name, _, _ in new.values()})
+        found = {}
+        for i in range(0, len(names), _CHUNK):
+            part = names[i:i + _CHUNK]
+            found.update({(r[1], r[2]): r[0] for r in self._sql(
+                f"SELECT id, name, labels FROM traitctl_metric_series WHERE name IN ({', '.join([p] * len(part))})", part)})
+        real = {temp: found[(name, texts[temp])] for temp, (name, _, _) in new.items()}
+        for temp, (name, kind, labels) in new.items():
+            self._ids[(name, kind, tuple(labels.items()))] = real[temp]
+        return real
 
     def _insert(self, rows: list, rollups: dict, newest: dict) -> None:
         p, t = self.db.param, self.RollupRow._meta.table_name
@@ -147,20 +189,9 @@ class MetricsRepo:
             self._ids, self._kinds = {}, {}
             for row in self.SeriesRow.select(self.SeriesRow.id, self.SeriesRow.name, self.SeriesRow.kind,
                                              self.SeriesRow.labels).tuples():
-                self._ids[(row[1], row[2], frozenset(json.loads(row[3]).items()))] = row[0]
+                self._ids[(row[1], row[2], tuple(json.loads(row[3]).items()))] = row[0]
                 self._kinds[row[1]] = row[2]
         return self._ids
-
-    def _new_series(self, name: str, kind: str, labels: dict) -> int:
-        known = self._kinds.setdefault(name, kind)
-        if known != kind:
-            raise InputError(f"Metric {name!r} is a {known}; it cannot take {kind} points.")
-        S = self.SeriesRow
-        text = labels_text(labels)
-        S.insert(name=name, kind=kind, labels=text, **{k: labels.get(k) for k in CORE_LABELS}).on_conflict_ignore().execute()
-        sid = S.select(S.id).where((S.name == name) & (S.labels == text)).scalar()
-        self._ids[(name, kind, frozenset(labels.items()))] = sid
-        return sid
 
     def known_kinds(self) -> dict[str, str]:
         """Metric name -> kind, for every stored metric."""

@@ -164,14 +164,16 @@ def test_workers_view_reads_heartbeats(cli, project):
 
 
 def test_server_view_json_and_configured_thresholds(cli, config_file):
-    config_file.write_text(config_file.read_text() + "\n[telemetry.server]\ncpu_percent = { warning = -1, critical = -0.5 }\n")
+    default = "cpu_percent = { warning = 70, critical = 90 }"
+    assert default in config_file.read_text()  # the bundled [telemetry.server] table
+    config_file.write_text(config_file.read_text().replace(default, "cpu_percent = { warning = -1, critical = -0.5 }"))
     result = cli("metrics", "server", "--json", "--check")
     assert result.exit_code == 1  # any CPU reading is above a negative critical level
     data = json.loads(result.stdout)
     cpu = next(c for c in data["checks"] if c["name"] == "cpu_percent")
     assert (cpu["warning"], cpu["critical"], cpu["status"]) == (-1.0, -0.5, "critical")
     assert data["status"] == "critical" and data["disks"] and data["memory"]["total"] > 0
-    config_file.write_text(config_file.read_text() + "gpu = { warning = 1 }\n")
+    config_file.write_text(config_file.read_text().replace("cpu_percent = {", "gpu = { warning = 1 }\ncpu_percent = {"))
     bad = cli("metrics", "server")
     assert bad.exit_code == 2 and "telemetry -> server -> gpu: unknown check" in bad.stderr
 

@@ -90,6 +90,10 @@ def test_anonymous_classes_including_nested_ones(tricky):
     anonymous = [c for c in tricky.classes if c.kind == "anonymous"]
     assert [(c.line, c.traits) for c in anonymous] == [(9, ("App\\Traits\\Tracked",)), (9, ("App\\Traits\\Stamped",))]
     assert anonymous[0].parent == "Illuminate\\Database\\Eloquent\\Model"
+    # An anonymous class extending Model is a model too (its parent chain reaches the base).
+    assert [m.traits_via_traits for m in tricky.models if m.fqn == "class@anonymous app/Anonymous.php:9"] == [
+        ("App\\Traits\\Stamped",)]
+    assert tricky.model("class@anonymous app/Anonymous.php:9#2") is None
 
 
 def test_block_namespaces_reset_imports(tricky):

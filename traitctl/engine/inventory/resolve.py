@@ -66,7 +66,7 @@ class _Builder:
         self._model_cache: dict[str, tuple[tuple[str, ...], str] | None] = {}
         self._sets: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
         self._method_maps: dict[str, dict[str, list]] = {}
-        self.model_keys = [k for k, c in self.index.items() if c.kind == "class" and self.chain(k)]
+        self.model_keys = [k for k, c in self.index.items() if c.kind in ("class", "anonymous") and self.chain(k)]
 
     # -- collecting ---------------------------------------------------------------------------
     def _collect(self, files: Sequence[dict[str, Any]]) -> None:

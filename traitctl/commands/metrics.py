@@ -15,7 +15,7 @@ from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, 
 from traitctl.context import App
 from traitctl.engine.errors import InputError, NotFound
 
-app = typer.Typer(help="Telemetry: dashboard by trait, series, trends, workers, server, export.",
+app = typer.Typer(help="Telemetry. Alone: the dashboard by trait (options below); subcommands for the rest.",
                   invoke_without_command=True)
 
 SinceOpt = Annotated[str, typer.Option("--since", "-s", help="Window: a duration back from now (1h, 7d) "
@@ -238,15 +238,22 @@ def _show_table(app_: App, name: str, kind: str, columns: dict, times: list, lim
 
 
 def _chart(app_: App, columns: dict, times: list) -> None:
-    """A terminal plot (plotext), only when stdout is a terminal."""
+    """A terminal plot (plotext 6 API), only when stdout is a terminal; x is minutes before now."""
+    import shutil
+
     import plotext as plt
 
-    plt.clear_figure()
-    plt.plotsize(None, 15)
+    fig = plt.figure
+    fig.clear()
+    fig.plot_size(min(shutil.get_terminal_size().columns, 120), 14)
+    fig.theme("default" if app_.out.color else "colorless")
+    end = times[-1]
     for group, values in columns.items():
-        xs = [i for i, t in enumerate(times) if t in values]
-        plt.plot(xs, [values[times[i]] for i in xs], label=str(group))
-    app_.out.line(plt.build())
+        xs = [(t - end) / 60 for t in times if t in values]
+        if xs:
+            fig.draw(fig.signal(xs, [values[t] for t in times if t in values], marker="hd").lines().label(str(group)))
+    text = str(fig.build())
+    app_.out.line(text if app_.out.color else plt.uncolorize(text))
 
 
 @app.command()

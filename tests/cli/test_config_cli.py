@@ -105,10 +105,9 @@ def test_unparseable_config_exit_2_with_line(cli, config_file):
     assert "Traceback" not in result.stderr
 
 
-def test_missing_config_is_a_clear_error(tmp_path):
-    from conftest import run_cli
-
-    result = run_cli("config", "get", "ttl", "-t", "Cacheable", cwd=tmp_path)
+def test_missing_config_is_a_clear_error(cli, tmp_path_factory):
+    empty = tmp_path_factory.mktemp("no-config")
+    result = cli("config", "get", "ttl", "-t", "Cacheable", cwd=empty)
     assert result.exit_code == 2 and "No config/traits.toml found" in result.stderr
 
 

@@ -37,16 +37,14 @@ def test_json_plan_of_the_bundled_example(plan_doc):
     assert len(set(days)) == 12 and all(d.weekday() < 5 for d in days)
     assert all(b["date"] > doc["traits"][-1]["date"] for b in doc["batches"])
     assert all(len(b["models"]) <= 5 for b in doc["batches"])
-
-
-def test_every_model_after_its_traits_and_risks_named(plan_doc):
-    trait_day = {t["trait"]: t["date"] for t in plan_doc["traits"]}
-    batch_of = {m: b for b in plan_doc["batches"] for m in b["models"]}
+    # every model after its traits, risks named
+    trait_day = {t["trait"]: t["date"] for t in doc["traits"]}
+    batch_of = {m: b for b in doc["batches"] for m in b["models"]}
     assert "App\\Models\\Invoice" in batch_of
-    for trait in plan_doc["traits"]:
+    for trait in doc["traits"]:
         for model in trait["models"]:
             assert batch_of[model]["date"] > trait_day[trait["trait"]]
-    risks = {(r["model"], r["method"]) for r in plan_doc["risks"]}
+    risks = {(r["model"], r["method"]) for r in doc["risks"]}
     assert ("App\\Models\\Invoice", "statusTransitions") in risks
     assert ("App\\Models\\Setting", "cacheTtl") in risks
 
@@ -156,11 +154,20 @@ def test_flag_per_trait(cli):
     assert len(doc["flags"]) == 12 * 3
 
 
-def test_telemetry_baselines(cli):
-    for args in (("trait.HasUuid.operations", "200"), ("trait.HasUuid.errors", "1"),
-                 ("trait.HasUuid.duration_ms", "12", "--kind", "timing"),
-                 ("trait.HasUuid.duration_ms", "18", "--kind", "timing")):
-        assert cli("metrics", "record", *args).exit_code == 0
+def test_telemetry_baselines(cli, project: Path):
+    import time
+
+    from traitctl.engine.telemetry_formats import Point
+    from traitctl.store.db import Store
+
+    store = Store.open(f"sqlite:///{project / 'config' / '.traitctl' / 'traitctl.db'}")
+    now = time.time()
+    store.metrics.write([Point("trait.HasUuid.operations", "counter", 200.0, now - 60, {}),
+                         Point("trait.HasUuid.errors", "counter", 1.0, now - 60, {}),
+                         Point("trait.HasUuid.duration_ms", "timing", 12.0, now - 60, {}),
+                         Point("trait.HasUuid.duration_ms", "timing", 18.0, now - 30, {}),
+                         Point("trait.HasSlug.errors", "counter", 5.0, now - 3 * 86400, {})])  # outside 24h
+    store.close()
     doc = json.loads(cli("migrate-plan", "--start", "2026-12-01", "--json").stdout)
     step = next(t for t in doc["traits"] if t["name"] == "HasUuid")
     assert step["baseline"] == {"operations": 200.0, "error_rate": 0.5, "duration_ms": 15.0}

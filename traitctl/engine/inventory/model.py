@@ -295,6 +295,7 @@ def _find(items: tuple, name: str, short_ok: bool = True) -> Any:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_SCALARS = frozenset({str, int, bool, float, type(None)})
 
 
 def plain(value: Any) -> Any:
@@ -302,6 +303,8 @@ def plain(value: Any) -> Any:
     become lists (as a saved baseline read back has them). Much faster than ``asdict``, which
     deep-copies every leaf: it matters on inventories of thousands of classes."""
     kind = type(value)
+    if kind in _SCALARS:
+        return value
     names = _FIELDS.get(kind)
     if names is None and is_dataclass(value) and not isinstance(value, type):
         names = _FIELDS[kind] = tuple(f.name for f in fields(value) if not f.name.startswith("_"))

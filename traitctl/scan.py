@@ -255,21 +255,21 @@ def _version(f: SourceFile) -> str:
 
 
 def _stat_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) -> tuple[list[SourceFile], int]:
-    import json
+    from orjson import loads
 
     cached = cache.get_many([f.path for f in files])
     todo = []
     for f in files:
         c = cached.get(f.path)
         if c is not None and c.size == f.size and c.mtime_ns == f.mtime_ns and c.version == _version(f):
-            results[f.path] = json.loads(c.data)
+            results[f.path] = loads(c.data)
         else:
             todo.append(f)
     return todo, len(files) - len(todo)
 
 
 def _digest_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) -> tuple[list[SourceFile], list]:
-    import json
+    from orjson import loads
 
     digests = {}
     for f in files:
@@ -284,17 +284,17 @@ def _digest_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) 
         if data is None:
             todo.append(f)
             continue
-        results[f.path] = json.loads(data)
+        results[f.path] = loads(data)
         refreshed.append(_entry(f, digests[f.path], data))
     return todo, refreshed
 
 
 def _entry(f: SourceFile, digest: str, facts: dict | str) -> Any:
-    import json
+    from orjson import dumps
 
     from traitctl.store.filecache import CachedFile
 
-    data = facts if isinstance(facts, str) else json.dumps(facts, separators=(",", ":"))
+    data = facts if isinstance(facts, str) else dumps(facts).decode()
     return CachedFile(path=f.path, size=f.size, mtime_ns=f.mtime_ns, digest=digest, version=_version(f), data=data)
 
 

@@ -310,3 +310,31 @@ def test_table_output(cli, healthy_store):
     assert result.exit_code == 0
     assert "traitctl health: ok" in result.stdout
     assert "store" in result.stdout and "workers" in result.stdout
+
+
+def test_real_worker_alive_then_stopped(cli, project):
+    """Start a real worker, see it alive, stop it (SIGTERM): the workers check must fail."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "traitctl", "worker", "--no-periodic", "--shutdown-timeout", "2"],
+                            cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 60
+        doc = None
+        while time.monotonic() < deadline:
+            result, doc = _health(cli, "--only", "workers")
+            if doc["checks"]["workers"]["status"] == "ok":
+                break
+            time.sleep(0.5)
+        assert doc["checks"]["workers"]["status"] == "ok", doc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    result, doc = _health(cli, "--only", "workers")
+    assert result.exit_code == 1
+    assert doc["checks"]["workers"]["status"] == "fail"
+    assert doc["checks"]["workers"]["details"]["workers"][0]["state"] == "stopped"

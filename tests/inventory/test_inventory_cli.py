@@ -102,3 +102,44 @@ def test_no_cache_gives_the_same_answer(cli):
     cached = cli("inventory", "--json")
     cold = cli("inventory", "--json", "--no-cache")
     assert cold.exit_code == 0 and cold.stdout == cached.stdout
+
+
+def _run_with_tty_stderr(args: list[str], cwd: Path) -> tuple[int, bytes]:
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "traitctl", *args], cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=slave, env=dict(os.environ, COLUMNS="100"))
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    return proc.wait(), seen
+
+
+def test_progress_bar_on_a_terminal_only_for_large_trees(cli, project):
+    big = project / "big"
+    big.mkdir()
+    for i in range(210):
+        (big / f"F{i}.php").write_text(f"<?php namespace P; trait T{i} {{}}\n")
+    code, stderr = _run_with_tty_stderr(["inventory", "big", "--traits"], project)
+    assert code == 0 and b"Scanning sources" in stderr and b"100%" in stderr
+    piped = cli("inventory", "big", "--traits", "--no-cache")
+    assert piped.exit_code == 0 and piped.stderr == ""
+    small_code, small_stderr = _run_with_tty_stderr(["inventory", "--traits"], project)
+    assert small_code == 0 and b"Scanning" not in small_stderr

@@ -14,7 +14,7 @@ from traitctl.engine.errors import InputError, NotFound, TraitctlError
 #: Trees at least this large get a progress bar (on a terminal).
 PROGRESS_MIN_FILES = 200
 
-app = typer.Typer(help="Static inventory of traits and models (PHP and Python).")
+app = typer.Typer(help="Static inventory of traits and models (PHP and Python).", add_completion=False)
 
 FORMATS = ("table", "json", "markdown", "csv")
 GRAPHS = ("mermaid", "dot")
@@ -23,7 +23,8 @@ GRAPHS = ("mermaid", "dot")
 @app.command(name="inventory")
 def inventory(
     paths: Annotated[Optional[list[str]], typer.Argument(
-        help="Source folders or files (default: [traitctl] source of the configuration).", show_default=False)] = None,
+        help="Source folders or files (default: [traitctl] source of the configuration).", show_default=False,
+        metavar="PATH")] = None,
     traits: Annotated[bool, typer.Option("--traits", help="Only the traits.")] = False,
     models: Annotated[bool, typer.Option("--models", help="Only the models.")] = False,
     trait: Annotated[Optional[str], typer.Option("--trait", "-t", help="One trait in detail (FQN or short name).")] = None,

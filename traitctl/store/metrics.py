@@ -271,15 +271,20 @@ class MetricsRepo:
                 where, args = where + f" AND bucket >= {p}", args + [start]
             if end is not None:
                 where, args = where + f" AND bucket < {p}", args + [end]
-            for sid, n, total, lo, hi, last_ts in self._sql(
-                    f"SELECT series_id, SUM(n), SUM(total), MIN(lo), MAX(hi), MAX(last_ts) "
+            newest = []
+            for sid, n, total, lo, hi, last_ts, bucket in self._sql(
+                    f"SELECT series_id, SUM(n), SUM(total), MIN(lo), MAX(hi), MAX(last_ts), MAX(bucket) "
                     f"FROM traitctl_metric_rollup WHERE {where} GROUP BY series_id", args):
                 out[sid] = [n, total, lo, hi, last_ts, None]
-            for sid, last in self._sql(
-                    f"SELECT r.series_id, r.last_value FROM traitctl_metric_rollup r JOIN "
-                    f"(SELECT series_id, MAX(bucket) AS b FROM traitctl_metric_rollup WHERE {where} "
-                    f"GROUP BY series_id) m ON r.series_id = m.series_id AND r.bucket = m.b", args):
-                out[sid][5] = last
+                newest += [sid, bucket]
+            # The last value sits in each series' newest minute: primary-key lookups (an OR of
+            # equalities; SQLite scans the table for a row-value IN over VALUES).
+            for i in range(0, len(newest), 2 * _CHUNK):
+                pairs = newest[i:i + 2 * _CHUNK]
+                terms = " OR ".join([f"(series_id = {p} AND bucket = {p})"] * (len(pairs) // 2))
+                for sid, last in self._sql(f"SELECT series_id, last_value FROM traitctl_metric_rollup "
+                                           f"WHERE {terms}", pairs):
+                    out[sid][5] = last
         return out
 
     def _raw(self, sids: list[int], since: float, until: float | None) -> dict[int, list]:

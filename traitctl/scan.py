@@ -57,7 +57,7 @@ class SourceFile:
 
 def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: Iterable[str] = (),
          extra_traits: Iterable[str] = (), store: "Store | None" = None, use_cache: bool = True,
-         progress: Callable[[int], Any] | None = None, jobs: int | None = None,
+         progress: Callable[..., Any] | None = None, jobs: int | None = None,
          stats: dict[str, int] | None = None) -> Inventory:
     """Inventory the PHP and Python sources under ``roots``.
 
@@ -85,7 +85,8 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
 
 
 def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = True,
-                 progress: Callable[[int], Any] | None = None, store: "Store | None" = None) -> Inventory:
+                 progress: Callable[..., Any] | None = None, store: "Store | None" = None,
+                 stats: dict[str, int] | None = None) -> Inventory:
     """Scan what the application's configuration names: ``[traitctl] source`` (relative to the
     configuration file's folder) unless ``paths`` are given (relative to the current folder), with
     ``[inventory] exclude``, ``model_bases`` and ``traits``.
@@ -93,13 +94,14 @@ def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = Tru
     :param app: the invocation's :class:`~traitctl.context.App`.
     :param paths: explicit roots (the command's PATH arguments).
     :param store: the store to cache in; defaults to ``app.store()``.
+    :param stats: filled with cache figures (see :func:`parse_all`).
     """
     from dataclasses import replace
 
     roots, options = roots_for_app(app, paths)
     inv = scan(roots, excludes=options["exclude"], model_bases=options["model_bases"],
                extra_traits=options["traits"], store=store if store is not None else app.store(),
-               use_cache=use_cache, progress=progress)
+               use_cache=use_cache, progress=progress, stats=stats)
     # Roots as the user would type them from here, so a saved baseline does not depend on the machine.
     return replace(inv, roots=tuple(_shown(root, app.cwd) for root in roots))
 
@@ -214,7 +216,7 @@ def _is_package(folder: str) -> bool:
 
 # -- parsing ------------------------------------------------------------------------------------
 def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cache: bool = True,
-              progress: Callable[[int], Any] | None = None, jobs: int | None = None,
+              progress: Callable[..., Any] | None = None, jobs: int | None = None,
               stats: dict[str, int] | None = None) -> list[dict]:
     """Per-file facts (see :func:`traitctl.engine.inventory.facts.parse_file`) for ``files``,
     reusing the store's cache for unchanged files and parsing the others.

@@ -143,3 +143,24 @@ def test_progress_bar_on_a_terminal_only_for_large_trees(cli, project):
     assert piped.exit_code == 0 and piped.stderr == ""
     small_code, small_stderr = _run_with_tty_stderr(["inventory", "--traits"], project)
     assert small_code == 0 and b"Scanning" not in small_stderr
+
+
+def test_verbose_reports_what_the_cache_saved(cli, project):
+    first = cli("-v", "inventory", "--traits")
+    assert "Parsed 31 of 31 files (0 unchanged" in first.stderr
+    second = cli("-v", "inventory", "--traits")
+    assert "Parsed 0 of 31 files (31 unchanged" in second.stderr
+    (project / "examples/python-app/shop/db.py").write_text("from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n# edited\n")
+    third = cli("-v", "inventory", "--traits")
+    assert "Parsed 1 of 31 files (30 unchanged" in third.stderr
+
+
+def test_tenant_settings(cli):
+    result = cli("inventory", "--model", "Invoice", "--tenant", "acme", "--json")
+    assert result.exit_code == 0, result
+    auditable = json.loads(result.stdout)["traits"]["App\\Models\\Traits\\Auditable"]
+    assert auditable["retention_days"] == {"value": 3650, "source": "tenant+model"}
+    unknown = cli("inventory", "--tenant", "nobody")
+    assert unknown.exit_code == 2 and "nobody" in unknown.stderr
+    bad = cli("inventory", "--tenant", "../etc")
+    assert bad.exit_code == 2 and "Traceback" not in bad.stderr

@@ -78,8 +78,11 @@ def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None) -> 
 
     if tenant:
         check_tenant_id(tenant)
+    stats: dict[str, int] = {}
     with _Progress(state) as progress:
-        inv = scan_for_app(state, paths, use_cache=use_cache, progress=progress)
+        inv = scan_for_app(state, paths, use_cache=use_cache, progress=progress, stats=stats)
+    state.out.info(f"Parsed {stats['parsed']} of {stats['files']} files ({stats['cached']} unchanged, "
+                   f"{stats['same_content']} with the same content: from the cache).")
     cfg = state.config(tenants={tenant} if tenant else None)
     if tenant and tenant not in cfg.tenants:
         raise NotFound("tenant", tenant, cfg.tenants)

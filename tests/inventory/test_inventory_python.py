@@ -73,3 +73,10 @@ def test_relative_import_from_a_package_init():
     facts = parse_python(b"from .base import Base\nfrom .. import mixins\nclass M(mixins.X, Base): pass\n",
                          "app.models", is_package=True)
     assert facts["classes"][0]["bases"] == ["app.mixins.X", "app.models.base.Base"]
+
+
+def test_flask_sqlalchemy_and_django_auth_bases(pyapp):
+    assert pyapp.model("pkg.web.accounts.Account").base == "pkg.web.extensions.db.Model"
+    assert pyapp.model("pkg.web.accounts.Account").traits_direct == ("pkg.mixins.TimestampMixin",)
+    staff = pyapp.model("pkg.web.accounts.Staff")
+    assert staff.base == "django.contrib.auth.models.AbstractBaseUser" and staff.traits == ()

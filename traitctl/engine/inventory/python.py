@@ -12,7 +12,9 @@ import ast
 from typing import Any
 
 #: Calls whose result is a SQLAlchemy declarative base (``Base = declarative_base()``).
-DECLARATIVE_FACTORIES = ("declarative_base", "generate_base", "as_declarative")
+DECLARATIVE_FACTORIES = {"declarative_base": "", "generate_base": "", "as_declarative": "",
+                         # Flask-SQLAlchemy: `db = SQLAlchemy(app)`; models derive from `db.Model`.
+                         "SQLAlchemy": ".Model"}
 
 
 def parse_python(source: bytes, module: str, is_package: bool = False) -> dict[str, Any]:
@@ -38,11 +40,11 @@ def parse_python(source: bytes, module: str, is_package: bool = False) -> dict[s
         elif isinstance(node, ast.ClassDef):
             names.local(node.name)
             classes.append(_class(node, names))
-        elif isinstance(node, ast.Assign) and _is_declarative_call(node.value):
+        elif isinstance(node, ast.Assign) and _declarative_suffix(node.value) is not None:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     names.local(target.id)
-                    declarative.append(names.qualify(target.id))
+                    declarative.append(names.qualify(target.id) + _declarative_suffix(node.value))
     return {"classes": classes, "declarative": declarative, "warnings": []}
 
 
@@ -101,12 +103,13 @@ class _Names:
         return None
 
 
-def _is_declarative_call(value: ast.expr) -> bool:
+def _declarative_suffix(value: ast.expr) -> str | None:
+    """For ``name = factory(...)``: what to append to ``name`` to get the model base, else ``None``."""
     if not isinstance(value, ast.Call):
-        return False
+        return None
     func = value.func
     name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-    return name in DECLARATIVE_FACTORIES
+    return DECLARATIVE_FACTORIES.get(name)
 
 
 def _class(node: ast.ClassDef, names: _Names) -> dict[str, Any]:

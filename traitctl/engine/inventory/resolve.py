@@ -26,6 +26,9 @@ PHP_MODEL_BASES = ("Illuminate\\Database\\Eloquent\\Model", "Illuminate\\Foundat
                    "Illuminate\\Database\\Eloquent\\Relations\\Pivot",
                    "Illuminate\\Database\\Eloquent\\Relations\\MorphPivot")
 PYTHON_MODEL_BASES = ("django.db.models.Model", "django.db.models.base.Model", "peewee.Model",
+                      # Django's abstract models outside the scanned code (subclasses of Model too).
+                      "django.contrib.auth.models.AbstractUser", "django.contrib.auth.models.AbstractBaseUser",
+                      "django.contrib.auth.base_user.AbstractBaseUser", "django.contrib.auth.models.PermissionsMixin",
                       "sqlalchemy.orm.DeclarativeBase", "sqlalchemy.orm.DeclarativeBaseNoMeta",
                       "pydantic.BaseModel", "pydantic.main.BaseModel")
 #: Python bases that are never mixins.
@@ -112,7 +115,8 @@ class _Builder:
 
     def _py_vendor_mixin(self, key: str, base: str, mixins: set[str]) -> bool:
         # A base outside the scanned code counts as a (vendor) mixin when its name says so.
-        return _key(base) not in self.index and short(base).endswith(("Mixin", "Trait")) and (
+        return _key(base) not in self.index and _key(base) not in self.model_bases and short(base).endswith(
+            ("Mixin", "Trait")) and (
             key in mixins or self._py_is_model(key, set()))
 
     def _py_is_model(self, key: str, seen: set[str]) -> bool:

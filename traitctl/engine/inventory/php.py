@@ -61,21 +61,28 @@ def parse_php(source: bytes) -> dict[str, Any]:
 CONTAINERS = frozenset({"namespace_definition", "compound_statement", "if_statement", "else_clause",
                         "else_if_clause", "colon_block", "declare_statement"})
 DECLARATIONS = frozenset(CLASS_LIKES) - {"anonymous_class"}
-#: Upper bound of the declarations a file can hold: every `class X` etc. in the text, comments and
-#: strings included (a real declaration always matches).
-_KEYWORD = re.compile(rb"(?<![\w$>:\\])(?:class|trait|interface|enum)\s+[A-Za-z_\x80-\xff]", re.I)
-_ANONYMOUS = re.compile(rb"\bnew\s+(?:#\[|class\b)", re.I)
+#: Every `class X` (trait, interface, enum) in the lower-cased text, comments and strings included:
+#: an upper bound of the declarations (a real one always matches). Lower-casing first and checking
+#: the preceding byte in Python is ~3x faster than a case-insensitive pattern with a look-behind.
+_KEYWORD = re.compile(rb"(?:class|trait|interface|enum)\s+[a-z_\x80-\xff]")
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_$>:\\") | frozenset(range(0x80, 0x100))
+_ANONYMOUS = re.compile(rb"new\s+(?:#\[|class\b)")
 
 
 def _top_level(root: Any, source: bytes) -> list[Any] | None:
     """The class-likes found by walking statement containers only, or ``None`` when the file may
     hold more (anonymous classes, declarations inside functions, error recovery): then the full
     tree query runs. Skipping that query for the common file saves ~20% of a cold scan."""
-    if _ANONYMOUS.search(source):
+    low = source.lower()
+    if _ANONYMOUS.search(low):
         return None
     found: list[Any] = []
     _walk_containers(root, found)
-    return found if len(found) >= len(_KEYWORD.findall(source)) else None
+    return found if len(found) >= _keyword_count(low) else None
+
+
+def _keyword_count(low: bytes) -> int:
+    return sum(1 for m in _KEYWORD.finditer(low) if not m.start() or low[m.start() - 1] not in _NAME_BYTES)
 
 
 def _walk_containers(node: Any, found: list[Any]) -> None:

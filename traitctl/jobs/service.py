@@ -61,11 +61,8 @@ class Jobs:
         :param key: a unique key (scheduled runs use one per entry and minute).
         """
         now = now or utcnow()
-        queue = spec.queue if spec.queue != "default" else self.default_queue
-        job = Job(id=0, trait=trait, operation=spec.name, model=model, tenant=tenant, data=dict(data or {}),
-                  queue=queue, priority=spec.priority if priority is None else priority,
-                  max_attempts=spec.retries + 1, timeout=spec.timeout, retry_delay=spec.retry_delay,
-                  backoff=spec.backoff, enqueued=now, eta=eta, key=key)
+        job = self._new(spec, dict(trait=trait, model=model, tenant=tenant, data=data, eta=eta, priority=priority,
+                                   key=key), now)
         with self.store.db.atomic():
             job = self.repo.create(job)
             if job is None:
@@ -73,6 +70,29 @@ class Jobs:
             self._event("job.enqueued", job, extra=event_data)
         self.dispatch(job, now)
         return job
+
+    def enqueue_many(self, spec: OperationSpec, items: list[dict[str, Any]], now: dt.datetime | None = None) -> list[Job]:
+        """Record many jobs of one operation in one transaction, then send their messages.
+
+        :param items: per job, any of ``trait``, ``model``, ``tenant``, ``data``, ``eta``, ``priority``.
+        """
+        now = now or utcnow()
+        with self.store.db.atomic():
+            jobs = [self.repo.create(self._new(spec, item, now)) for item in items]
+            for job in jobs:
+                self._event("job.enqueued", job)
+        for job in jobs:
+            self.dispatch(job, now)
+        return jobs
+
+    def _new(self, spec: OperationSpec, item: dict[str, Any], now: dt.datetime) -> Job:
+        priority = item.get("priority")
+        return Job(id=0, trait=item.get("trait"), operation=spec.name, model=item.get("model"),
+                   tenant=item.get("tenant"), data=dict(item.get("data") or {}),
+                   queue=spec.queue if spec.queue != "default" else self.default_queue,
+                   priority=spec.priority if priority is None else priority, max_attempts=spec.retries + 1,
+                   timeout=spec.timeout, retry_delay=spec.retry_delay, backoff=spec.backoff, enqueued=now,
+                   eta=item.get("eta"), key=item.get("key"))
 
     def dispatch(self, job: Job, now: dt.datetime | None = None) -> None:
         """Send the job's message (at its ``eta`` when in the future)."""
@@ -82,10 +102,17 @@ class Jobs:
             # An aware time: Huey would read a naive one as local time.
             options["eta"] = job.eta.replace(tzinfo=dt.timezone.utc)
         task = huey.traitctl_run_job.s(job.id, time.time(), **options)
-        if task.eta is not None:
-            huey.add_schedule(task)
-        else:
-            huey.enqueue(task)
+        try:
+            if task.eta is not None:
+                huey.add_schedule(task)
+            else:
+                huey.enqueue(task)
+        except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
+            from traitctl.engine.errors import StoreError
+            from traitctl.settings import redact_url
+
+            raise StoreError(f"Job {job.id} is recorded but the queue at {redact_url(self.queue_url)} cannot be "
+                             f"reached ({type(exc).__name__}); a worker sends it when the queue is back.") from None
 
     # -- the worker's side ----------------------------------------------------------------------
     def claim(self, job_id: int, worker: str) -> Job | None:
@@ -212,8 +239,9 @@ class Jobs:
         if job.operation == "deliver":
             data["delivery"] = True  # never delivered to subscribers again (no event loops)
         data.update(extra or {})
-        self.store.events.record(kind=kind, actor=self.actor, command=self.command, trait=job.trait,
-                                 model=job.model, tenant=job.tenant, data=data)
+        self.repo.event_writer(self.store.events).record(kind=kind, actor=self.actor, command=self.command,
+                                                         trait=job.trait, model=job.model, tenant=job.tenant,
+                                                         data=data)
 
 
 __all__ = ["Jobs", "utcnow", "RUNNING"]

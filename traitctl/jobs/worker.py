@@ -267,7 +267,7 @@ def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shu
     tasks.RUNTIME = runtime
     huey = open_queue(runtime.settings.queue_url, runtime.queue)
     consumer = _consumer_class()(huey, workers=workers, periodic=periodic, worker_type="thread",
-                                 initial_delay=0.05, max_delay=0.5, backoff=1.15,
+                                 initial_delay=0.01, max_delay=0.1, backoff=1.15,
                                  shutdown_timeout=shutdown_timeout, check_worker_health=True)
     consumer.runtime = runtime
     runtime.beat("starting")

@@ -32,6 +32,9 @@ def test_json_document(cli):
 def test_markdown_csv_and_focused_views(cli):
     md = cli("inventory", "--models", "--format", "markdown")
     assert md.exit_code == 0 and "## Models" in md.stdout and "## Traits" not in md.stdout
+    assert ("- App\\Models\\Invoice::statusTransitions() (app/Models/Invoice.php:29) replaces "
+            "App\\Models\\Traits\\HasStatus::statusTransitions() (line 20)") in md.stdout
+    assert "HasUserTracking\\*" in md.stdout  # emphasis markers escaped in cells
     csv_out = cli("inventory", "--format", "csv")
     assert csv_out.stdout.splitlines()[0] == "model,trait,how,vendor,configured,overrides"
     assert "App\\Models\\Invoice,App\\Models\\Traits\\HasStatus,direct,no,HasStatus,statusTransitions" in csv_out.stdout

@@ -158,3 +158,15 @@ def test_adaptations_are_recorded():
     adaptations = parse_php(src)["classes"][0]["adaptations"]
     assert adaptations == [["insteadof", "N\\A", "m", ["N\\B"], None, None],
                            ["as", "N\\B", "m", [], "n", "protected"], ["as", None, "m", [], None, "private"]]
+
+
+def test_trait_uses_trait_closure_is_transitive_and_cycle_safe():
+    from traitctl.engine.inventory.resolve import build
+
+    src = (b"<?php namespace N; trait A { use B; } trait B { use C; } trait C { use A; public function c() {} }"
+           b" class M extends \\Illuminate\\Database\\Eloquent\\Model { use A; public function c() {} }")
+    inv = build([{**parse_php(src), "file": "n.php", "language": "php", "module": ""}])
+    assert inv.trait("N\\A").uses_all == ("N\\A", "N\\B", "N\\C")
+    model = inv.model("N\\M")
+    assert model.traits_direct == ("N\\A",) and model.traits_via_traits == ("N\\B", "N\\C")
+    assert [(o.method, o.trait) for o in model.overrides] == [("c", "N\\C")]

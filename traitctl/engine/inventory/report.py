@@ -114,6 +114,9 @@ def markdown(inv: Inventory, aud: Audit | None = None, view: str = "all") -> str
     if view in ("all", "models"):
         out += ["## Models", "", "`*` via another trait, `^` inherited.", "",
                 *_md_table(MODEL_COLUMNS, model_rows(inv)), ""]
+    if view in ("all", "models"):
+        listed = [f"- {line}" for line in override_lines(inv)] or ["None."]
+        out += ["## Custom overrides", "", *listed, ""]
     if aud is not None and view == "all":
         found = [f"- {line}" for line in mismatch_lines(aud)] or ["None."]
         out += ["## Configuration mismatches", "", *found, ""]
@@ -124,7 +127,8 @@ def markdown(inv: Inventory, aud: Audit | None = None, view: str = "all") -> str
 
 def _md_table(columns: Iterable[str], rows: list[list[str]]) -> list[str]:
     def cell(value: str) -> str:
-        return value.replace("|", "\\|")  # a backslash before a letter stays literal in GFM
+        # A backslash before a letter stays literal in GFM; `|` ends a cell and `*` starts emphasis.
+        return value.replace("|", "\\|").replace("*", "\\*")
 
     columns = list(columns)
     return (["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
@@ -157,6 +161,12 @@ def pair_rows(inv: Inventory, aud: Audit | None = None) -> list[list[str]]:
             overrides = ";".join(o.method for o in m.overrides if o.trait == t)
             rows.append([m.fqn, t, how, "yes" if t in vendor else "no", config.get((m.fqn, t), ""), overrides])
     return rows
+
+
+def override_lines(inv: Inventory) -> list[str]:
+    """One sentence per model method replacing a trait's concrete method."""
+    return [f"{m.fqn}::{o.method}() ({m.file}:{o.line}) replaces {o.trait}::{o.method}() (line {o.trait_line})"
+            for m in inv.models for o in m.overrides]
 
 
 def mismatch_lines(aud: Audit) -> list[str]:

@@ -160,7 +160,9 @@ def collect(roots: Sequence[Path], excludes: Iterable[str] = ()) -> list[SourceF
             continue
         out.extend(_walk(root, patterns))
     out.sort(key=lambda f: f.rel)
-    return out
+    # Overlapping roots (app and app/Models) reach a file twice: inventory it once.
+    seen: set[str] = set()
+    return [f for f in out if not (f.path in seen or seen.add(f.path))]
 
 
 def _walk(root: Path, patterns: tuple[str, ...]) -> list[SourceFile]:

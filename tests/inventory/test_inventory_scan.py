@@ -25,6 +25,12 @@ def test_vendor_node_modules_skipped_blade_read(tmp_path):
     assert inv.trait("ExcludedTrait") is not None
 
 
+def test_overlapping_roots_count_each_file_once():
+    app = FIXTURES / "tricky" / "app"
+    both = scan([app, app / "Concerns"])
+    assert both.files == 17 and both.class_("App\\Models\\Loggable").duplicates == ()
+
+
 def test_exclude_globs_match_paths_below_the_root():
     rels = [f.rel for f in collect([FIXTURES / "tricky" / "app"], ["Shared/*", "*.blade.php"])]
     assert not [r for r in rels if "/Shared/" in r or r.endswith(".blade.php")]

@@ -22,7 +22,7 @@ import atexit
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,41 +68,45 @@ def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: boo
     """
     parse = parser_for(fmt, now)
     report = IngestReport()
-    with repo.transaction() if strict else nullcontext():
-        kinds = repo.known_kinds()
-        batch: list[Point] = []
-        for line_no, line in enumerate(lines, 1):
-            # Inline on purpose: this loop runs once per line of inputs of millions of lines.
-            try:
-                point = parse(line)
-            except LineError as exc:
-                report.add_bad(line_no, exc.message)
-                continue
-            if point is None:
-                report.skipped += 1
-            elif kinds.setdefault(point[0], point[1]) != point[1]:
-                report.add_bad(line_no, f"metric {point[0]} is a {kinds[point[0]]}, not a {point[1]}")
-            else:
-                batch.append(point)
-                if len(batch) >= batch_size:
-                    report.stored += _flush_batch(repo, batch, report, strict)
-        report.stored += _flush_batch(repo, batch, report, strict)
-        if strict and report.bad:
-            raise InputError(f"Nothing stored (--strict): {report.bad_summary()}.")
+    kinds = repo.known_kinds()
+    writer = repo.batch_writer(one_transaction=strict)
+    try:
+        _ingest_lines(parse, lines, kinds, report, writer, strict, batch_size)
+    except BaseException:
+        writer.close(commit=False)
+        raise
+    report.stored = writer.close(commit=not (strict and report.bad))
+    if strict and report.bad:
+        raise InputError(f"Nothing stored (--strict): {report.bad_summary()}.")
     return report
 
 
-def _flush_batch(repo: Any, batch: list[Point], report: IngestReport, strict: bool) -> int:
+def _ingest_lines(parse, lines: Iterable[str], kinds: dict, report: IngestReport, writer, strict: bool,
+                  batch_size: int) -> None:
+    batch: list[Point] = []
+    for line_no, line in enumerate(lines, 1):
+        # Inline on purpose: this loop runs once per line of inputs of millions of lines.
+        try:
+            point = parse(line)
+        except LineError as exc:
+            report.add_bad(line_no, exc.message)
+            continue
+        if point is None:
+            report.skipped += 1
+        elif kinds.setdefault(point[0], point[1]) != point[1]:
+            report.add_bad(line_no, f"metric {point[0]} is a {kinds[point[0]]}, not a {point[1]}")
+        else:
+            batch.append(point)
+            if len(batch) >= batch_size:
+                _hand_over(writer, batch, report, strict)
+    _hand_over(writer, batch, report, strict)
+
+
+def _hand_over(writer, batch: list[Point], report: IngestReport, strict: bool) -> None:
     # Under --strict, once a line is bad nothing will be kept: skip the writes.
-    stored = 0 if strict and report.bad else repo.write(batch)
+    if batch and not (strict and report.bad):
+        writer.put(batch)
     batch.clear()
-    return stored
-
-
-def read_lines(stream: Any) -> Iterator[str]:
-    """Lines of a text stream without their line ends."""
-    for line in stream:
-        yield line.rstrip("\n")
 
 
 # -- the buffered recorder of the Python API --------------------------------------------------

@@ -140,3 +140,37 @@ def test_series_filters_and_delete(store):
     assert [s.name for s in store.metrics.series(tenant="acme")] == ["trait.HasSlug.made"]
     assert store.metrics.delete(store.metrics.series(trait="HasSlug")) == 1
     assert store.metrics.names() == ["trait.HasUuid.generated"]
+
+
+@pytest.mark.parametrize("one_transaction", [True, False])
+def test_batch_writer_commits_or_rolls_back(store, one_transaction):
+    pts = points(40)
+    writer = store.metrics.batch_writer(one_transaction=one_transaction)
+    writer.put(pts[:20])
+    writer.put(pts[20:])
+    assert writer.close(commit=False) == (0 if one_transaction else 40)
+    assert store.metrics.count_points() == (0 if one_transaction else 40)
+    writer = store.metrics.batch_writer(one_transaction=one_transaction)
+    writer.put(pts)
+    assert writer.close() == 40
+    assert store.metrics.count_points() == (40 if one_transaction else 80)
+
+
+def write_all(writer, batches) -> int:
+    """As ``telemetry.ingest`` uses a writer: the error may surface at ``put`` or at ``close``."""
+    try:
+        for batch in batches:
+            writer.put(batch)
+    except BaseException:
+        writer.close(commit=False)
+        raise
+    return writer.close()
+
+
+def test_batch_writer_hands_back_the_writers_error(store):
+    store.metrics.write([make_point("q", 1, "gauge", None, T0)])
+    writer = store.metrics.batch_writer(one_transaction=True)
+    batches = [[make_point("ok", 1, "counter", None, T0)], [make_point("q", 1, "counter", None, T0)]]
+    with pytest.raises(InputError, match="'q' is a gauge"):
+        write_all(writer, batches)  # the second batch conflicts with the stored kind
+    assert store.metrics.count_points() == 1 and store.metrics.names() == ["q"]

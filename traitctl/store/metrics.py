@@ -107,6 +107,20 @@ class MetricsRepo:
                 self._insert(rows, rollups, newest)
         return len(rows)
 
+    def batch_writer(self, *, one_transaction: bool = False) -> "BatchWriter":
+        """A writer for a stream of batches (``put(batch)``, then ``close(commit)``).
+
+        On a file or server database the batches are written by a background thread with its own
+        connection, so SQLite's inserts (which release the GIL) overlap the parsing of the next
+        batch; an in-memory database is written in the calling thread.
+
+        :param one_transaction: all batches in one transaction, committed or rolled back by
+            ``close``; otherwise each batch is its own transaction.
+        """
+        in_memory = isinstance(self.db, peewee.SqliteDatabase) and self.db.database in (":memory:", "")
+        cls = BatchWriter if in_memory else ThreadedBatchWriter
+        return cls(self, one_transaction)
+
     def _prepare(self, points: Iterable[Point]) -> tuple[list, dict, dict]:
         # The hot loop of every ingest: keep it to dict lookups and tuple building.
         ids = self._series_ids()
@@ -431,3 +445,96 @@ def _merge_into(acc: dict[int, list], more: dict[int, list]) -> None:
         mine[2], mine[3] = min(mine[2], other[2]), max(mine[3], other[3])
         if other[4] >= mine[4]:
             mine[4], mine[5] = other[4], other[5]
+
+
+
+class _Rollback(Exception):
+    """Raised inside the ingest transaction to roll it back."""
+
+
+class BatchWriter:
+    """Writes each ``put`` batch at once, in the calling thread (see :meth:`MetricsRepo.batch_writer`)."""
+
+    def __init__(self, repo: MetricsRepo, one_transaction: bool) -> None:
+        self.repo = repo
+        self.stored = 0
+        self._txn = repo.db.atomic() if one_transaction else None
+        if self._txn is not None:
+            self._txn.__enter__()
+
+    def put(self, batch: list[Point]) -> None:
+        """Store one batch (the list may be reused by the caller afterwards)."""
+        self.stored += self.repo.write(batch)
+
+    def close(self, commit: bool = True) -> int:
+        """Commit (or roll back) the single transaction; return the points stored."""
+        if self._txn is not None:
+            self._txn.__exit__(None, None, None) if commit else self._txn.__exit__(_Rollback, _Rollback(), None)
+        if not commit and self._txn is not None:
+            self.repo._ids, self.stored = None, 0
+        return self.stored
+
+
+class ThreadedBatchWriter:
+    """Writes batches in a background thread with its own connection; at most two batches wait."""
+
+    def __init__(self, repo: MetricsRepo, one_transaction: bool) -> None:
+        import queue
+        import threading
+
+        self.repo = repo
+        self.stored = 0
+        self.error: BaseException | None = None
+        self._one = one_transaction
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._run, name="traitctl-metrics-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: list[Point]) -> None:
+        """Hand a copy of the batch to the writer; re-raise the writer's error if it failed."""
+        self._raise()
+        self._queue.put(list(batch))
+
+    def close(self, commit: bool = True) -> int:
+        """Wait for the writer, commit or roll back, and return the points stored."""
+        self._queue.put(("end", commit))
+        self._thread.join()
+        self._raise()
+        return self.stored
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        db = self.repo.db
+        try:
+            db.connect(reuse_if_open=True)
+            with self.repo.transaction() if self._one else _nothing():
+                self._drain()
+        except _Rollback:  # only the single transaction is undone; separate batches are committed
+            self.stored = 0 if self._one else self.stored
+        except BaseException as exc:  # handed to the caller's thread by put/close
+            self.error = exc
+            self._drain_rest()
+        finally:
+            db.close()
+
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, tuple):
+                if not item[1]:
+                    raise _Rollback()
+                return
+            self.stored += self.repo.write(item)
+
+    def _drain_rest(self) -> None:
+        # Keep taking batches so that a caller blocked on put() wakes up and sees the error.
+        while not isinstance(self._queue.get(), tuple):
+            pass
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

@@ -395,13 +395,14 @@ def export(
     since: Annotated[Optional[str], typer.Option("--since", "-s", help="Only points in this window "
                                                  "(json/csv; Prometheus always exports running totals).")] = None,
     trait: OptTraitOpt = None,
+    json: JsonOpt = False,
 ) -> None:
     """Every series: the Prometheus text format (HELP/TYPE, counters as _total), or JSON/CSV
     summaries (count, sum, min, max, mean, last)."""
     from traitctl.engine import telemetry_formats as tf
 
-    app_ = app_for(fmt == "json")
-    _check_format(fmt, ("prometheus", "json", "csv"))
+    app_ = app_for(fmt == "json" or json)
+    fmt = "json" if app_.out.json_mode else _check_format(fmt, ("prometheus", "json", "csv"))
     repo = app_.store().metrics
     start = None if since is None or fmt == "prometheus" else _since(since, _now())
     summaries = repo.summaries(repo.series(trait=trait), start, None)

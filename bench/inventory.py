@@ -146,7 +146,7 @@ def _cat(paths: list[str]) -> float:
 def _cli(tree: Path, store: Path) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "traitctl", "--store", f"sqlite:///{store}", "inventory", str(tree), "--json"],
-                   cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - start
 
 
@@ -180,7 +180,7 @@ def _median(samples: list[dict]) -> dict:
 def report(r: dict) -> None:
     files, cat = r["files"], r["cat"]
     print(f"\n{r['tree']}: {files} files, {r['lines']} lines; "
-          f"{r['cold1']['traits']} traits, {r['cold1']['models']} models")
+          f"{r['cold1']['traits']} traits, {r['cold1']['models']} models; load now {os.getloadavg()[0]:.1f}")
     print(f"  {'measure':<14}{'median s':>10}{'ms/file':>10}{'files/s':>10}{'x cat':>9}{'peak MB':>10}")
     rows = [("cat", cat, None), ("cold jobs=1", r["cold1"]["seconds"], r["cold1"]["peak_mb"]),
             ("cold jobs=2", r["cold2"]["seconds"], r["cold2"]["peak_mb"]),

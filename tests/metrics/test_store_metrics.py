@@ -174,3 +174,52 @@ def test_batch_writer_hands_back_the_writers_error(store):
     with pytest.raises(InputError, match="'q' is a gauge"):
         write_all(writer, batches)  # the second batch conflicts with the stored kind
     assert store.metrics.count_points() == 1 and store.metrics.names() == ["q"]
+
+
+def hours_of_points(n: int = 400, seed: int = 3) -> list[Point]:
+    """Points over about five hours, so windows cover whole hours, whole minutes and partial ones."""
+    rng = random.Random(seed)
+    return [make_point("g", round(rng.uniform(0, 100), 1), "gauge", {"host": "a" if i % 2 else "b"},
+                       T0 + rng.uniform(0, 5 * 3600)) for i in range(n)]
+
+
+def test_windows_over_hours_are_exact_including_the_last_value(store):
+    pts = hours_of_points()
+    store.metrics.write(pts[:150])
+    store.metrics.write(pts[150:])
+    rng = random.Random(5)
+    windows = [(0, 5 * 3600), (1800.5, 3 * 3600 + 7), (3600, 7200), (59, 3601)]
+    windows += [tuple(sorted((rng.uniform(-100, 18100), rng.uniform(-100, 18100)))) for _ in range(6)]
+    series = store.metrics.series("g")
+    for since, until in windows:
+        inside = [p for p in pts if T0 + since <= p.ts < T0 + until]
+        got = {s.series.labels["host"]: s for s in store.metrics.summaries(series, T0 + since, T0 + until)}
+        for host in ("a", "b"):
+            mine = [p for p in inside if p.labels["host"] == host]
+            if not mine:
+                assert host not in got
+                continue
+            newest = max(mine, key=lambda p: p.ts)
+            summary = got[host]
+            assert (summary.count, summary.min, summary.max) == (len(mine), min(p.value for p in mine),
+                                                                 max(p.value for p in mine))
+            assert summary.sum == pytest.approx(sum(p.value for p in mine))
+            assert (summary.last, summary.last_ts) == (newest.value, pytest.approx(newest.ts))
+
+
+def test_hourly_and_minute_buckets_agree_and_purge_keeps_hours_exact(store):
+    pts = hours_of_points()
+    store.metrics.write(pts)
+    series = store.metrics.series("g")
+    hourly = store.metrics.buckets(series, T0, T0 + 5 * 3600, 3600)
+    minutes = store.metrics.buckets(series, T0, T0 + 5 * 3600, 1800)  # 30-minute intervals: minute roll-ups
+    for s in series:
+        for k in range(5):
+            halves = [minutes.get((s.id, 2 * k + j), [0, 0.0]) for j in (0, 1)]
+            assert hourly.get((s.id, k), [0, 0.0])[0] == halves[0][0] + halves[1][0]
+    cut = 2 * 3600 + 1234.5
+    store.metrics.purge(at(cut))
+    kept = [p.value for p in pts if p.ts >= T0 + cut]
+    assert store.metrics.aggregate("g", since=at(0), until=at(6 * 3600), agg="count") == len(kept)
+    assert store.metrics.aggregate("g", since=at(2 * 3600), until=at(3 * 3600), agg="sum") == \
+        pytest.approx(sum(p.value for p in pts if T0 + cut <= p.ts < T0 + 3 * 3600))

@@ -7,10 +7,10 @@ Layout (three tables):
     labels in their own columns (the dashboard's filters), and the newest point's time.
 ``traitctl_metric_point``
     every point: series id, time (epoch seconds, UTC), value. Index ``(series_id, ts)``.
-``traitctl_metric_rollup``
-    per series and minute: count, sum, min, max, last time and last value, kept up to date in the
-    same transaction as the points. Views over windows read whole minutes from here and only the
-    partial minutes at the edges from the points, so they do not scan millions of rows.
+``traitctl_metric_rollup`` and ``traitctl_metric_rollup_hour``
+    per series and minute (and hour): count, sum, min, max, last time and last value, kept up to
+    date in the same transaction as the points. Views over windows read whole hours, then whole
+    minutes at the edges, then the points of the partial minutes, so they do not scan millions of rows.
 
 Writes go through the DB-API cursor's ``executemany`` inside one transaction per batch (peewee's
 ``insert_many`` builds SQL text and is ~10x slower for this).
@@ -31,6 +31,9 @@ from traitctl.engine.telemetry_formats import CORE_LABELS, Point, Series, Summar
 from traitctl.store.db import model_base
 
 AGGREGATES = ("sum", "count", "avg", "min", "max")
+#: roll-up levels, coarsest first: (bucket seconds, table).
+LEVELS = ((3600, "traitctl_metric_rollup_hour"), (60, "traitctl_metric_rollup"))
+MINUTE_TABLE = LEVELS[-1][1]
 _CHUNK = 500  # series ids per IN (...) list: well under SQLite's variable limit
 
 
@@ -63,23 +66,26 @@ class MetricsRepo:
                 table_name = "traitctl_metric_point"
                 indexes = ((("series_id", "ts"), False),)
 
-        class RollupRow(Base):
-            series_id = peewee.IntegerField()
-            bucket = peewee.BigIntegerField()
-            n = peewee.BigIntegerField()
-            total = peewee.DoubleField()
-            lo = peewee.DoubleField()
-            hi = peewee.DoubleField()
-            last_ts = peewee.DoubleField()
-            last_value = peewee.DoubleField()
+        def rollup(table: str) -> type[peewee.Model]:
+            class RollupRow(Base):
+                series_id = peewee.IntegerField()
+                bucket = peewee.BigIntegerField()
+                n = peewee.BigIntegerField()
+                total = peewee.DoubleField()
+                lo = peewee.DoubleField()
+                hi = peewee.DoubleField()
+                last_ts = peewee.DoubleField()
+                last_value = peewee.DoubleField()
 
-            class Meta:
-                table_name = "traitctl_metric_rollup"
-                primary_key = peewee.CompositeKey("series_id", "bucket")
+                class Meta:
+                    table_name = table
+                    primary_key = peewee.CompositeKey("series_id", "bucket")
+
+            return RollupRow
 
         self.db = db
-        self.SeriesRow, self.PointRow, self.RollupRow = SeriesRow, PointRow, RollupRow
-        self.models = [SeriesRow, PointRow, RollupRow]
+        self.SeriesRow, self.PointRow = SeriesRow, PointRow
+        self.models = [SeriesRow, PointRow] + [rollup(table) for _, table in LEVELS]
         # (name, kind, tuple(labels.items())) -> series id. Labels in another order miss the cache
         # but resolve to the same series through its canonical text (see _create_series).
         self._ids: dict | None = None
@@ -182,21 +188,28 @@ class MetricsRepo:
         return real
 
     def _insert(self, rows: list, rollups: dict, newest: dict) -> None:
-        p, t = self.db.param, self.RollupRow._meta.table_name
+        p = self.db.param
         cursor = self.db.cursor()
         cursor.executemany(f"INSERT INTO traitctl_metric_point (series_id, ts, value) VALUES ({p}, {p}, {p})", rows)
-        cursor.executemany(
-            f"INSERT INTO {t} (series_id, bucket, n, total, lo, hi, last_ts, last_value) "
-            f"VALUES ({', '.join([p] * 8)}) ON CONFLICT (series_id, bucket) DO UPDATE SET "
-            f"n = {t}.n + excluded.n, total = {t}.total + excluded.total, "
-            f"lo = CASE WHEN excluded.lo < {t}.lo THEN excluded.lo ELSE {t}.lo END, "
-            f"hi = CASE WHEN excluded.hi > {t}.hi THEN excluded.hi ELSE {t}.hi END, "
-            f"last_value = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_value ELSE {t}.last_value END, "
-            f"last_ts = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_ts ELSE {t}.last_ts END",
-            [(sid, bucket, *acc) for (sid, bucket), acc in rollups.items()])
+        cursor.executemany(self._upsert_sql(MINUTE_TABLE), [(sid, bucket, *acc) for (sid, bucket), acc in rollups.items()])
+        for size, table in LEVELS[:-1]:
+            coarse: dict[tuple[int, int], list] = {}
+            for (sid, bucket), acc in rollups.items():
+                _merge_acc(coarse.setdefault((sid, bucket // size * size), [0, 0.0, math.inf, -math.inf, -math.inf, None]), acc)
+            cursor.executemany(self._upsert_sql(table), [(sid, bucket, *acc) for (sid, bucket), acc in coarse.items()])
         cursor.executemany(f"UPDATE traitctl_metric_series SET last_ts = {p} WHERE id = {p} "
                            f"AND (last_ts IS NULL OR last_ts < {p})",
                            [(ts, sid, ts) for sid, ts in newest.items()])
+
+    def _upsert_sql(self, t: str) -> str:
+        """Insert a roll-up row, or merge it into the row already there (same SQL on SQLite and PostgreSQL)."""
+        return (f"INSERT INTO {t} (series_id, bucket, n, total, lo, hi, last_ts, last_value) "
+                f"VALUES ({', '.join([self.db.param] * 8)}) ON CONFLICT (series_id, bucket) DO UPDATE SET "
+                f"n = {t}.n + excluded.n, total = {t}.total + excluded.total, "
+                f"lo = CASE WHEN excluded.lo < {t}.lo THEN excluded.lo ELSE {t}.lo END, "
+                f"hi = CASE WHEN excluded.hi > {t}.hi THEN excluded.hi ELSE {t}.hi END, "
+                f"last_value = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_value ELSE {t}.last_value END, "
+                f"last_ts = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_ts ELSE {t}.last_ts END")
 
     def _series_ids(self) -> dict:
         if self._ids is None:
@@ -264,19 +277,26 @@ class MetricsRepo:
                 "min": min(s.min for s in found), "max": max(s.max for s in found)}[agg]
 
     def _window(self, series: list[Series], since: float | None, until: float | None) -> dict[int, list]:
-        start = None if since is None else math.ceil(since / 60) * 60
-        end = None if until is None else math.floor(until / 60) * 60
-        sids = [s.id for s in series]
-        if start is not None and end is not None and start >= end:
+        return self._span([s.id for s in series], since, until, 0)
+
+    def _span(self, sids: list[int], since: float | None, until: float | None, level: int) -> dict[int, list]:
+        """``[since, until)`` from the whole buckets of roll-up ``level``, the partial buckets at
+        the edges from the finer levels, and finally from the points: exact at any boundary."""
+        if level == len(LEVELS):
             return self._raw(sids, since, until)
-        acc = self._rollup_window(sids, start, end)
-        if since is not None:
-            _merge_into(acc, self._raw(sids, since, start))
-        if until is not None:
-            _merge_into(acc, self._raw(sids, end, until))
+        size, table = LEVELS[level]
+        start = None if since is None else math.ceil(since / size) * size
+        end = None if until is None else math.floor(until / size) * size
+        if start is not None and end is not None and start >= end:
+            return self._span(sids, since, until, level + 1)
+        acc = self._rollup_window(table, sids, start, end)
+        if since is not None and since < start:
+            _merge_into(acc, self._span(sids, since, start, level + 1))
+        if until is not None and end < until:
+            _merge_into(acc, self._span(sids, end, until, level + 1))
         return acc
 
-    def _rollup_window(self, sids: list[int], start: int | None, end: int | None) -> dict[int, list]:
+    def _rollup_window(self, table: str, sids: list[int], start: int | None, end: int | None) -> dict[int, list]:
         out: dict[int, list] = {}
         p = self.db.param
         for chunk, params in self._chunks(sids):
@@ -288,16 +308,15 @@ class MetricsRepo:
             newest = []
             for sid, n, total, lo, hi, last_ts, bucket in self._sql(
                     f"SELECT series_id, SUM(n), SUM(total), MIN(lo), MAX(hi), MAX(last_ts), MAX(bucket) "
-                    f"FROM traitctl_metric_rollup WHERE {where} GROUP BY series_id", args):
+                    f"FROM {table} WHERE {where} GROUP BY series_id", args):
                 out[sid] = [n, total, lo, hi, last_ts, None]
                 newest += [sid, bucket]
-            # The last value sits in each series' newest minute: primary-key lookups (an OR of
+            # The last value sits in each series' newest bucket: primary-key lookups (an OR of
             # equalities; SQLite scans the table for a row-value IN over VALUES).
             for i in range(0, len(newest), 2 * _CHUNK):
                 pairs = newest[i:i + 2 * _CHUNK]
                 terms = " OR ".join([f"(series_id = {p} AND bucket = {p})"] * (len(pairs) // 2))
-                for sid, last in self._sql(f"SELECT series_id, last_value FROM traitctl_metric_rollup "
-                                           f"WHERE {terms}", pairs):
+                for sid, last in self._sql(f"SELECT series_id, last_value FROM {table} WHERE {terms}", pairs):
                     out[sid][5] = last
         return out
 
@@ -319,13 +338,14 @@ class MetricsRepo:
         """Per series and interval: ``{(series_id, k): [count, sum, min, max]}`` for points in
         ``[start, end)``, interval ``k`` covering ``[start + k*step, start + (k+1)*step)``.
 
-        Whole-minute intervals on minute boundaries are read from the roll-ups; others from points.
+        Intervals of whole hours (or minutes) on their boundaries are read from the roll-ups;
+        others from the points.
         """
         p = self.db.param
-        use_rollups = step % 60 == 0 and start % 60 == 0 and end % 60 == 0
-        if use_rollups:
+        table = next((t for size, t in LEVELS if step % size == 0 and start % size == 0 and end % size == 0), None)
+        if table:
             select = (f"SELECT series_id, (bucket - {p}) / {p} AS k, SUM(n), SUM(total), MIN(lo), MAX(hi) "
-                      f"FROM traitctl_metric_rollup WHERE series_id IN (%s) AND bucket >= {p} AND bucket < {p}")
+                      f"FROM {table} WHERE series_id IN (%s) AND bucket >= {p} AND bucket < {p}")
             lead = [int(start), int(step)]
         else:
             k = (f"CAST((ts - {p}) / {p} AS INTEGER)" if isinstance(self.db, peewee.SqliteDatabase)
@@ -365,10 +385,24 @@ class MetricsRepo:
             f" AND series_id IN (SELECT id FROM traitctl_metric_series WHERE kind = {p})", [kind])
         with self.transaction():
             deleted = self._exec(f"DELETE FROM traitctl_metric_point WHERE ts < {p}{kind_sql}", [cut, *kind_args])
-            self._exec(f"DELETE FROM traitctl_metric_rollup WHERE bucket <= {p}{kind_sql}", [minute, *kind_args])
+            self._exec(f"DELETE FROM {MINUTE_TABLE} WHERE bucket <= {p}{kind_sql}", [minute, *kind_args])
             self._rebuild_minute(minute, kind_sql, kind_args)
+            for size, table in LEVELS[:-1]:
+                bucket = math.floor(cut / size) * size
+                self._exec(f"DELETE FROM {table} WHERE bucket <= {p}{kind_sql}", [bucket, *kind_args])
+                self._rebuild_coarse(table, bucket, size, kind_sql, kind_args)
             self._drop_empty_series()
         return deleted
+
+    def _rebuild_coarse(self, table: str, bucket: int, size: int, kind_sql: str, kind_args: list) -> None:
+        """Recompute one coarse bucket from the minute roll-ups left in it."""
+        p = self.db.param
+        acc: dict[int, list] = {}
+        for sid, *minute in self._sql(f"SELECT series_id, n, total, lo, hi, last_ts, last_value FROM {MINUTE_TABLE} "
+                                      f"WHERE bucket >= {p} AND bucket < {p}{kind_sql}", [bucket, bucket + size, *kind_args]):
+            _merge_acc(acc.setdefault(sid, [0, 0.0, math.inf, -math.inf, -math.inf, None]), minute)
+        if acc:
+            self.db.cursor().executemany(self._upsert_sql(table), [(sid, bucket, *a) for sid, a in acc.items()])
 
     def _rebuild_minute(self, minute: int, kind_sql: str, kind_args: list) -> None:
         p = self.db.param
@@ -382,13 +416,13 @@ class MetricsRepo:
                 acc[sid] = [1, value, value, value, ts, value]
         if acc:
             cursor = self.db.cursor()
-            cursor.executemany(f"INSERT INTO traitctl_metric_rollup (series_id, bucket, n, total, lo, hi, last_ts, "
+            cursor.executemany(f"INSERT INTO {MINUTE_TABLE} (series_id, bucket, n, total, lo, hi, last_ts, "
                                f"last_value) VALUES ({', '.join([p] * 8)})",
                                [(sid, minute, *a) for sid, a in acc.items()])
 
     def _drop_empty_series(self) -> None:
         self._exec("DELETE FROM traitctl_metric_series WHERE id NOT IN "
-                   "(SELECT DISTINCT series_id FROM traitctl_metric_rollup)", [])
+                   f"(SELECT DISTINCT series_id FROM {MINUTE_TABLE})", [])
         self._ids = None
 
     def apply_retention(self, retention: dict[str, dt.timedelta], now: dt.datetime) -> dict[str, int]:
@@ -405,7 +439,8 @@ class MetricsRepo:
         with self.transaction():
             for chunk, params in self._chunks([s.id for s in series]):
                 deleted += self._exec(f"DELETE FROM traitctl_metric_point WHERE series_id IN ({chunk})", params)
-                self._exec(f"DELETE FROM traitctl_metric_rollup WHERE series_id IN ({chunk})", params)
+                for _, table in LEVELS:
+                    self._exec(f"DELETE FROM {table} WHERE series_id IN ({chunk})", params)
                 self._exec(f"DELETE FROM traitctl_metric_series WHERE id IN ({chunk})", params)
         self._ids = None
         return deleted
@@ -434,17 +469,21 @@ def _add(acc: list, ts: float, value: float) -> None:
         acc[4], acc[5] = ts, value
 
 
+def _merge_acc(mine: list, other: Sequence) -> None:
+    """Merge ``[count, sum, min, max, last_ts, last_value]`` ``other`` into ``mine``."""
+    mine[0] += other[0]
+    mine[1] += other[1]
+    mine[2], mine[3] = min(mine[2], other[2]), max(mine[3], other[3])
+    if other[4] >= mine[4]:
+        mine[4], mine[5] = other[4], other[5]
+
+
 def _merge_into(acc: dict[int, list], more: dict[int, list]) -> None:
     for sid, other in more.items():
-        mine = acc.get(sid)
-        if mine is None:
+        if sid in acc:
+            _merge_acc(acc[sid], other)
+        else:
             acc[sid] = other
-            continue
-        mine[0] += other[0]
-        mine[1] += other[1]
-        mine[2], mine[3] = min(mine[2], other[2]), max(mine[3], other[3])
-        if other[4] >= mine[4]:
-            mine[4], mine[5] = other[4], other[5]
 
 
 

@@ -43,11 +43,11 @@ def test_system_operation_and_list_filters(cli, jobs_project):
     (("noop", "--tenant", "../etc"), "Invalid tenant id '../etc'"),
     (("noop", "--tenant", "acmee"), "Unknown tenant 'acmee'. Did you mean 'acme'?"),
 ])
-def test_bad_input_exits_2_and_records_nothing(cli, jobs_project, args, message):
+def test_bad_input_exits_2_and_records_nothing(cli, jobs_project, open_store, args, message):
     result = cli("jobs", "enqueue", *args)
     assert result.exit_code == 2, result
     assert message in result.stderr and "Traceback" not in result.stderr
-    assert json.loads(cli("jobs", "list", "--json").stdout) == {"jobs": []}
+    assert open_store().jobs.list() == []
 
 
 def test_bad_operation_table_names_its_key(cli, jobs_project, config_file):
@@ -76,14 +76,21 @@ def test_show_unknown_job(cli, jobs_project):
     assert result.exit_code == 2 and "Unknown job '999'." in result.stderr
 
 
-def test_purge_keeps_recent_and_unfinished(cli, jobs_project):
-    first = cli("jobs", "enqueue", "noop").stdout.strip()
-    cli("jobs", "enqueue", "noop")
-    cli("jobs", "cancel", first)
-    assert cli("jobs", "purge", "--older-than", "7d").stdout.strip() == "0"
-    assert cli("jobs", "purge", "--older-than", "0s").stdout.strip() == "1"
-    remaining = json.loads(cli("jobs", "list", "--json").stdout)["jobs"]
-    assert [j["state"] for j in remaining] == ["queued"]
+def test_purge_keeps_recent_and_unfinished(cli, jobs_project, open_store):
+    import datetime as dt
+
+    from traitctl.engine.jobs import Job
+
+    store = open_store()
+    old = dt.datetime(2020, 1, 1)
+    for state in ("succeeded", "queued"):
+        job = store.jobs.create(Job(id=0, trait=None, operation="noop", enqueued=old))
+        if state == "succeeded":
+            store.jobs.finish(store.jobs.claim(job.id, "w", old), "succeeded", old)
+    recent = store.jobs.claim(store.jobs.create(Job(id=0, trait=None, operation="noop", enqueued=old)).id, "w", old)
+    store.jobs.finish(recent, "failed", dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    assert cli("jobs", "purge", "--older-than", "7d").stdout.strip() == "1"
+    assert sorted(j.state for j in store.jobs.list()) == ["failed", "queued"]
     assert cli("jobs", "purge", "--older-than", "a week").exit_code == 2
 
 

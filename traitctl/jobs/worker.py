@@ -200,9 +200,9 @@ class Runtime:
         if self._process is None:
             self._process = psutil.Process()
             self._process.cpu_percent(None)  # the first call only starts the measurement
-        rss = self._process.memory_info().rss / 1e6
+        rss = round(self._process.memory_info().rss / 1e6, 1)
         self.peak_rss = max(self.peak_rss, rss)
-        return round(rss, 1), self._process.cpu_percent(None)
+        return rss, self._process.cpu_percent(None)
 
     def maintain(self) -> None:
         """One round: recover lost jobs, deliver new events, then the heartbeat (sent even when the

@@ -57,7 +57,7 @@ def _number(value: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
 
 
-def _cap(app_: App, rows: list, limit: int, what: str) -> tuple[list, str | None]:
+def _cap(rows: list, limit: int, what: str) -> tuple[list, str | None]:
     """Cap table rows (Rich needs ~1 s for 1,000 rows) and say so in the caption."""
     if limit and len(rows) > limit:
         return rows[:limit], f"{limit} of {len(rows)} {what} shown; --limit 0 shows all, --json gives all."
@@ -119,7 +119,7 @@ def _dashboard_table(app_: App, grouped: dict, since: str, limit: int) -> None:
         return
     columns = sorted({m for ms in grouped.values() for m in ms})
     rows = [[trait] + [_number(ms[c].shown) if c in ms else "" for c in columns] for trait, ms in grouped.items()]
-    rows, caption = _cap(app_, rows, limit, "traits")
+    rows, caption = _cap(rows, limit, "traits")
     app_.out.table(["Trait", *columns], rows, title=f"Trait metrics, last {since}", caption=caption)
 
 
@@ -231,7 +231,7 @@ def _show_table(app_: App, name: str, kind: str, columns: dict, times: list, lim
         app_.out.success(f"No points of {name} in that window.")
         return
     rows = [[_iso(t)] + [_number(v.get(t)) for v in columns.values()] for t in times]
-    shown, caption = _cap(app_, rows[::-1], limit, "intervals")
+    shown, caption = _cap(rows[::-1], limit, "intervals")
     app_.out.table(["Interval start (UTC)", *columns], shown[::-1], title=f"{name} ({kind})", caption=caption)
     if sys.stdout.isatty() and not app_.out.quiet:
         _chart(app_, columns, times)
@@ -321,7 +321,7 @@ def workers(
     rows = [[b.worker_id, b.state if b.alive(now, stale_after) or b.state == "stopped" else f"{b.state} (lost)",
              b.queue, b.jobs_done, b.jobs_failed, f"{b.rss_mb:.1f}", f"{b.peak_rss_mb:.1f}", f"{b.cpu_percent:.1f}",
              f"{b.age(now):.0f}s ago"] for b in beats]
-    rows, caption = _cap(app_, rows, limit, "workers")
+    rows, caption = _cap(rows, limit, "workers")
     app_.out.table(["Worker", "State", "Queue", "Done", "Failed", "RSS MB", "Peak MB", "CPU %", "Last seen"],
                    rows, title="Workers", caption=caption)
 

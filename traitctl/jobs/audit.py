@@ -1,7 +1,7 @@
 """The ``audit`` and ``cleanup`` operations: what each checks or removes, with what exists.
 
-``audit`` reports (it changes nothing): schema violations in the trait's settings, model overrides
-for models that no longer use the trait (from the inventory, when it can scan), overrides in the
+``audit`` reports (it changes nothing): schema violations in the trait's settings, a configured
+trait the code no longer has, model overrides for models that no longer use the trait (from the inventory, when it can scan), overrides in the
 store for tenants that no longer exist, and flags that name the trait but are stale.
 ``cleanup`` removes expired flag overrides, telemetry past retention, job records and worker
 heartbeats past retention.
@@ -27,7 +27,7 @@ def run(app: Any, trait: str | None, now: dt.datetime) -> dict:
     inventory = _inventory(app, skipped)
     for name in traits:
         if inventory is not None:
-            findings += _unused_overrides(cfg, name, inventory)
+            findings += _not_in_code(name, inventory) + _unused_overrides(cfg, name, inventory)
         findings += _stale_flags(app, name, now, skipped)
     findings += _unknown_tenants(app, cfg, now, skipped)
     return {"traits": traits, "findings": findings, "count": len(findings), "skipped": sorted(set(skipped))}
@@ -70,6 +70,14 @@ def _inventory(app: Any, skipped: list[str]) -> Any:
     except Exception as exc:  # noqa: BLE001 - a source tree that cannot be scanned skips this check only
         skipped.append(f"models (the source could not be scanned: {exc})")
     return None
+
+
+def _not_in_code(trait: str, inventory: Any) -> list[dict]:
+    """A configured trait that no scanned class declares or uses."""
+    if inventory.trait(trait) is not None or any(v.name == trait for v in inventory.vendor_traits):
+        return []
+    return [_finding("code", trait, f"traits -> {trait}", f"{trait} is configured but the source neither declares "
+                                                           "nor uses it")]
 
 
 def _unused_overrides(cfg: Any, trait: str, inventory: Any) -> list[dict]:

@@ -56,8 +56,14 @@ def test_cleanup_removes_what_is_past_retention(runtime):
                              "w", long_ago)
     store.jobs.finish(other, "succeeded", long_ago)
     store.flag_overrides.set("trait_caching", "u1", True, expires=long_ago, now=long_ago, actor="t")
+    from traitctl.engine.telemetry_formats import Point
+
+    recent = dt.datetime.now(dt.timezone.utc).timestamp()
+    store.metrics.write([Point("trait.errors", "counter", 1.0, 1577836800.0, {"trait": "HasSlug"}),
+                         Point("trait.errors", "counter", 1.0, recent, {"trait": "HasSlug"})])
     job = run(runtime, "cleanup", "HasSlug")
     assert job.state == "succeeded" and job.result["jobs"] == 1 and job.result["flag_overrides"] == 1
+    assert job.result["telemetry"] == 1 and store.metrics.count_points() == 1
     assert store.jobs.get(old.id) is None and store.jobs.get(other.id) is not None
     assert run(runtime, "cleanup").result["jobs"] == 1  # without a trait: every trait's records
 

@@ -3,8 +3,8 @@
 ``audit`` reports (it changes nothing): schema violations in the trait's settings, a configured
 trait the code no longer has, model overrides for models that no longer use the trait (from the inventory, when it can scan), overrides in the
 store for tenants that no longer exist, and flags that name the trait but are stale.
-``cleanup`` removes expired flag overrides, telemetry past retention, job records and worker
-heartbeats past retention.
+``cleanup`` removes expired flag overrides, telemetry past ``[telemetry] retention``, job records
+past ``[jobs] retention_days`` and old worker heartbeats.
 """
 
 from __future__ import annotations
@@ -161,10 +161,20 @@ def cleanup(app: Any, trait: str | None, now: dt.datetime, data: Mapping[str, An
         done["flag_overrides"] = overrides.purge_expired(now)
     else:
         done["skipped"].append("flag overrides (not part of this build)")
-    metrics = getattr(store, "metrics", None)
-    if metrics is not None and hasattr(metrics, "purge"):
-        days = int(data.get("telemetry_retention_days", retention_days(app, "metrics", "retention_days", 30)))
-        done["telemetry"] = metrics.purge(now - dt.timedelta(days=days))
-    else:
-        done["skipped"].append("telemetry (the metrics store is not part of this build)")
+    done["telemetry"] = _telemetry(app, store, now, done["skipped"])
     return done
+
+
+def _telemetry(app: Any, store: Any, now: dt.datetime, skipped: list[str]) -> int | None:
+    """Points past ``[telemetry] retention`` (per kind), as ``metrics`` defines it."""
+    metrics = getattr(store, "metrics", None)
+    try:
+        from traitctl.engine.telemetry_formats import retention_from
+    except ImportError:
+        retention_from = None
+    if metrics is None or retention_from is None or not hasattr(metrics, "apply_retention"):
+        skipped.append("telemetry (the metrics store is not part of this build)")
+        return None
+    section = app.main_doc().get("telemetry", {})
+    deleted = metrics.apply_retention(retention_from(section if isinstance(section, Mapping) else {}), now)
+    return sum(deleted.values())

@@ -135,13 +135,14 @@ def test_delayed_job_waits_for_its_time(cli, jobs_project, start_worker, finishe
     assert doc["state"] == "succeeded" and doc["started"] >= doc["eta"]
 
 
-def test_sigterm_puts_the_running_job_back(cli, jobs_project, config_file, start_worker, open_store, finished, job):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_shutdown_signal_puts_the_running_job_back(sig, cli, jobs_project, config_file, start_worker, open_store, finished, job):
     code = "import os, time; open('started', 'a').write('x'); time.sleep(60 if os.environ['TRAITCTL_ATTEMPT'] == '1' else 0)"
     operation(config_file, "long", [PY, "-c", code])
     job_id = enqueue(cli, "HasSlug", "long")
     worker = start_worker()
     wait_for((jobs_project / "config" / "started").exists)
-    worker.signal(signal.SIGTERM)
+    worker.signal(sig)
     assert worker.proc.wait(timeout=30) == 0, worker.output()
     doc = job(job_id)
     assert (doc["state"], doc["attempts"], doc["error"]) == ("queued", 1, "worker shutting down")

@@ -46,6 +46,21 @@ def _when(value: Any) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _operation(state: App, target: str, operation: Optional[str], tenant: Optional[str]) -> tuple:
+    """(trait or None, operation name, spec) for ``enqueue TARGET [OPERATION]``, names matched."""
+    from traitctl.engine import config as cfg_engine
+    from traitctl.engine import jobs as rules
+    from traitctl.engine.errors import NotFound
+
+    cfg = state.config(tenants={tenant} if tenant else None)
+    trait, op = (None, target) if operation is None else (cfg_engine.match_name("trait", target, cfg.traits), operation)
+    if tenant:
+        cfg_engine.check_tenant_id(tenant)
+        if tenant not in cfg.tenants:
+            raise NotFound("tenant", tenant, cfg.tenants)
+    return trait, op, rules.find_operation(cfg.traits, trait, op, cfg.section("jobs"))
+
+
 @app.command()
 def enqueue(
     target: Annotated[str, typer.Argument(metavar="TRAIT", help="Trait, or a system operation on its own.")],
@@ -59,9 +74,8 @@ def enqueue(
 ) -> None:
     """Queue TRAIT OPERATION (or a system OPERATION: audit, cleanup, flags-advance, record-trends,
     inventory, noop) and print the job id."""
-    from traitctl.engine import config as cfg_engine
     from traitctl.engine import jobs as rules
-    from traitctl.engine.errors import InputError, NotFound
+    from traitctl.engine.errors import InputError
     from traitctl.jobs.service import utcnow
 
     state = app_for(json)
@@ -70,14 +84,7 @@ def enqueue(
     values = rules.parse_data(data or [])
     now = utcnow()
     eta = now + rules.parse_duration(delay, "--delay") if delay else rules.parse_at(at, now) if at else None
-    cfg = state.config(tenants={tenant} if tenant else None)
-    trait, op = (None, target) if operation is None else (cfg_engine.match_name("trait", target, cfg.traits), operation)
-    if tenant:
-        cfg_engine.check_tenant_id(tenant)
-        if tenant not in cfg.tenants:
-            raise NotFound("tenant", tenant, cfg.tenants)
-    jobs_section = cfg.section("jobs")
-    spec = rules.find_operation(cfg.traits, trait, op, jobs_section)
+    trait, op, spec = _operation(state, target, operation, tenant)
     job = _service(state).enqueue(spec, trait=trait, model=model.lstrip("\\") if model else None, tenant=tenant,
                                   data=values, eta=eta, priority=priority, now=now)
     if state.out.json_mode:

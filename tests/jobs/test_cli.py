@@ -117,3 +117,10 @@ def test_help_of_every_subcommand(cli, jobs_project):
     for sub in ("enqueue", "list", "show", "retry", "cancel", "purge", "schedule", "stats"):
         assert cli("jobs", sub, "--help").exit_code == 0
     assert "--no-periodic" in cli("worker", "--help").stdout
+
+
+def test_bad_names_for_list_and_worker(cli, jobs_project):
+    listed = cli("jobs", "list", "--state", "done")
+    assert listed.exit_code == 2 and "--state 'done' is not one of queued, running, succeeded" in listed.stderr
+    worker = cli("worker", "--queue", "../elsewhere")
+    assert worker.exit_code == 2 and "Invalid queue name '../elsewhere'" in worker.stderr

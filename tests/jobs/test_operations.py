@@ -105,3 +105,14 @@ def test_an_operation_removed_from_the_configuration_fails_clearly(runtime, conf
     runtime.run_job(job.id)
     done = runtime.store.jobs.get(job.id)
     assert done.state == "failed" and "Unknown operation of HasSlug 'gone'" in done.error
+
+
+def test_a_configuration_broken_after_the_claim_fails_the_run(runtime, config_file):
+    from traitctl.engine.jobs import builtin_operation
+
+    job = runtime.jobs().enqueue(builtin_operation("noop"))
+    config_file.write_text(config_file.read_text() + "\n[broken\n")
+    os.utime(config_file, ns=(0, 2))
+    runtime.run_job(job.id)
+    done = runtime.store.jobs.get(job.id)
+    assert done.state == "failed" and "invalid TOML" in done.error

@@ -125,10 +125,11 @@ class Runtime:
                 self.current.pop(job.id, None)
 
     def _execute(self, jobs: Jobs, job: rules.Job) -> None:
-        app = self.app()
-        ctx = operations.RunContext(app=app, job=job, now=utcnow, should_stop=lambda: self._stop_reason(job.id),
-                                    children=self.children)
         try:
+            # Inside the try: a configuration broken since the claim fails the run, not the worker.
+            app = self.app()
+            ctx = operations.RunContext(app=app, job=job, now=utcnow, children=self.children,
+                                        should_stop=lambda: self._stop_reason(job.id))
             outcome = operations.run(ctx, self.spec(app, job))
         except operations.Interrupted as exc:
             if str(exc) != "cancelled":

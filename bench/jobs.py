@@ -132,9 +132,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmpdir:
             tmp = Path(tmpdir)
             url = f"sqlite:///{tmp / 'queue.db'}" if backend == "sqlite" else REDIS
-            raw = [raw_huey(url, args.jobs, tmp) for _ in range(args.runs)]
-            ours = [traitctl_jobs(url, args.jobs, tmp) for _ in range(args.runs)]
-            bulk = [traitctl_jobs(url, args.jobs, tmp, bulk=True) for _ in range(args.runs)]
+            raw, ours, bulk = [], [], []
+            for _ in range(args.runs):  # interleaved, so a busy machine slows all three alike
+                raw.append(raw_huey(url, args.jobs, tmp))
+                ours.append(traitctl_jobs(url, args.jobs, tmp))
+                bulk.append(traitctl_jobs(url, args.jobs, tmp, bulk=True))
         raw_rate = args.jobs / statistics.median(raw)
         for label, times in (("raw Huey no-op tasks", raw), ("traitctl jobs, enqueue", ours),
                              ("traitctl jobs, enqueue_many", bulk)):

@@ -4,7 +4,6 @@ worker recovers what the dead one held and every id is written at least once."""
 from __future__ import annotations
 
 import collections
-import os
 
 import pytest
 

@@ -169,12 +169,9 @@ def kill_group(proc: subprocess.Popen | int, grace: float = KILL_GRACE) -> None:
     pid = proc if isinstance(proc, int) else proc.pid
     _signal_group(pid, signal.SIGTERM)
     end = time.monotonic() + grace
-    while time.monotonic() < end:
-        if isinstance(proc, subprocess.Popen) and proc.poll() is None:
-            time.sleep(0.02)
-            continue
-        if not _group_alive(pid):
-            break
+    while time.monotonic() < end and _group_alive(pid):
+        if isinstance(proc, subprocess.Popen):
+            proc.poll()  # reap the leader, or its zombie keeps the group "alive"
         time.sleep(0.02)
     _signal_group(pid, signal.SIGKILL)
     if isinstance(proc, subprocess.Popen):
@@ -239,7 +236,9 @@ def run_callable(ctx: RunContext, target: str) -> Outcome:
         value = func(payload)
     except Exception as exc:  # noqa: BLE001 - the user's code failed: that is the job's error
         raise JobError(f"{type(exc).__name__}: {exc}") from None
-    return Outcome(result=value if isinstance(value, dict) else {"value": repr(value)[:500]} if value is not None else {})
+    if value is None or isinstance(value, dict):
+        return Outcome(result=value or {})
+    return Outcome(result={"value": repr(value)[:500]})
 
 
 # -- built-in operations ----------------------------------------------------------------------------------

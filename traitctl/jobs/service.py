@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from traitctl.engine import jobs as rules
-from traitctl.engine.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, OperationSpec
+from traitctl.engine.jobs import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job, OperationSpec
 
 
 def utcnow() -> dt.datetime:
@@ -243,5 +243,3 @@ class Jobs:
                                                          trait=job.trait, model=job.model, tenant=job.tenant,
                                                          data=data)
 
-
-__all__ = ["Jobs", "utcnow", "RUNNING"]

@@ -90,6 +90,8 @@ class MetricsRepo:
         # but resolve to the same series through its canonical text (see _create_series).
         self._ids: dict | None = None
         self._kinds: dict[str, str] = {}
+        self._placeholder = 0  # the last placeholder id given to a series not created yet (< 0)
+        self._real: dict[int, int] = {}  # placeholder -> real series id
 
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
@@ -108,43 +110,39 @@ class MetricsRepo:
         :raises InputError: when a point's kind differs from its metric's stored kind.
         """
         with self.transaction():
-            rows, rollups, newest = self._prepare(points)
-            if rows:
-                self._insert(rows, rollups, newest)
-        return len(rows)
+            return self._store(self._prepare(points))
 
     def batch_writer(self, *, one_transaction: bool = False) -> "BatchWriter":
         """A writer for a stream of batches (``put(batch)``, then ``close(commit)``).
 
-        On a file or server database the batches are written by a background thread with its own
-        connection, so SQLite's inserts (which release the GIL) overlap the parsing of the next
-        batch; an in-memory database is written in the calling thread.
-
         :param one_transaction: all batches in one transaction, committed or rolled back by
             ``close``; otherwise each batch is its own transaction.
         """
-        in_memory = isinstance(self.db, peewee.SqliteDatabase) and self.db.database in (":memory:", "")
-        cls = BatchWriter if in_memory else ThreadedBatchWriter
-        return cls(self, one_transaction)
+        return BatchWriter(self, one_transaction)
 
-    def _prepare(self, points: Iterable[Point]) -> tuple[list, dict, dict]:
-        # The hot loop of every ingest: keep it to dict lookups and tuple building.
+    def _prepare(self, points: Iterable[Point]) -> tuple:
+        """Rows and minute roll-ups of a batch, in Python only; new series get placeholder ids
+        that :meth:`_store` replaces once it has created them."""
         ids = self._series_ids()
         new: dict[int, tuple] = {}
         rows: list[tuple] = []
         minutes: dict[tuple[int, float], list] = {}
+        placeholders = False
         for name, kind, value, ts, labels in points:
             key = (name, kind, tuple(labels.items()))
             sid = ids.get(key)
-            if sid is None:  # a placeholder id until the batch's new series are created together
-                sid = ids[key] = -(len(new) + 1)
+            if sid is None:  # a placeholder id until the writer creates the series (_store)
+                self._placeholder -= 1
+                sid = ids[key] = self._placeholder
                 new[sid] = (name, kind, labels)
+            if sid < 0:
+                placeholders = True
             rows.append((sid, ts, value))
             acc = minutes.get((sid, ts // 60))
             if acc is None:
                 minutes[(sid, ts // 60)] = [1, value, value, value, ts, value]
                 continue
-            acc[0] += 1  # _add, inlined
+            acc[0] += 1  # _add, inlined: this loop runs once per point of every ingest
             acc[1] += value
             if value < acc[2]:
                 acc[2] = value
@@ -153,18 +151,27 @@ class MetricsRepo:
             if ts >= acc[4]:
                 acc[4] = ts
                 acc[5] = value
-        real = self._create_series(new) if new else {}
-        if real:
+        return rows, minutes, new, placeholders
+
+    def _store(self, prepared: tuple) -> int:
+        """Write a prepared batch: create its new series, then points and roll-ups."""
+        rows, minutes, new, placeholders = prepared
+        if new:
+            self._create_series(new)
+        real = self._real
+        if placeholders:
             rows = [(real.get(sid, sid), ts, value) for sid, ts, value in rows]
         rollups = {(real.get(sid, sid), int(minute) * 60): acc for (sid, minute), acc in minutes.items()}
         newest: dict[int, float] = {}
         for (sid, _), acc in rollups.items():
             if acc[4] > newest.get(sid, -math.inf):
                 newest[sid] = acc[4]
-        return rows, rollups, newest
+        if rows:
+            self._insert(rows, rollups, newest)
+        return len(rows)
 
-    def _create_series(self, new: dict[int, tuple]) -> dict[int, int]:
-        """Insert the batch's new series at once; map placeholder ids to real ones."""
+    def _create_series(self, new: dict[int, tuple]) -> None:
+        """Insert the batch's new series at once and note the real id of each placeholder."""
         for name, kind, _ in new.values():
             known = self._kinds.setdefault(name, kind)
             if known != kind:
@@ -182,10 +189,10 @@ class MetricsRepo:
             part = names[i:i + _CHUNK]
             found.update({(r[1], r[2]): r[0] for r in self._sql(
                 f"SELECT id, name, labels FROM traitctl_metric_series WHERE name IN ({', '.join([p] * len(part))})", part)})
-        real = {temp: found[(name, texts[temp])] for temp, (name, _, _) in new.items()}
         for temp, (name, kind, labels) in new.items():
-            self._ids[(name, kind, tuple(labels.items()))] = real[temp]
-        return real
+            self._real[temp] = found[(name, texts[temp])]
+            if self._ids is not None:
+                self._ids[(name, kind, tuple(labels.items()))] = self._real[temp]
 
     def _insert(self, rows: list, rollups: dict, newest: dict) -> None:
         p = self.db.param
@@ -486,13 +493,12 @@ def _merge_into(acc: dict[int, list], more: dict[int, list]) -> None:
             acc[sid] = other
 
 
-
 class _Rollback(Exception):
     """Raised inside the ingest transaction to roll it back."""
 
 
 class BatchWriter:
-    """Writes each ``put`` batch at once, in the calling thread (see :meth:`MetricsRepo.batch_writer`)."""
+    """Writes each ``put`` batch at once (see :meth:`MetricsRepo.batch_writer`)."""
 
     def __init__(self, repo: MetricsRepo, one_transaction: bool) -> None:
         self.repo = repo
@@ -507,73 +513,11 @@ class BatchWriter:
 
     def close(self, commit: bool = True) -> int:
         """Commit (or roll back) the single transaction; return the points stored."""
-        if self._txn is not None:
-            self._txn.__exit__(None, None, None) if commit else self._txn.__exit__(_Rollback, _Rollback(), None)
-        if not commit and self._txn is not None:
+        if self._txn is None:
+            return self.stored
+        if commit:
+            self._txn.__exit__(None, None, None)
+        else:
+            self._txn.__exit__(_Rollback, _Rollback(), None)
             self.repo._ids, self.stored = None, 0
         return self.stored
-
-
-class ThreadedBatchWriter:
-    """Writes batches in a background thread with its own connection; at most two batches wait."""
-
-    def __init__(self, repo: MetricsRepo, one_transaction: bool) -> None:
-        import queue
-        import threading
-
-        self.repo = repo
-        self.stored = 0
-        self.error: BaseException | None = None
-        self._one = one_transaction
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
-        self._thread = threading.Thread(target=self._run, name="traitctl-metrics-writer", daemon=True)
-        self._thread.start()
-
-    def put(self, batch: list[Point]) -> None:
-        """Hand a copy of the batch to the writer; re-raise the writer's error if it failed."""
-        self._raise()
-        self._queue.put(list(batch))
-
-    def close(self, commit: bool = True) -> int:
-        """Wait for the writer, commit or roll back, and return the points stored."""
-        self._queue.put(("end", commit))
-        self._thread.join()
-        self._raise()
-        return self.stored
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        db = self.repo.db
-        try:
-            db.connect(reuse_if_open=True)
-            with self.repo.transaction() if self._one else _nothing():
-                self._drain()
-        except _Rollback:  # only the single transaction is undone; separate batches are committed
-            self.stored = 0 if self._one else self.stored
-        except BaseException as exc:  # handed to the caller's thread by put/close
-            self.error = exc
-            self._drain_rest()
-        finally:
-            db.close()
-
-    def _drain(self) -> None:
-        while True:
-            item = self._queue.get()
-            if isinstance(item, tuple):
-                if not item[1]:
-                    raise _Rollback()
-                return
-            self.stored += self.repo.write(item)
-
-    def _drain_rest(self) -> None:
-        # Keep taking batches so that a caller blocked on put() wakes up and sees the error.
-        while not isinstance(self._queue.get(), tuple):
-            pass
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield

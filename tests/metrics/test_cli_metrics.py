@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -90,7 +93,27 @@ def test_ingest_statsd_and_laravel_log_files(cli, project, tmp_path):
     assert cli("metrics", "ingest", "-", "--format", "xml", input="").exit_code == 2
 
 
-def test_show_and_trends(cli):
+def on_a_terminal(project: Path, *args: str) -> str:
+    """Run traitctl with stdout on a pseudo-terminal; return what it printed there."""
+    master, slave = os.openpty()
+    with os.fdopen(master, "rb", buffering=0) as reader:
+        proc = subprocess.Popen([sys.executable, "-m", "traitctl", *args], cwd=project, stdout=slave,
+                                stderr=subprocess.DEVNULL)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = reader.read(65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.wait(timeout=60) == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_show_and_trends(cli, project):
     now = time.time()
     minute = now - now % 60
     points = [{"name": "queue.depth", "kind": "gauge", "value": 10 + 2 * k, "ts": minute - (9 - k) * 60 + 1,
@@ -101,6 +124,8 @@ def test_show_and_trends(cli):
     assert sorted(series) == ["a", "b"] and [p["value"] for p in series["a"] if p["value"] is not None][-1] == 28
     table = cli("metrics", "show", "queue.depth", "--since", "10m", "--limit", "3")
     assert table.exit_code == 0 and "3 of 10 intervals shown" in table.stdout
+    assert "┤" not in table.stdout  # no chart when stdout is not a terminal
+    assert "┤" in on_a_terminal(project, "metrics", "show", "queue.depth", "--since", "10m")
     trend = json.loads(cli("metrics", "trends", "queue.depth", "--period", "10m", "--json").stdout)
     assert trend["data_points"] == 10 and trend["trend"]["direction"] == "increasing"
     assert trend["trend"]["slope"] == pytest.approx(2 / 60) and trend["trend"]["confidence"] == pytest.approx(1.0)

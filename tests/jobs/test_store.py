@@ -68,3 +68,22 @@ def test_cursor_compare_and_set(store):
     assert store.jobs.advance_cursor("events", None, 5)
     assert not store.jobs.advance_cursor("events", None, 7) and not store.jobs.advance_cursor("events", 4, 7)
     assert store.jobs.advance_cursor("events", 5, 9) and store.jobs.cursor("events") == 9
+
+
+def test_service_transitions_write_events_on_every_backend(store, tmp_path):
+    """The prepared INSERT of job events (FastEvents) on SQLite and PostgreSQL: what history reads."""
+    from traitctl.engine.jobs import builtin_operation
+    from traitctl.jobs.service import Jobs
+
+    jobs = Jobs(store, f"sqlite:///{tmp_path / 'queue.db'}", actor="ana", command="traitctl jobs enqueue noop")
+    job = jobs.enqueue(builtin_operation("noop"), trait="HasSlug", tenant="acme", data={"n": 1})
+    running = jobs.claim(job.id, "w1")
+    assert jobs.succeed(running, result={"ok": True})
+    events = store.events.list(kind="job.*")
+    assert [e.kind for e in events] == ["job.succeeded", "job.started", "job.enqueued"]
+    first = events[-1]
+    assert (first.actor, first.command, first.trait, first.tenant, first.path) == (
+        "ana", "traitctl jobs enqueue noop", "HasSlug", "acme", ())
+    assert first.data == {"job": job.id, "operation": "noop", "queue": "default", "attempt": 0, "worker": None}
+    assert events[0].data["result"] == {"ok": True} and events[1].data["attempt"] == 1
+    assert events[-1].ts <= events[1].ts <= events[0].ts

@@ -4,7 +4,7 @@ consumer process on the same backend, in the same run.
 
 Usage::
 
-    python bench/jobs.py [--jobs 2000] [--runs 3] [--backend sqlite --backend redis]
+    python bench/jobs.py [--jobs 2000] [--runs 3] [--backend sqlite --backend redis] [--threads 1]
 
 Prints the median rate of each and the ratio traitctl / raw Huey (goal: >= 0.5).
 """
@@ -31,7 +31,7 @@ RAW_CONSUMER = textwrap.dedent('''
     from huey import PriorityRedisHuey, SqliteHuey
     from huey.consumer import Consumer
 
-    url, name = sys.argv[1], sys.argv[2]
+    url, name, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if url.startswith("sqlite:///"):
         huey = SqliteHuey(name, filename=url[len("sqlite:///"):], results=False)
     else:
@@ -43,7 +43,7 @@ RAW_CONSUMER = textwrap.dedent('''
 
     def main():
         # The same polling settings as traitctl worker.
-        Consumer(huey, workers=1, periodic=False, initial_delay=0.01, max_delay=0.1).run()
+        Consumer(huey, workers=threads, periodic=False, initial_delay=0.01, max_delay=0.1).run()
 ''')
 
 
@@ -55,6 +55,9 @@ def wait(predicate, timeout: float = 300.0, every: float = 0.01) -> None:
         time.sleep(every)
 
 
+THREADS = 1
+
+
 def raw_huey(url: str, jobs: int, tmp: Path) -> float:
     """Seconds from the first enqueue until a running Huey consumer has drained ``jobs`` no-op tasks."""
     script = tmp / "raw_consumer.py"
@@ -64,12 +67,12 @@ def raw_huey(url: str, jobs: int, tmp: Path) -> float:
     sys.path.insert(0, str(tmp))
     import importlib
 
-    sys.argv = ["raw_consumer", url, name]
+    sys.argv = ["raw_consumer", url, name, str(THREADS)]
     module = importlib.reload(importlib.import_module("raw_consumer"))
     sys.argv = sys.argv_saved
     # Imported under the same module name in both processes, so the task names match.
     boot = f"import sys; sys.path.insert(0, {str(tmp)!r}); import raw_consumer; raw_consumer.main()"
-    proc = subprocess.Popen([sys.executable, "-c", boot, url, name], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", boot, url, name, str(THREADS)], stderr=subprocess.DEVNULL)
     try:
         module.noop()
         wait(lambda: module.huey.pending_count() == 0)  # the consumer is up
@@ -101,8 +104,8 @@ def traitctl_jobs(queue_url: str, jobs: int, tmp: Path, bulk: bool = False) -> f
     store = Store.open(f"sqlite:///{project / 'config' / '.traitctl' / 'traitctl.db'}")
     service = Jobs(store, queue_url, actor="bench", command="bench/jobs.py", default_queue=name)
     env = dict(os.environ, TRAITCTL_QUEUE=queue_url, TRAITCTL_CONFIG=str(config))
-    proc = subprocess.Popen([sys.executable, "-m", "traitctl", "worker", "--no-periodic"], env=env,
-                            stderr=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "traitctl", "worker", "--no-periodic", "--workers", str(THREADS)]
+    proc = subprocess.Popen(argv, env=env, stderr=subprocess.DEVNULL)
     spec = builtin_operation("noop")
     try:
         wait(lambda: bool(store.workers.list()))
@@ -127,7 +130,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--backend", action="append", choices=["sqlite", "redis"])
+    parser.add_argument("--threads", type=int, default=1, help="worker threads of both consumers")
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
     for backend in args.backend or ["sqlite", "redis"]:
         with tempfile.TemporaryDirectory() as tmpdir:
             tmp = Path(tmpdir)

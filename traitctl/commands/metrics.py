@@ -161,8 +161,8 @@ def ingest(
     app_ = app_for(json)
     _check_format(fmt, FORMATS)
     repo = app_.store().metrics
-    with _open_source(source) as stream:
-        report = telemetry.ingest(repo, stream, fmt, now=_now(), strict=strict)
+    with _open_source(source) as stream, _progress(app_, source) as bar:
+        report = telemetry.ingest(repo, _counted(stream, bar) if bar else stream, fmt, now=_now(), strict=strict)
     if app_.out.json_mode:
         app_.out.json({"stored": report.stored, "skipped": report.skipped, "bad": report.bad,
                        "bad_lines": [{"line": n, "reason": r} for n, r in report.examples]})
@@ -170,6 +170,31 @@ def ingest(
         app_.out.success(f"Stored {report.stored} point(s) from {source}; {report.skipped} line(s) without a metric.")
     if report.bad:
         app_.out.warn(f"{source}: {report.bad_summary()}; the good lines were stored.")
+
+
+def _progress(app_: App, source: str):
+    """A progress bar over the file's size on a terminal's stderr; ``None`` (no cost) otherwise."""
+    import os
+    from contextlib import nullcontext
+
+    if source == "-" or not sys.stderr.isatty() or app_.out.quiet or app_.out.json_mode:
+        return nullcontext(None)
+    try:
+        return app_.out.progress(os.path.getsize(source), f"Ingesting {source}")
+    except OSError:
+        return nullcontext(None)
+
+
+def _counted(stream, bar):
+    """The stream's lines, advancing ``bar`` by their length every 10,000 lines."""
+    done = 0
+    for number, line in enumerate(stream):
+        done += len(line)
+        if number % 10_000 == 9_999:
+            bar.advance(done)
+            done = 0
+        yield line
+    bar.advance(done)
 
 
 def _open_source(source: str):

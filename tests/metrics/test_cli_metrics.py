@@ -132,6 +132,9 @@ def test_show_and_trends(cli, project):
     assert trend["forecast"]["next_value"] == pytest.approx(30.0)
     few = cli("metrics", "trends", "queue.depth", "--period", "2m")
     assert few.exit_code == 2 and "at least 3 needed" in few.stderr
+    assert ingest(cli, jsonl({"name": "old.count", "value": 1, "ts": now - 7200})).exit_code == 0
+    none = cli("metrics", "trends", "old.count", "--period", "1h")
+    assert none.exit_code == 2 and "No points of old.count in the last 1h" in none.stderr
     unknown = cli("metrics", "trends", "queue.dept")
     assert unknown.exit_code == 2 and "Unknown metric 'queue.dept'. Did you mean 'queue.depth'?" in unknown.stderr
 

@@ -301,6 +301,8 @@ def trends(
     series = _series_of(app_, name, _labels(label))
     cells = app_.store().metrics.buckets(series, start, start + count * step, step)
     merged = engine.group_cells(cells, {s.id: name for s in series}).get(name, {})
+    if not merged:  # a counter's intervals would all be zeros: say there is nothing instead
+        raise InputError(f"No points of {name} in the last {period}: nothing to analyse. Widen --period.")
     result = engine.analyse(engine.interval_values(series[0].kind, merged, start, step, count),
                             period=seconds, interval=step)
     if app_.out.json_mode:

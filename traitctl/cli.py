@@ -43,8 +43,30 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: one line per command for the root --help, so that listing them imports none of their modules.
+SUMMARIES: dict[str, str] = {
+    "config": "Read, explain, edit and validate trait configuration.",
+    "tenants": "List, add and remove tenants.",
+    "history": "Show recorded changes (who, when, what, before, after).",
+    "rollback": "Undo a recorded change.",
+    "inventory": "Inventory traits and models from PHP and Python source; --check for CI.",
+    "flags": "Feature flags: percentage rollouts, overrides, schedules, guards, export.",
+    "jobs": "Enqueue, list, retry and cancel trait operations run as background jobs.",
+    "worker": "Run a job worker (Huey consumer) with heartbeats.",
+    "metrics": "Telemetry: dashboard by trait, series, trends, workers, queues, server, export.",
+    "health": "Check configuration, store, queue, workers, telemetry, flags and server.",
+    "migrate-plan": "Plan the migration of a code base onto the traits system.",
+    "docs": "Generate and check Markdown pages for traits and models.",
+}
+
+
 class LazyGroup(TyperGroup):
     """A group whose subcommands are imported on first use."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))

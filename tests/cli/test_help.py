@@ -45,3 +45,13 @@ def test_root_help_lists_groups():
 def test_usage_error_exits_2():
     proc = subprocess.run([sys.executable, "-m", "traitctl", "config", "get"], capture_output=True, text=True)
     assert proc.returncode == 2 and "Missing" in proc.stderr
+
+
+def test_root_help_summarises_every_command_without_importing_it():
+    from traitctl.cli import SUMMARIES
+
+    assert set(SUMMARIES) == set(COMMANDS)
+    script = ("import sys\nfrom traitctl.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m.startswith('traitctl.commands.')))")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.stdout.strip().endswith("[]"), proc.stdout[-300:]

@@ -90,6 +90,9 @@ class App:
     def store(self) -> "Store":
         """The store, opened (and its schema upgraded) on first use."""
         if self._store is None:
+            from traitctl.store.driver import import_peewee
+
+            import_peewee(self.settings.store_url)
             from traitctl.store.db import Store
 
             self._store = Store.open(self.settings.store_url)

@@ -52,6 +52,9 @@ def connect(url: str) -> peewee.Database:
         return peewee.SqliteDatabase(path, pragmas={"busy_timeout": 10000, "journal_mode": "wal",
                                                     "synchronous": "normal", "foreign_keys": 1})
     if url.startswith(("postgresql://", "postgres://")):
+        from traitctl.store.driver import ensure_psycopg
+
+        ensure_psycopg()
         try:
             from playhouse.db_url import connect as url_connect
 

@@ -19,12 +19,12 @@ IdArg = Annotated[int, typer.Argument(help="Job id (from jobs enqueue or jobs li
 
 
 def _service(state: App) -> Any:
+    from traitctl.engine.jobs import parse_jobs_settings
     from traitctl.jobs.service import Jobs
 
-    section = state.main_doc().get("jobs", {})
-    queue = section.get("queue", "default") if isinstance(section, dict) else "default"
+    conf = parse_jobs_settings(state.config().section("jobs"))
     return Jobs(state.store(), state.settings.queue_url, actor=state.settings.actor, command=command_line(),
-                default_queue=str(queue))
+                default_queue=conf.queue)
 
 
 def job_document(job: Any) -> dict[str, Any]:

@@ -436,6 +436,40 @@ def parse_subscribers(events_section: Mapping[str, Any]) -> list[Subscriber]:
     return subscribers
 
 
+# -- [jobs] settings ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobsSettings:
+    """``[jobs]``: the default queue, record retention, heartbeat and recovery timing (seconds).
+
+    :param max_lost: recoveries of one job from dead workers before it fails (a job that kills
+        every worker must stop somewhere).
+    """
+
+    queue: str = "default"
+    retention_days: int = 30
+    heartbeat: float = 2.0
+    lost_after: float = 15.0
+    max_lost: int = 5
+
+
+def parse_jobs_settings(section: Mapping[str, Any]) -> JobsSettings:
+    """Validate ``[jobs]``.
+
+    :raises InputError: naming ``jobs -> <key>`` and the value.
+    """
+    where = {"retention_days": (1, 36500), "heartbeat": (0.05, 3600), "lost_after": (0.1, 86400),
+             "max_lost": (0, 1000)}
+    values: dict[str, Any] = {"queue": check_name("queue", str(section.get("queue", "default")))}
+    for key, (low, high) in where.items():
+        default = getattr(JobsSettings, key)
+        number = _number("jobs", section, key, default, low, high)
+        values[key] = int(number) if isinstance(default, int) else float(number)
+    if values["lost_after"] <= values["heartbeat"]:
+        raise InputError(f"jobs -> lost_after ({values['lost_after']:g}) must be longer than jobs -> heartbeat "
+                         f"({values['heartbeat']:g}), or every worker would look dead.")
+    return JobsSettings(**values)
+
+
 # -- lost jobs ------------------------------------------------------------------------------------
 def worker_lost(beat: Any, now: dt.datetime, max_age: float, pid_gone: bool = False) -> bool:
     """True when a job's worker is gone: no heartbeat, stopped, silent for ``max_age`` seconds, or

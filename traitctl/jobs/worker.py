@@ -31,13 +31,6 @@ from traitctl.jobs.service import Jobs, utcnow
 
 log = logging.getLogger("traitctl.worker")
 
-#: Seconds between heartbeats (``[jobs] heartbeat``).
-HEARTBEAT = 2.0
-#: A worker silent this long is dead and its running jobs are recovered (``[jobs] lost_after``).
-LOST_AFTER = 15.0
-#: Recoveries of one job before it is failed (a job that kills every worker must stop somewhere).
-MAX_LOST = 5
-
 
 class Runtime:
     """One worker process's state: identity, store, configuration, counters, running jobs.
@@ -55,12 +48,10 @@ class Runtime:
         self._probe = App(options=options, env=env, cwd=cwd, out=Output(quiet=2))
         self.settings = self._probe.settings
         self.store = self._probe.store()
-        section = self.jobs_section()
-        self.queue = rules.check_name("queue", queue or str(section.get("queue", "default")))
-        self.default_queue = str(section.get("queue", "default"))
-        self.heartbeat_every = float(section.get("heartbeat", HEARTBEAT))
-        self.lost_after = float(section.get("lost_after", LOST_AFTER))
-        self.max_lost = int(section.get("max_lost", MAX_LOST))
+        conf = rules.parse_jobs_settings(self.jobs_section())
+        self.queue = rules.check_name("queue", queue or conf.queue)
+        self.default_queue = conf.queue
+        self.heartbeat_every, self.lost_after, self.max_lost = conf.heartbeat, conf.lost_after, conf.max_lost
         self.host = socket.gethostname()
         self.started = utcnow()
         self.worker_id = f"{self.host}:{os.getpid()}:{int(time.time() * 1000)}"

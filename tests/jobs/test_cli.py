@@ -25,11 +25,14 @@ def test_enqueue_prints_the_id_and_records_the_job(cli, jobs_project, queue_name
 
 def test_system_operation_and_list_filters(cli, jobs_project):
     assert cli("jobs", "enqueue", "noop").exit_code == 0
+    assert cli("jobs", "enqueue", "--all", "audit").exit_code == 0
     assert cli("jobs", "enqueue", "hasslug", "cleanup").exit_code == 0  # trait names match case-insensitively
     listed = json.loads(cli("jobs", "list", "--json", "--trait", "HasSlug").stdout)["jobs"]
     assert [(j["trait"], j["operation"]) for j in listed] == [("HasSlug", "cleanup")]
     table = cli("jobs", "list")
     assert table.exit_code == 0 and "noop" in table.stdout and "cleanup" in table.stdout
+    everything = json.loads(cli("jobs", "list", "--json", "--operation", "audit").stdout)["jobs"]
+    assert [(j["trait"], j["operation"]) for j in everything] == [(None, "audit")]
 
 
 @pytest.mark.parametrize("args,message", [
@@ -42,6 +45,7 @@ def test_system_operation_and_list_filters(cli, jobs_project):
     (("noop", "--delay", "1m", "--at", "2099-01-01"), "Give --delay or --at, not both."),
     (("noop", "--tenant", "../etc"), "Invalid tenant id '../etc'"),
     (("noop", "--tenant", "acmee"), "Unknown tenant 'acmee'. Did you mean 'acme'?"),
+    (("HasSlug", "cleanup", "--all"), "--all takes one operation, audit or cleanup"),
 ])
 def test_bad_input_exits_2_and_records_nothing(cli, jobs_project, open_store, args, message):
     result = cli("jobs", "enqueue", *args)

@@ -70,6 +70,7 @@ def enqueue(
     delay: Annotated[Optional[str], typer.Option("--delay", help="Run after this long: 30s, 10m, 2h, 7d.")] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="Run at this ISO time (UTC unless an offset is given).")] = None,
     priority: Annotated[Optional[int], typer.Option("--priority", min=-100, max=100, help="Higher runs first.")] = None,
+    all_traits: Annotated[bool, typer.Option("--all", help="audit/cleanup for every trait: jobs enqueue --all cleanup.")] = False,
     json: JsonOpt = False,
 ) -> None:
     """Queue TRAIT OPERATION (or a system OPERATION: audit, cleanup, flags-advance, record-trends,
@@ -81,6 +82,8 @@ def enqueue(
     state = app_for(json)
     if delay and at:
         raise InputError("Give --delay or --at, not both.")
+    if all_traits and (operation is not None or target not in rules.TRAIT_OPERATIONS):
+        raise InputError("--all takes one operation, audit or cleanup: traitctl jobs enqueue --all cleanup.")
     values = rules.parse_data(data or [])
     now = utcnow()
     eta = now + rules.parse_duration(delay, "--delay") if delay else rules.parse_at(at, now) if at else None

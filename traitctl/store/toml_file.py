@@ -115,26 +115,24 @@ def load_config(config_path: Path, main_doc: Mapping[str, Any], tenants: str | I
         for tenant_id, doc in in_main.items():
             sources[tenant_id] = TenantSource(tenant_id, main_file, ("tenants", tenant_id),
                                               doc if isinstance(doc, Mapping) else {})
-    file_ids = tenant_file_ids(config_path)
-    wanted = file_ids if tenants == "all" else [t for t in (tenants or ()) if t in file_ids]
+    file_ids = [t for t in tenant_file_ids(config_path) if _safe(t)]
+    wanted = file_ids if tenants == "all" else [t for t in (tenants or ()) if t in set(file_ids)]
     duplicated = tuple(t for t in file_ids if t in sources)
     for tenant_id in wanted:
-        path = tenant_file(config_path, tenant_id) if _safe(tenant_id) else None
-        if path is None:
-            continue
+        path = tenant_file(config_path, tenant_id)
         sources[tenant_id] = TenantSource(tenant_id, str(path), (), read(path))
+    # Tenants not asked for are known by name only: no Path objects, no reads (thousands of files).
+    folder = os.path.join(str(config_path.parent), "tenants")
     for tenant_id in file_ids:
-        if tenant_id not in sources and _safe(tenant_id):
-            sources[tenant_id] = TenantSource(tenant_id, str(tenant_file(config_path, tenant_id)), (), None)
+        if tenant_id not in sources:
+            sources[tenant_id] = TenantSource(tenant_id, os.path.join(folder, tenant_id + ".toml"), (), None)
     return ConfigData(main=main_doc, main_file=main_file, tenants=sources, duplicated_tenants=duplicated)
 
 
 def _safe(tenant_id: str) -> bool:
-    try:
-        check_tenant_id(tenant_id)
-        return True
-    except InputError:
-        return False
+    from traitctl.engine.config import TENANT_ID_RE
+
+    return bool(TENANT_ID_RE.match(tenant_id)) and tenant_id not in (".", "..")
 
 
 # -- locating keys (for explain and edits) -----------------------------------------------------------

@@ -8,6 +8,7 @@ must never be read as Rich markup.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -85,10 +86,13 @@ class Output:
 
         table = Table(title=title, caption=caption, show_lines=False)
         cells = [["" if v is None else str(v) for v in row] for row in rows]
-        for index, col in enumerate(columns):
-            longest = max((len(row[index]) for row in cells), default=0)
-            # Short columns (ids, kinds, times) never wrap; long ones fold.
-            table.add_column(col, overflow="fold", no_wrap=longest <= 24)
+        wanted = [min(max(len(col), max((len(row[i]) for row in cells), default=0)), 20)
+                  for i, col in enumerate(columns)]
+        # Columns keep their heading and short values (ids, states, times) whole and fold long
+        # values, unless the terminal is too narrow for that: then everything folds (never cropped).
+        fits = sum(wanted) + 3 * len(columns) + 1 <= self.console.width
+        for col, width in zip(columns, wanted):
+            table.add_column(col, overflow="fold", min_width=width if fits else None)
         for row in cells:
             table.add_row(*row)
         self.console.print(table)
@@ -134,7 +138,10 @@ class Output:
     def _make_console(self, stream: Any):
         from rich.console import Console
 
-        return Console(file=stream, markup=False, emoji=False, highlight=False,
+        width = None
+        if not getattr(stream, "isatty", lambda: False)() and not os.environ.get("COLUMNS"):
+            width = 160  # pipes and logs: Rich's 80 columns would fold most tables
+        return Console(file=stream, markup=False, emoji=False, highlight=False, width=width,
                        no_color=not self.color, force_terminal=self.color or None,
                        color_system="auto" if self.color else None)
 

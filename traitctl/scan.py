@@ -16,9 +16,11 @@ name). Symlinks are not followed. Scanned code is parsed, never imported or exec
 from __future__ import annotations
 
 import fnmatch
+import gc
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -71,17 +73,99 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
     :param progress: called once as ``progress(0, total)`` when the file count is known, then as
         ``progress(n)`` with the number of files just handled (for a progress bar).
     :param jobs: worker processes for parsing; ``None`` picks by file count and CPU count.
-    :param stats: filled with cache figures (see :func:`parse_all`).
+    :param stats: filled with cache figures (see :func:`parse_all`), and ``reused``: 1 when the
+        whole inventory came from the store (an unchanged tree: nothing parsed or rebuilt), else 0.
     :raises InputError: when a root does not exist.
     """
-    from traitctl.engine.inventory.resolve import build
-
     files = collect(roots, excludes)
     if progress:
         progress(0, len(files))
-    facts = parse_all(files, store=store, use_cache=use_cache, progress=progress, jobs=jobs, stats=stats)
-    return build(facts, roots=tuple(str(r) for r in roots), model_bases=tuple(model_bases),
-                 extra_traits=tuple(extra_traits))
+    stats = stats if stats is not None else {}
+    options = (tuple(str(r) for r in roots), tuple(excludes), tuple(model_bases), tuple(extra_traits))
+    key = _result_key(files, options) if store is not None else None
+    if key is not None and use_cache:
+        inv = _cached_result(store, key)  # type: ignore[arg-type]
+        if inv is not None:
+            stats.update(files=len(files), cached=len(files), same_content=0, parsed=0, unreadable=0, reused=1)
+            if progress:
+                progress(len(files))
+            return inv
+    from traitctl.engine.inventory.resolve import build
+
+    with _gc_paused():
+        facts = parse_all(files, store=store, use_cache=use_cache, progress=progress, jobs=jobs, stats=stats)
+        inv = build(facts, roots=options[0], model_bases=options[2], extra_traits=options[3])
+    stats["reused"] = 0
+    if key is not None and not stats["unreadable"]:  # an unreadable file may be readable next time
+        _keep_result(store, key, inv)  # type: ignore[arg-type]
+    return inv
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tens of thousands of long-lived objects are made:
+    its passes over them, none of them garbage, cost as much as making them (measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# -- the whole inventory of an unchanged tree ----------------------------------------------------
+def _result_key(files: list[SourceFile], options: tuple) -> tuple[str, str]:
+    """``(scope, state)``: the scan's roots and options with every version its result depends on,
+    and the tree as the directory walk saw it (each file's path, shown path, module, size, mtime)."""
+    import json
+
+    from traitctl import __version__
+    from traitctl.engine.inventory.codec import CODEC_VERSION
+    from traitctl.engine.inventory.facts import FACTS_VERSION
+
+    versions = [__version__, FACTS_VERSION, CODEC_VERSION, _engine_digest()]
+    scope = hashlib.blake2b(json.dumps([versions, *options]).encode(), digest_size=16).hexdigest()
+    tree = hashlib.blake2b(digest_size=16)
+    for f in files:
+        tree.update(f"{f.path}\0{f.rel}\0{f.module}\0{f.size}\0{f.mtime_ns}\n".encode())
+    return scope, tree.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _engine_digest() -> str:
+    """Digest of the inventory engine's own source, so an edited engine (an editable install keeps
+    its version number) never reads an inventory an older engine built."""
+    import traitctl.engine.inventory as package
+
+    digest = hashlib.blake2b(digest_size=16)
+    folder = Path(package.__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cached_result(store: "Store", key: tuple[str, str]) -> Inventory | None:
+    from orjson import JSONDecodeError, loads
+
+    from traitctl.engine.inventory.codec import unpack
+
+    data = store.filecache.get_result(*key)
+    if data is None:
+        return None
+    with _gc_paused():
+        try:
+            return unpack(loads(data))
+        except (JSONDecodeError, ValueError):
+            return None  # not what this version writes: build it again (and replace it)
+
+
+def _keep_result(store: "Store", key: tuple[str, str], inv: Inventory) -> None:
+    from orjson import dumps
+
+    from traitctl.engine.inventory.codec import pack
+
+    store.filecache.put_result(*key, dumps(pack(inv)).decode())
 
 
 def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = True,
@@ -156,7 +240,7 @@ def collect(roots: Sequence[Path], excludes: Iterable[str] = ()) -> list[SourceF
             raise InputError(f"Source path {root} does not exist (check [traitctl] source or PATH).")
         if root.is_file():
             st = root.stat()
-            out.append(_source(str(root.resolve()), root.name, root.parent, st))
+            out.append(_source(str(root.resolve()), root.name, st))
             continue
         out.extend(_walk(root, patterns))
     out.sort(key=lambda f: f.rel)
@@ -175,14 +259,15 @@ def _walk(root: Path, patterns: tuple[str, ...]) -> list[SourceFile]:
         except OSError:
             continue
         for entry in entries:
-            sub = f"{rel}/{entry.name}"
-            if _excluded(entry.name, sub.split("/", 1)[-1], patterns):
+            name = entry.name
+            sub = f"{rel}/{name}"
+            if patterns and _excluded(name, sub.split("/", 1)[-1], patterns):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in SKIP_DIRS:
+                if name not in SKIP_DIRS:
                     stack.append((entry.path, sub))
-            elif entry.is_file(follow_symlinks=False) and entry.name.endswith((".php", ".py")):
-                found.append(_source(entry.path, sub, root.parent, entry.stat(follow_symlinks=False)))
+            elif name.endswith((".php", ".py")) and entry.is_file(follow_symlinks=False):
+                found.append(_source(entry.path, sub, entry.stat(follow_symlinks=False)))
     return found
 
 
@@ -190,11 +275,10 @@ def _excluded(name: str, below_root: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(below_root, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def _source(path: str, rel: str, base: Path, st: os.stat_result) -> SourceFile:
-    language = "python" if path.endswith(".py") else "php"
-    module = module_name(path) if language == "python" else ""
-    return SourceFile(path=path, rel=rel, language=language, module=module, size=st.st_size,
-                      mtime_ns=st.st_mtime_ns)
+def _source(path: str, rel: str, st: os.stat_result) -> SourceFile:
+    if path.endswith(".py"):
+        return SourceFile(path, rel, "python", module_name(path), st.st_size, st.st_mtime_ns)
+    return SourceFile(path, rel, "php", "", st.st_size, st.st_mtime_ns)
 
 
 def module_name(path: str) -> str:
@@ -229,7 +313,7 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     :param store: where cached facts live (``None``: no cache).
     :param use_cache: ``False`` parses everything but still refreshes the cache.
     :param stats: filled with ``files``, ``cached`` (path+size+mtime hits), ``same_content``
-        (digest hits) and ``parsed``.
+        (digest hits), ``parsed`` and ``unreadable`` (files that could not be read).
     """
     cache = store.filecache if store is not None else None
     results: dict[str, dict] = {}
@@ -247,7 +331,8 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     if cache is not None:
         cache.put_many(refreshed + [_entry(f, digest, facts) for f, (digest, facts) in zip(todo, fresh) if digest])
     if stats is not None:
-        stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo))
+        stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo),
+                     unreadable=sum(1 for digest, _ in fresh if not digest))
     # The shown path depends on the root it was reached from, so it is not part of the cached facts.
     return [{**results[f.path], "file": f.rel} for f in files]
 

@@ -79,22 +79,22 @@ def test_unchanged_tree_reparses_nothing_and_a_change_reparses_one_file(tmp_path
     cold_stats, warm_stats = {}, {}
     cold = scan([root], store=store, stats=cold_stats)
     warm = scan([root], store=store, stats=warm_stats)
-    assert cold_stats == {"files": 17, "cached": 0, "same_content": 0, "parsed": 17}
-    assert warm_stats == {"files": 17, "cached": 17, "same_content": 0, "parsed": 0}
+    assert cold_stats == {"files": 17, "cached": 0, "same_content": 0, "parsed": 17, "unreadable": 0, "reused": 0}
+    assert warm_stats == {"files": 17, "cached": 17, "same_content": 0, "parsed": 0, "unreadable": 0, "reused": 1}
     assert warm == cold and warm.to_dict() == scan([root]).to_dict()
 
     with open(root / "Traits.php", "a") as fh:
         fh.write("\ntrait AddedLater {}\n")
     changed_stats = {}
     changed = scan([root], store=store, stats=changed_stats)
-    assert changed_stats["parsed"] == 1 and changed_stats["cached"] == 16
+    assert changed_stats["parsed"] == 1 and changed_stats["cached"] == 16 and changed_stats["reused"] == 0
     assert changed.trait("AddedLater") is not None
 
     st = (root / "Multi.php").stat()
     os.utime(root / "Multi.php", ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     touched_stats = {}
     assert scan([root], store=store, stats=touched_stats) == changed
-    assert touched_stats["same_content"] == 1 and touched_stats["parsed"] == 0
+    assert touched_stats["same_content"] == 1 and touched_stats["parsed"] == 0 and touched_stats["reused"] == 0
     store.close()
 
 

@@ -3,6 +3,10 @@
 One row per scanned file: ``path`` (absolute), ``size``, ``mtime_ns``, ``digest`` (BLAKE2b of the
 bytes), ``version`` (facts format + Python module name, so a format change or a different module
 name is a miss) and ``data`` (the facts as JSON).
+
+Besides, one row per scan scope (the roots and options of a scan, see :mod:`traitctl.scan`) holds the
+last whole inventory built for it: ``state`` (a digest of every file's path, size, mtime and module)
+and ``data`` (the inventory in the packed JSON form of :mod:`traitctl.engine.inventory.codec`).
 """
 
 from __future__ import annotations
@@ -50,9 +54,18 @@ class FileCacheRepo:
             class Meta:
                 table_name = "traitctl_filecache"
 
+        class ResultRow(model_base(db)):
+            scope = peewee.CharField(max_length=64, primary_key=True)
+            state = peewee.CharField(max_length=64)
+            data = peewee.TextField()
+
+            class Meta:
+                table_name = "traitctl_inventorycache"
+
         self.db = db
         self.Row = FileRow
-        self.models = [FileRow]
+        self.Result = ResultRow
+        self.models = [FileRow, ResultRow]
 
     def get_many(self, paths: Sequence[str]) -> dict[str, CachedFile]:
         """Cached entries for these paths (missing paths are absent from the result)."""
@@ -90,9 +103,24 @@ class FileCacheRepo:
                  .execute())
         return len(rows)
 
+    def get_result(self, scope: str, state: str) -> str | None:
+        """The inventory cached for ``scope`` when it was built from the tree ``state``, else ``None``."""
+        R = self.Result
+        row = R.select(R.data).where((R.scope == scope) & (R.state == state)).tuples().first()
+        return row[0] if row else None
+
+    def put_result(self, scope: str, state: str, data: str) -> None:
+        """Keep ``data`` as the inventory of ``scope`` for the tree ``state`` (replacing the last one)."""
+        R = self.Result
+        (R.insert(scope=scope, state=state, data=data)
+         .on_conflict(conflict_target=[R.scope], update={R.state: peewee.EXCLUDED.state, R.data: peewee.EXCLUDED.data})
+         .execute())
+
     def clear(self) -> int:
-        """Forget every cached entry. Returns how many were removed."""
-        return self.Row.delete().execute()
+        """Forget every cached entry and inventory. Returns how many file entries were removed."""
+        with self.db.atomic():
+            self.Result.delete().execute()
+            return self.Row.delete().execute()
 
     def count(self) -> int:
         return self.Row.select().count()

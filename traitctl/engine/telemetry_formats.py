@@ -309,6 +309,96 @@ class _JsonLines:
 
 _BIG = 1.7e308  # finite floats only (NaN fails both comparisons)
 _new_point = tuple.__new__  # skips NamedTuple's Python-level __new__ on the hot path
+_NUMBERS = {int, float}  # exact types: a bool is an int subclass and not a metric value
+
+
+class JsonRows:
+    """JSON lines decoded a batch at a time into rows ``(slot, ts, value)``, where ``slot`` indexes
+    :attr:`series` (distinct ``(name, kind, labels)``): no :class:`Point` per line.
+
+    The first line of each spelling of a series goes through the checks of the ``jsonl`` parser
+    (:func:`parser_for`); later lines with the same name, kind, labels and top-level
+    ``trait``/``model``/``tenant`` (all text) only have their value and time checked. The result
+    is the same as parsing every line with the ``jsonl`` parser (a property test compares them).
+
+    :param now: time of lines without one (epoch seconds).
+    :param kinds: metric name -> kind already stored; a line of another kind is bad. Updated with
+        the kinds of new metrics.
+    """
+
+    def __init__(self, now: float, kinds: dict[str, str]) -> None:
+        self.parser = _JsonLines(now)
+        self.now = now
+        self.kinds = kinds
+        self.series: list[tuple[str, str, dict]] = []
+        self._slots: dict[tuple, int] = {}  # (name, kind, sorted label items) -> slot
+        self._fast: dict[tuple, int] = {}  # the line's own spelling (see _spelling) -> slot
+
+    def decode(self, lines: list[str], first: int = 1) -> tuple[list[tuple], list[tuple[int, str]], int]:
+        """Rows of the good lines, ``(line number, reason)`` of the bad ones, count of empty lines.
+
+        :param first: the number of ``lines[0]`` in the whole input.
+        """
+        loads, get_slot, now, numbers = self.parser.loads, self._fast.get, self.now, _NUMBERS
+        rows: list[tuple] = []
+        append = rows.append
+        bad: list[tuple[int, str]] = []
+        skipped = 0
+        for number, line in enumerate(lines, first):
+            # Inlined on purpose (runs once per line of millions); must match _spelling().
+            try:
+                obj = loads(line)
+                get = obj.get
+                labels = get("labels")
+                slot = get_slot((get("name"), get("kind"), tuple(labels.items()) if labels else None,
+                                 get("trait"), get("model"), get("tenant")))
+                value, ts = get("value"), get("ts")
+                if ts is None:
+                    ts = get("time", now)
+                if (slot is not None and type(value) in numbers and type(ts) in numbers
+                        and -_BIG < value < _BIG and -_BIG < ts < _BIG):
+                    append((slot, float(ts), float(value)))
+                    continue
+            except Exception:  # noqa: BLE001 - not JSON, not an object, unhashable: the full checks say why
+                pass
+            try:
+                row = self._checked(line)
+            except LineError as exc:
+                bad.append((number, exc.message))
+                continue
+            if row is None:
+                skipped += 1
+            else:
+                append(row)
+        return rows, bad, skipped
+
+    def _checked(self, line: str) -> tuple | None:
+        """The row of a line through the full checks, remembering its series' spelling."""
+        point = self.parser.parse(line)
+        if point is None:
+            return None
+        name, kind, value, ts, labels = point
+        if self.kinds.setdefault(name, kind) != kind:
+            raise LineError(f"metric {name} is a {self.kinds[name]}, not a {kind}")
+        key = (name, kind, tuple(sorted(labels.items())))
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = len(self.series)
+            self.series.append((name, kind, labels))
+        spelling = _spelling(self.parser.loads(line))
+        if spelling is not None:
+            self._fast[spelling] = slot
+        return slot, ts, value
+
+
+def _spelling(obj: dict) -> tuple | None:
+    """What decides a JSON line's series, as written: ``None`` unless every part is text (so
+    that ``1``, ``1.0`` and ``true``, equal as dictionary keys, never share an entry)."""
+    labels = obj.get("labels")
+    items = tuple(labels.items()) if labels else None
+    parts = (obj.get("name"), obj.get("kind"), items, obj.get("trait"), obj.get("model"), obj.get("tenant"))
+    texts = [parts[0], parts[1], *parts[3:], *(value for item in items or () for value in item)]
+    return parts if all(part is None or type(part) is str for part in texts) else None
 
 
 _PROM_SAMPLE = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{.*\})?\s+(\S+)(?:\s+(-?\d+))?\s*\Z")

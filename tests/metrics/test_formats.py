@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -155,3 +156,80 @@ def test_prometheus_labels_and_values_round_trip(labels, value):
     (sample,) = family.samples
     assert sample.labels == labels
     assert sample.value == pytest.approx(value)
+
+
+_ABSENT = object()
+#: what decides a line's series, picked from few choices so that spellings repeat across lines
+_SERIES = {
+    "name": st.sampled_from(["a", "trait.HasUuid.made", "bad name", 1]),
+    "kind": st.sampled_from([_ABSENT, "counter", "gauge", "set", 1]),
+    "labels": st.sampled_from([_ABSENT, {}, [], 0, {"m": "1"}, {"m": 1}, {"m": 1.0}, {"m": True},
+                               {"m": "1", "k": "v"}, {"k": "v", "m": "1"}, {"bad-key": "x"}, {"m": [1]},
+                               {"m": "x" * 501}, [1]]),
+    "model": st.sampled_from([_ABSENT, "M", 1, 1.0, True]),
+    "trait": st.sampled_from([_ABSENT, "HasSlug"]),
+}
+#: what each line has of its own
+_POINT = {
+    "value": st.sampled_from([_ABSENT, 1, 2.5, -3, True, "4", "x", None, 10 ** 300, 1.6e308, {}]),
+    "ts": st.sampled_from([_ABSENT, 5, 5.5, "2026-01-01T00:00:00Z", "-1h", "bad", None, True, 1.6e308]),
+    "time": st.sampled_from([_ABSENT, 7, None, False]),
+}
+_SPELLINGS = st.lists(st.fixed_dictionaries({}, optional=_SERIES), min_size=1, max_size=4)
+_RAW = st.sampled_from(["", "  ", "oops", "[1]", "1", '{"name": "a", "value": 1e999}'])
+
+
+@st.composite
+def _lines(draw) -> list[str]:
+    spellings, lines = draw(_SPELLINGS), []
+    for _ in range(draw(st.integers(0, 30))):
+        if draw(st.integers(0, 9)) == 0:
+            lines.append(draw(_RAW))
+            continue
+        obj = {**draw(st.sampled_from(spellings)), **draw(st.fixed_dictionaries({}, optional=_POINT))}
+        lines.append(json.dumps({k: v for k, v in obj.items() if v is not _ABSENT}))
+    return lines
+
+
+def _line_by_line(lines: list[str], kinds: dict) -> tuple[list, list, int]:
+    parse, points, bad, skipped = tf.parser_for("jsonl", NOW), [], [], 0
+    for number, line in enumerate(lines, 1):
+        try:
+            point = parse(line)
+        except LineError as exc:
+            bad.append((number, exc.message))
+            continue
+        if point is None:
+            skipped += 1
+        elif kinds.setdefault(point.name, point.kind) != point.kind:
+            bad.append((number, f"metric {point.name} is a {kinds[point.name]}, not a {point.kind}"))
+        else:
+            points.append(point)
+    return points, bad, skipped
+
+
+@settings(max_examples=300)
+@given(_lines(), st.integers(1, 7), st.sampled_from([{}, {"a": "gauge"}]))
+def test_json_rows_decode_like_the_line_parser(lines, batch, stored_kinds):
+    decoder = tf.JsonRows(NOW, dict(stored_kinds))
+    rows, bad, skipped = [], [], 0
+    for start in range(0, len(lines), batch):
+        more, more_bad, more_skipped = decoder.decode(lines[start:start + batch], start + 1)
+        rows, bad, skipped = rows + more, bad + more_bad, skipped + more_skipped
+    points = [tf.Point(*decoder.series[slot][:2], value, ts, decoder.series[slot][2]) for slot, ts, value in rows]
+    assert (points, bad, skipped) == _line_by_line(lines, dict(stored_kinds))
+    assert all(type(v) is float and type(t) is float for _, t, v in rows)
+
+
+def test_json_rows_share_a_slot_per_series_whatever_the_label_order():
+    decoder = tf.JsonRows(NOW, {})
+    rows, bad, _ = decoder.decode(['{"name": "a", "value": 1, "labels": {"m": "1", "k": "v"}}',
+                                   '{"name": "a", "value": 2, "labels": {"k": "v", "m": "1"}, "kind": "counter"}',
+                                   '{"name": "a", "value": 3, "labels": {"m": 1, "k": "v"}}',
+                                   '{"name": "a", "value": 4, "labels": {"m": 1.0, "k": "v"}}',
+                                   '{"name": "b", "value": 5, "model": 1}', '{"name": "b", "value": 6, "model": true}',
+                                   '{"name": "b", "value": 7, "model": 1.0}'])
+    assert bad == [(6, "Label model must be text or a number, not True.")]
+    assert [slot for slot, _, _ in rows] == [0, 0, 0, 1, 2, 3]
+    assert decoder.series[:2] == [("a", "counter", {"m": "1", "k": "v"}), ("a", "counter", {"m": "1.0", "k": "v"})]
+    assert [labels for _, _, labels in decoder.series[2:]] == [{"model": "1"}, {"model": "1.0"}]

@@ -176,6 +176,24 @@ def test_batch_writer_hands_back_the_writers_error(store):
     assert store.metrics.count_points() == 1 and store.metrics.names() == ["q"]
 
 
+def test_put_rows_matches_write_and_a_rolled_back_batch_forgets_its_series(store):
+    pts = points(60)
+    series = sorted({(p.name, p.kind, tuple(sorted(p.labels.items()))) for p in pts})
+    slot = {key: i for i, key in enumerate(series)}
+    rows = [(slot[(p.name, p.kind, tuple(sorted(p.labels.items())))], p.ts, p.value) for p in pts]
+    as_series = [(name, kind, dict(labels)) for name, kind, labels in series]
+    writer = store.metrics.batch_writer()
+    writer.put_rows(as_series[:1], [r for r in rows if r[0] == 0])
+    with pytest.raises(InputError, match="is a counter"):  # a new series of a conflicting kind
+        writer.put_rows(as_series + [("trait.HasUuid.generated", "gauge", {})], rows)
+    writer.put_rows(as_series, [r for r in rows if r[0] != 0])
+    assert writer.close() == 60
+    whole = store.metrics.summaries(store.metrics.series("trait.HasUuid.generated"), T0, T0 + 1500)
+    assert sorted((s.series.labels["model"], s.count, round(s.sum, 6)) for s in whole) == sorted(
+        (model, len(vals), round(sum(vals), 6)) for model in ("App\\Models\\User", "App\\Models\\Post")
+        for vals in [brute(pts, T0, T0 + 1500, model)])
+
+
 def hours_of_points(n: int = 400, seed: int = 3) -> list[Point]:
     """Points over about five hours, so windows cover whole hours, whole minutes and partial ones."""
     rng = random.Random(seed)

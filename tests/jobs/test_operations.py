@@ -116,3 +116,20 @@ def test_a_configuration_broken_after_the_claim_fails_the_run(runtime, config_fi
     runtime.run_job(job.id)
     done = runtime.store.jobs.get(job.id)
     assert done.state == "failed" and "invalid TOML" in done.error
+
+
+def test_deferred_success_is_recorded_by_the_next_claim_or_settle(runtime):
+    """As ``traitctl worker`` runs: a success waits for the next claim's transaction, or settle()."""
+    from traitctl.engine.jobs import builtin_operation
+
+    runtime.defer_success = True
+    first, second = (runtime.jobs().enqueue(builtin_operation("noop")) for _ in range(2))
+    runtime.run_job(first.id)
+    assert runtime.store.jobs.get(first.id).state == "running" and runtime.done == 1
+    runtime.run_job(second.id)
+    assert [runtime.store.jobs.get(j.id).state for j in (first, second)] == ["succeeded", "running"]
+    assert runtime.settle(older_than=60) == 0 and runtime.settle() == 1
+    assert runtime.store.jobs.get(second.id).state == "succeeded" and runtime.settle() == 0
+    kinds = [(e.kind, e.data["job"]) for e in runtime.store.events.list(kind="job.*", limit=None)][::-1]
+    assert kinds == [("job.enqueued", first.id), ("job.enqueued", second.id), ("job.started", first.id),
+                     ("job.succeeded", first.id), ("job.started", second.id), ("job.succeeded", second.id)]

@@ -87,3 +87,26 @@ def test_service_transitions_write_events_on_every_backend(store, tmp_path):
     assert first.data == {"job": job.id, "operation": "noop", "queue": "default", "attempt": 0, "worker": None}
     assert events[0].data["result"] == {"ok": True} and events[1].data["attempt"] == 1
     assert events[-1].ts <= events[1].ts <= events[0].ts
+
+
+def test_a_success_is_recorded_with_the_next_claim(store, tmp_path):
+    """The worker's one commit per job: the previous run's success and the next claim, both events."""
+    from traitctl.engine.jobs import builtin_operation
+    from traitctl.jobs.service import Jobs, Success
+
+    jobs = Jobs(store, f"sqlite:///{tmp_path / 'queue.db'}", actor="ana", command="worker")
+    first, second, third = (jobs.enqueue(builtin_operation("noop")) for _ in range(3))
+    running = jobs.claim(first.id, "w1")
+    ended = T0 + dt.timedelta(days=400)
+    running_second = jobs.claim(second.id, "w1", done=[Success(running, ended, result={"ok": 1})])
+    assert running_second.state == "running"
+    got = store.jobs.get(first.id)
+    assert (got.state, got.finished, got.result) == ("succeeded", ended, {"ok": 1})
+    events = store.events.list(kind="job.*", limit=2)
+    assert [(e.kind, e.data["job"]) for e in events] == [("job.started", second.id), ("job.succeeded", first.id)]
+    assert events[1].ts == ended and events[1].data["result"] == {"ok": 1}
+    # A run cancelled meanwhile stays cancelled: no success, no event for it.
+    jobs.cancel(second.id)
+    jobs.claim(third.id, "w1", done=[Success(running_second, ended)])
+    assert store.jobs.get(second.id).state == "cancelled"
+    assert [e.kind for e in store.events.list(kind="job.*", limit=2)] == ["job.started", "job.cancelled"]

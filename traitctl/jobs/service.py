@@ -4,14 +4,19 @@ Each transition is one conditional update of the job record plus one event, in o
 the Huey message (only the job id and the dispatch time) is sent after it commits. A message
 whose job is no longer ``queued`` is dropped by :meth:`Jobs.claim`, so a duplicate message never
 runs a job twice; a job whose message was lost is found by :meth:`Jobs.redispatch_lost`.
+
+A worker may hand the success of its previous run (:class:`Success`) to its next :meth:`Jobs.claim`:
+both transitions and both events are then one transaction, one commit per job instead of two. The
+record says ``running`` until that commit (or :meth:`Jobs.settle`, when the queue is empty), and a
+crash before it runs the job again, as for any run not yet recorded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from traitctl.engine import jobs as rules
@@ -20,6 +25,20 @@ from traitctl.engine.jobs import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job, Oper
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Success:
+    """A run that succeeded and is not recorded yet (a worker records it with its next claim).
+
+    :param at: when the run ended (the record's ``finished`` and the event's time).
+    """
+
+    job: Job
+    at: dt.datetime
+    exit_code: int | None = None
+    output: str = ""
+    result: dict | None = None
 
 
 class Jobs:
@@ -115,9 +134,14 @@ class Jobs:
                              f"reached ({type(exc).__name__}); a worker sends it when the queue is back.") from None
 
     # -- the worker's side ----------------------------------------------------------------------
-    def claim(self, job_id: int, worker: str) -> Job | None:
-        """Start a run; ``None`` when the message is stale (job cancelled, running, finished)."""
+    def claim(self, job_id: int, worker: str, done: Sequence[Success] = ()) -> Job | None:
+        """Start a run; ``None`` when the message is stale (job cancelled, running, finished).
+
+        :param done: previous runs' successes, recorded in the same transaction.
+        """
         with self.store.db.atomic():
+            for item in done:
+                self._record_success(item)
             job = self.repo.claim(job_id, worker, utcnow())
             if job is not None:
                 self._event("job.started", job)
@@ -126,10 +150,21 @@ class Jobs:
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
         """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
         with self.store.db.atomic():
-            done = self.repo.finish(job, SUCCEEDED, utcnow(), exit_code=exit_code, output=output, result=result)
-            if done:
-                self._event("job.succeeded", job, extra={"exit_code": exit_code, "result": result or {}})
-        return done
+            return self._record_success(Success(job, utcnow(), exit_code, output, result))
+
+    def settle(self, done: list[Success]) -> int:
+        """Record runs' successes in one transaction. Returns how many were still running."""
+        with self.store.db.atomic():
+            return sum(self._record_success(item) for item in done)
+
+    def _record_success(self, done: Success) -> bool:
+        job = done.job
+        if not self.repo.finish(job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
+                                result=done.result):
+            return False  # cancelled or put back meanwhile: that transition has its own event
+        self._event("job.succeeded", job, extra={"exit_code": done.exit_code, "result": done.result or {}},
+                    ts=done.at)
+        return True
 
     def fail(self, job: Job, error: str, *, exit_code: int | None = None, output: str = "") -> str | None:
         """A failed run: back to ``queued`` after back-off while attempts remain, else ``failed``.
@@ -233,7 +268,7 @@ class Jobs:
             raise rules.NotFound("job", str(job_id))
         return job
 
-    def _event(self, kind: str, job: Job, extra: dict | None = None) -> None:
+    def _event(self, kind: str, job: Job, extra: dict | None = None, ts: dt.datetime | None = None) -> None:
         data = {"job": job.id, "operation": job.operation, "queue": job.queue, "attempt": job.attempts,
                 "worker": job.worker}
         if job.operation == "deliver":
@@ -241,5 +276,5 @@ class Jobs:
         data.update(extra or {})
         self.repo.event_writer(self.store.events).record(kind=kind, actor=self.actor, command=self.command,
                                                          trait=job.trait, model=job.model, tenant=job.tenant,
-                                                         data=data)
+                                                         data=data, ts=ts or utcnow())
 

@@ -9,6 +9,9 @@
   queued jobs whose message is missing (killed between dequeue and claim) and sends it again.
 - SIGINT/SIGTERM: stop taking jobs; running commands are stopped and put back on the queue.
 - Event delivery: new history events matching ``[[events.subscribers]]`` become ``deliver`` jobs.
+- One commit per job: a run's success is recorded in the transaction that claims the next job, or
+  by a settler thread once it has waited ``SETTLE_AFTER`` seconds (the queue is empty), or at the
+  heartbeat and at shutdown.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from traitctl.engine import jobs as rules
 from traitctl.engine.errors import TraitctlError
 from traitctl.engine.workers import WorkerBeat
 from traitctl.jobs import operations
-from traitctl.jobs.service import Jobs, utcnow
+from traitctl.jobs.service import Jobs, Success, utcnow
 
 log = logging.getLogger("traitctl.worker")
+
+#: Seconds a success waits for the next claim to carry it before the settler records it alone.
+SETTLE_AFTER = 0.005
 
 
 class Runtime:
@@ -63,6 +69,12 @@ class Runtime:
         self._lock = threading.Lock()
         self._next_redispatch = 0.0
         self._process: Any = None
+        self._jobs: Jobs | None = None
+        #: Successes not recorded yet, with their monotonic time (see :meth:`settle`); only
+        #: ``traitctl worker`` defers them, a bare :meth:`run_job` records each at once.
+        self.defer_success = False
+        self._pending: list[tuple[float, Success]] = []
+        self._has_pending = threading.Event()
 
     @classmethod
     def from_environment(cls) -> "Runtime":
@@ -97,14 +109,21 @@ class Runtime:
         return app
 
     def jobs(self) -> Jobs:
-        return Jobs(self.store, self.settings.queue_url, actor=self.settings.actor,
-                    command=f"traitctl worker ({self.worker_id})", default_queue=self.default_queue)
+        if self._jobs is None:  # stateless apart from its settings: one per worker
+            self._jobs = Jobs(self.store, self.settings.queue_url, actor=self.settings.actor,
+                              command=f"traitctl worker ({self.worker_id})", default_queue=self.default_queue)
+        return self._jobs
 
     # -- running one job ----------------------------------------------------------------------------
     def run_job(self, job_id: int) -> None:
         """Claim, run and record job ``job_id``; a message for a job that is not queued is dropped."""
         jobs = self.jobs()
-        job = jobs.claim(job_id, self.worker_id)
+        done = self._take_pending()
+        try:
+            job = jobs.claim(job_id, self.worker_id, done=done)
+        except BaseException:
+            self._keep_pending(*done)  # not recorded: the settler or the next claim tries again
+            raise
         if job is None:
             return
         with self._lock:
@@ -134,8 +153,59 @@ class Runtime:
             log.exception("job %s crashed", job.id)
             self._failed(jobs.fail(job, f"{type(exc).__name__}: {exc}"))
         else:
-            jobs.succeed(job, exit_code=outcome.exit_code, output=outcome.output, result=outcome.result)
+            success = Success(job, utcnow(), outcome.exit_code, outcome.output, outcome.result)
+            if self.defer_success:
+                self._keep_pending(success)
+            else:
+                jobs.settle([success])
             self.done += 1
+
+    # -- successes recorded with the next claim ---------------------------------------------------
+    def _keep_pending(self, *done: Success) -> None:
+        if done:
+            with self._lock:
+                self._pending.extend((time.monotonic(), item) for item in done)
+            self._has_pending.set()
+
+    def _take_pending(self, older_than: float | None = None) -> list[Success]:
+        """Remove and return the pending successes (only those waiting ``older_than`` seconds)."""
+        with self._lock:
+            if older_than is None:
+                taken, self._pending = self._pending, []
+            else:
+                limit = time.monotonic() - older_than
+                taken = [p for p in self._pending if p[0] <= limit]
+                self._pending = [p for p in self._pending if p[0] > limit]
+            if not self._pending:
+                self._has_pending.clear()
+        return [item for _, item in taken]
+
+    def settle(self, older_than: float | None = None) -> int:
+        """Record pending successes in one transaction (all, or those waiting ``older_than`` s).
+
+        :returns: how many were recorded.
+        """
+        done = self._take_pending(older_than)
+        if not done:
+            return 0
+        try:
+            return self.jobs().settle(done)
+        except BaseException:
+            self._keep_pending(*done)
+            raise
+
+    def settler(self, stop: threading.Event) -> None:
+        """Record successes no claim has carried within ``SETTLE_AFTER`` (the queue went empty),
+        until ``stop`` is set."""
+        while not stop.is_set():
+            if not self._has_pending.wait(timeout=0.5):
+                continue
+            stop.wait(SETTLE_AFTER)
+            try:
+                self.settle(older_than=SETTLE_AFTER)
+            except Exception:  # noqa: BLE001 - kept pending: retried next round, and at shutdown
+                log.exception("recording finished jobs failed; retrying")
+                stop.wait(0.5)
 
     def _failed(self, state: str | None) -> None:
         if state == rules.FAILED:  # a retry (QUEUED) is not a finished job yet
@@ -200,6 +270,7 @@ class Runtime:
         """One round: recover lost jobs, deliver new events, then the heartbeat (sent even when the
         others fail, or peers would take this worker for dead)."""
         try:
+            self.settle()
             self.recover()
             self.deliver_events()
         finally:
@@ -239,6 +310,10 @@ class Runtime:
         self.stopping = True
         for pgid in list(self.children):
             operations.kill_group(pgid, grace=0.5)
+        try:
+            self.settle()
+        except Exception:  # noqa: BLE001 - those jobs stay running: a peer recovers them (at-least-once)
+            log.exception("recording finished jobs at shutdown failed")
         jobs = self.jobs()
         with self._lock:
             left = list(self.current.values())
@@ -262,10 +337,16 @@ def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shu
                                  initial_delay=0.01, max_delay=0.1, backoff=1.15,
                                  shutdown_timeout=shutdown_timeout, check_worker_health=True)
     consumer.runtime = runtime
+    runtime.defer_success = True
+    stop_settler = threading.Event()
+    settler = threading.Thread(target=runtime.settler, args=(stop_settler,), name="settler", daemon=True)
     runtime.beat("starting")
+    settler.start()
     try:
         consumer.run()
     finally:
+        stop_settler.set()
+        settler.join()
         runtime.shutdown()
 
 

@@ -81,6 +81,8 @@ class JobRepo:
         with the same ``key`` exists already (a scheduled run another worker created)."""
         fields = {name: getattr(job, name) for name in _PLAIN}
         fields.update(data=_dump(job.data), result=_dump(job.result), dispatched=job.enqueued)
+        if job.key is None:  # nothing unique to collide with: no savepoint needed
+            return Job(**{**job.__dict__, "id": self.fast.insert(fields)})
         try:
             with self.db.atomic():
                 job_id = self.fast.insert(fields)

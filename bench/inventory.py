@@ -7,9 +7,12 @@ Usage::
 For each tree (a generated Laravel-style tree of ``--files`` PHP files, plus every ``--tree``, e.g. a
 checkout of laravel/framework kept outside the repository) it prints, as medians of ``--runs``:
 
-* ``cat``: ``xargs cat`` of every scanned file to /dev/null (the baseline, measured in the same run);
+* ``cat``: ``xargs cat`` of every scanned file to /dev/null (the baseline, measured right before
+  each of the other measurements, so machine load hits both alike);
 * ``cold jobs=1`` / ``cold jobs=2``: :func:`traitctl.scan.scan` with an empty cache (serial, two workers);
-* ``warm``: the same scan once the store's cache holds every file;
+* ``warm``: the same scan once the store's cache holds every file (the whole inventory is reused);
+* ``1 changed`` (generated tree only): a warm scan after one file was edited (it alone is parsed,
+  the inventory is rebuilt from the cached facts of the others);
 * ``cli warm``: ``traitctl inventory PATH --json`` end to end (process start included);
 
 with ms per file, files per second, the ratio to ``cat`` and the peak RSS of the measuring process.
@@ -150,25 +153,44 @@ def _cli(tree: Path, store: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(tree: Path, runs: int, work: Path) -> dict:
+def measure(tree: Path, runs: int, work: Path, *, editable: bool = False) -> dict:
+    """Every measurement of one tree; ``cat`` runs right before each one (interleaved), so a change
+    of machine load hits the baseline and the scans alike. ``editable``: the tree may be changed
+    (the generated one), which adds ``changed``: a warm scan after one file was edited."""
     sys.path.insert(0, str(ROOT))
     from traitctl.scan import collect
 
     paths = [f.path for f in collect([tree])]
-    result: dict = {"tree": str(tree), "files": len(paths),
+    result: dict = {"tree": str(tree), "files": len(paths), "load": [os.getloadavg()[0]],
                     "lines": sum(Path(p).read_bytes().count(b"\n") for p in paths)}
-    result["cat"] = statistics.median(_cat(paths) for _ in range(runs))
+    cats: list[float] = []
+    _cat(paths)  # the page cache holds every file from here on, as it does for the scans
+
+    def sample(measurement):
+        cats.append(_cat(paths))
+        return measurement()
+
     for jobs in (1, 2):
-        samples = []
-        for r in range(runs):
-            store = work / f"cold-{jobs}-{r}.db"
-            samples.append(_run_child(tree, store, warm=False, jobs=jobs))
-        result[f"cold{jobs}"] = _median(samples)
+        result[f"cold{jobs}"] = _median([sample(lambda: _run_child(tree, work / f"cold-{jobs}-{r}.db", warm=False,
+                                                                  jobs=jobs)) for r in range(runs)])
     warm_store = work / "cold-1-0.db"
-    result["warm"] = _median([_run_child(tree, warm_store, warm=True, jobs=1) for _ in range(max(runs, 3))])
+    result["warm"] = _median([sample(lambda: _run_child(tree, warm_store, warm=True, jobs=1))
+                              for _ in range(max(runs, 3))])
+    if editable:
+        result["changed"] = _median([sample(lambda: _run_changed(tree, warm_store, paths[len(paths) // 2], n))
+                                     for n in range(max(runs, 3))])
     _cli(tree, warm_store)  # the CLI's own store schema/warm-up
-    result["cli_warm"] = statistics.median(_cli(tree, warm_store) for _ in range(max(runs, 3)))
+    result["cli_warm"] = statistics.median(sample(lambda: _cli(tree, warm_store)) for _ in range(max(runs, 3)))
+    result["cat"] = statistics.median(cats)
+    result["load"].append(os.getloadavg()[0])
     return result
+
+
+def _run_changed(tree: Path, store: Path, path: str, n: int) -> dict:
+    """A warm scan after appending a comment to one file (it alone is parsed again)."""
+    with open(path, "a") as fh:
+        fh.write(f"\n// edit {n}\n")
+    return _run_child(tree, store, warm=True, jobs=1)
 
 
 def _median(samples: list[dict]) -> dict:
@@ -179,12 +201,15 @@ def _median(samples: list[dict]) -> dict:
 
 def report(r: dict) -> None:
     files, cat = r["files"], r["cat"]
-    print(f"\n{r['tree']}: {files} files, {r['lines']} lines; "
-          f"{r['cold1']['traits']} traits, {r['cold1']['models']} models; load now {os.getloadavg()[0]:.1f}")
+    print(f"\n{r['tree']}: {files} files, {r['lines']} lines; {r['cold1']['traits']} traits, "
+          f"{r['cold1']['models']} models; load average {r['load'][0]:.1f} before, {r['load'][1]:.1f} after")
     print(f"  {'measure':<14}{'median s':>10}{'ms/file':>10}{'files/s':>10}{'x cat':>9}{'peak MB':>10}")
     rows = [("cat", cat, None), ("cold jobs=1", r["cold1"]["seconds"], r["cold1"]["peak_mb"]),
             ("cold jobs=2", r["cold2"]["seconds"], r["cold2"]["peak_mb"]),
-            ("warm", r["warm"]["seconds"], r["warm"]["peak_mb"]), ("cli warm", r["cli_warm"], None)]
+            ("warm", r["warm"]["seconds"], r["warm"]["peak_mb"])]
+    if "changed" in r:
+        rows.append(("1 changed", r["changed"]["seconds"], r["changed"]["peak_mb"]))
+    rows.append(("cli warm", r["cli_warm"], None))
     for name, seconds, peak in rows:
         peak_text = f"{peak:10.0f}" if peak else f"{'':>10}"
         print(f"  {name:<14}{seconds:10.3f}{1000 * seconds / files:10.3f}{files / seconds:10.0f}"
@@ -214,7 +239,7 @@ def main() -> None:
         for tree in trees:
             scratch = work / f"stores-{trees.index(tree)}"
             scratch.mkdir()
-            report(measure(tree, args.runs, scratch))
+            report(measure(tree, args.runs, scratch, editable=not args.no_generated and tree == trees[0]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

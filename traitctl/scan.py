@@ -126,10 +126,8 @@ def _result_key(files: list[SourceFile], options: tuple) -> tuple[str, str]:
 
     versions = [__version__, FACTS_VERSION, CODEC_VERSION, _engine_digest()]
     scope = hashlib.blake2b(json.dumps([versions, *options]).encode(), digest_size=16).hexdigest()
-    tree = hashlib.blake2b(digest_size=16)
-    for f in files:
-        tree.update(f"{f.path}\0{f.rel}\0{f.module}\0{f.size}\0{f.mtime_ns}\n".encode())
-    return scope, tree.hexdigest()
+    tree = "".join([f"{f.path}\0{f.rel}\0{f.module}\0{f.size}\0{f.mtime_ns}\n" for f in files])
+    return scope, hashlib.blake2b(tree.encode(), digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=1)

@@ -192,3 +192,13 @@ def _field(hint: typing.Any) -> st.SearchStrategy:
 @given(inv=_dataclass(Inventory))
 def test_any_inventory_round_trips(inv):
     assert _round_trip(inv) == inv
+
+
+def test_annotations_read_without_typing_agree_with_typing():
+    from traitctl.engine.inventory.codec import _hint, _kind, _types
+
+    for cls in _types(Inventory):
+        hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            if not f.name.startswith("_"):
+                assert _kind(_hint(cls, f.type)) == _kind(hints[f.name]), (cls, f.name)

@@ -22,8 +22,10 @@ Example usage::
 
 from __future__ import annotations
 
+import sys
 import typing
 from dataclasses import fields, is_dataclass
+from operator import itemgetter
 from typing import Any
 
 from traitctl.engine.inventory.model import Inventory
@@ -33,16 +35,16 @@ CODEC_VERSION = 1
 
 _RAW, _STR, _STRS, _OBJS = 0, 1, 2, 3
 _new = object.__new__
+_first, _second = itemgetter(0), itemgetter(1)
 
 
 class _Spec:
     """How a dataclass is packed: its public fields' names, kinds and item dataclasses."""
 
     def __init__(self, cls: type) -> None:
-        hints = typing.get_type_hints(cls)
         public = [f for f in fields(cls) if not f.name.startswith("_")]
         self.names = tuple(f.name for f in public)
-        kinds = [_kind(hints[f.name]) for f in public]
+        kinds = [_kind(_hint(cls, f.type)) for f in public]
         self.kinds = tuple(kind for kind, _ in kinds)
         self.items = tuple(item for _, item in kinds)
         # Private fields (Inventory's look-up index) start empty, as __init__ would make them.
@@ -57,6 +59,27 @@ def _spec(cls: type) -> _Spec:
     if spec is None:
         spec = _SPECS[cls] = _Spec(cls)
     return spec
+
+
+def _hint(cls: type, annotation: Any) -> Any:
+    """The type an annotation names. The model's annotations are strings (postponed evaluation) of a
+    few plain forms, read here without ``typing.get_type_hints`` (which compiles each one: a warm
+    scan would pay milliseconds for it)."""
+    if not isinstance(annotation, str):
+        return annotation
+    plain = {"str": str, "int": int, "bool": bool, "str | None": str | None}
+    if annotation in plain:
+        return plain[annotation]
+    if annotation.startswith("tuple[") and annotation.endswith(", ...]"):
+        inner = annotation[6:-6]
+        item = str if inner == "str" else vars(sys.modules[cls.__module__]).get(inner)
+        if item is str or is_dataclass(item):
+            return tuple[item, ...]  # type: ignore[valid-type]
+    return typing.get_type_hints(cls)[_field_named(cls, annotation)]
+
+
+def _field_named(cls: type, annotation: str) -> str:
+    return next(f.name for f in fields(cls) if f.type == annotation)
 
 
 def _kind(hint: Any) -> tuple[int, Any]:
@@ -150,7 +173,7 @@ def unpack(data: Any) -> Inventory:
         strings, tables = data
         if type(strings) is not list or type(tables) is not dict:
             raise ValueError("expected [strings, tables]")
-        if not all(s is None or type(s) is str for s in strings):
+        if not set(map(type, strings)) <= {str, type(None)}:
             raise ValueError("the string table holds something else than strings")
         built: dict[type, list] = {}
         for cls in _types(Inventory):
@@ -193,10 +216,11 @@ def _column(kind: int, column: list, string: Any, arena: list | None) -> list:
         arena = arena or []
         out = [tuple(arena[run[0]:run[0] + run[1]]) if run else () for run in column]
         # A run reaching past its table would come back short: count what came back.
-        if sum(map(len, out)) != sum(run[1] for run in column if run) or any(run and run[0] < 0 for run in column):
+        runs = list(filter(None, column))
+        if sum(map(len, out)) != sum(map(_second, runs)) or min(map(_first, runs), default=0) < 0:
             raise ValueError("a run of rows outside its table")
         return out
-    if not all(type(v) in (int, bool) for v in column):
+    if not set(map(type, column)) <= {int, bool}:
         raise ValueError("expected ints")
     return column
 

@@ -317,8 +317,8 @@ class JsonRows:
     :attr:`series` (distinct ``(name, kind, labels)``): no :class:`Point` per line.
 
     The first line of each spelling of a series goes through the checks of the ``jsonl`` parser
-    (:func:`parser_for`); later lines with the same name, kind, labels and top-level
-    ``trait``/``model``/``tenant`` (all text) only have their value and time checked. The result
+    (:func:`parser_for`); later lines with the same keys and text values besides ``value``,
+    the time and ``labels``, and the same labels, only have their value and time checked. The result
     is the same as parsing every line with the ``jsonl`` parser (a property test compares them).
 
     :param now: time of lines without one (epoch seconds).
@@ -348,13 +348,12 @@ class JsonRows:
             # Inlined on purpose (runs once per line of millions); must match _spelling().
             try:
                 obj = loads(line)
-                get = obj.get
-                labels = get("labels")
-                slot = get_slot((get("name"), get("kind"), tuple(labels.items()) if labels else None,
-                                 get("trait"), get("model"), get("tenant")))
-                value, ts = get("value"), get("ts")
+                pop = obj.pop
+                value, ts = pop("value", None), pop("ts", None)
                 if ts is None:
-                    ts = get("time", now)
+                    ts = pop("time", now)
+                labels = pop("labels", None)
+                slot = get_slot((tuple(obj.items()), tuple(labels.items()) if labels else None))
                 if (slot is not None and type(value) in numbers and type(ts) in numbers
                         and -_BIG < value < _BIG and -_BIG < ts < _BIG):
                     append((slot, float(ts), float(value)))
@@ -392,13 +391,17 @@ class JsonRows:
 
 
 def _spelling(obj: dict) -> tuple | None:
-    """What decides a JSON line's series, as written: ``None`` unless every part is text (so
-    that ``1``, ``1.0`` and ``true``, equal as dictionary keys, never share an entry)."""
-    labels = obj.get("labels")
+    """What decides a JSON line's series, as written: its keys and values but ``value``, the
+    time and ``labels``, and the label items. ``None`` unless all of these are text (so that
+    ``1``, ``1.0``, ``true`` and ``null``, alike or equal as dictionary keys, never share an
+    entry). Changes ``obj``."""
+    obj.pop("value", None)
+    if obj.pop("ts", None) is None:
+        obj.pop("time", None)
+    labels = obj.pop("labels", None)
     items = tuple(labels.items()) if labels else None
-    parts = (obj.get("name"), obj.get("kind"), items, obj.get("trait"), obj.get("model"), obj.get("tenant"))
-    texts = [parts[0], parts[1], *parts[3:], *(value for item in items or () for value in item)]
-    return parts if all(part is None or type(part) is str for part in texts) else None
+    texts = [*(v for item in obj.items() for v in item), *(v for item in items or () for v in item)]
+    return (tuple(obj.items()), items) if all(type(text) is str for text in texts) else None
 
 
 _PROM_SAMPLE = re.compile(r"([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{.*\})?\s+(\S+)(?:\s+(-?\d+))?\s*\Z")

@@ -114,7 +114,7 @@ def _ingest_json(decoder: JsonRows, lines: Iterable[str], report: IngestReport, 
             report.add_bad(number, reason)
         # Under --strict, once a line is bad nothing will be kept: skip the writes.
         if rows and not (strict and report.bad):
-            writer.put_rows(decoder.series, rows)
+            decoder.resolve(writer.put_rows(decoder.series, rows))
 
 
 def _ingest_lines(parse, lines: Iterable[str], kinds: dict, report: IngestReport, writer, strict: bool,

@@ -180,13 +180,16 @@ def test_put_rows_matches_write_and_a_rolled_back_batch_forgets_its_series(store
     pts = points(60)
     series = sorted({(p.name, p.kind, tuple(sorted(p.labels.items()))) for p in pts})
     slot = {key: i for i, key in enumerate(series)}
-    rows = [(slot[(p.name, p.kind, tuple(sorted(p.labels.items())))], p.ts, p.value) for p in pts]
+    rows = [(-slot[(p.name, p.kind, tuple(sorted(p.labels.items())))] - 1, p.ts, p.value) for p in pts]
     as_series = [(name, kind, dict(labels)) for name, kind, labels in series]
     writer = store.metrics.batch_writer()
-    writer.put_rows(as_series[:1], [r for r in rows if r[0] == 0])
+    of_first = [r for r in rows if r[0] == -1]
+    ids = writer.put_rows(as_series[:1], of_first[:5])
     with pytest.raises(InputError, match="is a counter"):  # a new series of a conflicting kind
         writer.put_rows(as_series + [("trait.HasUuid.generated", "gauge", {})], rows)
-    writer.put_rows(as_series, [r for r in rows if r[0] != 0])
+    # the first series by its store id now, the others still by -(index + 1)
+    later = [(ids[0], ts, value) for _, ts, value in of_first[5:]] + [r for r in rows if r[0] != -1]
+    assert writer.put_rows(as_series, later)[:1] == ids and len(writer.put_rows(as_series, [])) == len(series)
     assert writer.close() == 60
     whole = store.metrics.summaries(store.metrics.series("trait.HasUuid.generated"), T0, T0 + 1500)
     assert sorted((s.series.labels["model"], s.count, round(s.sum, 6)) for s in whole) == sorted(

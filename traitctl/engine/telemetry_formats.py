@@ -313,8 +313,9 @@ _NUMBERS = {int, float}  # exact types: a bool is an int subclass and not a metr
 
 
 class JsonRows:
-    """JSON lines decoded a batch at a time into rows ``(slot, ts, value)``, where ``slot`` indexes
-    :attr:`series` (distinct ``(name, kind, labels)``): no :class:`Point` per line.
+    """JSON lines decoded a batch at a time into rows ``(id, ts, value)``: no :class:`Point` per
+    line. :attr:`series` lists the distinct ``(name, kind, labels)``; a row's ``id`` is the one
+    the caller gave that series with :meth:`resolve`, or ``-(its index + 1)`` until then.
 
     The first line of each spelling of a series goes through the checks of the ``jsonl`` parser
     (:func:`parser_for`); later lines with the same keys and text values besides ``value``,
@@ -331,8 +332,16 @@ class JsonRows:
         self.now = now
         self.kinds = kinds
         self.series: list[tuple[str, str, dict]] = []
-        self._slots: dict[tuple, int] = {}  # (name, kind, sorted label items) -> slot
-        self._fast: dict[tuple, int] = {}  # the line's own spelling (see _spelling) -> slot
+        self._slots: dict[tuple, int] = {}  # (name, kind, sorted label items) -> index in series
+        self._ids: list[int] = []  # index in series -> the caller's id (see resolve)
+        self._fast: dict[tuple, int] = {}  # the line's own spelling (see _spelling) -> row id
+
+    def resolve(self, ids: list[int]) -> None:
+        """Give the first ``len(ids)`` series their ids; later rows of them carry these."""
+        self._ids = list(ids)
+        for spelling, temp in self._fast.items():
+            if temp < 0 and -temp <= len(ids):
+                self._fast[spelling] = ids[-temp - 1]
 
     def decode(self, lines: list[str], first: int = 1) -> tuple[list[tuple], list[tuple[int, str]], int]:
         """Rows of the good lines, ``(line number, reason)`` of the bad ones, count of empty lines.
@@ -354,8 +363,9 @@ class JsonRows:
                     ts = pop("time", now)
                 labels = pop("labels", None)
                 slot = get_slot((tuple(obj.items()), tuple(labels.items()) if labels else None))
-                if (slot is not None and type(value) in numbers and type(ts) in numbers
-                        and -_BIG < value < _BIG and -_BIG < ts < _BIG):
+                # orjson gives finite numbers only (it refuses NaN, Infinity and overflows; tested):
+                # check_value's other checks cannot fail on them.
+                if slot is not None and type(value) in numbers and type(ts) in numbers:
                     append((slot, float(ts), float(value)))
                     continue
             except Exception:  # noqa: BLE001 - not JSON, not an object, unhashable: the full checks say why
@@ -384,10 +394,11 @@ class JsonRows:
         if slot is None:
             slot = self._slots[key] = len(self.series)
             self.series.append((name, kind, labels))
+        row_id = self._ids[slot] if slot < len(self._ids) else -slot - 1
         spelling = _spelling(self.parser.loads(line))
         if spelling is not None:
-            self._fast[spelling] = slot
-        return slot, ts, value
+            self._fast[spelling] = row_id
+        return row_id, ts, value
 
 
 def _spelling(obj: dict) -> tuple | None:

@@ -118,7 +118,8 @@ class MetricsRepo:
                 series.append((name, kind, labels))
             rows.append((slot, ts, value))
         with self.transaction():
-            return self.write_rows(rows, self.series_ids(series))
+            sids = self.series_ids(series)
+            return self.write_rows([(sids[slot], ts, value) for slot, ts, value in rows])
 
     def batch_writer(self, *, one_transaction: bool = False) -> "BatchWriter":
         """A writer for a stream of batches (``put(batch)``, then ``close(commit)``).
@@ -166,19 +167,19 @@ class MetricsRepo:
                 out[i] = sid
         return out
 
-    def write_rows(self, rows: Sequence[tuple], sids: Sequence[int]) -> int:
-        """Store rows ``(slot, ts, value)`` of series ``sids[slot]`` (see :meth:`series_ids`) and
-        merge them into the roll-ups, in one transaction; return how many."""
-        points, minutes = _points_and_minutes(rows, sids)
+    def write_rows(self, rows: list[tuple]) -> int:
+        """Store rows ``(series id, ts, value)`` (ids from :meth:`series_ids`) and merge them into
+        the roll-ups, in one transaction; return how many."""
+        minutes = _minutes(rows)
         rollups = {(sid, int(minute) * 60): acc for (sid, minute), acc in minutes.items()}
         newest: dict[int, float] = {}
         for (sid, _), acc in rollups.items():
             if acc[4] > newest.get(sid, -math.inf):
                 newest[sid] = acc[4]
-        if points:
+        if rows:
             with self.transaction():
-                self._insert(points, rollups, newest)
-        return len(points)
+                self._insert(rows, rollups, newest)
+        return len(rows)
 
     def _create_series(self, new: list[tuple[str, str, dict]]) -> list[int]:
         """Insert new series at once; return their ids in order."""
@@ -474,16 +475,12 @@ class MetricsRepo:
         return self.db.execute_sql(sql, args).rowcount
 
 
-def _points_and_minutes(rows: Sequence[tuple], sids: Sequence[int]) -> tuple[list[tuple], dict]:
-    """Rows ``(series id, ts, value)`` and per ``(series id, minute number)`` the roll-up
+def _minutes(rows: list[tuple]) -> dict[tuple, list]:
+    """Per ``(series id, minute number)`` of rows ``(series id, ts, value)``, the roll-up
     ``[count, sum, min, max, last_ts, last_value]`` (the last at the newest time, later rows
     winning ties)."""
-    points: list[tuple] = []
-    append = points.append
     minutes: dict[tuple, list] = {}
-    for slot, ts, value in rows:
-        sid = sids[slot]
-        append((sid, ts, value))
+    for sid, ts, value in rows:
         acc = minutes.get((sid, ts // 60))
         if acc is None:
             minutes[(sid, ts // 60)] = [1, value, value, value, ts, value]
@@ -497,7 +494,7 @@ def _points_and_minutes(rows: Sequence[tuple], sids: Sequence[int]) -> tuple[lis
         if ts >= acc[4]:
             acc[4] = ts
             acc[5] = value
-    return points, minutes
+    return minutes
 
 
 def _add(acc: list, ts: float, value: float) -> None:
@@ -538,7 +535,7 @@ class BatchWriter:
     def __init__(self, repo: MetricsRepo, one_transaction: bool) -> None:
         self.repo = repo
         self.stored = 0
-        self._sids: list[int] = []  # store id of each slot given to put_rows
+        self._sids: list[int] = []  # store id of each series given to put_rows, in order
         self._txn = repo.db.atomic() if one_transaction else None
         if self._txn is not None:
             self._txn.__enter__()
@@ -547,17 +544,22 @@ class BatchWriter:
         """Store one batch (the list may be reused by the caller afterwards)."""
         self.stored += self.repo.write(batch)
 
-    def put_rows(self, series: list[tuple[str, str, dict]], rows: list[tuple]) -> None:
-        """Store one batch of rows ``(slot, ts, value)`` of ``series[slot]``; ``series`` only
-        grows between calls (as :class:`~traitctl.engine.telemetry_formats.JsonRows` keeps it)."""
+    def put_rows(self, series: list[tuple[str, str, dict]], rows: list[tuple]) -> list[int]:
+        """Store rows ``(id, ts, value)`` as :class:`~traitctl.engine.telemetry_formats.JsonRows`
+        makes them: ``id`` is a series id, or ``-(i + 1)`` for ``series[i]`` (``series`` only grows
+        between calls). Return the id of every series so far."""
         known = len(self._sids)
         try:
             with self.repo.transaction():
                 self._sids += self.repo.series_ids(series[known:])
-                self.stored += self.repo.write_rows(rows, self._sids)
+                if rows and min(rows)[0] < 0:
+                    sids = self._sids
+                    rows = [(sids[-sid - 1] if sid < 0 else sid, ts, value) for sid, ts, value in rows]
+                self.stored += self.repo.write_rows(rows)
         except BaseException:
             del self._sids[known:]  # those series went with the rolled-back batch
             raise
+        return list(self._sids)
 
     def close(self, commit: bool = True) -> int:
         """Commit (or roll back) the single transaction; return the points stored."""

@@ -69,12 +69,17 @@ class FileCacheRepo:
 
     def get_many(self, paths: Sequence[str]) -> dict[str, CachedFile]:
         """Cached entries for these paths (missing paths are absent from the result)."""
-        R = self.Row
+        # Plain SQL: peewee builds a 500-value IN list in about as much time as the database
+        # needs to answer it.
+        left, right = self.db.quote[0], self.db.quote[-1]
+        table = f"{left}{self.Row._meta.table_name}{right}"
         out: dict[str, CachedFile] = {}
         for start in range(0, len(paths), CHUNK):
             chunk = list(paths[start:start + CHUNK])
-            query = R.select(R.path, R.size, R.mtime_ns, R.digest, R.version, R.data).where(R.path.in_(chunk))
-            for row in query.tuples():
+            marks = ", ".join([self.db.param] * len(chunk))
+            cursor = self.db.execute_sql(f"SELECT path, size, mtime_ns, digest, version, data FROM {table} "
+                                         f"WHERE path IN ({marks})", chunk)
+            for row in cursor.fetchall():
                 out[row[0]] = CachedFile(*row)
         return out
 

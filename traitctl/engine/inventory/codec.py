@@ -25,7 +25,8 @@ from __future__ import annotations
 import sys
 import typing
 from dataclasses import fields, is_dataclass
-from operator import itemgetter
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from traitctl.engine.inventory.model import Inventory
@@ -118,48 +119,62 @@ def pack(inv: Inventory) -> list:
     :param inv: the inventory to write.
     """
     packer = _Packer()
-    packer.rows(Inventory, (inv,))
-    tables = {cls.__name__: [list(column) for column in zip(*packer.tables.get(cls, ()))]
-              for cls in _types(Inventory)}
+    objects: dict[type, list] = {Inventory: [inv]}
+    tables = {}
+    # Holders before what they hold: every run of a type's rows is known before its table is written.
+    for cls in reversed(_types(Inventory)):
+        tables[cls.__name__] = packer.table(cls, objects.get(cls, []), objects)
     return [list(packer.strings), tables]
 
 
 class _Packer:
     def __init__(self) -> None:
         self.strings: dict[str | None, int] = {}
-        self.tables: dict[type, list] = {}
         self.shared: dict[int, list[int]] = {}
 
-    def rows(self, cls: type, items: tuple) -> list[int]:
-        """Append ``items`` as a run of rows of ``cls``'s table: ``[start, count]``."""
-        table = self.tables.setdefault(cls, [])
-        start = len(table)
-        table.extend([None] * len(items))  # the run stays contiguous whatever the items hold
-        for offset, item in enumerate(items):
-            table[start + offset] = self.row(cls, item)
-        return [start, len(items)]
-
-    def row(self, cls: type, obj: Any) -> list:
+    def table(self, cls: type, rows: list, objects: dict[type, list]) -> list:
+        """The columns of ``cls``'s table; the objects its rows hold are queued in ``objects``."""
         spec = _spec(cls)
-        out: list = []
+        if not rows:
+            return []
+        columns = []
         for name, kind, item in zip(spec.names, spec.kinds, spec.items):
-            value = getattr(obj, name)
-            if kind == _RAW:
-                out.append(value)
-            elif kind == _STR:
-                out.append(self.string(value))
+            column = list(map(attrgetter(name), rows))
+            if kind == _STR:
+                column = self.numbers(column)
             elif kind == _STRS:
-                out.append([self.string(s) for s in value])
-            elif not value:
-                out.append([])
-            else:
-                if id(value) not in self.shared:
-                    self.shared[id(value)] = self.rows(item, value)
-                out.append(self.shared[id(value)])
-        return out
+                numbers = self.numbers(list(chain.from_iterable(column)))
+                column = _split(numbers, column)
+            elif kind == _OBJS:
+                if item is cls:
+                    raise TypeError(f"{cls.__name__} holds itself: no packed form")
+                column = [self.run(value, objects.setdefault(item, [])) if value else [] for value in column]
+            columns.append(column)
+        return columns
 
-    def string(self, value: str | None) -> int:
-        return self.strings.setdefault(value, len(self.strings))
+    def numbers(self, values: list) -> list[int]:
+        strings = self.strings
+        for value in dict.fromkeys(values):
+            if value not in strings:
+                strings[value] = len(strings)
+        return list(map(strings.__getitem__, values))
+
+    def run(self, value: tuple, arena: list) -> list[int]:
+        """``[start, count]`` of ``value``'s items in their table (written once when shared)."""
+        found = self.shared.get(id(value))
+        if found is None:
+            found = self.shared[id(value)] = [len(arena), len(value)]
+            arena.extend(value)
+        return found
+
+
+def _split(numbers: list[int], groups: list[tuple]) -> list[list[int]]:
+    """``numbers`` cut into one list per group, as long as each group."""
+    out, start = [], 0
+    for group in groups:
+        out.append(numbers[start:start + len(group)])
+        start += len(group)
+    return out
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ Rules (issue 3):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from itertools import starmap
 from typing import Any
 
 from traitctl.engine.inventory.model import (Adaptation, ClassInfo, Inventory, MethodInfo, ModelInfo,
@@ -52,7 +54,9 @@ def build(files: Sequence[dict[str, Any]], *, roots: tuple[str, ...] = (), model
                      classes=b.sorted_classes(), vendor_traits=b.vendor_traits(), warnings=b.warnings)
 
 
+@lru_cache(maxsize=1 << 16)
 def _key(name: str) -> str:
+    # Memoised: build() asks for the same few thousand names over a hundred thousand times.
     return name.lstrip("\\").lower()
 
 
@@ -69,6 +73,7 @@ class _Builder:
         self._model_cache: dict[str, tuple[tuple[str, ...], str] | None] = {}
         self._sets: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
         self._method_maps: dict[str, dict[str, list]] = {}
+        self._closures: dict[str, tuple[str, ...]] = {}
         self.model_keys = [k for k, c in self.index.items() if c.kind in ("class", "anonymous") and self.chain(k)]
 
     # -- collecting ---------------------------------------------------------------------------
@@ -206,17 +211,28 @@ class _Builder:
         return self._sets[key]
 
     def _trait_sets(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-        cls = self.index[key]
-        direct = self._display(cls.traits)
-        via = [t for t in self.closure(direct) if _key(t) not in {_key(d) for d in direct}]
-        seen = {_key(t) for t in direct + tuple(via)}
+        direct = self._own_traits(key)
+        direct_keys = {_key(d) for d in direct}
+        via = [t for t in self._own_closure(key) if _key(t) not in direct_keys]
+        seen = direct_keys | {_key(t) for t in via}
         inherited: list[str] = []
         for parent in self.ancestors(key):
-            for t in self.closure(self._display(parent.traits)):
+            for t in self._own_closure(_key(parent.fqn)):
                 if _key(t) not in seen:
                     seen.add(_key(t))
                     inherited.append(t)
         return _sorted(direct), _sorted(via), _sorted(inherited)
+
+    def _own_traits(self, key: str) -> tuple[str, ...]:
+        traits = self.index[key].traits
+        return self._display(traits) if traits else ()
+
+    def _own_closure(self, key: str) -> tuple[str, ...]:
+        """``closure`` of a class-like's own traits, once per class-like (ancestors are shared)."""
+        if key not in self._closures:
+            direct = self._own_traits(key)
+            self._closures[key] = self.closure(direct) if direct else ()
+        return self._closures[key]
 
     def _display(self, names: Iterable[str]) -> tuple[str, ...]:
         out: dict[str, str] = {}
@@ -339,8 +355,8 @@ def _class_info(raw: dict[str, Any], f: dict[str, Any], anonymous: dict[int, int
                      parent=raw["parent"], bases=tuple(raw["bases"]), interfaces=tuple(raw["interfaces"]),
                      traits=tuple(dict.fromkeys(raw["traits"])),
                      adaptations=tuple(Adaptation(a[0], a[1], a[2], tuple(a[3]), a[4], a[5]) for a in raw["adaptations"]),
-                     methods=tuple(MethodInfo(*m) for m in raw["methods"]),
-                     properties=tuple(PropertyInfo(*p) for p in raw["properties"]),
+                     methods=tuple(starmap(MethodInfo, raw["methods"])),
+                     properties=tuple(starmap(PropertyInfo, raw["properties"])),
                      abstract=raw["abstract"], final=raw["final"])
 
 
@@ -351,4 +367,6 @@ def _replace(cls: ClassInfo, **changes: Any) -> ClassInfo:
 
 
 def _sorted(names: Iterable[str]) -> tuple[str, ...]:
+    if not names:  # most classes use no trait: skip building an empty set and sorting it
+        return ()
     return tuple(sorted(set(names), key=str.lower))

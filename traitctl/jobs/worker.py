@@ -70,6 +70,8 @@ class Runtime:
         self._next_redispatch = 0.0
         self._process: Any = None
         self._jobs: Jobs | None = None
+        #: Resolved operations of one parsed configuration (``spec`` runs for every job).
+        self._specs: tuple[Any, dict] = (None, {})
         #: Successes not recorded yet, with their monotonic time (see :meth:`settle`); only
         #: ``traitctl worker`` defers them, a bare :meth:`run_job` records each at once.
         self.defer_success = False
@@ -215,10 +217,21 @@ class Runtime:
         """The operation to run, resolved against the configuration as it is now."""
         if job.operation == "deliver":
             return rules.builtin_operation("deliver")
-        traits = app.main_doc().get("traits", {}) if job.trait else {}
+        doc = app.main_doc()
+        if self._specs[0] is not doc:  # the file changed: resolve again
+            self._specs = (doc, {})
+        known = self._specs[1]
+        key = (job.trait, job.operation)
+        if key not in known:  # errors are not kept: raised again for every job
+            known[key] = self._resolve(doc, job)
+        return known[key]
+
+    def _resolve(self, doc: Mapping[str, Any], job: rules.Job) -> rules.OperationSpec:
+        traits = doc.get("traits", {}) if job.trait else {}
         if job.trait and job.trait not in traits:
             raise TraitctlError(f"trait {job.trait!r} is no longer in {self.settings.config_path}")
-        return rules.find_operation(traits, job.trait, job.operation, self.jobs_section())
+        section = doc.get("jobs", {})
+        return rules.find_operation(traits, job.trait, job.operation, section if isinstance(section, Mapping) else {})
 
     def _stop_reason(self, job_id: int) -> str | None:
         if self.stopping:

@@ -229,6 +229,7 @@ class FastJobSql:
         self.fields = {f.name: f for f in Row._meta.sorted_fields}
         self.insert_names = [n for n in self.fields if n != "id"]
         self._readers = [(name, _reader(field)) for name, field in self.fields.items()]
+        self._writers = [(name, self.fields[name]) for name in self.insert_names]
         columns = ", ".join(f'"{self.fields[n].column_name}"' for n in self.insert_names)
         every = ", ".join(f'"{f.column_name}"' for f in self.fields.values())
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([p] * len(self.insert_names))}) RETURNING \"id\""
@@ -243,7 +244,7 @@ class FastJobSql:
         return self.fields[name].db_value(value)
 
     def insert(self, values: dict[str, Any]) -> int:
-        params = [self._db(n, values.get(n, _default(self.fields[n]))) for n in self.insert_names]
+        params = [field.db_value(values[name] if name in values else _default(field)) for name, field in self._writers]
         return self.db.execute_sql(self.insert_sql, params).fetchone()[0]
 
     def claim(self, job_id: int, worker: str, now: dt.datetime) -> Any:

@@ -72,7 +72,7 @@ def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: boo
     parse = parser_for(fmt, now)
     report = IngestReport()
     kinds = repo.known_kinds()
-    with repo.bulk_load(), _without_gc():
+    with _without_gc():
         writer = repo.batch_writer(one_transaction=strict)
         try:
             if fmt == "jsonl":

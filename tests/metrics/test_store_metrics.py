@@ -182,7 +182,7 @@ def test_put_rows_matches_write_and_a_rolled_back_batch_forgets_its_series(store
     slot = {key: i for i, key in enumerate(series)}
     rows = [(-slot[(p.name, p.kind, tuple(sorted(p.labels.items())))] - 1, p.ts, p.value) for p in pts]
     as_series = [(name, kind, dict(labels)) for name, kind, labels in series]
-    writer = store.metrics.batch_writer()
+    writer = store.metrics.batch_writer(background=False)  # errors and ids come back at once
     of_first = [r for r in rows if r[0] == -1]
     ids = writer.put_rows(as_series[:1], of_first[:5])
     with pytest.raises(InputError, match="is a counter"):  # a new series of a conflicting kind

@@ -22,7 +22,8 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from operator import itemgetter
 
 import peewee
 
@@ -35,6 +36,7 @@ AGGREGATES = ("sum", "count", "avg", "min", "max")
 LEVELS = ((3600, "traitctl_metric_rollup_hour"), (60, "traitctl_metric_rollup"))
 MINUTE_TABLE = LEVELS[-1][1]
 _CHUNK = 500  # series ids per IN (...) list: well under SQLite's variable limit
+_SERIES_ID = itemgetter(0)
 
 
 class MetricsRepo:
@@ -84,6 +86,7 @@ class MetricsRepo:
             return RollupRow
 
         self.db = db
+        self._sqlite = isinstance(db, peewee.SqliteDatabase)
         self.SeriesRow, self.PointRow = SeriesRow, PointRow
         self.models = [SeriesRow, PointRow] + [rollup(table) for _, table in LEVELS]
         # (name, kind, tuple(labels.items())) -> series id. Labels in another order miss the cache
@@ -121,13 +124,18 @@ class MetricsRepo:
             sids = self.series_ids(series)
             return self.write_rows([(sids[slot], ts, value) for slot, ts, value in rows])
 
-    def batch_writer(self, *, one_transaction: bool = False) -> "BatchWriter":
-        """A writer for a stream of batches (``put(batch)``, then ``close(commit)``).
+    def batch_writer(self, *, one_transaction: bool = False, background: bool | None = None) -> "BatchWriter":
+        """A writer for a stream of batches (``put(batch)`` or ``put_rows``, then ``close(commit)``),
+        with the settings of :meth:`bulk_load` on its connection.
 
         :param one_transaction: all batches in one transaction, committed or rolled back by
             ``close``; otherwise each batch is its own transaction.
+        :param background: write in a thread of its own while the caller prepares the next
+            batch; by default on SQLite files (see :meth:`_many`), not on other databases.
         """
-        return BatchWriter(self, one_transaction)
+        if background is None:
+            background = self._sqlite and self.db.database != ":memory:"
+        return (ThreadedBatchWriter if background else BatchWriter)(self, one_transaction)
 
     @contextmanager
     def bulk_load(self) -> Iterator[None]:
@@ -170,6 +178,10 @@ class MetricsRepo:
     def write_rows(self, rows: list[tuple]) -> int:
         """Store rows ``(series id, ts, value)`` (ids from :meth:`series_ids`) and merge them into
         the roll-ups, in one transaction; return how many."""
+        # Grouped by series (a stable sort: a series' rows keep their order, so ties in time
+        # still go to the later row): the index on (series_id, ts) is then filled a series at
+        # a time, which SQLite does with less work than rows of 200 series interleaved.
+        rows = sorted(rows, key=_SERIES_ID)
         minutes = _minutes(rows)
         rollups = {(sid, int(minute) * 60): acc for (sid, minute), acc in minutes.items()}
         newest: dict[int, float] = {}
@@ -189,44 +201,68 @@ class MetricsRepo:
                 raise InputError(f"Metric {name!r} is a {known}; it cannot take {kind} points.")
         p = self.db.param
         texts = [labels_text(labels) for _, _, labels in new]
-        self.db.cursor().executemany(
-            f"INSERT INTO traitctl_metric_series (name, kind, trait, model, tenant, labels) "
-            f"VALUES ({', '.join([p] * 6)}) ON CONFLICT (name, labels) DO NOTHING",
-            [(name, kind, *(labels.get(k) for k in CORE_LABELS), text) for (name, kind, labels), text in zip(new, texts)])
+        self._many("INSERT INTO traitctl_metric_series (name, kind, trait, model, tenant, labels)", 6,
+                   [(name, kind, *(labels.get(k) for k in CORE_LABELS), text) for (name, kind, labels), text in zip(new, texts)],
+                   "ON CONFLICT (name, labels) DO NOTHING")
         names = sorted({name for name, _, _ in new})
         found = {}
         for i in range(0, len(names), _CHUNK):
             part = names[i:i + _CHUNK]
-            found.update({(r[1], r[2]): r[0] for r in self._sql(
-                f"SELECT id, name, labels FROM traitctl_metric_series WHERE name IN ({', '.join([p] * len(part))})", part)})
+            where = f"FROM traitctl_metric_series WHERE name IN ({', '.join([p] * len(part))})"
+            if self._sqlite:  # one result row (see _many)
+                text = self._sql(f"SELECT json_group_array(json_array(id, name, labels)) {where}", part)[0][0]
+                found.update({(name, labels): sid for sid, name, labels in json.loads(text)})
+            else:
+                found.update({(r[1], r[2]): r[0] for r in self._sql(f"SELECT id, name, labels {where}", part)})
         ids = [found[(name, text)] for (name, _, _), text in zip(new, texts)]
         if self._ids is not None:
             self._ids.update({(name, kind, tuple(labels.items())): sid for (name, kind, labels), sid in zip(new, ids)})
         return ids
 
     def _insert(self, rows: list, rollups: dict, newest: dict) -> None:
-        p = self.db.param
-        cursor = self.db.cursor()
-        cursor.executemany(f"INSERT INTO traitctl_metric_point (series_id, ts, value) VALUES ({p}, {p}, {p})", rows)
-        cursor.executemany(self._upsert_sql(MINUTE_TABLE), [(sid, bucket, *acc) for (sid, bucket), acc in rollups.items()])
+        self._many("INSERT INTO traitctl_metric_point (series_id, ts, value)", 3, rows)
+        self._upsert(MINUTE_TABLE, [(sid, bucket, *acc) for (sid, bucket), acc in rollups.items()])
         for size, table in LEVELS[:-1]:
             coarse: dict[tuple[int, int], list] = {}
             for (sid, bucket), acc in rollups.items():
                 _merge_acc(coarse.setdefault((sid, bucket // size * size), [0, 0.0, math.inf, -math.inf, -math.inf, None]), acc)
-            cursor.executemany(self._upsert_sql(table), [(sid, bucket, *acc) for (sid, bucket), acc in coarse.items()])
-        cursor.executemany(f"UPDATE traitctl_metric_series SET last_ts = {p} WHERE id = {p} "
-                           f"AND (last_ts IS NULL OR last_ts < {p})",
-                           [(ts, sid, ts) for sid, ts in newest.items()])
+            self._upsert(table, [(sid, bucket, *acc) for (sid, bucket), acc in coarse.items()])
+        p = self.db.param
+        if self._sqlite:  # one statement, for the reason given in _many
+            self._exec("UPDATE traitctl_metric_series AS s SET last_ts = j.value ->> 1 FROM json_each(?) AS j "
+                       "WHERE s.id = j.value ->> 0 AND (s.last_ts IS NULL OR s.last_ts < j.value ->> 1)",
+                       [_json_text(list(newest.items()))])
+        else:
+            self.db.cursor().executemany(f"UPDATE traitctl_metric_series SET last_ts = {p} WHERE id = {p} "
+                                         f"AND (last_ts IS NULL OR last_ts < {p})",
+                                         [(ts, sid, ts) for sid, ts in newest.items()])
 
-    def _upsert_sql(self, t: str) -> str:
-        """Insert a roll-up row, or merge it into the row already there (same SQL on SQLite and PostgreSQL)."""
-        return (f"INSERT INTO {t} (series_id, bucket, n, total, lo, hi, last_ts, last_value) "
-                f"VALUES ({', '.join([self.db.param] * 8)}) ON CONFLICT (series_id, bucket) DO UPDATE SET "
-                f"n = {t}.n + excluded.n, total = {t}.total + excluded.total, "
-                f"lo = CASE WHEN excluded.lo < {t}.lo THEN excluded.lo ELSE {t}.lo END, "
-                f"hi = CASE WHEN excluded.hi > {t}.hi THEN excluded.hi ELSE {t}.hi END, "
-                f"last_value = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_value ELSE {t}.last_value END, "
-                f"last_ts = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_ts ELSE {t}.last_ts END")
+    def _many(self, head: str, columns: int, rows: list, tail: str = "") -> None:
+        """Run ``head VALUES (…) tail`` for each row.
+
+        On SQLite it is one statement reading the rows from a JSON array (``json_each``):
+        the sqlite3 module lets other threads run during a statement, so an ingest's writer
+        thread overlaps the parsing, whereas ``executemany`` takes the interpreter lock back
+        after every row. Floats survive the text exactly (orjson writes the shortest text that
+        reads back as the same double; tested).
+        """
+        if not rows:
+            return
+        if self._sqlite:
+            picks = ", ".join(f"value ->> {i}" for i in range(columns))
+            self._exec(f"{head} SELECT {picks} FROM json_each(?) WHERE true {tail}", [_json_text(rows)])
+        else:
+            self.db.cursor().executemany(f"{head} VALUES ({', '.join([self.db.param] * columns)}) {tail}", rows)
+
+    def _upsert(self, t: str, rows: list) -> None:
+        """Insert roll-up rows, or merge them into the rows already there (see :meth:`_many`)."""
+        self._many(f"INSERT INTO {t} (series_id, bucket, n, total, lo, hi, last_ts, last_value)", 8, rows,
+                   f"ON CONFLICT (series_id, bucket) DO UPDATE SET "
+                   f"n = {t}.n + excluded.n, total = {t}.total + excluded.total, "
+                   f"lo = CASE WHEN excluded.lo < {t}.lo THEN excluded.lo ELSE {t}.lo END, "
+                   f"hi = CASE WHEN excluded.hi > {t}.hi THEN excluded.hi ELSE {t}.hi END, "
+                   f"last_value = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_value ELSE {t}.last_value END, "
+                   f"last_ts = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_ts ELSE {t}.last_ts END")
 
     def _series_ids(self) -> dict:
         if self._ids is None:
@@ -419,7 +455,7 @@ class MetricsRepo:
                                       f"WHERE bucket >= {p} AND bucket < {p}{kind_sql}", [bucket, bucket + size, *kind_args]):
             _merge_acc(acc.setdefault(sid, [0, 0.0, math.inf, -math.inf, -math.inf, None]), minute)
         if acc:
-            self.db.cursor().executemany(self._upsert_sql(table), [(sid, bucket, *a) for sid, a in acc.items()])
+            self._upsert(table, [(sid, bucket, *a) for sid, a in acc.items()])
 
     def _rebuild_minute(self, minute: int, kind_sql: str, kind_args: list) -> None:
         p = self.db.param
@@ -497,6 +533,12 @@ def _minutes(rows: list[tuple]) -> dict[tuple, list]:
     return minutes
 
 
+def _json_text(rows: list) -> str:
+    import orjson
+
+    return orjson.dumps(rows).decode()
+
+
 def _add(acc: list, ts: float, value: float) -> None:
     acc[0] += 1
     acc[1] += value
@@ -536,6 +578,8 @@ class BatchWriter:
         self.repo = repo
         self.stored = 0
         self._sids: list[int] = []  # store id of each series given to put_rows, in order
+        self._bulk = repo.bulk_load()
+        self._bulk.__enter__()
         self._txn = repo.db.atomic() if one_transaction else None
         if self._txn is not None:
             self._txn.__enter__()
@@ -563,11 +607,83 @@ class BatchWriter:
 
     def close(self, commit: bool = True) -> int:
         """Commit (or roll back) the single transaction; return the points stored."""
-        if self._txn is None:
-            return self.stored
-        if commit:
-            self._txn.__exit__(None, None, None)
-        else:
-            self._txn.__exit__(_Rollback, _Rollback(), None)
-            self.repo._ids, self.stored, self._sids = None, 0, []
+        try:
+            if self._txn is not None and commit:
+                self._txn.__exit__(None, None, None)
+            elif self._txn is not None:
+                self._txn.__exit__(_Rollback, _Rollback(), None)
+                self.repo._ids, self.stored, self._sids = None, 0, []
+        finally:
+            self._bulk.__exit__(None, None, None)
         return self.stored
+
+
+class ThreadedBatchWriter(BatchWriter):
+    """Writes the batches in a thread with its own connection, in order, while the caller
+    prepares the next ones (at most two wait). An error of the writer is raised by the next
+    ``put``/``put_rows`` or by ``close``; the batches after it are dropped."""
+
+    def __init__(self, repo: MetricsRepo, one_transaction: bool) -> None:  # noqa: super().__init__ runs in the thread
+        import queue
+        import threading
+
+        self.repo, self.stored, self._sids = repo, 0, []
+        self.error: BaseException | None = None
+        self._one = one_transaction
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._run, name="traitctl-metrics-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: list[Point]) -> None:
+        """Hand a copy of the batch to the writer (raises the writer's error, if any)."""
+        self._raise()
+        self._queue.put(("points", list(batch)))
+
+    def put_rows(self, series: list[tuple[str, str, dict]], rows: list[tuple]) -> list[int]:
+        """Hand the rows to the writer (see :meth:`BatchWriter.put_rows`); return the ids of the
+        series written so far (the later ones the writer resolves itself)."""
+        self._raise()
+        self._queue.put(("rows", list(series), rows))
+        return list(self._sids)
+
+    def close(self, commit: bool = True) -> int:
+        """Wait for the writer to finish, commit or roll back; return the points stored.
+
+        :raises Exception: the writer's error, when committing.
+        """
+        self._queue.put(("end", commit))
+        self._thread.join()
+        if commit:
+            self._raise()
+        return self.stored
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        db = self.repo.db
+        try:
+            db.connect(reuse_if_open=True)
+            with self.repo.bulk_load(), self.repo.transaction() if self._one else nullcontext():
+                self._drain()
+        except _Rollback:
+            self.stored = self.stored if not self._one else 0
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread by put/close
+            self.error = exc
+            while self._queue.get()[0] != "end":  # wake a caller blocked on a full queue
+                pass
+        finally:
+            db.close()
+
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item[0] == "end":
+                if not item[1]:
+                    raise _Rollback()
+                return
+            if item[0] == "points":
+                self.stored += self.repo.write(item[1])
+            else:
+                BatchWriter.put_rows(self, item[1], item[2])

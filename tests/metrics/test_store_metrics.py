@@ -277,3 +277,17 @@ def test_windows_match_brute_force_for_any_points_and_bounds():
             store.close()
 
     check()
+
+
+def test_values_and_times_are_stored_exactly(store):
+    """SQLite writes go through JSON text (json_each): every double must come back bit for bit."""
+    rng = random.Random(11)
+    values = [rng.uniform(-1e6, 1e6) for _ in range(300)] + [0.1, 1 / 3, 5e-324, 1.7976931348623157e308, -0.0, 2.0 ** 60]
+    times = [T0 + rng.random() * 86400 for _ in values]
+    writer = store.metrics.batch_writer()
+    writer.put_rows([("exact", "gauge", {})], [(-1, ts, value) for ts, value in zip(times, values)])
+    assert writer.close() == len(values)
+    stored = store.db.execute_sql("SELECT ts, value FROM traitctl_metric_point ORDER BY id").fetchall()
+    assert sorted(stored) == sorted(zip(times, values))
+    whole = store.metrics.summaries(store.metrics.series("exact"))[0]
+    assert (whole.min, whole.max, whole.count) == (min(values), max(values), len(values))

@@ -178,11 +178,21 @@ class MetricsRepo:
     def write_rows(self, rows: list[tuple]) -> int:
         """Store rows ``(series id, ts, value)`` (ids from :meth:`series_ids`) and merge them into
         the roll-ups, in one transaction; return how many."""
-        # Grouped by series (a stable sort: a series' rows keep their order, so ties in time
-        # still go to the later row): the index on (series_id, ts) is then filled a series at
-        # a time, which SQLite does with less work than rows of 200 series interleaved.
-        rows = sorted(rows, key=_SERIES_ID)
-        minutes = _minutes(rows)
+        return self.write_prepared(prepare_rows(rows))
+
+    def write_prepared(self, prepared: tuple[list, dict], sids: Sequence[int] | None = None) -> int:
+        """Store what :func:`prepare_rows` made, in one transaction; return how many points.
+
+        :param sids: when given, ids ``-(i + 1)`` in the rows stand for ``sids[i]``.
+        """
+        rows, minutes = prepared
+        if sids is not None:
+            rows = [(sids[-sid - 1] if sid < 0 else sid, ts, value) for sid, ts, value in rows]
+            real: dict[tuple, list] = {}
+            for (sid, minute), acc in minutes.items():
+                key = (sids[-sid - 1] if sid < 0 else sid, minute)
+                _merge_acc(real[key], acc) if key in real else real.__setitem__(key, acc)
+            minutes = real
         rollups = {(sid, int(minute) * 60): acc for (sid, minute), acc in minutes.items()}
         newest: dict[int, float] = {}
         for (sid, _), acc in rollups.items():
@@ -511,6 +521,18 @@ class MetricsRepo:
         return self.db.execute_sql(sql, args).rowcount
 
 
+def prepare_rows(rows: list[tuple]) -> tuple[list[tuple], dict]:
+    """Rows ``(series id, ts, value)`` grouped by series, and their minute roll-ups: the part of
+    a write that needs no database (an ingest does it while its writer thread writes).
+
+    The sort is stable, so a series' rows keep their order (ties in time still go to the later
+    row); SQLite then fills the ``(series_id, ts)`` index a series at a time, with less work
+    than for rows of many series interleaved.
+    """
+    rows = sorted(rows, key=_SERIES_ID)
+    return rows, _minutes(rows)
+
+
 def _minutes(rows: list[tuple]) -> dict[tuple, list]:
     """Per ``(series id, minute number)`` of rows ``(series id, ts, value)``, the roll-up
     ``[count, sum, min, max, last_ts, last_value]`` (the last at the newest time, later rows
@@ -592,18 +614,19 @@ class BatchWriter:
         """Store rows ``(id, ts, value)`` as :class:`~traitctl.engine.telemetry_formats.JsonRows`
         makes them: ``id`` is a series id, or ``-(i + 1)`` for ``series[i]`` (``series`` only grows
         between calls). Return the id of every series so far."""
+        self._write(series, prepare_rows(rows))
+        return list(self._sids)
+
+    def _write(self, series: list[tuple[str, str, dict]], prepared: tuple[list, dict]) -> None:
         known = len(self._sids)
         try:
             with self.repo.transaction():
                 self._sids += self.repo.series_ids(series[known:])
-                if rows and min(rows)[0] < 0:
-                    sids = self._sids
-                    rows = [(sids[-sid - 1] if sid < 0 else sid, ts, value) for sid, ts, value in rows]
-                self.stored += self.repo.write_rows(rows)
+                placeholders = prepared[0] and prepared[0][0][0] < 0  # sorted: the smallest id first
+                self.stored += self.repo.write_prepared(prepared, self._sids if placeholders else None)
         except BaseException:
             del self._sids[known:]  # those series went with the rolled-back batch
             raise
-        return list(self._sids)
 
     def close(self, commit: bool = True) -> int:
         """Commit (or roll back) the single transaction; return the points stored."""
@@ -642,8 +665,9 @@ class ThreadedBatchWriter(BatchWriter):
     def put_rows(self, series: list[tuple[str, str, dict]], rows: list[tuple]) -> list[int]:
         """Hand the rows to the writer (see :meth:`BatchWriter.put_rows`); return the ids of the
         series written so far (the later ones the writer resolves itself)."""
+        prepared = prepare_rows(rows)  # here, while the writer thread writes the previous batch
         self._raise()
-        self._queue.put(("rows", list(series), rows))
+        self._queue.put(("rows", list(series), prepared))
         return list(self._sids)
 
     def close(self, commit: bool = True) -> int:
@@ -686,4 +710,4 @@ class ThreadedBatchWriter(BatchWriter):
             if item[0] == "points":
                 self.stored += self.repo.write(item[1])
             else:
-                BatchWriter.put_rows(self, item[1], item[2])
+                self._write(item[1], item[2])

@@ -110,3 +110,23 @@ def test_a_success_is_recorded_with_the_next_claim(store, tmp_path):
     jobs.claim(third.id, "w1", done=[Success(running_second, ended)])
     assert store.jobs.get(second.id).state == "cancelled"
     assert [e.kind for e in store.events.list(kind="job.*", limit=2)] == ["job.started", "job.cancelled"]
+
+
+def test_write_waits_for_another_process_holding_the_lock(tmp_path):
+    """The hot path's write transaction asks for SQLite's lock again while another connection
+    holds it, then runs; the connection's busy timeout is back to the store's afterwards."""
+    import sqlite3
+    import threading
+
+    from traitctl.store.db import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    with store.jobs.write():
+        job = store.jobs.create(_job())
+    assert store.jobs.get(job.id).operation == "audit"
+    assert store.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10000
+    other.close()
+    store.close()

@@ -100,7 +100,7 @@ class Jobs:
         now = now or utcnow()
         job = self._new(spec, dict(trait=trait, model=model, tenant=tenant, data=data, eta=eta, priority=priority,
                                    key=key), now)
-        with self.store.db.atomic():
+        with self.repo.write():
             job = self.repo.create(job)
             if job is None:
                 return None
@@ -114,7 +114,7 @@ class Jobs:
         :param items: per job, any of ``trait``, ``model``, ``tenant``, ``data``, ``eta``, ``priority``.
         """
         now = now or utcnow()
-        with self.store.db.atomic():
+        with self.repo.write():
             jobs = [self.repo.create(self._new(spec, item, now)) for item in items]
             for job in jobs:
                 self._event("job.enqueued", job)
@@ -157,7 +157,7 @@ class Jobs:
 
         :param done: previous runs' successes, recorded in the same transaction.
         """
-        with self.store.db.atomic():
+        with self.repo.write():
             for item in done:
                 self._record_success(item)
             job = self.repo.claim(job_id, worker, utcnow())
@@ -167,12 +167,12 @@ class Jobs:
 
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
         """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
-        with self.store.db.atomic():
+        with self.repo.write():
             return self._record_success(Success(job, utcnow(), exit_code, output, result))
 
     def settle(self, done: list[Success]) -> int:
         """Record runs' successes in one transaction. Returns how many were still running."""
-        with self.store.db.atomic():
+        with self.repo.write():
             return sum(self._record_success(item) for item in done)
 
     def _record_success(self, done: Success) -> bool:

@@ -239,8 +239,9 @@ class MetricsRepo:
             self._upsert(table, [(sid, bucket, *acc) for (sid, bucket), acc in coarse.items()])
         p = self.db.param
         if self._sqlite:  # one statement, for the reason given in _many
-            self._exec("UPDATE traitctl_metric_series AS s SET last_ts = j.value ->> 1 FROM json_each(?) AS j "
-                       "WHERE s.id = j.value ->> 0 AND (s.last_ts IS NULL OR s.last_ts < j.value ->> 1)",
+            newest_ts = "json_extract(j.value, '$[1]')"
+            self._exec(f"UPDATE traitctl_metric_series AS s SET last_ts = {newest_ts} FROM json_each(?) AS j "
+                       f"WHERE s.id = json_extract(j.value, '$[0]') AND (s.last_ts IS NULL OR s.last_ts < {newest_ts})",
                        [_json_text(list(newest.items()))])
         else:
             self.db.cursor().executemany(f"UPDATE traitctl_metric_series SET last_ts = {p} WHERE id = {p} "
@@ -259,7 +260,7 @@ class MetricsRepo:
         if not rows:
             return
         if self._sqlite:
-            picks = ", ".join(f"value ->> {i}" for i in range(columns))
+            picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(columns))  # ->> needs SQLite 3.38
             self._exec(f"{head} SELECT {picks} FROM json_each(?) WHERE true {tail}", [_json_text(rows)])
         else:
             self.db.cursor().executemany(f"{head} VALUES ({', '.join([self.db.param] * columns)}) {tail}", rows)

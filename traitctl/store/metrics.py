@@ -12,8 +12,10 @@ Layout (three tables):
     date in the same transaction as the points. Views over windows read whole hours, then whole
     minutes at the edges, then the points of the partial minutes, so they do not scan millions of rows.
 
-Writes go through the DB-API cursor's ``executemany`` inside one transaction per batch (peewee's
-``insert_many`` builds SQL text and is ~10x slower for this).
+Writes are one transaction per batch. On SQLite each statement reads its rows from one JSON
+array (``json_each``), so SQLite runs it without the interpreter lock and an ingest's writer
+thread (:class:`ThreadedBatchWriter`) overlaps the parsing of the next batch; elsewhere the
+DB-API cursor's ``executemany`` (peewee's ``insert_many`` builds SQL text and is ~10x slower).
 """
 
 from __future__ import annotations

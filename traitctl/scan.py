@@ -116,18 +116,19 @@ def _gc_paused() -> Iterator[None]:
 
 # -- the whole inventory of an unchanged tree ----------------------------------------------------
 def _result_key(files: list[SourceFile], options: tuple) -> tuple[str, str]:
-    """``(scope, state)``: the scan's roots and options with every version its result depends on,
-    and the tree as the directory walk saw it (each file's path, shown path, module, size, mtime)."""
+    """``(scope, state)``: the scan's roots and options (one stored inventory each, replaced as the
+    tree changes), and what the inventory depends on: every version of the code building it and
+    the tree as the directory walk saw it (each file's path, shown path, module, size, mtime)."""
     import json
 
     from traitctl import __version__
     from traitctl.engine.inventory.codec import CODEC_VERSION
     from traitctl.engine.inventory.facts import FACTS_VERSION
 
-    versions = [__version__, FACTS_VERSION, CODEC_VERSION, _engine_digest()]
-    scope = hashlib.blake2b(json.dumps([versions, *options]).encode(), digest_size=16).hexdigest()
+    scope = hashlib.blake2b(json.dumps(options).encode(), digest_size=16).hexdigest()
+    versions = f"{__version__}\0{FACTS_VERSION}\0{CODEC_VERSION}\0{_engine_digest()}\n"
     tree = "".join([f"{f.path}\0{f.rel}\0{f.module}\0{f.size}\0{f.mtime_ns}\n" for f in files])
-    return scope, hashlib.blake2b(tree.encode(), digest_size=16).hexdigest()
+    return scope, hashlib.blake2b((versions + tree).encode(), digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=1)

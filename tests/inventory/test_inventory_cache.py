@@ -86,6 +86,11 @@ def test_options_and_roots_are_part_of_the_key(tmp_path):
     assert scan(roots[:1], store=store) == plain
     both = scan(roots, store=store)
     assert both.files > plain.files and both.roots == tuple(str(r) for r in roots)
+    # One kept inventory per roots and options, replaced as the tree changes: the store does not grow.
+    assert store.filecache.Result.select().count() == 3
+    (roots[0] / "Late.php").write_text("<?php trait Late {}\n")
+    assert scan(roots, store=store).trait("Late") is not None
+    assert store.filecache.Result.select().count() == 3
 
 
 def test_touched_file_misses_and_moved_tree_is_not_reused(tmp_path):

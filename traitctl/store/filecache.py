@@ -5,8 +5,9 @@ bytes), ``version`` (facts format + Python module name, so a format change or a 
 name is a miss) and ``data`` (the facts as JSON).
 
 Besides, one row per scan scope (the roots and options of a scan, see :mod:`traitctl.scan`) holds the
-last whole inventory built for it: ``state`` (a digest of every file's path, size, mtime and module)
-and ``data`` (the inventory in the packed JSON form of :mod:`traitctl.engine.inventory.codec`).
+last whole inventory built for it: ``state`` (a digest of the code versions and of every file's
+path, size, mtime and module) and ``data`` (the inventory in the packed JSON form of
+:mod:`traitctl.engine.inventory.codec`).
 """
 
 from __future__ import annotations

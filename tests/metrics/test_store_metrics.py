@@ -291,3 +291,37 @@ def test_values_and_times_are_stored_exactly(store):
     assert sorted(stored) == sorted(zip(times, values))
     whole = store.metrics.summaries(store.metrics.series("exact"))[0]
     assert (whole.min, whole.max, whole.count) == (min(values), max(values), len(values))
+
+
+def test_background_writer_failing_after_the_last_batch_still_closes(tmp_path):
+    """An error once the writer has taken close()'s end marker (here: leaving the bulk-load
+    settings) is raised by close() instead of leaving it waiting for the thread."""
+    import contextlib
+    import threading
+
+    from traitctl.store.db import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'w.db'}")
+
+    @contextlib.contextmanager
+    def failing_exit():
+        yield
+        raise OSError("disk went away")
+
+    store.metrics.bulk_load = failing_exit
+    writer = store.metrics.batch_writer(one_transaction=True)
+    assert type(writer).__name__ == "ThreadedBatchWriter"
+    writer.put_rows([("a", "counter", {})], [(-1, T0, 1.0)])
+    outcome: list = []
+
+    def close() -> None:
+        try:
+            outcome.append(writer.close())
+        except OSError as exc:
+            outcome.append(exc)
+
+    closer = threading.Thread(target=close, daemon=True)
+    closer.start()
+    closer.join(30)  # a guard against a hang, not a timing assertion
+    assert not closer.is_alive() and isinstance(outcome[0], OSError)
+    store.close()

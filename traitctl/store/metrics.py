@@ -655,6 +655,7 @@ class ThreadedBatchWriter(BatchWriter):
 
         self.repo, self.stored, self._sids = repo, 0, []
         self.error: BaseException | None = None
+        self._ended = False  # the writer has taken the caller's ("end", commit)
         self._one = one_transaction
         self._queue: queue.Queue = queue.Queue(maxsize=2)
         self._thread = threading.Thread(target=self._run, name="traitctl-metrics-writer", daemon=True)
@@ -698,8 +699,8 @@ class ThreadedBatchWriter(BatchWriter):
             self.stored = self.stored if not self._one else 0
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread by put/close
             self.error = exc
-            while self._queue.get()[0] != "end":  # wake a caller blocked on a full queue
-                pass
+            while not self._ended:  # wake a caller blocked on a full queue; wait for its close
+                self._ended = self._queue.get()[0] == "end"
         finally:
             db.close()
 
@@ -707,6 +708,7 @@ class ThreadedBatchWriter(BatchWriter):
         while True:
             item = self._queue.get()
             if item[0] == "end":
+                self._ended = True
                 if not item[1]:
                     raise _Rollback()
                 return

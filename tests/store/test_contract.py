@@ -95,3 +95,21 @@ def test_unreachable_postgres_is_one_sentence_without_password():
 def test_unsupported_url():
     with pytest.raises(StoreError, match="Unsupported store URL 'mysql://u:\\*\\*\\*@h/db'"):
         Store.open("mysql://u:pw@h/db")
+
+
+def test_version_1_store_is_upgraded_on_open(tmp_path):
+    """A store written by schema version 1 (indexes on kind, trait and tenant) opens as version 2."""
+    url = f"sqlite:///{tmp_path / 'v1.db'}"
+    first = Store.open(url)
+    record(first)
+    for column in ("kind", "trait", "tenant"):
+        first.db.execute_sql(f"CREATE INDEX eventrow_{column} ON traitctl_event ({column})")
+    first.db.execute_sql("UPDATE traitctl_meta SET value = '1' WHERE key = 'schema_version'")
+    first.close()
+    again = Store.open(url)
+    indexes = {row[0] for row in again.db.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traitctl_event'")}
+    assert again.schema_version() == SCHEMA_VERSION == 2
+    assert not indexes & {"eventrow_kind", "eventrow_trait", "eventrow_tenant"}
+    assert again.events.count() == 1
+    again.close()

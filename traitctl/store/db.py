@@ -22,7 +22,7 @@ import peewee
 from traitctl.engine.errors import StoreError
 from traitctl.settings import redact_url
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: attribute name on Store -> "module:Class" of the repository.
 REPOSITORIES: dict[str, str] = {
@@ -34,8 +34,14 @@ REPOSITORIES: dict[str, str] = {
     "flag_overrides": "traitctl.store.flag_overrides:FlagOverrideRepo",
 }
 
+def _drop_event_indexes(db: peewee.Database) -> None:
+    """Version 2: the history keeps only its time index (each index cost every job transition)."""
+    for name in ("eventrow_kind", "eventrow_trait", "eventrow_tenant"):
+        db.execute_sql(f"DROP INDEX IF EXISTS {name}")
+
+
 #: version -> function(db) upgrading from version-1 (run in order, inside a transaction).
-MIGRATIONS: dict[int, Any] = {}
+MIGRATIONS: dict[int, Any] = {2: _drop_event_indexes}
 
 
 def connect(url: str) -> peewee.Database:

@@ -20,6 +20,10 @@ def utcnow() -> dt.datetime:
 class EventRepo:
     """Record and list history events.
 
+    Only ``ts`` is indexed besides the id: every job transition writes an event, so each extra
+    index costs every job; listings run newest-first by id with a limit, which stays fast
+    without indexes on kind, trait or tenant (schema version 2 dropped them).
+
     Listeners added with :meth:`subscribe` are called with each recorded :class:`Event` after it
     is stored (event delivery to subscribers hooks in here).
     """
@@ -29,14 +33,14 @@ class EventRepo:
             ts = peewee.DateTimeField(index=True)
             actor = peewee.CharField(max_length=200)
             command = peewee.TextField()
-            kind = peewee.CharField(max_length=64, index=True)
+            kind = peewee.CharField(max_length=64)
             file = peewee.TextField(null=True)
             path = peewee.TextField(default="[]")
             before = peewee.TextField(null=True)
             after = peewee.TextField(null=True)
-            trait = peewee.CharField(max_length=300, null=True, index=True)
+            trait = peewee.CharField(max_length=300, null=True)
             model = peewee.CharField(max_length=300, null=True)
-            tenant = peewee.CharField(max_length=64, null=True, index=True)
+            tenant = peewee.CharField(max_length=64, null=True)
             reverts = peewee.IntegerField(null=True)
             data = peewee.TextField(default="{}")
 

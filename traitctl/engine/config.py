@@ -69,7 +69,8 @@ class ConfigData:
         """Every model named in an override, in the main file or a loaded tenant."""
         names = set(self.models)
         for tenant in self.tenants.values():
-            names.update(_table(tenant.doc or {}, "models"))
+            if tenant.doc is not None:  # tenants not loaded (their own files) add nothing
+                names.update(_table(tenant.doc, "models"))
         return sorted(names)
 
 

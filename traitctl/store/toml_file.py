@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from traitctl.engine.config import ConfigData, TenantSource, check_tenant_id
+from traitctl.engine.config import TENANT_ID_RE, ConfigData, TenantSource, check_tenant_id
 from traitctl.engine.errors import ConfigFileError, InputError, LockTimeout
 
 
@@ -116,23 +116,22 @@ def load_config(config_path: Path, main_doc: Mapping[str, Any], tenants: str | I
             sources[tenant_id] = TenantSource(tenant_id, main_file, ("tenants", tenant_id),
                                               doc if isinstance(doc, Mapping) else {})
     file_ids = [t for t in tenant_file_ids(config_path) if _safe(t)]
-    wanted = file_ids if tenants == "all" else [t for t in (tenants or ()) if t in set(file_ids)]
+    known = set(file_ids)
+    wanted = file_ids if tenants == "all" else [t for t in (tenants or ()) if t in known]
     duplicated = tuple(t for t in file_ids if t in sources)
     for tenant_id in wanted:
         path = tenant_file(config_path, tenant_id)
         sources[tenant_id] = TenantSource(tenant_id, str(path), (), read(path))
     # Tenants not asked for are known by name only: no Path objects, no reads (thousands of files).
-    folder = os.path.join(str(config_path.parent), "tenants")
+    folder = os.path.join(str(config_path.parent), "tenants", "")
     for tenant_id in file_ids:
         if tenant_id not in sources:
-            sources[tenant_id] = TenantSource(tenant_id, os.path.join(folder, tenant_id + ".toml"), (), None)
+            sources[tenant_id] = TenantSource(tenant_id, f"{folder}{tenant_id}.toml", (), None)
     return ConfigData(main=main_doc, main_file=main_file, tenants=sources, duplicated_tenants=duplicated)
 
 
-def _safe(tenant_id: str) -> bool:
-    from traitctl.engine.config import TENANT_ID_RE
-
-    return bool(TENANT_ID_RE.match(tenant_id)) and tenant_id not in (".", "..")
+def _safe(tenant_id: str, _match=TENANT_ID_RE.match) -> bool:
+    return _match(tenant_id) is not None and tenant_id not in (".", "..")
 
 
 # -- locating keys (for explain and edits) -----------------------------------------------------------

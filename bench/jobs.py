@@ -6,7 +6,10 @@ Usage::
 
     python bench/jobs.py [--jobs 2000] [--runs 3] [--backend sqlite --backend redis] [--threads 1]
 
-Prints the median rate of each and the ratio traitctl / raw Huey (goal: >= 0.5).
+Prints the median rate of each and the ratio traitctl / raw Huey (goal: >= 0.5). On SQLite a second
+baseline runs too: raw Huey whose queue commits with ``synchronous=NORMAL`` like traitctl's queue
+(no fsync per commit; default SqliteHuey fsyncs every commit), and each traitctl rate is given
+against both.
 """
 
 from __future__ import annotations
@@ -31,8 +34,18 @@ RAW_CONSUMER = textwrap.dedent('''
     from huey import PriorityRedisHuey, SqliteHuey
     from huey.consumer import Consumer
 
-    url, name, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    if url.startswith("sqlite:///"):
+    url, name, threads, normal = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "normal"
+    if url.startswith("sqlite:///") and normal:
+        from huey.storage import SqliteStorage
+
+        class NormalStorage(SqliteStorage):
+            def _create_connection(self):
+                conn = super()._create_connection()
+                conn.execute("pragma synchronous=normal")
+                return conn
+
+        huey = SqliteHuey(name, filename=url[len("sqlite:///"):], results=False, storage_class=NormalStorage)
+    elif url.startswith("sqlite:///"):
         huey = SqliteHuey(name, filename=url[len("sqlite:///"):], results=False)
     else:
         huey = PriorityRedisHuey(name, url=url, results=False)
@@ -58,8 +71,9 @@ def wait(predicate, timeout: float = 300.0, every: float = 0.01) -> None:
 THREADS = 1
 
 
-def raw_huey(url: str, jobs: int, tmp: Path) -> float:
-    """Seconds from the first enqueue until a running Huey consumer has drained ``jobs`` no-op tasks."""
+def raw_huey(url: str, jobs: int, tmp: Path, normal: bool = False) -> float:
+    """Seconds from the first enqueue until a running Huey consumer has drained ``jobs`` no-op tasks.
+    ``normal``: a SQLite queue with ``synchronous=NORMAL`` (in both processes)."""
     script = tmp / "raw_consumer.py"
     script.write_text(RAW_CONSUMER)
     name = "bench_" + uuid.uuid4().hex[:8]
@@ -67,12 +81,13 @@ def raw_huey(url: str, jobs: int, tmp: Path) -> float:
     sys.path.insert(0, str(tmp))
     import importlib
 
-    sys.argv = ["raw_consumer", url, name, str(THREADS)]
+    mode = "normal" if normal else "default"
+    sys.argv = ["raw_consumer", url, name, str(THREADS), mode]
     module = importlib.reload(importlib.import_module("raw_consumer"))
     sys.argv = sys.argv_saved
     # Imported under the same module name in both processes, so the task names match.
     boot = f"import sys; sys.path.insert(0, {str(tmp)!r}); import raw_consumer; raw_consumer.main()"
-    proc = subprocess.Popen([sys.executable, "-c", boot, url, name, str(THREADS)], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", boot, url, name, str(THREADS), mode], stderr=subprocess.DEVNULL)
     try:
         module.noop()
         wait(lambda: module.huey.pending_count() == 0)  # the consumer is up
@@ -138,17 +153,26 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmpdir:
             tmp = Path(tmpdir)
             url = f"sqlite:///{tmp / 'queue.db'}" if backend == "sqlite" else REDIS
-            raw, ours, bulk = [], [], []
-            for _ in range(args.runs):  # interleaved, so a busy machine slows all three alike
+            raw, normal, ours, bulk = [], [], [], []
+            for _ in range(args.runs):  # interleaved, so a busy machine slows all alike
                 raw.append(raw_huey(url, args.jobs, tmp))
+                if backend == "sqlite":
+                    normal.append(raw_huey(url, args.jobs, tmp, normal=True))
                 ours.append(traitctl_jobs(url, args.jobs, tmp))
                 bulk.append(traitctl_jobs(url, args.jobs, tmp, bulk=True))
         raw_rate = args.jobs / statistics.median(raw)
-        for label, times in (("raw Huey no-op tasks", raw), ("traitctl jobs, enqueue", ours),
-                             ("traitctl jobs, enqueue_many", bulk)):
+        normal_rate = args.jobs / statistics.median(normal) if normal else None
+        rows = [("raw Huey no-op tasks", raw), ("raw Huey, synchronous=NORMAL", normal),
+                ("traitctl jobs, enqueue", ours), ("traitctl jobs, enqueue_many", bulk)]
+        for label, times in rows:
+            if not times:
+                continue
             rate = args.jobs / statistics.median(times)
-            print(f"{backend:<7} {label:<28} median {rate:7.0f} jobs/s  ({statistics.median(times):.2f}s for "
-                  f"{args.jobs}, n={args.runs})  ratio {rate / raw_rate:.2f}")
+            line = (f"{backend:<7} {label:<29} median {rate:7.0f} jobs/s  ({statistics.median(times):.2f}s for "
+                    f"{args.jobs}, n={args.runs})  ratio {rate / raw_rate:.2f}")
+            if normal_rate:
+                line += f"  (to the NORMAL baseline {rate / normal_rate:.2f})"
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ keys, purge and the counts metrics and health read."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from traitctl.engine.jobs import Job
 
@@ -130,3 +131,27 @@ def test_write_waits_for_another_process_holding_the_lock(tmp_path):
     assert store.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10000
     other.close()
     store.close()
+
+
+def test_fast_path_writes_and_reads_what_peewee_does(store):
+    """The hot path's prepared SQL stores every column exactly as peewee's model would (date-times
+    as the same text on SQLite) and reads a claimed row back as peewee reads it."""
+    import peewee
+
+    full = _job(trait="HasSlug", model="App\\Models\\Post", tenant="acme", data={"z": [1, {"a": None}], "b": "é"},
+                priority=3, timeout=2.5, retry_delay=1.5, backoff=3.0, key="k:1",
+                eta=dt.datetime(2026, 5, 1, 12, 0, 0, 123456), enqueued=dt.datetime(2026, 5, 1, 11, 59, 59, 7))
+    fast = store.jobs.create(full)
+    R = store.jobs.Row
+    columns = {f.name: full.__dict__.get(f.name) for f in R._meta.sorted_fields if f.name != "id"}
+    columns.update(key="k:2", data=json.dumps(full.data, sort_keys=True), result="{}", dispatched=full.enqueued)
+    slow = R.create(**columns)
+    names = ", ".join(f'"{f.column_name}"' for f in R._meta.sorted_fields if f.name not in ("id", "key"))
+    raw = [store.db.execute_sql(f'SELECT {names} FROM "traitctl_job" WHERE "id" = {store.db.param}', [i]).fetchone()
+           for i in (fast.id, slow.id)]
+    assert raw[0] == raw[1]
+    if isinstance(store.db, peewee.SqliteDatabase):
+        assert "2026-05-01 12:00:00.123456" in raw[0]  # the text the sqlite3 adapter writes
+    claimed = store.jobs.claim(fast.id, "w1", dt.datetime(2026, 5, 1, 12, 0, 1, 5))
+    assert claimed == store.jobs.get(fast.id)
+    assert (claimed.data, claimed.result, claimed.eta) == (full.data, {}, full.eta)

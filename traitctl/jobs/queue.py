@@ -75,19 +75,73 @@ def _create(url: str, name: str) -> Any:
 
     # Job results live in the store, so Huey keeps none (results=False).
     if backend_of(url) == "sqlite":
-        from huey import SqliteHuey
-
         path = Path(url[len("sqlite:///"):])
         path.parent.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey(huey_name(name), filename=str(path), results=False, utc=True, timeout=30)
+        huey = _huey_class("sqlite")(huey_name(name), filename=str(path), results=False, utc=True, timeout=30)
     else:
-        try:
-            from huey import PriorityRedisHuey
-        except ImportError as exc:  # pragma: no cover - redis is a dependency of the redis extra
-            raise StoreError(f"The Redis queue needs the redis package: pip install 'traitctl[redis]' ({exc}).")
-        huey = PriorityRedisHuey(huey_name(name), url=url, results=False, utc=True, read_timeout=1)
+        huey = _huey_class("redis")(huey_name(name), url=url, results=False, utc=True, read_timeout=1)
     tasks.register(huey)
     return huey
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def _huey_class(backend: str) -> type:
+    """traitctl's Huey class for ``sqlite`` or ``redis`` (built once: Huey is imported lazily).
+
+    Two differences from Huey's own classes, both because the job record in the store is the
+    truth about a job:
+
+    - **No revocation.** A job is cancelled in the store (``traitctl jobs cancel``) and its message
+      is dropped when a worker claims it, so Huey's per-message revocation lookup and clean-up (a
+      query or a Redis round trip each, on every message) are skipped, and ``revoke`` raises.
+    - **SQLite queue without an fsync per commit** (WAL with ``synchronous=NORMAL``, as the store):
+      a commit survives a killed process; only a power cut or OS crash can lose the last messages,
+      and a queued job whose message is gone is sent again by the workers
+      (:meth:`traitctl.jobs.service.Jobs.redispatch_lost`).
+    """
+    cls = _CLASSES.get(backend)
+    if cls is not None:
+        return cls
+    if backend == "sqlite":
+        from huey import SqliteHuey as Base
+        from huey.storage import SqliteStorage
+
+        class QueueStorage(SqliteStorage):
+            def _create_connection(self) -> Any:
+                conn = super()._create_connection()
+                conn.execute("pragma synchronous=normal")
+                return conn
+
+        storage: type | None = QueueStorage
+    else:
+        try:
+            from huey import PriorityRedisHuey as Base
+        except ImportError as exc:  # pragma: no cover - redis is a dependency of the redis extra
+            raise StoreError(f"The Redis queue needs the redis package: pip install 'traitctl[redis]' ({exc}).")
+        storage = None
+
+    class TraitctlHuey(Base):  # type: ignore[misc, valid-type]
+        if storage is not None:
+            storage_class = storage
+
+        def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+            return False
+
+        def delete(self, key: str) -> Any:
+            if key.startswith("r:"):  # a revocation flag: never set here, so nothing to clear
+                return False
+            return super().delete(key)
+
+        def revoke(self, *args: Any, **kwargs: Any) -> Any:
+            raise InputError("traitctl queues do not revoke messages: cancel the job (traitctl jobs cancel ID).")
+
+        revoke_all = revoke_by_id = revoke
+
+    TraitctlHuey.__name__ = TraitctlHuey.__qualname__ = f"Traitctl{Base.__name__}"
+    _CLASSES[backend] = TraitctlHuey
+    return TraitctlHuey
 
 
 def message_job_ids(huey: Any, limit: int | None = None) -> set[int]:

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import peewee
@@ -93,7 +94,8 @@ class JobRepo:
         db = self.db
         timeout = float(dict(db._pragmas or ()).get("busy_timeout", 5000)) / 1000
         deadline, delay = time.monotonic() + timeout, 50e-6
-        db.execute_sql("PRAGMA busy_timeout = 0")
+        conn = db.connection()  # the pragmas straight on the driver: two statements per transaction
+        conn.execute("PRAGMA busy_timeout = 0")
         try:
             while True:
                 txn = db.atomic(lock_type="IMMEDIATE")
@@ -106,7 +108,7 @@ class JobRepo:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.002)
         finally:
-            db.execute_sql(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         try:
             yield
         except BaseException as exc:
@@ -124,16 +126,14 @@ class JobRepo:
     def create(self, job: Job) -> Job | None:
         """Insert ``job`` (its ``id`` is ignored) and return it with its id; ``None`` when a job
         with the same ``key`` exists already (a scheduled run another worker created)."""
-        fields = {name: getattr(job, name) for name in _PLAIN}
-        fields.update(data=_dump(job.data), result=_dump(job.result), dispatched=job.enqueued)
         if job.key is None:  # nothing unique to collide with: no savepoint needed
-            return Job(**{**job.__dict__, "id": self.fast.insert(fields)})
+            return replace(job, id=self.fast.insert(job))
         try:
             with self.db.atomic():
-                job_id = self.fast.insert(fields)
+                job_id = self.fast.insert(job)
         except peewee.IntegrityError:
             return None
-        return Job(**{**job.__dict__, "id": job_id})
+        return replace(job, id=job_id)
 
     def get(self, job_id: int) -> Job | None:
         row = self.Row.get_or_none(self.Row.id == job_id)
@@ -167,8 +167,7 @@ class JobRepo:
     def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
         """``queued -> running`` for ``worker``, counting the attempt; ``None`` when the job is not
         queued (cancelled, already running elsewhere, finished: a duplicate message)."""
-        row = self.fast.claim(job_id, worker, now)
-        return None if row is None else _to_job(row)
+        return self.fast.claim(job_id, worker, now)
 
     def finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
                output: str = "", error: str | None = None, result: dict | None = None) -> bool:
@@ -263,18 +262,29 @@ class JobRepo:
 
 
 class FastJobSql:
-    """The worker's hot path as SQL text built once from the model's metadata and run with DB-API
-    parameters: peewee builds every query anew, about 1 ms for this 26-column table, which capped a
-    worker near 150 jobs/s (bench/jobs.py). Values still go through each field's ``db_value`` and
-    ``python_value``, so rows read the same as through peewee."""
+    """The hot path (insert, claim, finish) as SQL text built once from the model's metadata and run
+    with DB-API parameters on the driver's cursor.
+
+    peewee builds every query anew, about 1 ms for this 26-column table, which capped a worker near
+    150 jobs/s (bench/jobs.py). Values are converted as peewee's fields convert them: on SQLite a
+    date-time is stored as ``isoformat(" ")`` text (what the sqlite3 adapter peewee relies on
+    writes) and read back with ``fromisoformat``; other columns pass through the field's
+    ``python_value``. Rows therefore read the same as through peewee (tested on both backends).
+    """
 
     def __init__(self, db: peewee.Database, Row: Any) -> None:
         p, table = db.param, f'"{Row._meta.table_name}"'
         self.db = db
         self.fields = {f.name: f for f in Row._meta.sorted_fields}
         self.insert_names = [n for n in self.fields if n != "id"]
-        self._readers = [(name, _reader(field)) for name, field in self.fields.items()]
-        self._writers = [(name, self.fields[name]) for name in self.insert_names]
+        sqlite = isinstance(db, peewee.SqliteDatabase)
+        # (Job attribute, to the column's value) per inserted column, in column order.
+        self._writers = [(name, _writer(field, sqlite)) for name, field in self.fields.items() if name != "id"]
+        # (Job attribute, its column's position in a claimed row, from the column's value).
+        job_fields = set(Job.__dataclass_fields__)
+        self._readers = [(name, i, _reader(field)) for i, (name, field) in enumerate(self.fields.items())
+                         if name in job_fields]
+        self._to_db = _writer(self.fields["started"], sqlite)
         columns = ", ".join(f'"{self.fields[n].column_name}"' for n in self.insert_names)
         every = ", ".join(f'"{f.column_name}"' for f in self.fields.values())
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([p] * len(self.insert_names))}) RETURNING \"id\""
@@ -285,23 +295,21 @@ class FastJobSql:
                            f"\"output\" = {p}, \"error\" = {p}, \"result\" = {p} WHERE \"id\" = {p} AND "
                            f"\"state\" = {p} AND \"worker\" = {p} AND \"attempts\" = {p}")
 
-    def _db(self, name: str, value: Any) -> Any:
-        return self.fields[name].db_value(value)
-
-    def insert(self, values: dict[str, Any]) -> int:
-        params = [field.db_value(values[name] if name in values else _default(field)) for name, field in self._writers]
+    def insert(self, job: Job) -> int:
+        """Insert ``job`` (its ``id`` ignored; ``dispatched`` = ``enqueued``) and return the new id."""
+        values = job.__dict__
+        params = [to_db(values[name] if name in values else job.enqueued) for name, to_db in self._writers]
         return self.db.execute_sql(self.insert_sql, params).fetchone()[0]
 
-    def claim(self, job_id: int, worker: str, now: dt.datetime) -> Any:
-        cursor = self.db.execute_sql(self.claim_sql, [RUNNING, worker, self._db("started", now), job_id, QUEUED])
-        row = cursor.fetchone()
+    def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
+        row = self.db.execute_sql(self.claim_sql, [RUNNING, worker, self._to_db(now), job_id, QUEUED]).fetchone()
         if row is None:
             return None
-        return _Row({name: read(v) for (name, read), v in zip(self._readers, row)})
+        return Job(**{name: read(row[i]) for name, i, read in self._readers})
 
     def finish(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
                error: str | None, result: str) -> bool:
-        params = [state, self._db("finished", now), exit_code, output, error, result, job.id, RUNNING, job.worker,
+        params = [state, self._to_db(now), exit_code, output, error, result, job.id, RUNNING, job.worker,
                   job.attempts]
         return self.db.execute_sql(self.finish_sql, params).rowcount == 1
 
@@ -312,40 +320,63 @@ class FastEvents:
     When a listener is subscribed to the events repository, :meth:`record` goes through it instead,
     so listeners still see every event."""
 
+    #: The columns :meth:`record` fills; every other column gets its field's default.
+    GIVEN = ("ts", "kind", "actor", "command", "trait", "model", "tenant", "data")
+
     def __init__(self, db: peewee.Database, events: Any) -> None:
         self.events = events
         Row = events.Row
         fields = [f for f in Row._meta.sorted_fields if f.name != "id"]
         self.fields = fields
-        # (name, db_value, default or None, callable default): built once, not per event.
-        self._plan = [(f.name, f.db_value, None if callable(f.default) else f.default,
-                       f.default if callable(f.default) else None) for f in fields]
+        sqlite = isinstance(db, peewee.SqliteDatabase)
+        names = [f.name for f in fields]
+        #: Every parameter with its default, and where each given value goes.
+        self._template = [None if callable(f.default) else f.db_value(f.default) for f in fields]
+        self._slots = [names.index(name) for name in self.GIVEN]
+        self._ts = _writer(Row._meta.fields["ts"], sqlite)
+        self._callable = [(i, f) for i, f in enumerate(fields) if callable(f.default) and f.name not in self.GIVEN]
         columns = ", ".join(f'"{f.column_name}"' for f in fields)
         self.db = db
         self.sql = f'INSERT INTO "{Row._meta.table_name}" ({columns}) VALUES ({", ".join([db.param] * len(fields))})'
 
-    def record(self, **values: Any) -> None:
-        """Store one event (``kind``, ``actor``, ``command``, ``trait``, ``data`` … as for
-        ``EventRepo.record``)."""
+    def record(self, *, kind: str, actor: str, command: str, trait: str | None = None, model: str | None = None,
+               tenant: str | None = None, data: dict | None = None, ts: dt.datetime | None = None) -> None:
+        """Store one event (the arguments as for ``EventRepo.record``)."""
         if getattr(self.events, "_listeners", None):
-            self.events.record(**values)
+            self.events.record(kind=kind, actor=actor, command=command, trait=trait, model=model, tenant=tenant,
+                               data=data, ts=ts)
             return
-        values.setdefault("ts", dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
-        values["data"] = json.dumps(values.get("data") or {}, default=str)
-        values["path"] = json.dumps(list(values["path"])) if values.get("path") else "[]"
-        params = [to_db(values[name] if name in values else (make() if make else default))
-                  for name, to_db, default, make in self._plan]
+        ts = ts or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        params = list(self._template)
+        for i, field in self._callable:
+            params[i] = field.db_value(field.default())
+        for slot, value in zip(self._slots, (self._ts(ts), kind, actor, command, trait, model, tenant,
+                                             json.dumps(data or {}, default=str))):
+            params[slot] = value
         self.db.execute_sql(self.sql, params)
 
 
-class _Row:
-    def __init__(self, values: dict[str, Any]) -> None:
-        self.__dict__.update(values)
+def _writer(field: Any, sqlite: bool) -> Any:
+    """The field's ``db_value``; on SQLite a date-time becomes the text the sqlite3 adapter writes."""
+    if sqlite and isinstance(field, peewee.DateTimeField):
+        def to_db(value: Any) -> Any:
+            return value.isoformat(" ") if isinstance(value, dt.datetime) else field.db_value(value)
+
+        return to_db
+    if field.name in ("data", "result"):  # JSON text, from the Job's dict
+        return lambda value: _EMPTY if not value else _dump(value)
+    return field.db_value
+
+
+_EMPTY = "{}"
 
 
 def _reader(field: Any) -> Any:
-    """The field's ``python_value``; for date-times a quicker parse of SQLite's ISO text (peewee
-    tries ``strptime`` formats in turn), falling back to peewee for anything else."""
+    """The field's ``python_value`` (JSON columns decoded); for date-times a quicker parse of
+    SQLite's ISO text (peewee tries ``strptime`` formats in turn), falling back to peewee for
+    anything else."""
+    if field.name in ("data", "result"):
+        return lambda value: json.loads(value) if value and value != _EMPTY else {}
     if not isinstance(field, peewee.DateTimeField):
         return field.python_value
 
@@ -358,10 +389,6 @@ def _reader(field: Any) -> Any:
         return field.python_value(value)
 
     return read
-
-
-def _default(field: Any) -> Any:
-    return field.default() if callable(field.default) else field.default
 
 
 def _same_run(R: Any, job: Job) -> Any:

@@ -98,7 +98,8 @@ def test_unsupported_url():
 
 
 def test_version_1_store_is_upgraded_on_open(tmp_path):
-    """A store written by schema version 1 (indexes on kind, trait and tenant) opens as version 2."""
+    """A store written by schema version 1 (indexes on kind, trait and tenant) opens as the current
+    version."""
     url = f"sqlite:///{tmp_path / 'v1.db'}"
     first = Store.open(url)
     record(first)
@@ -109,7 +110,42 @@ def test_version_1_store_is_upgraded_on_open(tmp_path):
     again = Store.open(url)
     indexes = {row[0] for row in again.db.execute_sql(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'traitctl_event'")}
-    assert again.schema_version() == SCHEMA_VERSION == 2
+    assert again.schema_version() == SCHEMA_VERSION
     assert not indexes & {"eventrow_kind", "eventrow_trait", "eventrow_tenant"}
     assert again.events.count() == 1
+    again.close()
+
+
+def _indexes(store, table):
+    return {row[0] for row in store.db.execute_sql(
+        f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = '{table}' AND sql IS NOT NULL")}
+
+
+def test_version_2_store_gets_partial_job_indexes(tmp_path):
+    """Version 3: the job table's full indexes (key, trait, state, enqueued, finished) are replaced by
+    partial ones; records survive and a key stays unique."""
+    import datetime as dt
+
+    from traitctl.engine.jobs import Job
+    from traitctl.store.jobs import ACTIVE
+
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    first = Store.open(url)
+    job = first.jobs.create(Job(id=0, trait="A", operation="audit", key="k1", enqueued=dt.datetime(2026, 5, 1)))
+    for name in list(_indexes(first, "traitctl_job")):
+        first.db.execute_sql(f"DROP INDEX {name}")
+    first.db.execute_sql('CREATE UNIQUE INDEX jobrow_key ON traitctl_job ("key")')
+    for column in ("trait", "state", "enqueued", "finished"):
+        first.db.execute_sql(f'CREATE INDEX jobrow_{column} ON traitctl_job ("{column}")')
+    first.db.execute_sql("UPDATE traitctl_meta SET value = '2' WHERE key = 'schema_version'")
+    first.close()
+    again = Store.open(url)
+    assert again.schema_version() == SCHEMA_VERSION
+    assert _indexes(again, "traitctl_job") == {"job_key_unique", "job_active_state", "job_finished"}
+    assert again.jobs.get(job.id).key == "k1"
+    assert again.jobs.create(Job(id=0, trait="A", operation="audit", key="k1", enqueued=dt.datetime(2026, 5, 1))) is None
+    # SQLite uses the partial index for the active-state queries (recovery polls them).
+    sql, params = again.jobs.Row.select().where(ACTIVE & (again.jobs.Row.state == "running")).sql()
+    plan = " ".join(str(row) for row in again.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "job_active_state" in plan
     again.close()

@@ -22,7 +22,7 @@ import peewee
 from traitctl.engine.errors import StoreError
 from traitctl.settings import redact_url
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: attribute name on Store -> "module:Class" of the repository.
 REPOSITORIES: dict[str, str] = {
@@ -40,8 +40,15 @@ def _drop_event_indexes(db: peewee.Database) -> None:
         db.execute_sql(f"DROP INDEX IF EXISTS {name}")
 
 
+def _partial_job_indexes(db: peewee.Database) -> None:
+    """Version 3: the job table's full indexes give way to the partial ones of
+    :func:`traitctl.store.jobs.job_indexes` (created with the tables, before the migrations run)."""
+    for name in ("jobrow_key", "jobrow_trait", "jobrow_state", "jobrow_enqueued", "jobrow_finished"):
+        db.execute_sql(f"DROP INDEX IF EXISTS {name}")
+
+
 #: version -> function(db) upgrading from version-1 (run in order, inside a transaction).
-MIGRATIONS: dict[int, Any] = {2: _drop_event_indexes}
+MIGRATIONS: dict[int, Any] = {2: _drop_event_indexes, 3: _partial_job_indexes}
 
 
 def connect(url: str) -> peewee.Database:

@@ -25,18 +25,38 @@ _PLAIN = ("trait", "operation", "model", "tenant", "state", "queue", "priority",
           "exit_code", "output", "error", "key")
 
 
+#: The condition of the partial index on active jobs, written out as its literal text: SQLite uses a
+#: partial index only when the query repeats the index's condition term, and a bound parameter
+#: (what ``state.in_(…)`` gives) does not count.
+ACTIVE = peewee.SQL("\"state\" IN ('queued', 'running')")
+
+
+def job_indexes(Row: Any) -> list[Any]:
+    """The job table's indexes (schema version 3). Each index costs every job transition, so:
+
+    - ``key`` is unique only where set (scheduled runs): an ordinary job, with no key, skips it;
+    - ``state`` is indexed only for ``queued`` and ``running`` jobs (what recovery, redispatch and
+      the oldest-waiting figure look for); a finished job leaves the index;
+    - ``finished`` only once set (purge and throughput ask for ranges of it);
+    - nothing on ``trait`` or ``enqueued``: ``jobs list --trait`` walks newest first by id.
+    """
+    return [Row.index(Row.key, unique=True, name="job_key_unique").where(Row.key.is_null(False)),
+            Row.index(Row.state, name="job_active_state").where(ACTIVE),
+            Row.index(Row.finished, name="job_finished").where(Row.finished.is_null(False))]
+
+
 class JobRepo:
     """Create, transition, list and purge job records; count them by state for metrics and health."""
 
     def __init__(self, db: peewee.Database) -> None:
         class JobRow(model_base(db)):
-            key = peewee.CharField(max_length=200, null=True, unique=True)
-            trait = peewee.CharField(max_length=300, null=True, index=True)
+            key = peewee.CharField(max_length=200, null=True)
+            trait = peewee.CharField(max_length=300, null=True)
             operation = peewee.CharField(max_length=100)
             model = peewee.CharField(max_length=300, null=True)
             tenant = peewee.CharField(max_length=64, null=True)
             data = peewee.TextField(default="{}")
-            state = peewee.CharField(max_length=16, index=True)
+            state = peewee.CharField(max_length=16)
             queue = peewee.CharField(max_length=64, default="default")
             priority = peewee.IntegerField(default=0)
             attempts = peewee.IntegerField(default=0)
@@ -45,11 +65,11 @@ class JobRepo:
             timeout = peewee.FloatField(null=True)
             retry_delay = peewee.FloatField(default=0)
             backoff = peewee.FloatField(default=2)
-            enqueued = peewee.DateTimeField(index=True)
+            enqueued = peewee.DateTimeField()
             eta = peewee.DateTimeField(null=True)
             dispatched = peewee.DateTimeField(null=True)
             started = peewee.DateTimeField(null=True)
-            finished = peewee.DateTimeField(null=True, index=True)
+            finished = peewee.DateTimeField(null=True)
             worker = peewee.CharField(max_length=200, null=True)
             exit_code = peewee.IntegerField(null=True)
             output = peewee.TextField(default="")
@@ -58,6 +78,9 @@ class JobRepo:
 
             class Meta:
                 table_name = "traitctl_job"
+
+        for index in job_indexes(JobRow):
+            JobRow.add_index(index)
 
         class CursorRow(model_base(db)):
             name = peewee.CharField(primary_key=True, max_length=100)
@@ -153,13 +176,13 @@ class JobRepo:
 
     def running(self) -> list[Job]:
         """Every job in state ``running``."""
-        return [_to_job(r) for r in self.Row.select().where(self.Row.state == RUNNING)]
+        return [_to_job(r) for r in self.Row.select().where(ACTIVE & (self.Row.state == RUNNING))]
 
     def undispatched(self, before: dt.datetime, limit: int = 1000) -> list[Job]:
         """Queued jobs due before ``before`` and last put on the queue before it (candidates for a
         message Huey lost)."""
         R = self.Row
-        query = (R.select().where((R.state == QUEUED) & (R.dispatched < before)
+        query = (R.select().where(ACTIVE & (R.state == QUEUED) & (R.dispatched < before)
                                   & (R.eta.is_null() | (R.eta < before))).order_by(R.id).limit(limit))
         return [_to_job(r) for r in query]
 
@@ -238,7 +261,7 @@ class JobRepo:
         """When the oldest due queued job was put on the queue."""
         R = self.Row
         row = (R.select(peewee.fn.MIN(R.dispatched).alias("t"))
-               .where((R.state == QUEUED) & (R.eta.is_null() | (R.eta <= now))).first())
+               .where(ACTIVE & (R.state == QUEUED) & (R.eta.is_null() | (R.eta <= now))).first())
         return row.t if row and row.t else None
 
     # -- cursors (event delivery) ----------------------------------------------------------------

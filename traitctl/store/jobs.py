@@ -282,6 +282,14 @@ class JobRepo:
                 return False
         return bool(C.update(value=new).where((C.name == name) & (C.value == old)).execute())
 
+    def cursors(self, prefix: str) -> dict[str, int]:
+        """Every cursor whose name starts with ``prefix``, by name."""
+        C = self.Cursor
+        return {row.name: row.value for row in C.select().where(C.name.startswith(prefix))}
+
+    def drop_cursor(self, name: str) -> None:
+        self.Cursor.delete().where(self.Cursor.name == name).execute()
+
 
 class FastJobSql:
     """The hot path (insert, claim, finish) as SQL text built once from the model's metadata and run

@@ -185,3 +185,36 @@ def test_jobs_settings():
                               ({"queue": "a/b"}, "Invalid queue name 'a/b'")):
         with pytest.raises(InputError, match=message):
             rules.parse_jobs_settings(section)
+
+
+def test_process_gone_sees_exits_zombies_and_reused_pids():
+    """Recovery's same-host check: a worker's process is gone when it exited, is a zombie, or its pid
+    now belongs to a process that started after the worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from traitctl.jobs.worker import process_gone
+
+    me = psutil.Process()
+    began = dt.datetime.fromtimestamp(me.create_time(), dt.timezone.utc).replace(tzinfo=None)
+    assert not process_gone(os.getpid(), began + dt.timedelta(seconds=0.5))
+    assert process_gone(os.getpid(), began - dt.timedelta(hours=1))  # the pid was reused since
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        child_began = dt.datetime.fromtimestamp(psutil.Process(child.pid).create_time(), dt.timezone.utc)
+        assert not process_gone(child.pid, child_began.replace(tzinfo=None))
+        os.kill(child.pid, signal.SIGKILL)
+        for _ in range(1000):  # until the kernel has made it a zombie (at most 10 s)
+            if psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE:
+                break
+            time.sleep(0.01)
+        assert process_gone(child.pid, child_began.replace(tzinfo=None))  # killed, not reaped: a zombie
+    finally:
+        child.kill()
+        child.wait()
+    assert process_gone(child.pid, child_began.replace(tzinfo=None))  # reaped: no such process

@@ -93,6 +93,33 @@ def test_callable_operation_and_its_errors(runtime, config_file, jobs_project, m
     assert absent.state == "failed" and "callable 'mytasks:nothing' cannot be imported" in absent.error
 
 
+def test_a_callable_with_a_timeout_runs_in_a_child_that_is_killed(runtime, config_file, jobs_project, monkeypatch):
+    """With ``timeout`` a callable runs in its own process (same import path): its result, its
+    printed output and its error come back as in-process; past the timeout its group is killed."""
+    (jobs_project / "slowtasks.py").write_text(
+        "import os, time\n"
+        "def fine(job):\n    print('working on', job['job_id'])\n    return {'pid': os.getpid(), 'n': job['data']['n']}\n"
+        "def broken(job):\n    raise ValueError('no index')\n"
+        "def hangs(job):\n    open(job['data']['mark'], 'w').write(str(os.getpid()))\n    time.sleep(60)\n")
+    monkeypatch.syspath_prepend(str(jobs_project))
+    append(config_file, '[traits.HasSlug.operations.fine]\ncallable = "slowtasks:fine"\ntimeout = 30\n'
+                        '[traits.HasSlug.operations.broken]\ncallable = "slowtasks:broken"\ntimeout = 30\n'
+                        '[traits.HasSlug.operations.hangs]\ncallable = "slowtasks:hangs"\ntimeout = 1\n')
+    fine = run(runtime, "fine", "HasSlug", n=3)
+    assert fine.state == "succeeded", fine.error
+    assert fine.result["n"] == 3 and fine.result["pid"] != os.getpid()
+    assert fine.output.strip() == f"working on {fine.id}"
+    broken = run(runtime, "broken", "HasSlug")
+    assert (broken.state, broken.error) == ("failed", "ValueError: no index")
+    mark = jobs_project / "hangs.pid"
+    hangs = run(runtime, "hangs", "HasSlug", mark=str(mark))
+    assert hangs.state == "failed" and hangs.error == "timed out after 1s; its process group was killed"
+    import psutil
+
+    child = int(mark.read_text())
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == psutil.STATUS_ZOMBIE
+
+
 def test_an_operation_removed_from_the_configuration_fails_clearly(runtime, config_file):
     append(config_file, '[traits.HasSlug.operations.gone]\ncommand = ["true"]\n')
     from traitctl.engine.jobs import find_operation

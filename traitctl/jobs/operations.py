@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -79,7 +80,7 @@ def run(ctx: RunContext, spec: OperationSpec) -> Outcome:
     if spec.kind == "command":
         return run_command(ctx, list(spec.command), _cwd(ctx, spec), spec.timeout or ctx.job.timeout)
     if spec.kind == "callable":
-        return run_callable(ctx, spec.target or "")
+        return run_callable(ctx, spec.target or "", spec.timeout or ctx.job.timeout)
     builtin = BUILTINS.get(spec.name)
     if builtin is None:
         raise JobError(f"operation {spec.name!r} has no implementation in this build")
@@ -102,13 +103,13 @@ def job_environment(job: Job, base: Mapping[str, str]) -> dict[str, str]:
 
 
 def run_command(ctx: RunContext, argv: list[str], cwd: Path, timeout: float | None,
-                stdin: bytes | None = None) -> Outcome:
+                stdin: bytes | None = None, extra_env: Mapping[str, str] | None = None) -> Outcome:
     """Run ``argv`` (no shell) in its own process group; kill the group on timeout, cancel or shutdown.
 
     :raises JobError: non-zero exit, timeout, or a program that cannot be started.
     """
     with tempfile.TemporaryFile() as out:
-        proc = _start(argv, cwd, job_environment(ctx.job, os.environ), out, stdin)
+        proc = _start(argv, cwd, {**job_environment(ctx.job, os.environ), **(extra_env or {})}, out, stdin)
         ctx.children[proc.pid] = proc.pid
         try:
             stopped = _wait(proc, ctx, timeout, stdin)
@@ -218,27 +219,71 @@ def _cwd(ctx: RunContext, spec: OperationSpec) -> Path:
 
 
 # -- callables ----------------------------------------------------------------------------------------
-def run_callable(ctx: RunContext, target: str) -> Outcome:
+def run_callable(ctx: RunContext, target: str, timeout: float | None = None) -> Outcome:
     """Import ``package.module:function`` and call it with the job as a dict; a returned dict is the
-    result. No timeout is enforced in-process: use a command for work that may hang.
+    result. Without a timeout it runs inside the worker; with one it runs in a child process of its
+    own (``python -m traitctl.jobs.callable_child``, same ``sys.path``), which is killed with its
+    process group on timeout, cancel or shutdown, like a command.
 
-    :raises JobError: import failure or the exception the function raised.
+    :raises JobError: import failure, the exception the function raised, or the timeout.
+    """
+    payload = callable_payload(ctx.job)
+    if timeout is not None:
+        return _run_callable_in_child(ctx, target, payload, timeout)
+    return Outcome(result=call_target(target, payload))
+
+
+def callable_payload(job: Job) -> dict[str, Any]:
+    """What a callable operation is given: the job as a JSON-able dict."""
+    return {"job_id": job.id, "trait": job.trait, "model": job.model, "tenant": job.tenant,
+            "operation": job.operation, "attempt": job.attempts, "data": dict(job.data)}
+
+
+def call_target(target: str, payload: dict[str, Any]) -> dict:
+    """Import and call ``target`` with ``payload``; its return value as a result dict.
+
+    :raises JobError: import failure, or the exception the function raised.
     """
     module_name, _, func_name = target.partition(":")
     try:
         func = getattr(importlib.import_module(module_name), func_name)
     except (ImportError, AttributeError) as exc:
         raise JobError(f"callable {target!r} cannot be imported: {exc}") from None
-    job = ctx.job
-    payload = {"job_id": job.id, "trait": job.trait, "model": job.model, "tenant": job.tenant,
-               "operation": job.operation, "attempt": job.attempts, "data": dict(job.data)}
     try:
         value = func(payload)
     except Exception as exc:  # noqa: BLE001 - the user's code failed: that is the job's error
         raise JobError(f"{type(exc).__name__}: {exc}") from None
     if value is None or isinstance(value, dict):
-        return Outcome(result=value or {})
-    return Outcome(result={"value": repr(value)[:500]})
+        return value or {}
+    return {"value": repr(value)[:500]}
+
+
+def _run_callable_in_child(ctx: RunContext, target: str, payload: dict[str, Any], timeout: float) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix="traitctl-callable-") as tmp:
+        answer = Path(tmp) / "answer.json"
+        argv = [sys.executable, "-m", "traitctl.jobs.callable_child", target, str(answer)]
+        # The worker's own import path, so the child finds what an in-process call would.
+        path = os.pathsep.join(entry for entry in sys.path if entry)
+        try:
+            outcome = run_command(ctx, argv, Path.cwd(), timeout, stdin=json.dumps(payload, default=str).encode(),
+                                  extra_env={"PYTHONPATH": path})
+        except JobError as exc:
+            said = _read_answer(answer)
+            if "error" in said:  # the function failed: its error, not the child's exit status
+                raise JobError(said["error"], None, exc.output) from None
+            raise
+        said = _read_answer(answer)
+        if "result" not in said:
+            raise JobError(f"callable {target!r} ended without an answer", None, outcome.output)
+        return Outcome(output=outcome.output, result=said["result"])
+
+
+def _read_answer(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 # -- built-in operations ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traitctl.engine.errors import InputError, NotFound
+from traitctl.engine.timeparse import duration_seconds
 
 # -- states -------------------------------------------------------------------------------------
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -85,19 +86,18 @@ class Job:
 
 
 # -- durations and times --------------------------------------------------------------------------
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
 
 def parse_duration(text: str, what: str = "duration") -> dt.timedelta:
-    """``"10m"`` -> 10 minutes. Units: ms, s, m, h, d, w; a bare number is seconds.
+    """``"10m"`` -> 10 minutes (the grammar of :func:`traitctl.engine.timeparse.duration_seconds`;
+    a bare number is seconds).
 
     :raises InputError: naming the option and the value.
     """
-    match = _DURATION_RE.match(str(text))
-    if not match:
+    seconds = duration_seconds(text, bare=True)
+    if seconds is None:
         raise InputError(f"{what} {text!r} is not a duration: write e.g. 30s, 10m, 2h or 7d.")
-    return dt.timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    return dt.timedelta(seconds=seconds)
 
 
 def parse_at(text: str, now: dt.datetime) -> dt.datetime:

@@ -20,18 +20,16 @@ and what to do when one is breached::
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from traitctl.engine.errors import InputError, ValidationError
+from traitctl.engine.timeparse import duration_seconds
 from traitctl.engine.flags import Flag, percentage_problem
 
 AGGREGATES = ("sum", "count", "avg", "min", "max")
 ACTIONS = ("hold", "rollback")
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True)
@@ -131,18 +129,22 @@ def format_time(value: dt.datetime) -> str:
 
 
 def parse_duration(text: str) -> dt.timedelta:
-    """``30d``, ``12h``, ``15m``, ``45s``, ``2w``.
+    """``30d``, ``12h``, ``15m``, ``45s``, ``2w``, ``1h30m`` (the grammar of
+    :func:`traitctl.engine.timeparse.duration_seconds`, a unit required).
 
     :raises InputError: when it does not parse or is zero.
     """
-    match = _DURATION.match(str(text))
-    if not match or int(match.group(1)) == 0:
+    seconds = duration_seconds(text)
+    if not seconds:
         raise InputError(f"Duration {text!r} does not parse: use a positive number and a unit s, m, h, d or w "
                          "(30d, 12h, 15m).")
-    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    return dt.timedelta(seconds=seconds)
 
 
 def format_duration(value: dt.timedelta) -> str:
+    """The shortest text :func:`parse_duration` reads back to ``value``."""
+    if value.microseconds:
+        return f"{value.total_seconds():g}s"
     seconds = int(value.total_seconds())
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
         if seconds % size == 0:

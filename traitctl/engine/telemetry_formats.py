@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from traitctl.engine.errors import InputError
+from traitctl.engine.timeparse import duration_seconds
 
 KINDS = ("counter", "gauge", "timing")
 #: other names accepted for a kind (Prometheus and StatsD vocabulary).
@@ -49,8 +50,6 @@ CORE_LABELS = ("trait", "model", "tenant")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,199}\Z")
 LABEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 MAX_LABEL_VALUE = 500
-DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -203,15 +202,10 @@ def parse_duration(text: str) -> float:
 
     :raises InputError: for anything else, or a zero duration.
     """
-    raw = text.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        parts = DURATION_RE.findall(raw)
-        if not parts or "".join(n + u for n, u in parts) != raw:
-            raise InputError(f"Duration {text!r} does not parse: write e.g. 30s, 5m, 1h, 7d.") from None
-        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if not math.isfinite(seconds) or seconds <= 0:
+    seconds = duration_seconds(text, bare=True)
+    if seconds is None:
+        raise InputError(f"Duration {text!r} does not parse: write e.g. 30s, 5m, 1h, 7d.")
+    if seconds <= 0:
         raise InputError(f"Duration {text!r} must be more than zero.")
     return seconds
 

@@ -1,4 +1,8 @@
-"""Durations (``30s``, ``10m``, ``12h``, ``7d``, ``2w``) and points in time given on the command line."""
+"""Durations (``30s``, ``10m``, ``12h``, ``7d``, ``2w``, ``1h30m``) and points in time given on the
+command line.
+
+:func:`duration_seconds` is the one duration grammar of traitctl; the areas wrap it with their own
+rules (a bare number of seconds allowed or not, zero allowed or not) and messages."""
 
 from __future__ import annotations
 
@@ -7,19 +11,34 @@ import re
 
 from traitctl.engine.errors import InputError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+#: Seconds per unit.
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: object, *, bare: bool = False) -> float | None:
+    """Seconds in a duration: one or more number-and-unit parts (``30s``, ``10m``, ``1h30m``,
+    ``1.5d``, ``250ms``; units ms, s, m, h, d, w; spaces ignored), or with ``bare`` also a plain
+    number of seconds (``45``). ``None`` when ``text`` is not one (signs, other units, words)."""
+    raw = "".join(str(text).split())
+    if bare and _NUMBER.fullmatch(raw):
+        return float(raw)
+    parts = _PART.findall(raw)
+    if not parts or "".join(number + unit for number, unit in parts) != raw:
+        return None
+    return sum(float(number) * UNITS[unit] for number, unit in parts)
 
 
 def parse_duration(text: str) -> dt.timedelta:
-    """``30s``, ``10m``, ``12h``, ``7d``, ``2w`` -> timedelta.
+    """``30s``, ``10m``, ``12h``, ``7d``, ``2w``, ``1h30m`` -> timedelta (a unit is required).
 
     :raises InputError: naming the value when it does not parse.
     """
-    match = _DURATION.match(text or "")
-    if not match:
+    seconds = duration_seconds(text or "")
+    if seconds is None:
         raise InputError(f"{text!r} is not a duration: use a number and a unit, e.g. 30s, 10m, 12h, 7d, 2w.")
-    return dt.timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    return dt.timedelta(seconds=seconds)
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -35,6 +54,6 @@ def parse_time(text: str) -> dt.datetime:
 
 def parse_since(text: str, now: dt.datetime) -> dt.datetime:
     """A duration back from ``now`` (``7d``) or an absolute time."""
-    if _DURATION.match(text or ""):
+    if duration_seconds(text or "") is not None:
         return now - parse_duration(text)
     return parse_time(text)

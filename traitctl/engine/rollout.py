@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traitctl.engine.errors import InputError, ValidationError
+from traitctl.engine import timeparse
 from traitctl.engine.timeparse import duration_seconds
 from traitctl.engine.flags import Flag, percentage_problem
 
@@ -109,16 +110,8 @@ class Decision:
 
 
 # -- parsing -------------------------------------------------------------------------------------------------
-def parse_time(text: str) -> dt.datetime:
-    """``2026-12-01``, ``2026-12-01T09:00`` or with an offset, as naive UTC.
-
-    :raises InputError: when it is not an ISO date or time.
-    """
-    try:
-        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{text!r} is not a date or time: use 2026-12-01 or 2026-12-01T09:00 (UTC).") from None
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+#: ``2026-12-01``, ``2026-12-01T09:00`` or with an offset, as naive UTC (one parser for the tool).
+parse_time = timeparse.parse_time
 
 
 def format_time(value: dt.datetime) -> str:

@@ -86,8 +86,6 @@ class Job:
 
 
 # -- durations and times --------------------------------------------------------------------------
-
-
 def parse_duration(text: str, what: str = "duration") -> dt.timedelta:
     """``"10m"`` -> 10 minutes (the grammar of :func:`traitctl.engine.timeparse.duration_seconds`;
     a bare number is seconds).

@@ -24,9 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from traitctl.engine.errors import InputError, ValidationError
 from traitctl.engine import timeparse
-from traitctl.engine.timeparse import duration_seconds
+from traitctl.engine.errors import InputError, ValidationError
 from traitctl.engine.flags import Flag, percentage_problem
 
 AGGREGATES = ("sum", "count", "avg", "min", "max")
@@ -127,7 +126,7 @@ def parse_duration(text: str) -> dt.timedelta:
 
     :raises InputError: when it does not parse or is zero.
     """
-    seconds = duration_seconds(text)
+    seconds = timeparse.duration_seconds(text)
     if not seconds:
         raise InputError(f"Duration {text!r} does not parse: use a positive number and a unit s, m, h, d or w "
                          "(30d, 12h, 15m).")

@@ -54,6 +54,7 @@ def parse_time(text: str) -> dt.datetime:
 
 def parse_since(text: str, now: dt.datetime) -> dt.datetime:
     """A duration back from ``now`` (``7d``) or an absolute time."""
-    if duration_seconds(text or "") is not None:
-        return now - parse_duration(text)
+    seconds = duration_seconds(text or "")
+    if seconds is not None:
+        return now - dt.timedelta(seconds=seconds)
     return parse_time(text)

@@ -1,6 +1,6 @@
-"""Flag definitions in other formats: flagd JSON, the seeds' Laravel ``config/feature_flags.php``
+"""Flag definitions in other formats: the seeds' Laravel ``config/feature_flags.php``
 (and ``config/traits.php``), plain JSON; and reading a Laravel flag file back (tree-sitter-php,
-never executed). Pure: text in, text or data out; each export also returns its warnings (what the
+never executed). The flagd export is :mod:`traitctl.engine.export_flagd`. Pure: text in, text or data out; each export also returns its warnings (what the
 target cannot express exactly)."""
 
 from __future__ import annotations
@@ -10,53 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from traitctl.engine.errors import InputError
-from traitctl.engine.flags import Flag, for_tenant
-
-FLAGD_SCHEMA = "https://flagd.dev/schema/v0/flags.json"
-
-
-# -- flagd -----------------------------------------------------------------------------------------------------------
-def to_flagd(flags: Mapping[str, Flag]) -> tuple[dict[str, Any], list[str]]:
-    """A flagd flag-definitions document answering as traitctl does (context: ``targetingKey`` is
-    the user, ``tenant``, ``model`` and other attributes by name). Subject overrides live in the
-    store and are not exported.
-
-    :returns: the document and warnings for flags flagd buckets differently.
-    """
-    out: dict[str, Any] = {}
-    warnings: list[str] = []
-    for flag in flags.values():
-        branches: list[Any] = []
-        for tenant in sorted(flag.tenants):
-            branches += [{"==": [{"var": "tenant"}, tenant]}, _flagd_rule(for_tenant(flag, tenant), warnings)]
-        default = _flagd_rule(flag, warnings)
-        rule = {"if": branches + [default]} if branches else default
-        entry: dict[str, Any] = {"state": "ENABLED", "variants": {"on": True, "off": False},
-                                 "defaultVariant": rule if isinstance(rule, str) else "off"}
-        if not isinstance(rule, str):
-            entry["targeting"] = rule
-        if flag.description:
-            entry["metadata"] = {"description": flag.description}
-        out[flag.name] = entry
-    return {"$schema": FLAGD_SCHEMA, "flags": out}, sorted(set(warnings))
-
-
-def _flagd_rule(flag: Flag, warnings: list[str]) -> Any:
-    share = flag.effective_percentage
-    if share == 0:
-        return "off"
-    if share >= 100:
-        return "on"
-    if flag.bucketing != "flagd":
-        warnings.append(f"flag {flag.name} buckets with {flag.bucketing}; flagd uses its own hash, so the same "
-                        f"share ({share}%) but other subjects are on: use bucketing = \"flagd\" for equal answers.")
-    if flag.bucketing == "crc32-seed":
-        share += 1  # its `<=` lets p+1 buckets in
-    key = "targetingKey" if flag.stickiness == "user" else flag.stickiness
-    fractional = {"fractional": [{"cat": [flag.name, {"var": key}]}, ["on", share], ["off", 100 - share]]}
-    # Without a subject traitctl answers off below 100%; flagd would hash the flag name alone.
-    return {"if": [{"var": key}, fractional, "off"]}
-
+from traitctl.engine.flags import Flag
 
 # -- Laravel (the seeds' PHP) ---------------------------------------------------------------------------------------------
 def to_laravel(flags: Mapping[str, Flag]) -> tuple[str, list[str]]:

@@ -211,24 +211,21 @@ def unset(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt =
 @app.command()
 def validate(json: JsonOpt = False, no_source: bool = typer.Option(
         False, "--no-source", help="Do not scan the source for models (skips the 'unknown model' check).")) -> None:
-    """Check schema types and ranges, unknown keys and traits, and overrides for models or tenants
-    that do not exist. Exit 1 with the list of problems, 0 when clean."""
-    from traitctl.store import toml_file
+    """Check every section (traits and schemas, operations, models, tenants, flags, jobs, schedule,
+    events, health, telemetry, migration, inventory, export, ...) and unknown top-level keys; see
+    docs/config.md "Validation". Exit 1 with the list of problems, 0 when clean."""
+    from traitctl import validation_service
 
     app_ = app_for(json)
     cfg = app_.config(tenants="all")
     models = None if no_source else known_models(app_)
-    problems = engine.validate(cfg, known_models=models)
-    texts: dict[str, str] = {}
-    rows = []
-    for p in problems:
-        text = texts.setdefault(p.file, toml_file.read_text(_path(p.file)))
-        rows.append({"file": p.file, "line": toml_file.locate(text, p.path), "path": list(p.path), "message": p.message})
+    problems = validation_service.check(app_, known_models=models)
     if app_.out.json_mode:
-        app_.out.json({"valid": not problems, "problems": rows, "models_checked": models is not None})
+        app_.out.json({"valid": not problems, "problems": [p.as_json() for p in problems],
+                       "models_checked": models is not None})
     else:
-        for row in rows:
-            app_.out.line(f"{row['file']}:{row['line'] or '?'}: {row['message']}")
+        for problem in problems:
+            app_.out.line(problem.text())
         if not problems:
             app_.out.success(f"{cfg.main_file}: valid ({len(cfg.traits)} traits, {len(cfg.tenants)} tenants).")
     if problems:

@@ -56,11 +56,16 @@ def check(app: Any, known_models: Iterable[str] | None = None) -> list[Finding]:
 
 
 def _locate(text: str, path: tuple[str, ...], toml_file: Any) -> int | None:
-    """:func:`toml_file.locate`, and for a path into an array of tables (``events -> subscribers ->
+    """:func:`toml_file.locate` of the path or its nearest enclosing key, and for a path into an array of tables (``events -> subscribers ->
     1 -> command``) the line of that key under the index-th ``[[events.subscribers]]`` header."""
-    line = toml_file.locate(text, path)
     index = next((i for i, part in enumerate(path) if part.isdigit()), None)
-    if line is not None or index is None:
+    if index is None:
+        # a key inside an inline table (env = { ttl = … }) is found as the line of its table
+        found = next((line for depth in range(len(path), 0, -1)
+                      if (line := toml_file.locate(text, path[:depth])) is not None), None)
+        return found if found is not None else _root_key(text, path[0], toml_file)
+    line = toml_file.locate(text, path)
+    if line is not None:
         return line
     headers = toml_file.scan_headers(text)
     arrays = [h for h in headers if h.array and h.path == path[:index]]
@@ -74,3 +79,13 @@ def _locate(text: str, path: tuple[str, ...], toml_file: Any) -> int | None:
         if key is not None and lines[number].split("=", 1)[0].strip().strip("\"'") == key:
             return number + 1
     return start + 1
+
+
+def _root_key(text: str, key: str, toml_file: Any) -> int | None:
+    """The line of ``key = …`` above the first table header (a top-level scalar)."""
+    headers = toml_file.scan_headers(text)
+    lines = text.split("\n")
+    for number in range(headers[0].line if headers else len(lines)):
+        if lines[number].split("=", 1)[0].strip().strip("\"'") == key and "=" in lines[number]:
+            return number + 1
+    return None

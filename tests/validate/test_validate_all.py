@@ -237,6 +237,36 @@ def test_good_env_tables_and_sections_are_clean(example, tmp_path):
     assert _findings(main) == []
 
 
+def test_tenant_files_are_checked_with_their_own_lines(example, tmp_path):
+    import shutil
+
+    folder = tmp_path / "config"
+    shutil.copytree(example, folder)
+    tenant = folder / "tenants" / "globex.toml"
+    tenant.write_text(tenant.read_text().replace('name = "Globex"', 'nmae = "Globex"')
+                      .replace("ttl = 120", 'ttl = 120\nenv = { ttl = "1TTL" }'))
+    found = {f.path: f for f in _findings(folder / "traits.toml")}
+    assert set(found) == {("nmae",), ("models", "App\\Models\\Product", "Cacheable", "env", "ttl")}
+    assert all(f.file == str(tenant) and f.line for f in found.values())
+    assert "Did you mean 'name'" in found[("nmae",)].message
+
+
+def test_messages_name_their_key_path_once(example, tmp_path):
+    import shutil
+
+    folder = tmp_path / "config"
+    shutil.copytree(example, folder)
+    main = folder / "traits.toml"
+    main.write_text(main.read_text().replace("percentage = 25\n", "percentage = 150\n")
+                    + "\n[health]\nqueue_age_warn = -1\n[traits.Extra]\nschema = 5\n")
+    messages = sorted(f.message for f in _findings(main))
+    assert messages == [
+        "[health] queue_age_warn: expected a finite non-negative number, got -1.",
+        "flags.trait_caching.percentage = 150 is outside 0-100.",
+        "traits -> Extra -> schema: must be a table, not an integer",
+    ]
+
+
 def test_every_problem_of_a_section_is_reported(example, tmp_path):
     import shutil
 

@@ -72,7 +72,8 @@ def describe(problem: Problem) -> str:
     """The problem's message, led by its key path when the message does not name it."""
     location = problem.location
     head = problem.message.split(": ", 1)[0]
-    if not location or location in head or head.startswith(f"[{problem.path[0]}]"):
+    dotted = ".".join(problem.path[:2])  # the flags module's form: flags.<name>.<key> …
+    if not location or location in head or head.startswith((f"[{problem.path[0]}]", dotted)):
         return problem.message
     return f"{location}: {problem.message}"
 

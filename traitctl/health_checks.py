@@ -33,7 +33,10 @@ class Context:
         self.now = now
         self.config_error: TraitctlError | None = None
         self.settings = self._settings()
-        self.limits = rules.thresholds(self._section("health"))
+        try:
+            self.limits = rules.thresholds(self._section("health"))
+        except TraitctlError:  # the configuration check reports it; the other checks use the defaults
+            self.limits = dict(rules.DEFAULTS)
         self._store: Any = None
         self._store_error: str | None = None
 
@@ -134,28 +137,17 @@ def _no_settings(ctx: Context) -> Finding | None:
 
 # -- the checks ------------------------------------------------------------------------------------
 def check_configuration(ctx: Context) -> Finding:
-    """Parse the main file and every tenant file, then validate them against their schemas."""
+    """Parse the main file and every tenant file, then validate every section as ``traitctl config
+    validate --no-source`` does."""
     if ctx.config_error is not None:
         return rules.FAIL, ctx.config_error.message, {}
-    from traitctl.engine.config import validate
-    from traitctl.store import toml_file
+    from traitctl import validation_service
 
     cfg = ctx.app.config(tenants="all")
-    problems = validate(cfg)
-    texts: dict[str, str] = {}
-    lines = [_problem_line(p, texts, toml_file) for p in problems]
+    lines = [finding.text() for finding in validation_service.check(ctx.app)]
     files = 1 + sum(1 for t in cfg.tenants.values() if t.prefix == ())
     status, message = rules.configuration(lines, files)
     return status, message, {"files": files, "problems": lines}
-
-
-def _problem_line(problem: Any, texts: dict[str, str], toml_file: Any) -> str:
-    if problem.file not in texts:
-        texts[problem.file] = toml_file.read_text(Path(problem.file))
-    line = toml_file.locate(texts[problem.file], problem.path)
-    where = f"{problem.file}:{line}" if line else problem.file
-    message = problem.message if problem.location in problem.message else f"{problem.location}: {problem.message}"
-    return f"{where}: {message}"
 
 
 def check_store(ctx: Context) -> Finding:

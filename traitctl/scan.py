@@ -218,11 +218,12 @@ def roots_for_app(app: "App", paths: Sequence[str] = ()) -> tuple[list[Path], di
 
 
 def _strings(value: Any, where: str, file: Path) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{file}: {where} must be a list of strings, not {value!r}.")
-    return tuple(value)
+    from traitctl.engine.validation import string_list
+
+    try:
+        return string_list(value, where)
+    except InputError as exc:
+        raise InputError(f"{file}: {exc.message}") from None
 
 
 # -- walking ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from traitctl.engine.errors import ConfigFileError, InputError
+from traitctl.engine.errors import ConfigFileError
 
 CONFIG_RELATIVE = Path("config") / "traits.toml"
 STATE_DIRNAME = ".traitctl"
@@ -97,11 +97,11 @@ def resolve(config_path: Path, file_section: Mapping, env: Mapping[str, str], *,
     queue_url = queue or env.get("TRAITCTL_QUEUE") or file_section.get("queue") or sqlite_url(state / "queue.db")
     timeout = lock_timeout
     if timeout is None:
-        raw = env.get("TRAITCTL_LOCK_TIMEOUT") or file_section.get("lock_timeout", 10.0)
-        try:
-            timeout = float(raw)
-        except (TypeError, ValueError):
-            raise InputError(f"TRAITCTL_LOCK_TIMEOUT / [traitctl] lock_timeout must be a number of seconds, not {raw!r}.")
+        from traitctl.engine.validation import lock_timeout as parse_lock_timeout
+
+        from_env = env.get("TRAITCTL_LOCK_TIMEOUT")
+        raw = from_env or file_section.get("lock_timeout", 10.0)
+        timeout = parse_lock_timeout(raw, "TRAITCTL_LOCK_TIMEOUT" if from_env else "[traitctl] lock_timeout")
     return Settings(config_path=config_path, store_url=str(_relative_sqlite(store_url, config_path.parent)),
                     queue_url=str(_relative_sqlite(queue_url, config_path.parent)),
                     actor=actor(env), lock_timeout=timeout, env=env)

@@ -15,7 +15,7 @@ def test_concurrent_sets_creating_new_tables_all_land(project, config_file):
     # Each process creates a new [tenants.acme.models.<M>.Cacheable] table in the same file.
     env = dict(os.environ, TRAITCTL_CONFIG=str(config_file))
     procs = [subprocess.Popen([sys.executable, "-m", "traitctl", "config", "set", "ttl", str(i), "-t", "Cacheable",
-                               "--tenant", "acme", "-m", f"App\\Models\\{name}"],
+                               "--tenant", "acme", "-m", f"App\\Models\\{name}", "--force"],
                               cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i, name in enumerate(MODELS)]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]

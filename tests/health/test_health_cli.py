@@ -298,11 +298,13 @@ def test_unknown_check_is_bad_input(cli):
     assert "'store'" in result.stderr
 
 
-def test_bad_threshold_is_bad_input(cli, config_file):
+def test_bad_threshold_fails_the_configuration_check(cli, config_file):
     _set(config_file, ("health", "worker_max_age"), "soon")
-    result = cli("health")
-    assert result.exit_code == 2
-    assert "worker_max_age" in result.stderr and "Traceback" not in result.stderr
+    result = cli("health", "--only", "configuration,queue", "--json")
+    assert result.exit_code == 1, result
+    checks = json.loads(result.stdout)["checks"]
+    assert checks["configuration"]["status"] == "fail" and "worker_max_age" in checks["configuration"]["message"]
+    assert checks["queue"]["status"] != "fail" and "Traceback" not in result.stderr
 
 
 def test_table_output(cli, healthy_store):

@@ -170,7 +170,7 @@ def test_notes_name_configured_traits_missing_from_code():
     ({"holidays": ["2026-02-30"]}, "migration -> holidays: '2026-02-30' is not a date"),
     ({"batchsize": 3}, "migration -> batchsize: unknown setting. Did you mean 'batch_size'?"),
     ({"flag": "no spaces"}, "migration -> flag: 'no spaces' is not a flag name"),
-    ({"error_rate_max": "high"}, "migration -> error_rate_max: expected a non-negative number"),
+    ({"error_rate_max": "high"}, "migration -> error_rate_max: expected a finite non-negative number"),
 ])
 def test_bad_settings(section, message):
     with pytest.raises(InputError) as info:

@@ -49,6 +49,36 @@ def known_models(app_: App) -> list[str] | None:
     return sorted(m.fqn for m in scan_for_app(app_).models)
 
 
+def model_traits(app_: App, cfg: engine.ConfigData, model: str) -> tuple[str, ...] | None:
+    """The configured traits ``model`` uses in the code (the inventory of the configured sources) or
+    has overrides for; ``None`` when the source cannot be inventoried (then every trait may apply)."""
+    from traitctl.engine.errors import TraitctlError
+
+    try:
+        from traitctl.scan import scan_for_app
+
+        inv = scan_for_app(app_)
+    except (ImportError, TraitctlError):
+        return None
+    from traitctl.engine.inventory.audit import model_traits as uses, overridden_traits
+
+    found = uses(inv, cfg, model)
+    return found if found is not None else overridden_traits(cfg, model)
+
+
+def _check_uses(app_: App, cfg: engine.ConfigData, trait: str, model: str, tenant: Optional[str]) -> None:
+    """Refuse an override for a trait the model does not use (it would never apply)."""
+    from traitctl.engine.inventory.audit import overridden_traits
+
+    if trait in overridden_traits(cfg, model):
+        return  # it has an override already: no inventory needed
+    traits = model_traits(app_, cfg, model)
+    if traits is not None and trait not in traits:
+        uses = ", ".join(traits) if traits else "no configured trait"
+        raise InputError(f"{model} does not use {trait} (it uses {uses}), so this override would never apply; "
+                         "pass --force to write it anyway.")
+
+
 def _source(resolved: engine.Resolved) -> dict[str, Any]:
     layer = resolved.winner
     if layer is None:
@@ -132,6 +162,9 @@ def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
     app_ = app_for(json)
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
     traits = [trait] if trait else sorted(cfg.traits)
+    if model and not trait:
+        used = model_traits(app_, cfg, model)
+        traits = traits if used is None else [t for t in traits if t in used]
     result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
     if app_.out.json_mode:
         app_.out.json({"model": model, "tenant": tenant, "traits": {
@@ -144,10 +177,12 @@ def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
 
 
 def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[str], tenant: Optional[str],
-           dry_run: bool) -> None:
+           dry_run: bool, force: bool = True) -> None:
     from traitctl.store import toml_file
 
     cfg, trait, model, tenant = _target(app_, trait, model, tenant, known_only=True)
+    if model and raw is not None and not force:
+        _check_uses(app_, cfg, trait, model, tenant)
     source = cfg.tenants.get(tenant) if tenant else None
     path = engine.table_path(trait, model, source) + tuple(key.split("."))
     file = _path(source.file if source else cfg.main_file)
@@ -192,13 +227,16 @@ def _literal(value: Any) -> Optional[str]:
 
 @app.command("set")
 def set_(key: str, value: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
-         dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
+         dry_run: DryRunOpt = False, json: JsonOpt = False,
+         force: bool = typer.Option(False, "--force", help="Write a --model override even for a trait the "
+                                    "model does not use in the code.")) -> None:
     """Set KEY to VALUE (TOML syntax: 42, true, "text", [1, 2]) in the layer chosen by --model/--tenant.
 
     The value is checked against the trait's schema before anything is written; the change is
-    recorded in history and can be undone with `traitctl rollback EVENT`.
+    recorded in history and can be undone with `traitctl rollback EVENT`. With --model, the model
+    must use the trait (as the inventory of the configured sources says) unless --force.
     """
-    _write(app_for(json), key, value, trait, model, tenant, dry_run)
+    _write(app_for(json), key, value, trait, model, tenant, dry_run, force=force)
 
 
 @app.command()
@@ -211,24 +249,21 @@ def unset(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt =
 @app.command()
 def validate(json: JsonOpt = False, no_source: bool = typer.Option(
         False, "--no-source", help="Do not scan the source for models (skips the 'unknown model' check).")) -> None:
-    """Check schema types and ranges, unknown keys and traits, and overrides for models or tenants
-    that do not exist. Exit 1 with the list of problems, 0 when clean."""
-    from traitctl.store import toml_file
+    """Check every section (traits and schemas, operations, models, tenants, flags, jobs, schedule,
+    events, health, telemetry, migration, inventory, export, ...) and unknown top-level keys; see
+    docs/config.md "Validation". Exit 1 with the list of problems, 0 when clean."""
+    from traitctl import validation_service
 
     app_ = app_for(json)
     cfg = app_.config(tenants="all")
     models = None if no_source else known_models(app_)
-    problems = engine.validate(cfg, known_models=models)
-    texts: dict[str, str] = {}
-    rows = []
-    for p in problems:
-        text = texts.setdefault(p.file, toml_file.read_text(_path(p.file)))
-        rows.append({"file": p.file, "line": toml_file.locate(text, p.path), "path": list(p.path), "message": p.message})
+    problems = validation_service.check(app_, known_models=models)
     if app_.out.json_mode:
-        app_.out.json({"valid": not problems, "problems": rows, "models_checked": models is not None})
+        app_.out.json({"valid": not problems, "problems": [p.as_json() for p in problems],
+                       "models_checked": models is not None})
     else:
-        for row in rows:
-            app_.out.line(f"{row['file']}:{row['line'] or '?'}: {row['message']}")
+        for problem in problems:
+            app_.out.line(problem.text())
         if not problems:
             app_.out.success(f"{cfg.main_file}: valid ({len(cfg.traits)} traits, {len(cfg.tenants)} tenants).")
     if problems:

@@ -30,6 +30,7 @@ def worker(
     from traitctl.settings import redact_url
 
     state = app_for(False)
+    _refuse_invalid_configuration(state)
     logging.basicConfig(level=logging.INFO if state.out.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = Runtime(state.options, state.env, state.cwd, queue=queue)
@@ -37,3 +38,17 @@ def worker(
                       f"{redact_url(runtime.settings.queue_url)}, {workers} thread(s); Ctrl-C stops.")
     run_worker(runtime, workers=workers, periodic=not no_periodic, shutdown_timeout=shutdown_timeout)
     state.out.success(f"worker {runtime.worker_id} stopped: {runtime.done} done, {runtime.failed} failed.")
+
+
+def _refuse_invalid_configuration(state) -> None:
+    """A worker on a broken configuration would fail every job and heartbeat: list the problems
+    (as ``traitctl config validate --no-source`` does) and exit 2 before starting."""
+    from traitctl import validation_service
+    from traitctl.engine.errors import InputError
+
+    problems = validation_service.check(state)
+    if problems:
+        for problem in problems:
+            state.out.error(problem.text())
+        raise InputError(f"{state.config_path}: {len(problems)} configuration problem(s); the worker does not "
+                         "start until `traitctl config validate` is clean.")

@@ -16,8 +16,10 @@ from typing import Any
 
 from traitctl.engine.errors import InputError, NotFound, ValidationError
 
+#: ``env = { key = "VARIABLE" }`` in a settings or flag table: the environment variable behind a key.
+ENV_KEY = "env"
 #: Sub-tables of ``[traits.<T>]`` that are not settings.
-RESERVED_TRAIT_KEYS = frozenset({"schema", "operations"})
+RESERVED_TRAIT_KEYS = frozenset({"schema", "operations", ENV_KEY})
 #: Keys of ``[tenants.<id>]`` that describe the tenant rather than override traits.
 TENANT_META_KEYS = frozenset({"name", "description", "traits", "models"})
 #: Tenant ids become file names (``tenants/<id>.toml``): keep them inside their folder.
@@ -363,6 +365,8 @@ def _check_values(cfg: ConfigData, file: str, path: tuple[str, ...], trait: str,
     schema = schema_of(cfg, trait)
     problems = []
     for key, value in values.items():
+        if key == ENV_KEY:
+            continue  # not a setting: traitctl.engine.validation.env_problems checks it
         if schema and key not in schema:
             problems.append(Problem(file, path + (key,), f"unknown key '{key}' (not in the schema of {trait})"))
             continue

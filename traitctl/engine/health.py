@@ -8,6 +8,7 @@ configuration, over :data:`DEFAULTS` (the server's are the seeds' queue-metrics 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,8 +76,8 @@ def thresholds(section: Mapping[str, Any]) -> dict[str, float]:
             from traitctl.engine.errors import suggest
 
             raise InputError(f"[health] {key}: unknown threshold.{suggest(key, DEFAULTS)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise InputError(f"[health] {key}: expected a non-negative number, got {value!r}.")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise InputError(f"[health] {key}: expected a finite non-negative number, got {value!r}.")
         merged[key] = float(value)
     return merged
 

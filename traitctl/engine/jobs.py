@@ -228,15 +228,21 @@ def _number(where: str, table: Mapping, key: str, default: float, low: float, hi
     return value
 
 
+def _whole(where: str, table: Mapping, key: str, value: float) -> int:
+    if value != int(value):
+        raise InputError(f"{where} -> {key}: {table.get(key)!r} must be a whole number.")
+    return int(value)
+
+
 def _queue_settings(where: str, table: Mapping) -> dict[str, Any]:
     timeout = table.get("timeout")
     return {
         "timeout": None if timeout is None else _number(where, table, "timeout", 0, 0.001, 7 * 86400),
-        "retries": int(_number(where, table, "retries", 0, 0, 100)),
+        "retries": _whole(where, table, "retries", _number(where, table, "retries", 0, 0, 100)),
         "retry_delay": _number(where, table, "retry_delay", 1.0, 0, 86400),
         "backoff": _number(where, table, "backoff", 2.0, 1, 10),
         "queue": check_name("queue", str(table.get("queue", "default"))),
-        "priority": int(_number(where, table, "priority", 0, -100, 100)),
+        "priority": _whole(where, table, "priority", _number(where, table, "priority", 0, -100, 100)),
         "description": str(table.get("description", "")),
     }
 
@@ -415,23 +421,30 @@ def parse_subscribers(events_section: Mapping[str, Any]) -> list[Subscriber]:
     raw = events_section.get("subscribers", [])
     if not isinstance(raw, list):
         raise InputError("events -> subscribers: must be an array of tables ([[events.subscribers]]).")
-    subscribers = []
-    for index, table in enumerate(raw):
-        where = f"events -> subscribers -> {index}"
-        if not isinstance(table, Mapping):
-            raise InputError(f"{where}: must be a table.")
-        on = table.get("on")
-        if not isinstance(on, list) or not on or not all(isinstance(p, str) and p for p in on):
-            raise InputError(f"{where} -> on: must be a list of event kinds or patterns, e.g. [\"flag.*\"].")
-        spec = parse_operation(where, "deliver", {k: v for k, v in table.items() if k not in ("on", "name")})
-        if spec.kind != "command":
-            raise InputError(f"{where}: a subscriber needs command = [\"prog\", \"arg\"].")
-        name = check_name("subscriber", str(table.get("name", f"subscriber-{index}")))
-        subscribers.append(Subscriber(name=name, on=tuple(on), command=spec.command,
-                                      timeout=spec.timeout if spec.timeout is not None else 30.0,
-                                      retries=spec.retries if "retries" in table else 3,
-                                      retry_delay=spec.retry_delay))
-    return subscribers
+    return [parse_subscriber(index, table) for index, table in enumerate(raw)]
+
+
+def parse_subscriber(index: int, table: Any) -> Subscriber:
+    """Validate the ``index``-th ``[[events.subscribers]]`` table.
+
+    :raises InputError: naming ``events -> subscribers -> <index>`` and the key.
+    """
+    where = f"events -> subscribers -> {index}"
+    if not isinstance(table, Mapping):
+        raise InputError(f"{where}: must be a table.")
+    on = table.get("on")
+    if not isinstance(on, list) or not on or not all(isinstance(p, str) and p for p in on):
+        raise InputError(f"{where} -> on: must be a list of event kinds or patterns, e.g. [\"flag.*\"].")
+    spec = parse_operation(where, "deliver", {k: v for k, v in table.items() if k not in ("on", "name")})
+    if spec.kind != "command":
+        raise InputError(f"{where}: a subscriber needs command = [\"prog\", \"arg\"].")
+    name = table.get("name", f"subscriber-{index}")
+    if not isinstance(name, str):
+        raise InputError(f"{where} -> name: must be a string, not {name!r}.")
+    check_name("subscriber", name)
+    return Subscriber(name=name, on=tuple(on), command=spec.command,
+                      timeout=spec.timeout if spec.timeout is not None else 30.0,
+                      retries=spec.retries if "retries" in table else 3, retry_delay=spec.retry_delay)
 
 
 # -- [jobs] settings ---------------------------------------------------------------------------------

@@ -104,8 +104,8 @@ def _setting(key: str, value: Any) -> Any:
             raise InputError(f"{where}: expected a whole number of at least {low}, got {value!r}.")
         return value
     if key in _FLOAT_KEYS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise InputError(f"{where}: expected a non-negative number, got {value!r}.")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise InputError(f"{where}: expected a finite non-negative number, got {value!r}.")
         return float(value)
     if key in _STR_KEYS:
         if not isinstance(value, str) or not value:

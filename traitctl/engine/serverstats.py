@@ -8,6 +8,7 @@ critical. ``[telemetry.server]`` in the configuration overrides them, e.g.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,8 +51,9 @@ def thresholds_from(section: Mapping[str, Any] | None) -> dict[str, tuple[float,
         if not isinstance(value, Mapping):
             raise ValidationError(f"{where}: write {{ warning = N, critical = M }}.")
         warning, critical = value.get("warning", out[key][0]), value.get("critical", out[key][1])
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (warning, critical)):
-            raise ValidationError(f"{where}: warning and critical must be numbers.")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                   for v in (warning, critical)):
+            raise ValidationError(f"{where}: warning and critical must be finite numbers.")
         if warning > critical:
             raise ValidationError(f"{where}: warning ({warning}) is above critical ({critical}).")
         out[key] = (float(warning), float(critical))

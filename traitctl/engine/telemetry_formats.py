@@ -731,6 +731,8 @@ def _prom_samples(family: str, kind: str, labels: tuple, merged: Summary) -> lis
 
 # -- configuration -----------------------------------------------------------------------------
 DEFAULT_RETENTION = {"counter": "30d", "gauge": "7d", "timing": "7d"}
+#: The longest retention ``[telemetry] retention`` may name (a hundred years).
+MAX_RETENTION_DAYS = 36500
 
 
 def retention_from(section: Mapping[str, Any] | None) -> dict[str, dt.timedelta]:
@@ -751,5 +753,8 @@ def retention_from(section: Mapping[str, Any] | None) -> dict[str, dt.timedelta]
                 else parse_duration(str(raw))
         except InputError as exc:
             raise InputError(f"telemetry -> retention -> {kind}: {exc.message}") from None
+        if not 0 < seconds <= MAX_RETENTION_DAYS * 86400.0:  # also refuses nan and inf
+            raise InputError(f"telemetry -> retention -> {kind}: {raw!r} must be more than zero and at most "
+                             f"{MAX_RETENTION_DAYS} days (a number is days; or a duration such as \"30d\").")
         out[kind] = dt.timedelta(seconds=seconds)
     return out

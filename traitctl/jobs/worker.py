@@ -77,6 +77,7 @@ class Runtime:
         self.defer_success = False
         self._pending: list[tuple[float, Success]] = []
         self._has_pending = threading.Event()
+        self._delivery_problem: str | None = None
 
     @classmethod
     def from_environment(cls) -> "Runtime":
@@ -312,9 +313,20 @@ class Runtime:
 
     def deliver_events(self) -> int:
         """Turn new events that match a subscriber into ``deliver`` jobs. Returns how many."""
+        from traitctl.engine.errors import InputError
         from traitctl.jobs import delivery
 
-        return delivery.dispatch_new(self.store, self.jobs(), self.main_doc(), self.default_queue)
+        try:
+            created = delivery.dispatch_new(self.store, self.jobs(), self.main_doc(), self.default_queue)
+        except InputError as exc:
+            # [[events.subscribers]] was broken after start-up: one line per distinct problem (no
+            # traceback per heartbeat); events wait behind the cursor until the file is fixed.
+            if exc.message != self._delivery_problem:
+                log.warning("event delivery paused: %s (see traitctl config validate)", exc.message)
+            self._delivery_problem = exc.message
+            return 0
+        self._delivery_problem = None
+        return created
 
     def shutdown(self) -> None:
         """Put back what is still running (its commands' process groups are killed) and say stopped."""

@@ -122,3 +122,30 @@ def _unused(inv: Inventory, cfg: ConfigData, names: dict[str, str | None]) -> tu
         having = {names.get(t.lower()) for t in model.traits}
         out += [(model_name, t) for t in cfg.models[model_name] if t not in having]
     return tuple(sorted(out))
+
+
+def model_traits(inv: Inventory, cfg: ConfigData, model: str) -> tuple[str, ...] | None:
+    """The configured trait names (``[traits.X]`` keys) ``model`` uses in the code, directly, through
+    its traits or inherited, plus those it has overrides for (model or tenant+model tables of the
+    loaded tenants); ``None`` when the inventory has no such model.
+
+    :param model: the model's FQN (or unique short name).
+    """
+    found = inv.model(model)
+    if found is None:
+        return None
+    configured = [name for name in cfg.traits if isinstance(cfg.traits[name], Mapping)]
+    uses = {_config_name(t, configured) for t in found.traits} - {None}
+    return tuple(sorted(uses | set(overridden_traits(cfg, found.fqn)), key=str.lower))
+
+
+def overridden_traits(cfg: ConfigData, model: str) -> tuple[str, ...]:
+    """Trait names with a ``[models.'<model>'.<T>]`` table, in the main file or a loaded tenant."""
+    wanted = model.lstrip("\\").lower()
+    tables = [cfg.models] + [t.doc.get("models") for t in cfg.tenants.values() if isinstance(t.doc, Mapping)]
+    names: set[str] = set()
+    for models in tables:
+        for name, by_trait in (models.items() if isinstance(models, Mapping) else ()):
+            if name.lstrip("\\").lower() == wanted and isinstance(by_trait, Mapping):
+                names.update(by_trait)
+    return tuple(sorted(names, key=str.lower))

@@ -87,6 +87,17 @@ class Context:
             self._store.close()
 
 
+def host_checks(app: Any) -> tuple[str, ...]:
+    """The host checks ``[health]`` switches on (none when the configuration cannot be read: the
+    configuration check reports that)."""
+    try:
+        section = app.main_doc().get("health", {})
+    except TraitctlError:
+        return ()
+    on = rules.switches(section if isinstance(section, dict) else {})  # a bad switch is exit 2, as a bad threshold
+    return tuple(name for name, wanted in on.items() if wanted)
+
+
 def run(app: Any, names: tuple[str, ...], now: dt.datetime) -> rules.Report:
     """Run the named checks in order and build the report.
 

@@ -19,6 +19,9 @@ _RANK = {OK: 0, WARN: 1, FAIL: 2}
 
 #: The checks, in the order they run and are shown.
 CHECK_NAMES = ("configuration", "store", "history", "queue", "workers", "telemetry", "flags", "server")
+#: Checks of the machine the CLI runs on rather than of traitctl: run only when named with ``--only``
+#: or switched on in ``[health]`` (``server = true``), so a busy CI runner does not fail ``health``.
+HOST_CHECKS = ("server",)
 
 #: ``[health]`` keys and their defaults (seconds, counts). The server's thresholds are the metrics
 #: area's (``[telemetry.server]``, :mod:`traitctl.engine.serverstats`), so both views agree.
@@ -29,6 +32,8 @@ DEFAULTS: dict[str, float] = {
     "telemetry_age_warn": 3600, "telemetry_age_fail": 86400,
     "flag_stale_days": 30,
 }
+#: ``[health]`` switches (booleans) and their defaults: one per host check.
+SWITCHES: dict[str, bool] = {name: False for name in HOST_CHECKS}
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,28 @@ def thresholds(section: Mapping[str, Any]) -> dict[str, float]:
     """
     merged = dict(DEFAULTS)
     for key, value in section.items():
+        if key in SWITCHES:
+            continue  # see switches()
         if key not in DEFAULTS:
             from traitctl.engine.errors import suggest
 
-            raise InputError(f"[health] {key}: unknown threshold.{suggest(key, DEFAULTS)}")
+            raise InputError(f"[health] {key}: unknown threshold.{suggest(key, {**DEFAULTS, **SWITCHES})}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise InputError(f"[health] {key}: expected a non-negative number, got {value!r}.")
         merged[key] = float(value)
+    return merged
+
+
+def switches(section: Mapping[str, Any]) -> dict[str, bool]:
+    """The ``[health]`` switches over :data:`SWITCHES` (``server = true`` runs the server check).
+
+    :raises InputError: for a switch that is not ``true`` or ``false``.
+    """
+    merged = dict(SWITCHES)
+    for key in SWITCHES.keys() & section.keys():
+        if not isinstance(section[key], bool):
+            raise InputError(f"[health] {key}: expected true or false, got {section[key]!r}.")
+        merged[key] = section[key]
     return merged
 
 
@@ -109,8 +129,9 @@ def exit_code(status: str, strict: bool = False) -> int:
     return 1 if status == FAIL or (strict and status == WARN) else 0
 
 
-def select(only: Iterable[str]) -> tuple[str, ...]:
-    """The checks to run for ``--only`` (all when empty), in the canonical order.
+def select(only: Iterable[str], host: Iterable[str] = ()) -> tuple[str, ...]:
+    """The checks to run for ``--only``, in the canonical order. Without ``--only``: every check
+    but the :data:`HOST_CHECKS`, of which only those in ``host`` (switched on in ``[health]``).
 
     :raises NotFound: for a name that is not a check.
     """
@@ -122,7 +143,9 @@ def select(only: Iterable[str]) -> tuple[str, ...]:
             if part not in CHECK_NAMES:
                 raise NotFound("health check", part, CHECK_NAMES)
             wanted.add(part)
-    return tuple(n for n in CHECK_NAMES if not wanted or n in wanted)
+    if not wanted:
+        wanted = {n for n in CHECK_NAMES if n not in HOST_CHECKS or n in set(host)}
+    return tuple(n for n in CHECK_NAMES if n in wanted)
 
 
 # -- rules per check ---------------------------------------------------------------------------

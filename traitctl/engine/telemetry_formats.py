@@ -586,7 +586,11 @@ class Series:
 
 @dataclass(frozen=True)
 class Summary:
-    """Points of a series within a window: count, sum, min, max, and the newest value and time."""
+    """Points of a series within a window: count, sum, min, max, and the newest value and time.
+
+    A sum beyond the largest double is clamped to ``±MAX_SUM`` (:func:`clamp_sum`);
+    :attr:`overflow` says so.
+    """
 
     series: Series
     count: int
@@ -601,10 +605,27 @@ class Summary:
         return self.sum / self.count if self.count else 0.0
 
     @property
+    def overflow(self) -> bool:
+        """True when the sum overflowed and was clamped (it is then not the exact sum)."""
+        return abs(self.sum) >= MAX_SUM
+
+    @property
     def shown(self) -> float:
         """The one number a dashboard shows: a counter's total, a gauge's latest value, a
         timing's mean."""
         return {"counter": self.sum, "gauge": self.last}.get(self.series.kind, self.avg)
+
+
+#: The largest double: a sum that would go beyond it is stored and shown as ``±MAX_SUM``.
+MAX_SUM = 1.7976931348623157e308
+
+
+def clamp_sum(total: float) -> float:
+    """A sum as stored: itself when finite, ``±MAX_SUM`` when it overflowed (``+MAX_SUM`` when
+    both directions overflowed and the float arithmetic gave NaN)."""
+    if -MAX_SUM <= total <= MAX_SUM:
+        return total
+    return -MAX_SUM if total < 0 else MAX_SUM
 
 
 def combine(summaries: list[Summary], series: Series) -> Summary:
@@ -613,7 +634,7 @@ def combine(summaries: list[Summary], series: Series) -> Summary:
     :param series: what the combined summary is labelled as.
     """
     newest = max(summaries, key=lambda s: s.last_ts)
-    return Summary(series, sum(s.count for s in summaries), sum(s.sum for s in summaries),
+    return Summary(series, sum(s.count for s in summaries), clamp_sum(sum(s.sum for s in summaries)),
                    min(s.min for s in summaries), max(s.max for s in summaries), newest.last, newest.last_ts)
 
 
@@ -645,7 +666,7 @@ def summary_dict(summary: Summary) -> dict:
     """A summary as JSON-ready data (times as epoch seconds)."""
     return {"kind": summary.series.kind, "value": summary.shown, "count": summary.count, "sum": summary.sum,
             "min": summary.min, "max": summary.max, "avg": summary.avg, "last": summary.last,
-            "last_ts": summary.last_ts}
+            "last_ts": summary.last_ts, "overflow": summary.overflow}
 
 
 # -- Prometheus text exposition -----------------------------------------------------------------

@@ -327,25 +327,31 @@ def _trend_table(app_: App, name: str, period: str, interval: str, result) -> No
 # -- workers and server ---------------------------------------------------------------------------
 @app.command()
 def workers(
-    stale_after: Annotated[float, typer.Option("--stale-after", help="Seconds without a heartbeat "
-                                                                     "after which a worker is shown as lost.")] = 30.0,
+    stale_after: Annotated[Optional[float], typer.Option("--stale-after", help="Seconds without a heartbeat "
+                           "after which a worker is lost (default: [jobs] lost_after). A worker on this host "
+                           "whose process is gone is lost at once.")] = None,
     limit: LimitOpt = 100,
     json: JsonOpt = False,
 ) -> None:
     """Worker heartbeats: state, jobs done, memory (RSS, peak), CPU, last seen."""
     import datetime as dt
 
+    from traitctl.engine.jobs import parse_jobs_settings
+    from traitctl.jobs import liveness
+
     app_ = app_for(json)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    max_age = stale_after if stale_after is not None else parse_jobs_settings(app_.main_doc().get("jobs", {})).lost_after
     beats = app_.store().workers.list()
+    lost = liveness.lost_reasons(beats, now, max_age)
     if app_.out.json_mode:
-        app_.out.json({"workers": [{**_beat_dict(b), "age_s": round(b.age(now), 1),
-                                    "alive": b.alive(now, stale_after)} for b in beats]})
+        app_.out.json({"workers": [{**_beat_dict(b), "age_s": round(b.age(now), 1), "alive": lost[b.worker_id] is None,
+                                    "lost": lost[b.worker_id]} for b in beats]})
         return
     if not beats:
         app_.out.success("No worker has reported a heartbeat. Start one with `traitctl worker`.")
         return
-    rows = [[b.worker_id, b.state if b.alive(now, stale_after) or b.state == "stopped" else f"{b.state} (lost)",
+    rows = [[b.worker_id, b.state if lost[b.worker_id] is None or b.state == "stopped" else f"{b.state} (lost)",
              b.queue, b.jobs_done, b.jobs_failed, f"{b.rss_mb:.1f}", f"{b.peak_rss_mb:.1f}", f"{b.cpu_percent:.1f}",
              f"{b.age(now):.0f}s ago"] for b in beats]
     rows, caption = _cap(rows, limit, "workers")

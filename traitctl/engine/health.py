@@ -28,10 +28,12 @@ HOST_CHECKS = ("server",)
 DEFAULTS: dict[str, float] = {
     "queue_pending_warn": 100, "queue_pending_fail": 1000,
     "queue_age_warn": 300, "queue_age_fail": 3600,
-    "worker_max_age": 60,
     "telemetry_age_warn": 3600, "telemetry_age_fail": 86400,
     "flag_stale_days": 30,
 }
+#: ``[health]`` numbers without a default: ``worker_max_age`` (seconds) overrides ``[jobs] lost_after``
+#: for this check only.
+OPTIONAL = ("worker_max_age",)
 #: ``[health]`` switches (booleans) and their defaults: one per host check.
 SWITCHES: dict[str, bool] = {name: False for name in HOST_CHECKS}
 
@@ -78,10 +80,11 @@ def thresholds(section: Mapping[str, Any]) -> dict[str, float]:
     for key, value in section.items():
         if key in SWITCHES:
             continue  # see switches()
-        if key not in DEFAULTS:
+        if key not in DEFAULTS and key not in OPTIONAL:
             from traitctl.engine.errors import suggest
 
-            raise InputError(f"[health] {key}: unknown threshold.{suggest(key, {**DEFAULTS, **SWITCHES})}")
+            raise InputError(f"[health] {key}: unknown threshold."
+                             f"{suggest(key, [*DEFAULTS, *OPTIONAL, *SWITCHES])}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise InputError(f"[health] {key}: expected a non-negative number, got {value!r}.")
         merged[key] = float(value)
@@ -161,12 +164,17 @@ def configuration(problems: list[str], files: int) -> tuple[str, str]:
     return OK, f"{files} file(s) parse and validate"
 
 
-def store(version: int, expected: int, missing_tables: list[str]) -> tuple[str, str]:
-    """Schema version and tables of the store against what this traitctl expects.
+def store(version: int, expected: int, missing_tables: list[str], damage: list[str] = ()) -> tuple[str, str]:
+    """Schema version, tables and integrity of the store against what this traitctl expects.
 
     :param version: the version recorded in the store (0 when never initialised).
     :param expected: :data:`traitctl.store.db.SCHEMA_VERSION`.
+    :param damage: what the integrity check found (``PRAGMA quick_check`` lines, tables that
+        cannot be read); empty when sound.
     """
+    if damage:
+        more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+        return FAIL, f"the store is damaged: {damage[0]}{more}"
     if version > expected:
         return FAIL, f"schema version {version} is newer than this traitctl's {expected}: upgrade traitctl"
     if version < expected:
@@ -193,18 +201,29 @@ def queue(pending: int, oldest_age: float | None, limits: Mapping[str, float]) -
     return status, f"{pending} pending{oldest}"
 
 
-def workers(ages: list[tuple[str, str, float]], max_age: float) -> tuple[str, str]:
-    """Worker heartbeats: ``ok`` when one is fresher than ``max_age`` seconds.
+def workers(beats: list[tuple], max_age: float, orphans: list[int] = ()) -> tuple[str, str]:
+    """Worker heartbeats: ``ok`` when a worker is alive and no running job has lost its worker.
 
-    :param ages: ``(worker_id, state, seconds since its last heartbeat)`` per known worker.
+    :param beats: ``(worker_id, state, seconds since its last heartbeat, why it is dead or None)``
+        per known worker (:func:`traitctl.engine.workers.lost_reason`).
+    :param max_age: the heartbeat age limit the reasons were judged by.
+    :param orphans: ids of ``running`` jobs whose worker is dead.
     """
-    alive = [w for w, state, age in ages if state != "stopped" and age <= max_age]
+    alive = [w for w, _, _, why in beats if why is None]
+    stuck = ""
+    if orphans:
+        ids = ", ".join(f"#{i}" for i in orphans[:5]) + (f" (and {len(orphans) - 5} more)" if len(orphans) > 5 else "")
+        stuck = f"{len(orphans)} running job(s) without a live worker: {ids}"
     if alive:
-        return OK, f"{len(alive)} worker(s) alive (heartbeat within {max_age:g} s)"
-    if not ages:
-        return WARN, "no worker has reported; start one with traitctl worker"
-    freshest = min(age for _, _, age in ages)
-    return FAIL, f"no live worker: {len(ages)} known, last heartbeat {_age_text(freshest)} ago (limit {max_age:g} s)"
+        found = f"{len(alive)} worker(s) alive (heartbeat within {max_age:g} s, process running)"
+        return (FAIL, f"{stuck}; {found}, recovering them") if stuck else (OK, found)
+    if not beats:
+        return (FAIL, stuck + "; no worker has reported") if stuck else (
+            WARN, "no worker has reported; start one with traitctl worker")
+    freshest = min(age for _, _, age, _ in beats)
+    why = "; ".join(f"{w}: {reason}" for w, _, _, reason in beats[:3])
+    text = f"no live worker: {len(beats)} known, last heartbeat {_age_text(freshest)} ago (limit {max_age:g} s); {why}"
+    return FAIL, f"{stuck}; {text}" if stuck else text
 
 
 def telemetry(newest: dt.datetime | None, now: dt.datetime, limits: Mapping[str, float]) -> tuple[str, str]:

@@ -757,8 +757,9 @@ def prometheus_label(key: str, kind: str = "gauge") -> str:
     ``quantile``) get an ``l`` prefix."""
     if key.startswith("__"):
         return "l" + key
-    clean = _snake(key) or "label"
-    return "l" + clean if clean in _RESERVED_LABELS or clean[0].isdigit() else clean
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    clean = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", clean)).lower()
+    return "l" + clean if clean in _RESERVED_LABELS or clean[:1].isdigit() or not clean else clean
 
 
 def escape_label_value(value: str) -> str:

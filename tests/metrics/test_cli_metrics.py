@@ -163,6 +163,7 @@ def test_prometheus_export_parses_and_has_no_duplicates(cli):
     assert {s.name: s.value for s in families["traitctl_trait_index_seconds"].samples}[
         "traitctl_trait_index_seconds_sum"] == 0.0125
     assert families["queue_depth"].samples[0].value == 7
+    assert "1.798e+308 (overflow)" in cli("metrics").stdout
     csv = cli("metrics", "export", "--format", "csv").stdout.splitlines()
     assert csv[0].startswith("name,kind,labels,count") and len(csv) == 5
 
@@ -276,6 +277,7 @@ def test_overflowing_sums_are_stored_clamped_and_every_output_stays_valid(cli):
     assert not next(s for s in exported["series"] if s["name"] == "q.depth")["overflow"]
     dashboard = _strict_json(cli("metrics", "--json").stdout)
     assert dashboard["traits"]["HasUuid"]["generated"]["overflow"] is True
+    assert "1.798e+308 (overflow)" in cli("metrics").stdout
     csv = cli("metrics", "export", "--format", "csv")
     assert csv.exit_code == 0 and "1.7976931348623157e+308" in csv.stdout
     prom = cli("metrics", "export", "--format", "prometheus")

@@ -57,6 +57,12 @@ def _number(value: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
 
 
+def _shown(summary) -> str:
+    """The dashboard's number; a saturated sum says so (it is not the exact total)."""
+    text = _number(summary.shown)
+    return f"{text} (overflow)" if summary.overflow and summary.series.kind != "gauge" else text
+
+
 def _cap(rows: list, limit: int, what: str) -> tuple[list, str | None]:
     """Cap table rows (Rich needs ~1 s for 1,000 rows) and say so in the caption."""
     if limit and len(rows) > limit:
@@ -72,9 +78,13 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> str:
 
 def _csv(rows: list[list[Any]]) -> None:
     import csv
+    import io
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerows(rows)
+    from traitctl.output import printable
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    sys.stdout.write(printable(buf.getvalue()))  # label values may hold control characters
 
 
 # -- the dashboard ------------------------------------------------------------------------------
@@ -118,7 +128,7 @@ def _dashboard_table(app_: App, grouped: dict, since: str, limit: int) -> None:
                          "or `traitctl metrics ingest`.")
         return
     columns = sorted({m for ms in grouped.values() for m in ms})
-    rows = [[trait] + [_number(ms[c].shown) if c in ms else "" for c in columns] for trait, ms in grouped.items()]
+    rows = [[trait] + [_shown(ms[c]) if c in ms else "" for c in columns] for trait, ms in grouped.items()]
     rows, caption = _cap(rows, limit, "traits")
     app_.out.table(["Trait", *columns], rows, title=f"Trait metrics, last {since}", caption=caption)
 

@@ -593,7 +593,8 @@ def _json_text(rows: list) -> str:
 
 def _add(acc: list, ts: float, value: float) -> None:
     acc[0] += 1
-    acc[1] = clamp_sum(acc[1] + value)
+    total = acc[1] + value
+    acc[1] = total if -MAX_SUM <= total <= MAX_SUM else clamp_sum(total)
     if value < acc[2]:
         acc[2] = value
     if value > acc[3]:

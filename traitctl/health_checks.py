@@ -62,6 +62,15 @@ class Context:
         section = self.app.main_doc().get(name, {})
         return section if isinstance(section, dict) else {}
 
+    def lost_after(self) -> float:
+        """``[jobs] lost_after``: how old a heartbeat may be (the default when it cannot be read)."""
+        from traitctl.engine import jobs
+
+        try:
+            return jobs.parse_jobs_settings(self._section("jobs")).lost_after
+        except TraitctlError:
+            return jobs.JobsSettings.lost_after
+
     def sqlite_missing(self) -> Path | None:
         """The embedded store's file when it does not exist yet (opening would create it)."""
         url = self.settings.store_url
@@ -88,6 +97,17 @@ class Context:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def host_checks(app: Any) -> tuple[str, ...]:
+    """The host checks ``[health]`` switches on (none when the configuration cannot be read: the
+    configuration check reports that)."""
+    try:
+        section = app.main_doc().get("health", {})
+    except TraitctlError:
+        return ()
+    on = rules.switches(section if isinstance(section, dict) else {})  # a bad switch is exit 2, as a bad threshold
+    return tuple(name for name, wanted in on.items() if wanted)
 
 
 def run(app: Any, names: tuple[str, ...], now: dt.datetime) -> rules.Report:
@@ -164,17 +184,18 @@ def check_store(ctx: Context) -> Finding:
     if absent is not None:
         return rules.WARN, f"not created yet at {absent} (the first traitctl write creates it)", details
     try:
-        version, missing_tables = _probe(url)
+        version, missing_tables, damage = _probe(url)
     except Exception as exc:  # noqa: BLE001 - a refused connection is the finding
         return rules.FAIL, f"cannot use the store at {redact_url(url)}: {_sentence(exc, url)}", details
     from traitctl.store.db import SCHEMA_VERSION
 
-    status, message = rules.store(version, SCHEMA_VERSION, missing_tables)
-    details.update(schema_version=version, expected_version=SCHEMA_VERSION, missing_tables=missing_tables)
+    status, message = rules.store(version, SCHEMA_VERSION, missing_tables, damage)
+    details.update(schema_version=version, expected_version=SCHEMA_VERSION, missing_tables=missing_tables,
+                   integrity=damage or "ok")
     return status, message, details
 
 
-def _probe(url: str) -> tuple[int, list[str]]:
+def _probe(url: str) -> tuple[int, list[str], list[str]]:
     import uuid
 
     from traitctl.store.db import Store, connect
@@ -183,10 +204,13 @@ def _probe(url: str) -> tuple[int, list[str]]:
     store = Store(db, url)  # not Store.open: that would create tables and upgrade the schema
     try:
         db.connect()
+        damage = _store_damage(url, db, store)
+        if damage:  # the reads below may fail on the damaged pages: the damage is the finding
+            return 0, [], damage
         present = set(db.get_tables())
         wanted = sorted(m._meta.table_name for m in store.models())
         if "traitctl_meta" not in present:
-            return 0, [t for t in wanted if t not in present]
+            return 0, [t for t in wanted if t not in present], []
         Meta, token = store._meta, uuid.uuid4().hex
         with db.atomic() as txn:
             Meta.insert(key=f"health-probe-{token[:8]}", value=token).execute()
@@ -194,9 +218,47 @@ def _probe(url: str) -> tuple[int, list[str]]:
             txn.rollback()
         if read != token:
             raise RuntimeError("a row written in a transaction read back different")
-        return store.schema_version(), [t for t in wanted if t not in present]
+        return store.schema_version(), [t for t in wanted if t not in present], []
     finally:
         db.close()
+
+
+def _store_damage(url: str, db: Any, store: Any) -> list[str]:
+    """Damaged pages: ``PRAGMA quick_check`` of a SQLite file (read-only); on a server, one cheap
+    read of every table (a damaged table fails it)."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        return [] if path == ":memory:" else sqlite_damage(Path(path))
+    if not url.startswith("sqlite"):
+        present = set(db.get_tables())
+        damage = []
+        for table in sorted(m._meta.table_name for m in store.models() if m._meta.table_name in present):
+            try:
+                with db.atomic():  # a savepoint: one failed read must not abort the others
+                    db.execute_sql(f"SELECT 1 FROM {table} LIMIT 1")
+            except Exception as exc:  # noqa: BLE001 - the failure is the finding
+                damage.append(f"{table}: {_sentence(exc, url)}")
+        return damage
+    return []
+
+
+def sqlite_damage(path: Path, limit: int = 5) -> list[str]:
+    """What ``PRAGMA quick_check`` finds wrong in the SQLite file at ``path``, opened read-only
+    (at most ``limit`` lines; empty when the file is sound)."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        return [f"cannot open {path}: {exc}"]
+    try:
+        rows = con.execute(f"PRAGMA quick_check({int(limit)})").fetchall()
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        return [str(exc)]
+    finally:
+        con.close()
+    found = [str(row[0]) for row in rows]
+    return [] if found == ["ok"] else found
 
 
 def check_history(ctx: Context) -> Finding:
@@ -234,6 +296,11 @@ def check_queue(ctx: Context) -> Finding:
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         # opening would create it: an embedded queue nobody has used yet is not broken
         return rules.WARN, f"not created yet at {url[len('sqlite:///'):]} (the first enqueue creates it)", details
+    if url.startswith("sqlite:///"):
+        damage = sqlite_damage(Path(url[len("sqlite:///"):]))
+        if damage:
+            details["integrity"] = damage
+            return rules.FAIL, f"the queue file is damaged (PRAGMA quick_check): {damage[0]}", details
     try:
         stats = job_queue.stats(url)
     except Exception as exc:  # noqa: BLE001 - an unreachable queue is the finding
@@ -245,15 +312,37 @@ def check_queue(ctx: Context) -> Finding:
 
 
 def check_workers(ctx: Context) -> Finding:
-    """At least one worker whose heartbeat is fresher than ``worker_max_age`` seconds."""
+    """At least one live worker, by the rule recovery uses (same host: its pid; any host: a heartbeat
+    within ``[jobs] lost_after``), and no ``running`` job whose worker is dead."""
     store = _store_or_none(ctx)
     if isinstance(store, tuple):
         return store
+    from traitctl.jobs import liveness
+
+    max_age = ctx.limits["worker_max_age"] if "worker_max_age" in ctx.limits else ctx.lost_after()
     beats = store.workers.list()
-    ages = [(b.worker_id, b.state, (ctx.now - _naive(b.last_seen)).total_seconds()) for b in beats]
-    status, message = rules.workers(ages, ctx.limits["worker_max_age"])
-    details = {"workers": [{"id": w, "state": s, "age_s": round(a, 1)} for w, s, a in ages]}
+    lost = liveness.lost_reasons(beats, ctx.now, max_age)
+    ages = [(b.worker_id, b.state, (ctx.now - _naive(b.last_seen)).total_seconds(), lost[b.worker_id])
+            for b in beats]
+    orphans = _orphaned_jobs(store, lost, ctx.now, max_age)
+    status, message = rules.workers(ages, max_age, orphans)
+    details = {"workers": [{"id": w, "state": s, "age_s": round(a, 1), "alive": why is None, "lost": why}
+                           for w, s, a, why in ages],
+               "lost_after": max_age, "orphaned_jobs": orphans}
     return status, message, details
+
+
+def _orphaned_jobs(store: Any, lost: dict[str, str | None], now: dt.datetime, max_age: float) -> list[int]:
+    """Ids of ``running`` jobs whose worker is dead (a worker that claimed a job before its first
+    heartbeat gets ``max_age`` seconds, as recovery gives it)."""
+    orphans = []
+    for job in store.jobs.running():
+        if job.worker in lost:
+            dead = lost[job.worker] is not None
+        else:
+            dead = not job.started or (now - _naive(job.started)).total_seconds() >= max_age
+        orphans += [job.id] if dead else []
+    return sorted(orphans)
 
 
 def check_telemetry(ctx: Context) -> Finding:

@@ -8,7 +8,9 @@ must never be read as Rich markup.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -26,8 +28,44 @@ def color_wanted(no_color_flag: bool, env: Mapping[str, str], stream: Any) -> bo
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
+#: Characters a terminal could act on: C0 controls but tab and newline, DEL, C1 controls (U+009B is
+#: a one-character escape sequence on some terminals), and the bidirectional overrides and
+#: isolates that reorder what is shown.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\r": "\\r", "\x1b": "\\e", "\x07": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\x00": "\\0"}
+
+
+def _escape_one(match: re.Match) -> str:
+    char = match.group()
+    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def printable(text: str, keep: str = "\n\t") -> str:
+    """``text`` safe to show on a terminal: control characters (ESC, BEL, CR, NUL, C1, bidi
+    overrides) become visible escapes such as ``\\e``, ``\\a``, ``\\r``, ``\\x9b``.
+
+    :param keep: the layout characters left as they are (newline and tab by default; pass ``""``
+        to escape them too, for text that must stay on one line).
+    """
+    out = _CONTROL.sub(_escape_one, text)
+    for char in "\n\t":
+        if char not in keep:
+            out = out.replace(char, "\\n" if char == "\n" else "\\t")
+    return out
+
+
+def json_text(obj: Any, **options: Any) -> str:
+    """``obj`` as JSON text that is always valid JSON: non-finite floats (which ``json.dumps``
+    would write as the non-JSON ``Infinity`` / ``NaN``) become ``null``.
+
+    :param options: passed to ``json.dumps`` (``indent``, ``sort_keys``, ...).
+    """
+    return json.dumps(to_jsonable(obj), allow_nan=False, **options)
+
+
 def to_jsonable(obj: Any) -> Any:
-    """Turn dates, sets, paths and dataclasses into what ``json.dumps`` accepts."""
+    """Turn dates, sets, paths and dataclasses into what ``json.dumps`` accepts (and non-finite
+    floats into ``None``, so the JSON stays valid)."""
     import dataclasses
     import datetime as dt
     from pathlib import PurePath
@@ -43,6 +81,8 @@ def to_jsonable(obj: Any) -> Any:
         return obj.isoformat()
     if isinstance(obj, PurePath):
         return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
     return obj
 
 
@@ -68,14 +108,21 @@ class Output:
 
     # -- data on stdout ---------------------------------------------------------------------
     def line(self, text: str = "") -> None:
-        """Print one line of data on stdout."""
+        """Print one line of data on stdout (control characters escaped: :func:`printable`)."""
         if self.quiet < 2:
-            self.stdout.write(text + "\n")
+            self.stdout.write(printable(text) + "\n")
+
+    def text(self, text: str) -> None:
+        """Print a human-readable document (Markdown, CSV, a graph) as it is, control characters
+        escaped (:func:`printable`)."""
+        if self.quiet < 2:
+            self.stdout.write(printable(text))
 
     def json(self, obj: Any) -> None:
-        """Print ``obj`` as indented, key-sorted JSON on stdout."""
+        """Print ``obj`` as indented, key-sorted JSON on stdout (always valid JSON: :func:`json_text`;
+        JSON escapes control characters itself, so strings stay exact)."""
         if self.quiet < 2:
-            self.stdout.write(json.dumps(to_jsonable(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+            self.stdout.write(json_text(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
               caption: str | None = None) -> None:
@@ -84,15 +131,16 @@ class Output:
             return
         from rich.table import Table
 
-        table = Table(title=title, caption=caption, show_lines=False)
-        cells = [["" if v is None else str(v) for v in row] for row in rows]
+        table = Table(title=title and printable(title, keep=""), caption=caption and printable(caption, keep=""),
+                      show_lines=False)
+        cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
         wanted = [min(max(len(col), max((len(row[i]) for row in cells), default=0)), 20)
                   for i, col in enumerate(columns)]
         # Columns keep their heading and short values (ids, states, times) whole and fold long
         # values, unless the terminal is too narrow for that: then everything folds (never cropped).
         fits = sum(wanted) + 3 * len(columns) + 1 <= self.console.width
         for col, width in zip(columns, wanted):
-            table.add_column(col, overflow="fold", min_width=width if fits else None)
+            table.add_column(printable(col, keep=""), overflow="fold", min_width=width if fits else None)
         for row in cells:
             table.add_row(*row)
         self.console.print(table)
@@ -106,21 +154,21 @@ class Output:
     def info(self, text: str) -> None:
         """A progress or context message, shown with ``-v``."""
         if self.verbose and not self.quiet:
-            self.stderr.write(text + "\n")
+            self.stderr.write(printable(text) + "\n")
 
     def success(self, text: str) -> None:
         """A short confirmation of a write, hidden by ``-q``."""
         if not self.quiet:
-            self.stderr.write(text + "\n")
+            self.stderr.write(printable(text) + "\n")
 
     def warn(self, text: str) -> None:
         """A warning, hidden only by ``-q``."""
         if not self.quiet:
-            self.stderr.write(f"warning: {text}\n")
+            self.stderr.write(f"warning: {printable(text)}\n")
 
     def error(self, text: str) -> None:
         """An error message; always shown."""
-        self.stderr.write(f"error: {text}\n")
+        self.stderr.write(f"error: {printable(text)}\n")
 
     # -- Rich consoles, created on first use ------------------------------------------------
     @property

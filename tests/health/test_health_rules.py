@@ -77,9 +77,35 @@ def test_queue_by_count_and_by_age():
 
 def test_workers():
     assert rules.workers([], 60)[0] == "warn"
-    assert rules.workers([("a", "idle", 61)], 60)[0] == "fail"
-    assert rules.workers([("a", "idle", 61), ("b", "busy", 3)], 60)[0] == "ok"
-    assert rules.workers([("a", "stopped", 1)], 60)[0] == "fail"
+    assert rules.workers([("a", "idle", 61, "no heartbeat for 61 s")], 60)[0] == "fail"
+    assert rules.workers([("a", "idle", 61, "old"), ("b", "busy", 3, None)], 60)[0] == "ok"
+    assert rules.workers([("a", "stopped", 1, "stopped")], 60)[0] == "fail"
+    status, message = rules.workers([("a", "busy", 1, "process 42 is gone")], 60)
+    assert status == "fail" and "a: process 42 is gone" in message
+
+
+def test_running_jobs_without_a_live_worker_fail():
+    status, message = rules.workers([("b", "busy", 1, None)], 15, orphans=[7, 9])
+    assert status == "fail" and message.startswith("2 running job(s) without a live worker: #7, #9")
+    status, message = rules.workers([], 15, orphans=[3])
+    assert status == "fail" and "#3" in message
+
+
+def test_one_liveness_rule():
+    from traitctl.engine.jobs import worker_lost
+    from traitctl.engine.workers import WorkerBeat, lost_reason
+
+    t0 = dt.datetime(2026, 1, 1, 12)
+    beat = WorkerBeat("h:1:0", "h", 1, "idle", "default", t0, t0)
+    now = t0 + dt.timedelta(seconds=5)
+    assert lost_reason(beat, now, 15) is None and beat.alive(now, 15) and not worker_lost(beat, now, 15)
+    # a fresh heartbeat does not keep a worker whose process is gone alive
+    assert lost_reason(beat, now, 15, pid_gone=True) == "process 1 is gone"
+    assert not beat.alive(now, 15, pid_gone=True) and worker_lost(beat, now, 15, pid_gone=True)
+    assert lost_reason(beat, t0 + dt.timedelta(seconds=16), 15).startswith("no heartbeat for 16 s")
+    assert lost_reason(None, now, 15) == "no heartbeat"
+    stopped = WorkerBeat("h:1:0", "h", 1, "stopped", "default", t0, t0)
+    assert lost_reason(stopped, now, 15) == "stopped"
 
 
 def test_telemetry_and_history():
@@ -115,7 +141,17 @@ def test_thresholds_refuse_bad_values():
 
 
 def test_select_keeps_canonical_order():
-    assert rules.select([]) == rules.CHECK_NAMES
+    assert rules.select([], host=("server",)) == rules.CHECK_NAMES
     assert rules.select(["server", "store,configuration"]) == ("configuration", "store", "server")
+
+
+def test_host_checks_are_opt_in():
+    assert "server" not in rules.select([])
+    assert rules.select(["server"]) == ("server",)
+    assert rules.switches({}) == {"server": False}
+    assert rules.switches({"server": True, "queue_age_warn": 5}) == {"server": True}
+    assert rules.thresholds({"server": True})["queue_age_warn"] == 300  # a switch is not a threshold
+    with pytest.raises(InputError, match=r"\[health\] server: expected true or false, got 'yes'"):
+        rules.switches({"server": "yes"})
     with pytest.raises(NotFound):
         rules.select(["nope"])

@@ -198,7 +198,7 @@ def test_process_gone_sees_exits_zombies_and_reused_pids():
 
     import psutil
 
-    from traitctl.jobs.worker import process_gone
+    from traitctl.jobs.liveness import process_gone
 
     me = psutil.Process()
     began = dt.datetime.fromtimestamp(me.create_time(), dt.timezone.utc).replace(tzinfo=None)

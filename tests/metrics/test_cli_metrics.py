@@ -142,8 +142,8 @@ def test_show_and_trends(cli, project):
 def test_prometheus_export_parses_and_has_no_duplicates(cli):
     text = jsonl({"name": "trait.HasUuid.generated", "value": 2, "labels": {"model": 'App\\Models\\"Quoted"'}},
                  {"name": "trait.HasUuid.generated", "value": 3, "labels": {"model": 'App\\Models\\"Quoted"'}},
-                 {"name": "trait-HasUuid.generated", "value": 1, "labels": {"model": 'App\\Models\\"Quoted"'},
-                  "trait": "HasUuid"},  # cleans up to the same family and labels: one series
+                 {"name": "trait.HasUuid.Generated", "value": 1, "labels": {"model": 'App\\Models\\"Quoted"'}},
+                 # maps to the same family and labels: one series
                  {"name": "trait.Searchable.index_ms", "value": 12.5, "kind": "timing"},
                  {"name": "queue.depth", "value": 7, "kind": "gauge"})
     assert ingest(cli, text).exit_code == 0
@@ -155,14 +155,54 @@ def test_prometheus_export_parses_and_has_no_duplicates(cli):
     samples = [line.rsplit(" ", 1)[0] for line in lines if not line.startswith("#")]
     assert len(samples) == len(set(samples))
     families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
-    assert families["trait_HasUuid_generated"].type == "counter"
-    (sample,) = families["trait_HasUuid_generated"].samples
-    assert sample.name == "trait_HasUuid_generated_total" and sample.value == 6
+    assert families["traitctl_trait_generated"].type == "counter"
+    (sample,) = families["traitctl_trait_generated"].samples
+    assert sample.name == "traitctl_trait_generated_total" and sample.value == 6
     assert sample.labels == {"model": 'App\\Models\\"Quoted"', "trait": "HasUuid"}
-    assert families["trait_Searchable_index_ms"].type == "summary"
+    assert families["traitctl_trait_index_seconds"].type == "summary"
+    assert {s.name: s.value for s in families["traitctl_trait_index_seconds"].samples}[
+        "traitctl_trait_index_seconds_sum"] == 0.0125
     assert families["queue_depth"].samples[0].value == 7
     csv = cli("metrics", "export", "--format", "csv").stdout.splitlines()
     assert csv[0].startswith("name,kind,labels,count") and len(csv) == 5
+
+
+def _promtool() -> str:
+    import shutil
+
+    path = shutil.which("promtool")
+    if path is None:
+        message = "promtool is not installed (Debian: apt-get install prometheus)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def test_prometheus_export_passes_promtool_lint(cli):
+    text = jsonl({"name": "trait.HasUuid.generated", "value": 2, "labels": {"model": "App\\Models\\User"}},
+                 {"name": "trait.HasSlug.generated", "value": 1, "tenant": "acme"},
+                 {"name": "trait.HasSlug.generated_total", "value": 4, "kind": "gauge"},
+                 {"name": "trait.Searchable.indexDurationMs", "value": 12.5, "kind": "timing"},
+                 {"name": "trait.Cacheable.hit_ratio", "value": 0.93, "kind": "gauge"},
+                 {"name": "worker.rss_mb", "value": 80, "kind": "gauge", "labels": {"le": "x", "hostName": "h"}},
+                 {"name": "http_requests_total", "value": 1027, "kind": "gauge"},
+                 {"name": "cpu:load_percent", "value": 50, "kind": "gauge"},
+                 {"name": "q.depth_count", "value": 5, "kind": "gauge"},
+                 {"name": "q.depth.gauge", "value": 5, "kind": "timing"})
+    assert ingest(cli, text).exit_code == 0
+    result = cli("metrics", "export", "--format", "prometheus")
+    assert result.exit_code == 0
+    lint = subprocess.run([_promtool(), "check", "metrics"], input=result.stdout, capture_output=True, text=True)
+    assert (lint.returncode, lint.stdout + lint.stderr) == (0, ""), result.stdout
+    families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
+    assert {s.labels["trait"]: s.value for s in families["traitctl_trait_generated"].samples} == {
+        "HasUuid": 2, "HasSlug": 1}
+    assert all(not name.endswith("_total") for name, f in families.items() if f.type == "gauge")
+    assert families["worker_rss_bytes"].samples[0].value == 80 * 1024 ** 2
+    assert families["worker_rss_bytes"].samples[0].labels == {"host_name": "h", "lle": "x"}
+    for family in families.values():
+        assert family.documentation and family.type in ("counter", "gauge", "summary")
 
 
 def test_reset_needs_yes_and_is_recorded_in_history(cli, project):
@@ -211,3 +251,37 @@ def test_queues_view(cli):
     assert [(q["name"], q["backend"], q["pending"]) for q in data["queues"]] == [("default", "sqlite", 0)]
     assert len(data["throughput"]["intervals"]) == 2
     assert data["throughput"]["intervals"][0]["succeeded"] == 0
+
+
+def _strict_json(text: str):
+    def refuse(constant):
+        raise AssertionError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_overflowing_sums_are_stored_clamped_and_every_output_stays_valid(cli):
+    lines = jsonl({"name": "trait.HasUuid.generated", "value": 1e308, "ts": "-1m"},
+                  {"name": "trait.HasUuid.generated", "value": 1e308, "ts": "-1m"}) + \
+        '{"name": "trait.HasUuid.generated", "value": 1e999}\n' + jsonl({"name": "q.depth", "value": 2, "kind": "gauge"})
+    result = ingest(cli, lines, "--json")
+    assert result.exit_code == 0, result
+    doc = _strict_json(result.stdout)
+    assert (doc["stored"], doc["bad"]) == (3, 1) and doc["bad_lines"][0]["line"] == 3  # one value refused, the rest kept
+    statsd = ingest(cli, "x.y:inf|g\nx.y:1|g\n", "--format", "statsd", "--json")
+    assert _strict_json(statsd.stdout)["bad_lines"][0]["line"] == 1
+    exported = _strict_json(cli("metrics", "export", "--format", "json").stdout)
+    (series,) = [s for s in exported["series"] if s["name"] == "trait.HasUuid.generated"]
+    assert (series["count"], series["sum"], series["overflow"]) == (2, 1.7976931348623157e308, True)
+    assert not next(s for s in exported["series"] if s["name"] == "q.depth")["overflow"]
+    dashboard = _strict_json(cli("metrics", "--json").stdout)
+    assert dashboard["traits"]["HasUuid"]["generated"]["overflow"] is True
+    assert "1.798e+308 (overflow)" in cli("metrics").stdout
+    csv = cli("metrics", "export", "--format", "csv")
+    assert csv.exit_code == 0 and "1.7976931348623157e+308" in csv.stdout
+    prom = cli("metrics", "export", "--format", "prometheus")
+    (family,) = [f for f in text_string_to_metric_families(prom.stdout) if f.name == "traitctl_trait_generated"]
+    assert family.samples[0].value == 1.7976931348623157e308
+    shown = cli("metrics", "show", "trait.HasUuid.generated", "--json")
+    assert shown.exit_code == 0 and _strict_json(shown.stdout)
+    assert cli("health", "--only", "telemetry").exit_code == 0

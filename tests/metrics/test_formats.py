@@ -119,10 +119,11 @@ def families(text: str) -> dict:
 def test_prometheus_export_parses_with_types_and_no_duplicates():
     text = tf.prometheus_text([
         summary(1, "trait.HasUuid.generated", "counter", {"trait": "HasUuid", "model": 'App\\M\\"U"\nx'}),
-        summary(2, "trait-HasUuid.generated", "counter", {"trait": "HasUuid", "model": 'App\\M\\"U"\nx'}),
+        summary(2, "trait.HasUuid.Generated", "counter", {"trait": "HasUuid", "model": 'App\\M\\"U"\nx'}),
         summary(3, "trait.HasUuid.generated_total", "gauge", {}),
         summary(4, "q.depth", "timing", {"__x": "1"}),
         summary(5, "q.depth_count", "gauge", {}),
+        summary(6, "trait.HasSlug.generated", "counter", {"trait": "HasSlug"}),
     ])
     assert text.endswith("\n")
     type_lines = [line for line in text.splitlines() if line.startswith("# TYPE")]
@@ -130,15 +131,41 @@ def test_prometheus_export_parses_with_types_and_no_duplicates():
     samples = [line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")]
     assert len(samples) == len(set(samples))
     found = families(text)
-    counter = found["trait_HasUuid_generated"]
+    counter = found["traitctl_trait_generated"]
     assert counter.type == "counter"
-    # The two names that clean up to one family, with equal labels, are combined into one series.
+    # The trait is a label of one family; two names that map to it with equal labels are combined.
     assert [(s.name, s.labels, s.value) for s in counter.samples] == [
-        ("trait_HasUuid_generated_total", {"model": 'App\\M\\"U"\nx', "trait": "HasUuid"}, 6.0)]
+        ("traitctl_trait_generated_total", {"model": 'App\\M\\"U"\nx', "trait": "HasUuid"}, 6.0),
+        ("traitctl_trait_generated_total", {"trait": "HasSlug"}, 3.0)]
     assert found["q_depth"].type == "summary"
     assert {s.name: s.value for s in found["q_depth"].samples} == {"q_depth_count": 2, "q_depth_sum": 3}
-    assert found["q_depth_count_gauge"].type == "gauge"
-    assert found["trait_HasUuid_generated_total_gauge"].samples[0].value == 1.0
+    assert found["q_depth_2"].type == "gauge"  # "_count" is a summary's: dropped, then a kind clash
+    gauge = found["traitctl_trait_generated_2"]  # a gauge is never named _total
+    assert gauge.type == "gauge" and gauge.samples[0].value == 1.0 and gauge.samples[0].labels == {"trait": "HasUuid"}
+
+
+@pytest.mark.parametrize("name, kind, family, scale", [
+    ("trait.HasUuid.generated", "counter", "traitctl_trait_generated", 1.0),
+    ("trait.Searchable.index_ms", "timing", "traitctl_trait_index_seconds", 1e-3),
+    ("trait.Searchable.indexDurationMs", "timing", "traitctl_trait_index_duration_seconds", 1e-3),
+    ("job.duration_ms", "timing", "job_duration_seconds", 1e-3),
+    ("worker.rss_mb", "gauge", "worker_rss_bytes", 1024.0 ** 2),
+    ("cpu:load_percent", "gauge", "cpu_load_ratio", 0.01),
+    ("http_requests_total", "gauge", "http_requests", 1.0),
+    ("queue.depth.gauge", "gauge", "queue_depth", 1.0),
+    ("lat_s", "timing", "lat_seconds", 1.0),
+])
+def test_prometheus_names(name, kind, family, scale):
+    found = tf.prometheus_name(name, kind)
+    assert (found.family, found.scale) == (family, pytest.approx(scale))
+    assert found.labels == ((("trait", name.split(".")[1]),) if name.startswith("trait.") else ())
+
+
+def test_prometheus_units_are_converted_to_base_units():
+    found = families(tf.prometheus_text([summary(1, "trait.Searchable.index_ms", "timing", {"trait": "Searchable"},
+                                                 count=2, total=1500.0)]))
+    samples = {s.name: s.value for s in found["traitctl_trait_index_seconds"].samples}
+    assert samples == {"traitctl_trait_index_seconds_count": 2, "traitctl_trait_index_seconds_sum": 1.5}
 
 
 def test_prometheus_export_of_nothing_is_empty():
@@ -154,7 +181,8 @@ def test_prometheus_labels_and_values_round_trip(labels, value):
     text = tf.prometheus_text([summary(1, "m.x", "gauge", labels, last=value)])
     (family,) = text_string_to_metric_families(text)
     (sample,) = family.samples
-    assert sample.labels == labels
+    assert sample.labels == {tf.prometheus_label(k): v for k, v in labels.items()}
+    assert set(sample.labels) - set(labels) <= {"lle", "lquantile"}
     assert sample.value == pytest.approx(value)
 
 

@@ -325,3 +325,30 @@ def test_background_writer_failing_after_the_last_batch_still_closes(tmp_path):
     closer.join(30)  # a guard against a hang, not a timing assertion
     assert not closer.is_alive() and isinstance(outcome[0], OSError)
     store.close()
+
+
+def test_sums_that_overflow_are_clamped_and_flagged(store):
+    from traitctl.engine.telemetry_formats import MAX_SUM
+
+    big = [make_point("big", 1e308, "counter", {}, T0 + s) for s in (1, 2, 70, 3700, 3701)]
+    big.append(make_point("big", 5.0, "counter", {"other": "x"}, T0 + 3))
+    big.append(make_point("neg", -1e308, "counter", {}, T0 + 1))
+    assert store.metrics.write(big[:3]) == 3
+    assert store.metrics.write(big[3:]) == 4  # merged into stored minutes and hours: the SQL merge clamps too
+    by_labels = {(s.series.name, tuple(s.series.labels.items())): s for s in store.metrics.summaries(store.metrics.series())}
+    total = by_labels[("big", ())]
+    assert (total.count, total.sum, total.overflow) == (5, MAX_SUM, True)
+    assert total.max == 1e308 and total.last == 1e308
+    assert not by_labels[("big", (("other", "x"),))].overflow
+    assert store.metrics.aggregate("big", since=at(0), until=at(4000)) == MAX_SUM  # combined over series
+    assert store.metrics.aggregate("big", since=at(0), until=at(2.5)) == MAX_SUM  # from the points
+    assert store.metrics.aggregate("neg", since=at(0), until=at(10)) == -1e308
+    series = store.metrics.series("big")
+    plain, other = by_labels[("big", ())].series.id, by_labels[("big", (("other", "x"),))].series.id
+    hours = store.metrics.buckets(series, T0, T0 + 7200, 3600)
+    minutes = store.metrics.buckets(series, T0, T0 + 7200, 30)  # not whole minutes: from the points
+    assert {k: v[1] for k, v in hours.items()} == {(plain, 0): MAX_SUM, (plain, 1): MAX_SUM, (other, 0): 5.0}
+    assert max(v[1] for v in minutes.values()) == MAX_SUM
+    # a later purge rebuilds the straddling minute and hour from what remains, clamped again
+    store.metrics.purge(at(1.5))
+    assert store.metrics.aggregate("big", since=at(0), until=at(4000)) == MAX_SUM

@@ -539,18 +539,18 @@ def export(format_: FormatOpt = "json",
     app_ = app_for()
     flags = flags_service.load(app_.main_doc())
     if format_ == "json":
-        import json
+        from traitctl.output import json_text
 
-        _emit(app_, output, json.dumps({"version": 1, "flags": {n: flag_json(f) for n, f in flags.items()}},
-                                       indent=2, default=str) + "\n")
+        _emit(app_, output, json_text({"version": 1, "flags": {n: flag_json(f) for n, f in flags.items()}},
+                                      indent=2, default=str) + "\n")
     elif format_ == "flagd":
-        import json
+        from traitctl.output import json_text
 
         from traitctl.engine import export_flagd
 
         doc, warnings = export_flagd.to_flagd(flags)
         _warn_all(app_, warnings)
-        _emit(app_, output, json.dumps(doc, indent=2) + "\n")
+        _emit(app_, output, json_text(doc, indent=2) + "\n")
     elif format_ == "laravel":
         _export_laravel(app_, flags, output)
     else:

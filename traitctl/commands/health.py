@@ -18,7 +18,8 @@ _STATUS_MARK = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
 def health(
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeatable, or "
                     "comma-separated): configuration, store, history, queue, workers, telemetry, flags, "
-                    "server.")] = None,
+                    "server (the machine's CPU, memory and disks: run only when named here or with "
+                    "[health] server = true).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -32,7 +33,7 @@ def health(
     from traitctl.engine import health as rules
 
     state = app_for(json_)
-    names = rules.select(only or [])
+    names = rules.select(only or [], host=health_checks.host_checks(state))
     report = health_checks.run(state, names, dt.datetime.now(dt.timezone.utc))
     if state.out.json_mode:
         state.out.json(report.as_json())

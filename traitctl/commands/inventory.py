@@ -121,7 +121,7 @@ def _show(state: App, inv: Any, aud: Any, fmt: str, view: str, trait: str | None
         return _json(state, report.document(inv, aud, view))
     if fmt in ("markdown", "csv"):
         text = report.markdown(inv, aud, view) if fmt == "markdown" else report.csv_text(inv, aud, view)
-        return state.out.stdout.write(text)
+        return state.out.text(text)
     _tables(state, inv, aud, view)
 
 
@@ -188,7 +188,7 @@ def _graph(state: App, inv: Any, graph: str) -> None:
     if state.out.json_mode:
         return _json(state, {"schema": 1, "format": graph, "graph": text, "edges": [
             {"from": a, "to": b, "kind": k} for a, b, k in report.graph_edges(inv)]})
-    state.out.stdout.write(text)
+    state.out.text(text)
 
 
 def _json(state: App, doc: Any) -> None:

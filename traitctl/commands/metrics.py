@@ -57,6 +57,12 @@ def _number(value: float | None) -> str:
     return f"{value:.0f}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
 
 
+def _shown(summary) -> str:
+    """The dashboard's number; a saturated sum says so (it is not the exact total)."""
+    text = _number(summary.shown)
+    return f"{text} (overflow)" if summary.overflow and summary.series.kind != "gauge" else text
+
+
 def _cap(rows: list, limit: int, what: str) -> tuple[list, str | None]:
     """Cap table rows (Rich needs ~1 s for 1,000 rows) and say so in the caption."""
     if limit and len(rows) > limit:
@@ -72,9 +78,13 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> str:
 
 def _csv(rows: list[list[Any]]) -> None:
     import csv
+    import io
 
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerows(rows)
+    from traitctl.output import printable
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    sys.stdout.write(printable(buf.getvalue()))  # label values may hold control characters
 
 
 # -- the dashboard ------------------------------------------------------------------------------
@@ -118,7 +128,7 @@ def _dashboard_table(app_: App, grouped: dict, since: str, limit: int) -> None:
                          "or `traitctl metrics ingest`.")
         return
     columns = sorted({m for ms in grouped.values() for m in ms})
-    rows = [[trait] + [_number(ms[c].shown) if c in ms else "" for c in columns] for trait, ms in grouped.items()]
+    rows = [[trait] + [_shown(ms[c]) if c in ms else "" for c in columns] for trait, ms in grouped.items()]
     rows, caption = _cap(rows, limit, "traits")
     app_.out.table(["Trait", *columns], rows, title=f"Trait metrics, last {since}", caption=caption)
 
@@ -327,25 +337,31 @@ def _trend_table(app_: App, name: str, period: str, interval: str, result) -> No
 # -- workers and server ---------------------------------------------------------------------------
 @app.command()
 def workers(
-    stale_after: Annotated[float, typer.Option("--stale-after", help="Seconds without a heartbeat "
-                                                                     "after which a worker is shown as lost.")] = 30.0,
+    stale_after: Annotated[Optional[float], typer.Option("--stale-after", help="Seconds without a heartbeat "
+                           "after which a worker is lost (default: [jobs] lost_after). A worker on this host "
+                           "whose process is gone is lost at once.")] = None,
     limit: LimitOpt = 100,
     json: JsonOpt = False,
 ) -> None:
     """Worker heartbeats: state, jobs done, memory (RSS, peak), CPU, last seen."""
     import datetime as dt
 
+    from traitctl.engine.jobs import parse_jobs_settings
+    from traitctl.jobs import liveness
+
     app_ = app_for(json)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    max_age = stale_after if stale_after is not None else parse_jobs_settings(app_.main_doc().get("jobs", {})).lost_after
     beats = app_.store().workers.list()
+    lost = liveness.lost_reasons(beats, now, max_age)
     if app_.out.json_mode:
-        app_.out.json({"workers": [{**_beat_dict(b), "age_s": round(b.age(now), 1),
-                                    "alive": b.alive(now, stale_after)} for b in beats]})
+        app_.out.json({"workers": [{**_beat_dict(b), "age_s": round(b.age(now), 1), "alive": lost[b.worker_id] is None,
+                                    "lost": lost[b.worker_id]} for b in beats]})
         return
     if not beats:
         app_.out.success("No worker has reported a heartbeat. Start one with `traitctl worker`.")
         return
-    rows = [[b.worker_id, b.state if b.alive(now, stale_after) or b.state == "stopped" else f"{b.state} (lost)",
+    rows = [[b.worker_id, b.state if lost[b.worker_id] is None or b.state == "stopped" else f"{b.state} (lost)",
              b.queue, b.jobs_done, b.jobs_failed, f"{b.rss_mb:.1f}", f"{b.peak_rss_mb:.1f}", f"{b.cpu_percent:.1f}",
              f"{b.age(now):.0f}s ago"] for b in beats]
     rows, caption = _cap(rows, limit, "workers")

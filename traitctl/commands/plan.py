@@ -94,7 +94,7 @@ def _render(state, plan, fmt: str) -> None:
     if fmt == "json":
         state.out.json(plan.to_dict())
     elif fmt == "markdown":
-        state.out.stdout.write(engine.markdown(plan))
+        state.out.text(engine.markdown(plan))
     else:
         _rich(state, plan)
 

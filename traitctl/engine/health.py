@@ -20,16 +20,23 @@ _RANK = {OK: 0, WARN: 1, FAIL: 2}
 
 #: The checks, in the order they run and are shown.
 CHECK_NAMES = ("configuration", "store", "history", "queue", "workers", "telemetry", "flags", "server")
+#: Checks of the machine the CLI runs on rather than of traitctl: run only when named with ``--only``
+#: or switched on in ``[health]`` (``server = true``), so a busy CI runner does not fail ``health``.
+HOST_CHECKS = ("server",)
 
 #: ``[health]`` keys and their defaults (seconds, counts). The server's thresholds are the metrics
 #: area's (``[telemetry.server]``, :mod:`traitctl.engine.serverstats`), so both views agree.
 DEFAULTS: dict[str, float] = {
     "queue_pending_warn": 100, "queue_pending_fail": 1000,
     "queue_age_warn": 300, "queue_age_fail": 3600,
-    "worker_max_age": 60,
     "telemetry_age_warn": 3600, "telemetry_age_fail": 86400,
     "flag_stale_days": 30,
 }
+#: ``[health]`` numbers without a default: ``worker_max_age`` (seconds) overrides ``[jobs] lost_after``
+#: for this check only.
+OPTIONAL = ("worker_max_age",)
+#: ``[health]`` switches (booleans) and their defaults: one per host check.
+SWITCHES: dict[str, bool] = {name: False for name in HOST_CHECKS}
 
 
 @dataclass(frozen=True)
@@ -72,13 +79,29 @@ def thresholds(section: Mapping[str, Any]) -> dict[str, float]:
     """
     merged = dict(DEFAULTS)
     for key, value in section.items():
-        if key not in DEFAULTS:
+        if key in SWITCHES:
+            continue  # see switches()
+        if key not in DEFAULTS and key not in OPTIONAL:
             from traitctl.engine.errors import suggest
 
-            raise InputError(f"[health] {key}: unknown threshold.{suggest(key, DEFAULTS)}")
+            raise InputError(f"[health] {key}: unknown threshold."
+                             f"{suggest(key, [*DEFAULTS, *OPTIONAL, *SWITCHES])}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
             raise InputError(f"[health] {key}: expected a finite non-negative number, got {value!r}.")
         merged[key] = float(value)
+    return merged
+
+
+def switches(section: Mapping[str, Any]) -> dict[str, bool]:
+    """The ``[health]`` switches over :data:`SWITCHES` (``server = true`` runs the server check).
+
+    :raises InputError: for a switch that is not ``true`` or ``false``.
+    """
+    merged = dict(SWITCHES)
+    for key in SWITCHES.keys() & section.keys():
+        if not isinstance(section[key], bool):
+            raise InputError(f"[health] {key}: expected true or false, got {section[key]!r}.")
+        merged[key] = section[key]
     return merged
 
 
@@ -110,8 +133,9 @@ def exit_code(status: str, strict: bool = False) -> int:
     return 1 if status == FAIL or (strict and status == WARN) else 0
 
 
-def select(only: Iterable[str]) -> tuple[str, ...]:
-    """The checks to run for ``--only`` (all when empty), in the canonical order.
+def select(only: Iterable[str], host: Iterable[str] = ()) -> tuple[str, ...]:
+    """The checks to run for ``--only``, in the canonical order. Without ``--only``: every check
+    but the :data:`HOST_CHECKS`, of which only those in ``host`` (switched on in ``[health]``).
 
     :raises NotFound: for a name that is not a check.
     """
@@ -123,7 +147,9 @@ def select(only: Iterable[str]) -> tuple[str, ...]:
             if part not in CHECK_NAMES:
                 raise NotFound("health check", part, CHECK_NAMES)
             wanted.add(part)
-    return tuple(n for n in CHECK_NAMES if not wanted or n in wanted)
+    if not wanted:
+        wanted = {n for n in CHECK_NAMES if n not in HOST_CHECKS or n in set(host)}
+    return tuple(n for n in CHECK_NAMES if n in wanted)
 
 
 # -- rules per check ---------------------------------------------------------------------------
@@ -139,12 +165,17 @@ def configuration(problems: list[str], files: int) -> tuple[str, str]:
     return OK, f"{files} file(s) parse and validate"
 
 
-def store(version: int, expected: int, missing_tables: list[str]) -> tuple[str, str]:
-    """Schema version and tables of the store against what this traitctl expects.
+def store(version: int, expected: int, missing_tables: list[str], damage: list[str] = ()) -> tuple[str, str]:
+    """Schema version, tables and integrity of the store against what this traitctl expects.
 
     :param version: the version recorded in the store (0 when never initialised).
     :param expected: :data:`traitctl.store.db.SCHEMA_VERSION`.
+    :param damage: what the integrity check found (``PRAGMA quick_check`` lines, tables that
+        cannot be read); empty when sound.
     """
+    if damage:
+        more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+        return FAIL, f"the store is damaged: {damage[0]}{more}"
     if version > expected:
         return FAIL, f"schema version {version} is newer than this traitctl's {expected}: upgrade traitctl"
     if version < expected:
@@ -171,18 +202,29 @@ def queue(pending: int, oldest_age: float | None, limits: Mapping[str, float]) -
     return status, f"{pending} pending{oldest}"
 
 
-def workers(ages: list[tuple[str, str, float]], max_age: float) -> tuple[str, str]:
-    """Worker heartbeats: ``ok`` when one is fresher than ``max_age`` seconds.
+def workers(beats: list[tuple], max_age: float, orphans: list[int] = ()) -> tuple[str, str]:
+    """Worker heartbeats: ``ok`` when a worker is alive and no running job has lost its worker.
 
-    :param ages: ``(worker_id, state, seconds since its last heartbeat)`` per known worker.
+    :param beats: ``(worker_id, state, seconds since its last heartbeat, why it is dead or None)``
+        per known worker (:func:`traitctl.engine.workers.lost_reason`).
+    :param max_age: the heartbeat age limit the reasons were judged by.
+    :param orphans: ids of ``running`` jobs whose worker is dead.
     """
-    alive = [w for w, state, age in ages if state != "stopped" and age <= max_age]
+    alive = [w for w, _, _, why in beats if why is None]
+    stuck = ""
+    if orphans:
+        ids = ", ".join(f"#{i}" for i in orphans[:5]) + (f" (and {len(orphans) - 5} more)" if len(orphans) > 5 else "")
+        stuck = f"{len(orphans)} running job(s) without a live worker: {ids}"
     if alive:
-        return OK, f"{len(alive)} worker(s) alive (heartbeat within {max_age:g} s)"
-    if not ages:
-        return WARN, "no worker has reported; start one with traitctl worker"
-    freshest = min(age for _, _, age in ages)
-    return FAIL, f"no live worker: {len(ages)} known, last heartbeat {_age_text(freshest)} ago (limit {max_age:g} s)"
+        found = f"{len(alive)} worker(s) alive (heartbeat within {max_age:g} s, process running)"
+        return (FAIL, f"{stuck}; {found}, recovering them") if stuck else (OK, found)
+    if not beats:
+        return (FAIL, stuck + "; no worker has reported") if stuck else (
+            WARN, "no worker has reported; start one with traitctl worker")
+    freshest = min(age for _, _, age, _ in beats)
+    why = "; ".join(f"{w}: {reason}" for w, _, _, reason in beats[:3])
+    text = f"no live worker: {len(beats)} known, last heartbeat {_age_text(freshest)} ago (limit {max_age:g} s); {why}"
+    return FAIL, f"{stuck}; {text}" if stuck else text
 
 
 def telemetry(newest: dt.datetime | None, now: dt.datetime, limits: Mapping[str, float]) -> tuple[str, str]:

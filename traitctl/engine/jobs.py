@@ -489,6 +489,6 @@ def worker_lost(beat: Any, now: dt.datetime, max_age: float, pid_gone: bool = Fa
     :param beat: the worker's :class:`~traitctl.engine.workers.WorkerBeat`, or ``None``.
     :param pid_gone: the caller saw that the worker's pid is not running on this host.
     """
-    if beat is None or pid_gone:
-        return True
-    return beat.state == "stopped" or beat.age(now) > max_age
+    from traitctl.engine.workers import lost_reason
+
+    return lost_reason(beat, now, max_age, pid_gone) is not None

@@ -586,7 +586,11 @@ class Series:
 
 @dataclass(frozen=True)
 class Summary:
-    """Points of a series within a window: count, sum, min, max, and the newest value and time."""
+    """Points of a series within a window: count, sum, min, max, and the newest value and time.
+
+    A sum beyond the largest double is clamped to ``±MAX_SUM`` (:func:`clamp_sum`);
+    :attr:`overflow` says so.
+    """
 
     series: Series
     count: int
@@ -601,10 +605,27 @@ class Summary:
         return self.sum / self.count if self.count else 0.0
 
     @property
+    def overflow(self) -> bool:
+        """True when the sum overflowed and was clamped (it is then not the exact sum)."""
+        return abs(self.sum) >= MAX_SUM
+
+    @property
     def shown(self) -> float:
         """The one number a dashboard shows: a counter's total, a gauge's latest value, a
         timing's mean."""
         return {"counter": self.sum, "gauge": self.last}.get(self.series.kind, self.avg)
+
+
+#: The largest double: a sum that would go beyond it is stored and shown as ``±MAX_SUM``.
+MAX_SUM = 1.7976931348623157e308
+
+
+def clamp_sum(total: float) -> float:
+    """A sum as stored: itself when finite, ``±MAX_SUM`` when it overflowed (``+MAX_SUM`` when
+    both directions overflowed and the float arithmetic gave NaN)."""
+    if -MAX_SUM <= total <= MAX_SUM:
+        return total
+    return -MAX_SUM if total < 0 else MAX_SUM
 
 
 def combine(summaries: list[Summary], series: Series) -> Summary:
@@ -613,7 +634,7 @@ def combine(summaries: list[Summary], series: Series) -> Summary:
     :param series: what the combined summary is labelled as.
     """
     newest = max(summaries, key=lambda s: s.last_ts)
-    return Summary(series, sum(s.count for s in summaries), sum(s.sum for s in summaries),
+    return Summary(series, sum(s.count for s in summaries), clamp_sum(sum(s.sum for s in summaries)),
                    min(s.min for s in summaries), max(s.max for s in summaries), newest.last, newest.last_ts)
 
 
@@ -645,23 +666,100 @@ def summary_dict(summary: Summary) -> dict:
     """A summary as JSON-ready data (times as epoch seconds)."""
     return {"kind": summary.series.kind, "value": summary.shown, "count": summary.count, "sum": summary.sum,
             "min": summary.min, "max": summary.max, "avg": summary.avg, "last": summary.last,
-            "last_ts": summary.last_ts}
+            "last_ts": summary.last_ts, "overflow": summary.overflow}
 
 
 # -- Prometheus text exposition -----------------------------------------------------------------
 _PROM_TYPES = {"counter": "counter", "gauge": "gauge", "timing": "summary"}
 _PROM_SUFFIXES = {"counter": ("_total",), "gauge": ("",), "timing": ("_count", "_sum")}
+#: Name parts that are units, and what they become: the base unit and the factor to it.
+#: Prometheus wants base units spelled out (promtool: "use base unit", "abbreviated units").
+#: ``kb`` ... ``pb`` are binary (1024), as traitctl's own ``rss_mb``.
+_UNITS: dict[str, tuple[str, float]] = {
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), ("seconds", 1.0)),
+    **dict.fromkeys(("ms", "msec", "msecs", "millis", "millisecond", "milliseconds"), ("seconds", 1e-3)),
+    **dict.fromkeys(("us", "usec", "usecs", "microsecond", "microseconds"), ("seconds", 1e-6)),
+    **dict.fromkeys(("ns", "nsec", "nanosecond", "nanoseconds"), ("seconds", 1e-9)),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), ("seconds", 60.0)),
+    **dict.fromkeys(("h", "hour", "hours"), ("seconds", 3600.0)),
+    **dict.fromkeys(("d", "day", "days"), ("seconds", 86400.0)),
+    **dict.fromkeys(("b", "byte", "bytes"), ("bytes", 1.0)),
+    **dict.fromkeys(("kb", "kib", "kilobyte", "kilobytes", "kibibytes"), ("bytes", 1024.0)),
+    **dict.fromkeys(("mb", "mib", "megabyte", "megabytes", "mebibytes"), ("bytes", 1024.0 ** 2)),
+    **dict.fromkeys(("gb", "gib", "gigabyte", "gigabytes", "gibibytes"), ("bytes", 1024.0 ** 3)),
+    **dict.fromkeys(("tb", "tib", "terabyte", "terabytes", "tebibytes"), ("bytes", 1024.0 ** 4)),
+    **dict.fromkeys(("pb", "pib", "petabyte", "petabytes", "pebibytes"), ("bytes", 1024.0 ** 5)),
+    **dict.fromkeys(("percent", "pct"), ("ratio", 0.01)),
+}
+#: Suffixes Prometheus gives a meaning; dropped from a traitctl name before the kind's own is added.
+_RESERVED_ENDINGS = ("total", "count", "sum", "bucket")
+#: Metric type names, which promtool refuses in a metric name ("should not include type").
+_TYPE_WORDS = ("counter", "gauge", "histogram", "summary", "untyped")
+#: Label names reserved for histograms and summaries.
+_RESERVED_LABELS = ("le", "quantile")
 
 
-def prometheus_name(name: str) -> str:
-    """A valid Prometheus metric name for a traitctl name (``.``, ``-`` become ``_``)."""
-    clean = re.sub(r"[^A-Za-z0-9_:]", "_", name)
-    return "_" + clean if clean[:1].isdigit() else clean
+def _snake(text: str) -> str:
+    text = re.sub(r"[^A-Za-z0-9_]", "_", text)
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", text)
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", text).lower()
+    return re.sub(r"_+", "_", text).strip("_")
 
 
-def prometheus_label(key: str) -> str:
-    """A valid label name (``__`` prefixes are reserved by Prometheus)."""
-    return "l" + key if key.startswith("__") else key
+@dataclass(frozen=True)
+class PromName:
+    """Where a traitctl series goes in the Prometheus export.
+
+    :param family: the family name (a counter's samples add ``_total``, a summary's ``_count`` and ``_sum``).
+    :param scale: factor from the series' unit to the base unit (``index_ms`` values times 0.001).
+    :param labels: labels the name carried (``trait``).
+    :param unit: the name's unit part as written, when it was converted (``ms``).
+    """
+
+    family: str
+    scale: float = 1.0
+    labels: tuple[tuple[str, str], ...] = ()
+    unit: str | None = None
+
+
+def prometheus_name(name: str, kind: str = "gauge") -> PromName:
+    """The Prometheus family for a traitctl metric name and kind.
+
+    ``trait.<Trait>.<metric>`` becomes ``traitctl_trait_<metric>`` with the label ``trait="<Trait>"``
+    (one family per metric, the traits as its series); other names keep their words. Names are
+    snake_case (``.``, ``-``, ``:`` and camelCase become ``_``); a unit part is spelled out in its
+    base unit (``_ms`` -> ``_seconds``, values scaled; ``_mb`` -> ``_bytes``; ``_percent`` -> ``_ratio``);
+    a trailing ``_total``, ``_count``, ``_sum`` or ``_bucket`` is dropped (the kind adds its own), and
+    so are the words ``counter``, ``gauge``, ``histogram``, ``summary`` and ``untyped``.
+    """
+    labels: tuple[tuple[str, str], ...] = ()
+    match = re.fullmatch(r"trait\.([^.]+)\.(.+)", name)
+    if match:
+        labels, name = (("trait", match.group(1)),), "traitctl_trait_" + match.group(2)
+    words = _snake(name).split("_")
+    while len(words) > 1 and words[-1] in _RESERVED_ENDINGS:
+        words.pop()
+    words = [w for w in words if w not in _TYPE_WORDS] or ["metric"]
+    scale, unit = 1.0, None
+    for i in range(len(words) - 1, 0, -1):
+        if words[i] in _UNITS:
+            unit = words[i]
+            words[i], scale = _UNITS[unit]
+            break
+    family = "_".join(w for w in words if w) or "metric"
+    if family[0].isdigit():
+        family = "traitctl_" + family
+    return PromName(family, scale, labels, unit if scale != 1.0 else None)
+
+
+def prometheus_label(key: str, kind: str = "gauge") -> str:
+    """A label name promtool accepts: snake_case; names Prometheus reserves (``__…``, ``le``,
+    ``quantile``) get an ``l`` prefix."""
+    if key.startswith("__"):
+        return "l" + key
+    clean = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    clean = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", clean)).lower()
+    return "l" + clean if clean in _RESERVED_LABELS or clean[:1].isdigit() or not clean else clean
 
 
 def escape_label_value(value: str) -> str:
@@ -674,27 +772,42 @@ def _prom_number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
-def prometheus_text(summaries: list[Summary]) -> str:
-    """The Prometheus text format for all-time summaries, one family per metric.
+def _scaled(summary: Summary, scale: float) -> Summary:
+    if scale == 1.0:
+        return summary
+    return Summary(summary.series, summary.count, clamp_sum(summary.sum * scale), summary.min * scale,
+                   summary.max * scale, summary.last * scale, summary.last_ts)
 
-    Counters are exposed as ``<name>_total`` (their running total), gauges as their latest value,
-    timings as summaries (``_count``, ``_sum``). Names that clean up to the same family are merged
-    when their kinds agree and get a ``_<kind>`` suffix when not; series whose labels collide
-    after cleaning are combined, so no TYPE line or series appears twice. Ends with a newline.
+
+def prometheus_text(summaries: list[Summary]) -> str:
+    """The Prometheus text format (0.0.4) for all-time summaries, clean under ``promtool check metrics``.
+
+    Families are named by :func:`prometheus_name`. Counters are exposed as ``<family>_total``
+    (their running total), gauges as their latest value, timings as summaries (``_count``, ``_sum``),
+    each family with HELP and TYPE lines. Names that map to the same family are merged when their
+    kinds agree and get a ``_2``, ``_3`` … suffix when not; series whose labels collide are
+    combined, so no TYPE line or series appears twice. Ends with a newline.
     """
-    families: dict[str, tuple[str, dict[tuple, list[Summary]]]] = {}
+    families: dict[str, tuple[str, dict[tuple, list[Summary]], set[str], set[str]]] = {}
     taken: dict[str, str] = {}  # sample name -> family
     for summary in sorted(summaries, key=lambda s: (s.series.name, sorted(s.series.labels.items()))):
-        family = _family_for(summary.series, families, taken)
-        labels = tuple(sorted((prometheus_label(k), v) for k, v in summary.series.labels.items()))
-        families[family][1].setdefault(labels, []).append(summary)
+        kind = summary.series.kind
+        where = prometheus_name(summary.series.name, kind)
+        family = _family_for(where.family, kind, families, taken)
+        labels: dict[str, str] = {}
+        for key, value in [*where.labels, *summary.series.labels.items()]:
+            labels.setdefault(prometheus_label(key, kind), str(value))
+        entry = families[family]
+        entry[1].setdefault(tuple(sorted(labels.items())), []).append(_scaled(summary, where.scale))
+        entry[2].add(summary.series.name)
+        if where.unit:
+            entry[3].add(where.unit)
     lines: list[str] = []
     for family in sorted(families):
-        kind, series = families[family]
+        kind, series, origins, units = families[family]
         # The 0.0.4 text format names a counter by its sample (``x_total``), as prometheus_client does.
         typed = family + "_total" if kind == "counter" else family
-        origin = next(iter(series.values()))[0].series.name
-        lines.append(f"# HELP {typed} {origin} (traitctl {kind})")
+        lines.append(f"# HELP {typed} {_help(kind, origins, units)}")
         lines.append(f"# TYPE {typed} {_PROM_TYPES[kind]}")
         for labels, items in sorted(series.items()):
             merged = combine(items, items[0].series)
@@ -702,21 +815,27 @@ def prometheus_text(summaries: list[Summary]) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def _family_for(series: Series, families: dict, taken: dict) -> str:
-    base = prometheus_name(series.name)
-    if series.kind == "counter" and base.endswith("_total"):
-        base = base[: -len("_total")]
-    family = base
+def _help(kind: str, origins: set[str], units: set[str]) -> str:
+    names = sorted(origins)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    converted = f"; converted from {', '.join(sorted(units))}" if units else ""
+    text = f"traitctl {kind} {shown}{converted}"
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _family_for(base: str, kind: str, families: dict, taken: dict) -> str:
+    family, n = base, 1
     while True:
         existing = families.get(family)
-        if existing is not None and existing[0] == series.kind:
+        if existing is not None and existing[0] == kind:
             return family
-        samples = [family + suffix for suffix in _PROM_SUFFIXES[series.kind]]
+        samples = [family + suffix for suffix in _PROM_SUFFIXES[kind]]
         if existing is None and family not in taken and not any(s in taken for s in samples):
-            families[family] = (series.kind, {})
+            families[family] = (kind, {}, set(), set())
             taken.update({s: family for s in samples + [family]})
             return family
-        family = f"{family}_{series.kind}"
+        n += 1
+        family = f"{base}_{n}"
 
 
 def _prom_samples(family: str, kind: str, labels: tuple, merged: Summary) -> list[str]:

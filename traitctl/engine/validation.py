@@ -396,7 +396,7 @@ def _events(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
 def _health(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
     from traitctl.engine import health
 
-    return _each(health.thresholds, section, ("health",))
+    return _each(health.thresholds, section, ("health",)) + _each(health.switches, section, ("health",))
 
 
 def _telemetry(cfg: ConfigData, section: Mapping[str, Any]) -> Found:

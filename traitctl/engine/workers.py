@@ -33,6 +33,29 @@ class WorkerBeat:
         """Seconds since the last heartbeat."""
         return (now - self.last_seen).total_seconds()
 
-    def alive(self, now: dt.datetime, max_age: float) -> bool:
-        """True when the worker reported within ``max_age`` seconds and has not stopped."""
-        return self.state != "stopped" and self.age(now) <= max_age
+    def alive(self, now: dt.datetime, max_age: float, pid_gone: bool = False) -> bool:
+        """:func:`lost_reason` is ``None``: the one liveness rule."""
+        return lost_reason(self, now, max_age, pid_gone) is None
+
+
+def lost_reason(beat: WorkerBeat | None, now: dt.datetime, max_age: float, pid_gone: bool = False) -> str | None:
+    """Why a worker counts as dead, or ``None`` when it is alive: the one rule that ``health``,
+    ``metrics workers`` and the workers' recovery of lost jobs all use.
+
+    A worker is dead when it has no heartbeat, said it stopped, its process is gone (``pid_gone``:
+    only the caller can see that, and only for a worker on its own host, by pid and start time) or
+    its last heartbeat is older than ``max_age`` seconds (``[jobs] lost_after``; what tells for
+    workers on other hosts).
+
+    :param now: naive UTC, as the heartbeats' times.
+    """
+    if beat is None:
+        return "no heartbeat"
+    if beat.state == "stopped":
+        return "stopped"
+    if pid_gone:
+        return f"process {beat.pid} is gone"
+    age = beat.age(now)
+    if age > max_age:
+        return f"no heartbeat for {age:.0f} s (limit {max_age:g} s)"
+    return None

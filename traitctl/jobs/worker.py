@@ -30,6 +30,7 @@ from traitctl.engine import jobs as rules
 from traitctl.engine.errors import TraitctlError
 from traitctl.engine.workers import WorkerBeat
 from traitctl.jobs import operations
+from traitctl.jobs.liveness import pid_gone
 from traitctl.jobs.service import Jobs, Success, utcnow
 
 log = logging.getLogger("traitctl.worker")
@@ -301,7 +302,7 @@ class Runtime:
             beat = beats.get(job.worker)
             if beat is None and job.started and (now - job.started).total_seconds() < self.lost_after:
                 continue  # a worker that has not sent its first heartbeat yet
-            gone = beat is not None and beat.host == self.host and process_gone(beat.pid, beat.started)
+            gone = beat is not None and pid_gone(beat, self.host)
             if rules.worker_lost(beat, now, self.lost_after, gone):
                 reason = f"worker {job.worker} stopped while running it"
                 if jobs.recover_lost(job, reason, self.max_lost):
@@ -343,25 +344,6 @@ class Runtime:
         for job in left:
             jobs.put_back(job, "worker shut down while it ran")
         self.beat("stopped")
-
-
-def process_gone(pid: int, started: dt.datetime) -> bool:
-    """True when the worker that started at ``started`` (naive UTC) as ``pid`` on this host no longer
-    runs: no such process, a zombie (killed, not yet reaped), or a process that began after the
-    worker did (the pid was reused). A process that cannot be inspected counts as running."""
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return True
-        created = process.create_time()
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.Error:
-        return False
-    began = started.replace(tzinfo=dt.timezone.utc).timestamp()
-    return created > began + 1.0  # a second for the clocks' granularity
 
 
 def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shutdown_timeout: float = 30.0) -> None:

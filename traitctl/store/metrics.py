@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from operator import itemgetter
@@ -30,7 +31,8 @@ from operator import itemgetter
 import peewee
 
 from traitctl.engine.errors import InputError
-from traitctl.engine.telemetry_formats import CORE_LABELS, Point, Series, Summary, from_epoch, labels_text, to_epoch
+from traitctl.engine.telemetry_formats import (CORE_LABELS, MAX_SUM, Point, Series, Summary, clamp_sum, from_epoch,
+                                               labels_text, to_epoch)
 from traitctl.store.db import model_base
 
 AGGREGATES = ("sum", "count", "avg", "min", "max")
@@ -271,7 +273,7 @@ class MetricsRepo:
         """Insert roll-up rows, or merge them into the rows already there (see :meth:`_many`)."""
         self._many(f"INSERT INTO {t} (series_id, bucket, n, total, lo, hi, last_ts, last_value)", 8, rows,
                    f"ON CONFLICT (series_id, bucket) DO UPDATE SET "
-                   f"n = {t}.n + excluded.n, total = {t}.total + excluded.total, "
+                   f"n = {t}.n + excluded.n, total = {_clamped_add(f'{t}.total', 'excluded.total')}, "
                    f"lo = CASE WHEN excluded.lo < {t}.lo THEN excluded.lo ELSE {t}.lo END, "
                    f"hi = CASE WHEN excluded.hi > {t}.hi THEN excluded.hi ELSE {t}.hi END, "
                    f"last_value = CASE WHEN excluded.last_ts >= {t}.last_ts THEN excluded.last_value ELSE {t}.last_value END, "
@@ -372,10 +374,10 @@ class MetricsRepo:
             if end is not None:
                 where, args = where + f" AND bucket < {p}", args + [end]
             newest = []
-            for sid, n, total, lo, hi, last_ts, bucket in self._sql(
-                    f"SELECT series_id, SUM(n), SUM(total), MIN(lo), MAX(hi), MAX(last_ts), MAX(bucket) "
+            for sid, n, total, lo, hi, last_ts, bucket in self._sums(
+                    f"SELECT series_id, SUM(n), {{sum:total}}, MIN(lo), MAX(hi), MAX(last_ts), MAX(bucket) "
                     f"FROM {table} WHERE {where} GROUP BY series_id", args):
-                out[sid] = [n, total, lo, hi, last_ts, None]
+                out[sid] = [n, clamp_sum(total), lo, hi, last_ts, None]
                 newest += [sid, bucket]
             # The last value sits in each series' newest bucket: primary-key lookups (an OR of
             # equalities; SQLite scans the table for a row-value IN over VALUES).
@@ -410,21 +412,21 @@ class MetricsRepo:
         p = self.db.param
         table = next((t for size, t in LEVELS if step % size == 0 and start % size == 0 and end % size == 0), None)
         if table:
-            select = (f"SELECT series_id, (bucket - {p}) / {p} AS k, SUM(n), SUM(total), MIN(lo), MAX(hi) "
+            select = (f"SELECT series_id, (bucket - {p}) / {p} AS k, SUM(n), {{sum:total}}, MIN(lo), MAX(hi) "
                       f"FROM {table} WHERE series_id IN (%s) AND bucket >= {p} AND bucket < {p}")
             lead = [int(start), int(step)]
         else:
             k = (f"CAST((ts - {p}) / {p} AS INTEGER)" if isinstance(self.db, peewee.SqliteDatabase)
                  else f"FLOOR((ts - {p}) / {p})::bigint")
-            select = (f"SELECT series_id, {k} AS k, COUNT(*), SUM(value), MIN(value), MAX(value) "
+            select = (f"SELECT series_id, {k} AS k, COUNT(*), {{sum:value}}, MIN(value), MAX(value) "
                       f"FROM traitctl_metric_point WHERE series_id IN (%s) AND ts >= {p} AND ts < {p}")
             lead = [float(start), float(step)]
         out: dict[tuple[int, int], list] = {}
         for chunk, params in self._chunks([s.id for s in series]):
-            rows = self._sql(select.replace("(%s)", f"({chunk})") + " GROUP BY series_id, k",
-                             [*lead, *params, start, end])
+            rows = self._sums(select.replace("(%s)", f"({chunk})") + " GROUP BY series_id, k",
+                              [*lead, *params, start, end])
             for sid, k, n, total, lo, hi in rows:
-                out[(sid, int(k))] = [int(n), total, lo, hi]
+                out[(sid, int(k))] = [int(n), clamp_sum(total), lo, hi]
         return out
 
     def newest_point_time(self) -> dt.datetime | None:
@@ -520,6 +522,20 @@ class MetricsRepo:
     def _sql(self, sql: str, args: list) -> list[tuple]:
         return list(self.db.execute_sql(sql, args).fetchall())
 
+    def _sums(self, sql: str, args: list) -> list[tuple]:
+        """Run ``sql`` whose ``{sum:col}`` stand for ``SUM(col)``; sums beyond the largest double
+        come back as infinities (SQLite) for :func:`clamp_sum`. PostgreSQL refuses such a sum
+        ("value out of range"), so there the query is tried again summing exact numerics, clamped."""
+        plain = re.sub(r"\{sum:(\w+)\}", r"SUM(\1)", sql)
+        if self._sqlite:
+            return self._sql(plain, args)
+        try:
+            with self.db.atomic():  # a savepoint inside a transaction: the failure must not abort it
+                return self._sql(plain, args)
+        except peewee.DataError:
+            exact = re.sub(r"\{sum:(\w+)\}", rf"LEAST(GREATEST(SUM(\1::numeric), -{MAX_SUM!r}), {MAX_SUM!r})::float8", sql)
+            return self._sql(exact, args)
+
     def _exec(self, sql: str, args: list) -> int:
         return self.db.execute_sql(sql, args).rowcount
 
@@ -555,7 +571,18 @@ def _minutes(rows: list[tuple]) -> dict[tuple, list]:
         if ts >= acc[4]:
             acc[4] = ts
             acc[5] = value
+    for acc in minutes.values():  # once per minute, not per point: overflowed sums are clamped
+        if not -MAX_SUM <= acc[1] <= MAX_SUM:
+            acc[1] = clamp_sum(acc[1])
     return minutes
+
+
+def _clamped_add(a: str, b: str) -> str:
+    """SQL for ``a + b`` clamped to ``±MAX_SUM``. The halves are compared first: they cannot
+    overflow, and PostgreSQL raises an error for a sum that does."""
+    half = f"{a} / 2 + {b} / 2"
+    return (f"CASE WHEN {half} >= {MAX_SUM / 2!r} THEN {MAX_SUM!r} WHEN {half} <= {-MAX_SUM / 2!r} "
+            f"THEN {-MAX_SUM!r} ELSE {a} + {b} END")
 
 
 def _json_text(rows: list) -> str:
@@ -566,7 +593,8 @@ def _json_text(rows: list) -> str:
 
 def _add(acc: list, ts: float, value: float) -> None:
     acc[0] += 1
-    acc[1] += value
+    total = acc[1] + value
+    acc[1] = total if -MAX_SUM <= total <= MAX_SUM else clamp_sum(total)
     if value < acc[2]:
         acc[2] = value
     if value > acc[3]:
@@ -578,7 +606,7 @@ def _add(acc: list, ts: float, value: float) -> None:
 def _merge_acc(mine: list, other: Sequence) -> None:
     """Merge ``[count, sum, min, max, last_ts, last_value]`` ``other`` into ``mine``."""
     mine[0] += other[0]
-    mine[1] += other[1]
+    mine[1] = clamp_sum(mine[1] + other[1])
     mine[2], mine[3] = min(mine[2], other[2]), max(mine[3], other[3])
     if other[4] >= mine[4]:
         mine[4], mine[5] = other[4], other[5]

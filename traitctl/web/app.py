@@ -75,10 +75,21 @@ class Backend:
 
     async def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         def run() -> Any:
-            self.app.reset_config()
+            self._reload()
             return fn(self.app, *args, **kwargs)
 
         return await asyncio.get_running_loop().run_in_executor(self.pool, run)
+
+    def _reload(self) -> None:
+        """Re-read the configuration (and the store and queue URLs in it) before each call; the
+        store stays open unless its URL changed."""
+        app = self.app
+        before = app._settings
+        app.reset_config()
+        app._settings = None
+        if before is not None and app._store is not None and app.settings.store_url != before.store_url:
+            app._store.close()
+            app._store = None
 
     def close(self) -> None:
         self.pool.submit(self.app.close).result()

@@ -206,3 +206,64 @@ def _apply(config_path: Path, store: Any, flag: engine.Flag, decision: rollout.D
     expect = {"enabled": flag.enabled, "percentage": flag.percentage}
     edit = write(config_path, flag.name, values, lock_timeout=lock_timeout, expect=expect)
     record(store, f"flag.{decision.action}", edit, actor=actor, command=command, flag=flag.name, data=data)
+
+
+# -- documents -------------------------------------------------------------------------------------------------
+def flag_json(flag: engine.Flag) -> dict[str, Any]:
+    """The ``--json`` shape of one flag (stable: see docs/flags.md)."""
+    return {"name": flag.name, "enabled": flag.enabled, "percentage": flag.percentage,
+            "state": engine.state_of(flag), "bucketing": flag.bucketing, "stickiness": flag.stickiness,
+            "group": flag.group, "description": flag.description, "owner": flag.owner,
+            "created": flag.created, "expires": flag.expires, "temporary": flag.temporary, "paused": flag.paused,
+            "tenants": {t: dict(v) for t, v in flag.tenants.items()}, "schedule": list(flag.schedule),
+            "guard": dict(flag.guard) if flag.guard else None}
+
+
+def last_change(store: Any, flag: engine.Flag) -> dt.datetime | None:
+    """When the flag was last changed (its newest history event), else its ``created`` date."""
+    events = store.events.list(path_prefix=("flags", flag.name), limit=1)
+    if events:
+        return events[0].ts
+    return engine.created_at(flag)
+
+
+def list_row(store: Any, flag: engine.Flag, overrides: int, now: dt.datetime) -> dict[str, Any]:
+    """One flag as ``traitctl flags list --json`` shows it: state, next step, guard status, stale."""
+    upcoming = rollout.next_step(rollout.parse_schedule(list(flag.schedule)), now)
+    guard = check_guard(store, flag, now)
+    stale = engine.is_stale(flag, last_change(store, flag), now, 30)
+    return {"name": flag.name, "state": engine.state_of(flag), "enabled": flag.enabled,
+            "percentage": flag.percentage, "bucketing": flag.bucketing, "tenants": sorted(flag.tenants),
+            "overrides": overrides, "next_step": str(upcoming) if upcoming else None,
+            "guard": guard.status if guard else None, "stale": stale, "paused": flag.paused}
+
+
+def list_document(store: Any, doc: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """The ``traitctl flags list --json`` document: ``{"flags": [row, …]}``."""
+    counts = store.flag_overrides.counts(now=now)
+    return {"flags": [list_row(store, flag, counts.get(flag.name, 0), now) for flag in load(doc).values()]}
+
+
+def evaluation_json(result: engine.Evaluation) -> dict[str, Any]:
+    """The ``traitctl flags eval --json`` document: the answer and each step that decided it."""
+    return {"flag": result.flag, "on": result.on, "reason": result.reason, "subject": result.subject,
+            "bucket": result.bucket, "tenant": result.tenant,
+            "steps": [{"rule": s.rule, "detail": s.detail, "decided": s.decided} for s in result.steps]}
+
+
+def set_override(store: Any, name: str, user: str, on: bool, *, lasting: dt.timedelta, now: dt.datetime,
+                 actor: str, command: str) -> Any:
+    """Force flag ``name`` on or off for ``user`` until ``now + lasting``; recorded in history.
+
+    :returns: the recorded event.
+    """
+    previous = store.flag_overrides.set(name, user, on, expires=now + lasting, now=now, actor=actor)
+    return store.events.record(kind="flag.override", actor=actor, command=command,
+                               path=("flags", name, "overrides", user),
+                               before=None if previous is None else _literal(previous.on),
+                               after=_literal(on), data={"flag": name, "user": user,
+                                                         "expires": (now + lasting).isoformat()})
+
+
+def _literal(on: bool) -> str:
+    return "true" if on else "false"

@@ -80,10 +80,9 @@ def _check_uses(app_: App, cfg: engine.ConfigData, trait: str, model: str, tenan
 
 
 def _source(resolved: engine.Resolved) -> dict[str, Any]:
-    layer = resolved.winner
-    if layer is None:
-        return {}
-    return {"layer": layer.kind, "file": layer.file or None, "path": list(layer.path)}
+    from traitctl.config_service import source
+
+    return source(resolved)
 
 
 @app.command()
@@ -102,38 +101,20 @@ def get(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = N
 
 
 def _unknown_key(cfg: engine.ConfigData, trait: str, key: str) -> None:
-    schema = engine.schema_of(cfg, trait)
-    if schema and key not in schema:
-        raise NotFound("key", f"{trait}.{key}", [f"{trait}.{k}" for k in schema])
-    raise InputError(f"'{key}' is not set for trait {trait} in any layer and has no schema default.", exit_code=1)
+    from traitctl.config_service import unknown_key
+
+    unknown_key(cfg, trait, key)
 
 
 @app.command()
 def explain(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
             json: JsonOpt = False) -> None:
     """Show every layer that defines KEY, with file and line, and which one wins."""
-    from traitctl.store import toml_file
+    from traitctl.config_service import explain_document
 
     app_ = app_for(json)
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
-    resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait))
-    if not resolved.found:
-        _unknown_key(cfg, trait, key)
-    texts: dict[str, str] = {}
-    rows = []
-    for rank, layer in enumerate(resolved.layers, 1):
-        line = None
-        if layer.file:
-            text = texts.setdefault(layer.file, toml_file.read_text(_path(layer.file)))
-            line = toml_file.locate(text, layer.path + (key,))
-        found, value = engine._lookup(layer.values, key)
-        rows.append({"rank": rank, "layer": layer.kind, "file": layer.file or None, "line": line,
-                     "value": value, "wins": rank == 1})
-    if default := next((r for r in rows if r["layer"] == "default"), None):
-        default["file"] = cfg.main_file
-        default["line"] = toml_file.locate(texts.setdefault(cfg.main_file, toml_file.read_text(_path(cfg.main_file))),
-                                           ("traits", trait, "schema", key))
-    _render_explain(app_, trait, model, tenant, key, resolved, rows)
+    _render_explain(app_, explain_document(cfg, trait, model, tenant, key))
 
 
 def _path(file: str):
@@ -142,13 +123,12 @@ def _path(file: str):
     return Path(file)
 
 
-def _render_explain(app_: App, trait, model, tenant, key, resolved, rows) -> None:
+def _render_explain(app_: App, doc: dict) -> None:
     if app_.out.json_mode:
-        app_.out.json({"trait": trait, "model": model, "tenant": tenant, "key": key, "value": resolved.value,
-                       "winner": rows[0]["layer"], "layers": rows,
-                       "precedence": list(engine.LAYER_ORDER)})
+        app_.out.json(doc)
         return
-    app_.out.line(f"{trait}.{key} = {engine.format_value(resolved.value)}  (from {rows[0]['layer']})")
+    rows = doc["layers"]
+    app_.out.line(f"{doc['trait']}.{doc['key']} = {engine.format_value(doc['value'])}  (from {rows[0]['layer']})")
     for row in rows:
         where = f"{row['file']}:{row['line']}" if row["line"] else (row["file"] or "")
         mark = "wins" if row["wins"] else "shadowed"
@@ -165,11 +145,12 @@ def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
     if model and not trait:
         used = model_traits(app_, cfg, model)
         traits = traits if used is None else [t for t in traits if t in used]
-    result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
     if app_.out.json_mode:
-        app_.out.json({"model": model, "tenant": tenant, "traits": {
-            t: {k: {"value": r.value, "source": _source(r)} for k, r in keys.items()} for t, keys in result.items()}})
+        from traitctl.config_service import show_document
+
+        app_.out.json(show_document(cfg, traits, model, tenant))
         return
+    result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
     rows = [(t, k, engine.format_value(r.value) if r.found else "(unset)", r.winner.kind if r.winner else "")
             for t, keys in result.items() for k, r in keys.items()]
     title = "Effective configuration" + (f" for {model}" if model else "") + (f" in tenant {tenant}" if tenant else "")

@@ -92,12 +92,9 @@ def _scope(tenant: str | None) -> tuple[str, ...]:
 
 def flag_json(flag: engine.Flag) -> dict[str, Any]:
     """The ``--json`` shape of one flag (stable: see docs/flags.md)."""
-    return {"name": flag.name, "enabled": flag.enabled, "percentage": flag.percentage,
-            "state": engine.state_of(flag), "bucketing": flag.bucketing, "stickiness": flag.stickiness,
-            "group": flag.group, "description": flag.description, "owner": flag.owner,
-            "created": flag.created, "expires": flag.expires, "temporary": flag.temporary, "paused": flag.paused,
-            "tenants": {t: dict(v) for t, v in flag.tenants.items()}, "schedule": list(flag.schedule),
-            "guard": dict(flag.guard) if flag.guard else None}
+    from traitctl.flags_service import flag_json as document
+
+    return document(flag)
 
 
 # -- reading -----------------------------------------------------------------------------------------------------------
@@ -107,13 +104,10 @@ def list_(json: JsonOpt = False, now: NowOpt = None) -> None:
     from traitctl import flags_service
 
     app_ = app_for(json)
-    moment = _now(now)
-    flags = flags_service.load(app_.main_doc())
-    store = app_.store()
-    counts = store.flag_overrides.counts(now=moment)
-    rows = [_list_row(store, flag, counts.get(flag.name, 0), moment) for flag in flags.values()]
+    doc = flags_service.list_document(app_.store(), app_.main_doc(), _now(now))
+    rows = doc["flags"]
     if app_.out.json_mode:
-        app_.out.json({"flags": rows})
+        app_.out.json(doc)
         return
     app_.out.table(["flag", "state", "%", "algorithm", "tenants", "overrides", "next step", "guard", "stale"],
                    [[r["name"], r["state"] + (" (paused)" if r["paused"] else ""), _pct(r["percentage"]),
@@ -126,23 +120,10 @@ def _pct(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def _list_row(store: Any, flag: engine.Flag, overrides: int, now: dt.datetime) -> dict[str, Any]:
+def _last_change(store: Any, flag: engine.Flag) -> dt.datetime | None:
     from traitctl import flags_service
 
-    upcoming = rollout.next_step(rollout.parse_schedule(list(flag.schedule)), now)
-    guard = flags_service.check_guard(store, flag, now)
-    stale = engine.is_stale(flag, _last_change(store, flag), now, 30)
-    return {"name": flag.name, "state": engine.state_of(flag), "enabled": flag.enabled,
-            "percentage": flag.percentage, "bucketing": flag.bucketing, "tenants": sorted(flag.tenants),
-            "overrides": overrides, "next_step": str(upcoming) if upcoming else None,
-            "guard": guard.status if guard else None, "stale": stale, "paused": flag.paused}
-
-
-def _last_change(store: Any, flag: engine.Flag) -> dt.datetime | None:
-    events = store.events.list(path_prefix=("flags", flag.name), limit=1)
-    if events:
-        return events[0].ts
-    return engine.created_at(flag)
+    return flags_service.last_change(store, flag)
 
 
 @app.command()
@@ -273,15 +254,11 @@ def override(name: str, user: Annotated[str, typer.Option("--user", "-u", help="
     if on is None:
         raise InputError("Say --on or --off.")
     _flag(app_, name)
+    from traitctl import flags_service
+
     moment, lasting = _now(now), rollout.parse_duration(ttl)
-    store = app_.store()
-    previous = store.flag_overrides.set(name, user, on, expires=moment + lasting, now=moment,
-                                        actor=app_.settings.actor)
-    event = store.events.record(kind="flag.override", actor=app_.settings.actor, command=command_line(),
-                                path=("flags", name, "overrides", user),
-                                before=None if previous is None else _literal(previous.on),
-                                after=_literal(on), data={"flag": name, "user": user,
-                                                          "expires": (moment + lasting).isoformat()})
+    event = flags_service.set_override(app_.store(), name, user, on, lasting=lasting, now=moment,
+                                       actor=app_.settings.actor, command=command_line())
     app_.out.success(f"{name} is {'on' if on else 'off'} for user {user} until "
                      f"{rollout.format_time(moment + lasting)} UTC (event {event.id}).")
 
@@ -365,9 +342,9 @@ def _attributes(pairs: list[str]) -> dict[str, str]:
 
 def _render_eval(app_: App, result: engine.Evaluation, explain: bool) -> None:
     if app_.out.json_mode:
-        app_.out.json({"flag": result.flag, "on": result.on, "reason": result.reason, "subject": result.subject,
-                       "bucket": result.bucket, "tenant": result.tenant,
-                       "steps": [{"rule": s.rule, "detail": s.detail, "decided": s.decided} for s in result.steps]})
+        from traitctl.flags_service import evaluation_json
+
+        app_.out.json(evaluation_json(result))
         return
     app_.out.line("on" if result.on else "off")
     if explain:

@@ -29,11 +29,9 @@ def _service(state: App) -> Any:
 
 def job_document(job: Any) -> dict[str, Any]:
     """The ``--json`` shape of one job (every record field plus ``duration_s``)."""
-    from traitctl.output import to_jsonable
+    from traitctl.jobs.service import job_document as document
 
-    doc = to_jsonable(job)
-    doc["duration_s"] = None if job.duration is None else round(job.duration, 3)
-    return doc
+    return document(job)
 
 
 def _json(value: Any) -> str:

@@ -13,7 +13,7 @@ import typer
 
 from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for
 from traitctl.context import App
-from traitctl.engine.errors import InputError, NotFound
+from traitctl.engine.errors import InputError
 
 app = typer.Typer(help="Telemetry. Alone: the dashboard by trait (options below); subcommands for the rest.",
                   invoke_without_command=True)
@@ -31,12 +31,9 @@ def _now() -> float:
 
 def _since(text: str, now: float) -> float:
     """A window start from ``1h`` (back from now) or a time."""
-    from traitctl.engine import telemetry_formats as tf
+    from traitctl.metrics_service import since as window_start
 
-    try:
-        return now - tf.parse_duration(text)
-    except InputError:
-        return tf.parse_time(text, now)
+    return window_start(text, now)
 
 
 def _labels(pairs: Optional[list[str]]) -> dict[str, str]:
@@ -46,9 +43,9 @@ def _labels(pairs: Optional[list[str]]) -> dict[str, str]:
 
 
 def _iso(ts: float | None) -> str | None:
-    from traitctl.engine.telemetry_formats import from_epoch
+    from traitctl.metrics_service import iso
 
-    return None if ts is None else from_epoch(ts).isoformat(timespec="seconds") + "Z"
+    return iso(ts)
 
 
 def _number(value: float | None) -> str:
@@ -103,18 +100,17 @@ def dashboard(
     a gauge's latest value, a timing's mean)."""
     if ctx.invoked_subcommand is not None:
         return
-    from traitctl.engine import telemetry_formats as tf
+    from traitctl import metrics_service
 
     app_ = app_for(json or fmt == "json")
     fmt = "json" if app_.out.json_mode else _check_format(fmt, FORMATS_VIEW)
     now = _now()
     start = _since(since, now)
     repo = app_.store().metrics
-    grouped = tf.dashboard(repo.summaries(repo.series(trait=trait, model=model, tenant=tenant), start, None))
+    grouped = metrics_service.dashboard(repo, start, trait=trait, model=model, tenant=tenant)
     if fmt == "json":
-        app_.out.json({"since": _iso(start), "until": _iso(now),
-                       "filters": {"trait": trait, "model": model, "tenant": tenant},
-                       "traits": {t: {m: tf.summary_dict(s) for m, s in ms.items()} for t, ms in grouped.items()}})
+        app_.out.json(metrics_service.dashboard_document(repo, start, now, trait=trait, model=model, tenant=tenant,
+                                                         grouped=grouped))
     elif fmt == "csv":
         _csv([["trait", "metric", "kind", "value", "count"]] + [[t, m, s.series.kind, s.shown, s.count]
                                                                   for t, ms in grouped.items() for m, s in ms.items()])
@@ -220,13 +216,9 @@ def _open_source(source: str):
 
 # -- series and trends --------------------------------------------------------------------------
 def _series_of(app_: App, name: str, labels: dict) -> list:
-    repo = app_.store().metrics
-    found = repo.series(name, labels=labels)
-    if not found:
-        if name not in repo.names():
-            raise NotFound("metric", name, repo.names())
-        raise InputError(f"Metric {name!r} has no series with labels {labels}.")
-    return found
+    from traitctl.metrics_service import series_of
+
+    return series_of(app_.store().metrics, name, labels)
 
 
 @app.command()
@@ -301,28 +293,20 @@ def trends(
 ) -> None:
     """Statistics, least-squares trend (slope, R² as confidence, direction) and the next interval's
     forecast (the queue-metrics seed's trend analysis)."""
+    from traitctl import metrics_service
     from traitctl.engine import telemetry_formats as tf
-    from traitctl.engine import trends as engine
 
     app_ = app_for(json)
-    now = _now()
     seconds, step = tf.parse_duration(period), tf.parse_duration(interval)
-    start, count = engine.aligned_window(now, seconds, step)
-    series = _series_of(app_, name, _labels(label))
-    cells = app_.store().metrics.buckets(series, start, start + count * step, step)
-    merged = engine.group_cells(cells, {s.id: name for s in series}).get(name, {})
-    if not merged:  # a counter's intervals would all be zeros: say there is nothing instead
-        raise InputError(f"No points of {name} in the last {period}: nothing to analyse. Widen --period.")
-    result = engine.analyse(engine.interval_values(series[0].kind, merged, start, step, count),
-                            period=seconds, interval=step)
+    doc = metrics_service.trends_document(app_.store().metrics, name, _now(), period=seconds, interval=step,
+                                          labels=_labels(label), period_text=period)
     if app_.out.json_mode:
-        app_.out.json({"metric": name, "kind": series[0].kind, **result.as_dict()})
+        app_.out.json(doc)
         return
-    _trend_table(app_, name, period, interval, result)
+    _trend_table(app_, name, period, interval, doc)
 
 
-def _trend_table(app_: App, name: str, period: str, interval: str, result) -> None:
-    doc = result.as_dict()
+def _trend_table(app_: App, name: str, period: str, interval: str, doc: dict) -> None:
     stats, trend, forecast = doc["statistics"], doc["trend"], doc["forecast"]
     rows = [["data points", str(doc["data_points"])]]
     rows += [[key.replace("_", " "), _number(value)] for key, value in stats.items()]
@@ -355,8 +339,9 @@ def workers(
     beats = app_.store().workers.list()
     lost = liveness.lost_reasons(beats, now, max_age)
     if app_.out.json_mode:
-        app_.out.json({"workers": [{**_beat_dict(b), "age_s": round(b.age(now), 1), "alive": lost[b.worker_id] is None,
-                                    "lost": lost[b.worker_id]} for b in beats]})
+        from traitctl.metrics_service import workers_document
+
+        app_.out.json(workers_document(beats, now, max_age))
         return
     if not beats:
         app_.out.success("No worker has reported a heartbeat. Start one with `traitctl worker`.")
@@ -367,12 +352,6 @@ def workers(
     rows, caption = _cap(rows, limit, "workers")
     app_.out.table(["Worker", "State", "Queue", "Done", "Failed", "RSS MB", "Peak MB", "CPU %", "Last seen"],
                    rows, title="Workers", caption=caption)
-
-
-def _beat_dict(beat) -> dict:
-    import dataclasses
-
-    return dataclasses.asdict(beat)
 
 
 @app.command()

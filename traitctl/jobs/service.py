@@ -296,3 +296,12 @@ class Jobs:
                                                          trait=job.trait, model=job.model, tenant=job.tenant,
                                                          data=data, ts=ts or utcnow())
 
+
+
+def job_document(job: Job) -> dict[str, Any]:
+    """The ``--json`` shape of one job (every record field plus ``duration_s``)."""
+    from traitctl.output import to_jsonable
+
+    doc = to_jsonable(job)
+    doc["duration_s"] = None if job.duration is None else round(job.duration, 3)
+    return doc

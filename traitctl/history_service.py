@@ -1,0 +1,133 @@
+"""Undo a recorded change: the use case behind ``traitctl rollback EVENT`` and the dashboard's
+rollback button. The configuration edit is locked and re-checked; the rollback is itself recorded.
+
+Example usage::
+
+    from traitctl.history_service import rollback
+    done = rollback(app, 42, actor="alice", command="traitctl rollback 42")
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from traitctl.engine.errors import Conflict, InputError, NotFound
+
+
+@dataclass
+class Rollback:
+    """What a rollback did (or, dry, would do).
+
+    :param edit: the configuration :class:`~traitctl.store.toml_file.Edit` (its ``diff()``).
+    :param events: the recorded ``rollback`` events (none when dry).
+    """
+
+    edit: Any
+    message: str
+    events: list = field(default_factory=list)
+
+
+def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool = False,
+             dry_run: bool = False) -> Rollback:
+    """Restore the value event ``event_id`` replaced.
+
+    :param app: the :class:`~traitctl.context.App` (store, lock timeout).
+    :raises NotFound: for an unknown event.
+    :raises InputError: when the event changed no file or key.
+    :raises Conflict: when the value changed since, unless ``force``.
+    """
+    from traitctl.store import toml_file
+
+    store = app.store()
+    event = store.events.get(event_id)
+    if event is None:
+        raise NotFound("event", str(event_id))
+    if not event.file:
+        raise InputError(f"Event #{event.id} ({event.kind}) changed no configuration file; it cannot be rolled back.")
+    if event.data.get("file_created") or event.data.get("file_deleted"):
+        return _rollback_file(app, event, actor, command, force, dry_run)
+    if not event.path:
+        raise InputError(f"Event #{event.id} ({event.kind}) names no key; it cannot be rolled back.")
+    before = decode(event.before)
+
+    def check(data: dict) -> None:
+        current = toml_file._get(data, event.path)
+        expected = decode(event.after)
+        if not force and not _same(current, expected):
+            now = "unset" if current is toml_file.ABSENT else toml_file.render_value(current)
+            raise Conflict(f"{event.target} is now {now}, not {event.after or 'unset'} as event #{event.id} left it; "
+                           "pass --force to roll back anyway.")
+
+    edit = toml_file.edit(Path(event.file), [toml_file.Change(event.path, before)], check=check, dry_run=dry_run,
+                          lock_timeout=app.settings.lock_timeout)
+    message = f"Rolled back event #{event.id}: {event.target} = {event.before or '(unset)'}"
+    if dry_run:
+        return Rollback(edit, message)
+    done = _record(store, edit, event, actor, command)
+    return Rollback(edit, message, done)
+
+
+def _record(store: Any, edit: Any, event: Any, actor: str, command: str) -> list:
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    done = []
+    for change in edit.changes:
+        before = None if change.old is ABSENT else render_value(change.old)
+        after = None if change.value is ABSENT else render_value(change.value)
+        if before != after:
+            done.append(store.events.record(kind="rollback", actor=actor, command=command, file=str(edit.file),
+                                            path=change.path, before=before, after=after, trait=event.trait,
+                                            model=event.model, tenant=event.tenant, data={"reverts": event.id}))
+    for e in done:
+        store.events.Row.update(reverts=event.id).where(store.events.Row.id == e.id).execute()
+    return done
+
+
+def _rollback_file(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool) -> Rollback:
+    """Undo the creation or deletion of a whole tenant file."""
+    from traitctl.store import toml_file
+
+    path = Path(event.file)
+    with toml_file.lock_for(path, app.settings.lock_timeout):
+        if event.data.get("file_deleted"):
+            if path.exists() and not force:
+                raise Conflict(f"{path} exists again; pass --force to overwrite it with the removed contents.")
+            before, after = (path.read_text() if path.exists() else ""), event.data.get("text", "")
+            if not dry_run:
+                toml_file.write_atomic(path, after)
+        else:
+            before = toml_file.read_text(path) if path.exists() else ""
+            after = ""
+            if not dry_run and path.exists():
+                os.unlink(path)
+    edit = toml_file.Edit(path, before, after, [])
+    message = f"Rolled back event #{event.id} ({'restored' if after else 'deleted'} {path})"
+    if dry_run:
+        return Rollback(edit, message)
+    recorded = app.store().events.record(kind="rollback", actor=actor, command=command, file=str(path),
+                                         tenant=event.tenant, reverts=event.id,
+                                         data={"file_deleted": not after, "file_created": bool(after),
+                                               "text": before or after})
+    return Rollback(edit, message, [recorded])
+
+
+def decode(literal: str | None) -> Any:
+    """A stored TOML literal back to its value (``ABSENT`` for ``None``)."""
+    from traitctl.store.toml_file import ABSENT
+
+    if literal is None:
+        return ABSENT
+    import tomllib
+
+    return tomllib.loads(f"v = {literal}")["v"]
+
+
+def _same(current: Any, expected: Any) -> bool:
+    from traitctl.store.toml_file import ABSENT
+
+    if current is ABSENT or expected is ABSENT:
+        return current is expected
+    return current == expected

@@ -1,0 +1,115 @@
+"""The JSON documents of ``traitctl metrics`` (dashboard, series, trends, workers, export), built
+from the metrics store. The CLI prints them with ``--json``; ``traitctl serve`` shows the same.
+
+Example usage::
+
+    from traitctl import metrics_service
+    doc = metrics_service.dashboard_document(store.metrics, start, now)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from traitctl.engine.errors import InputError, NotFound
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds as ``2026-12-01T10:00:00Z`` (``None`` stays ``None``)."""
+    from traitctl.engine.telemetry_formats import from_epoch
+
+    return None if ts is None else from_epoch(ts).isoformat(timespec="seconds") + "Z"
+
+
+def since(text: str, now: float) -> float:
+    """A window start from ``1h`` (back from now) or a time.
+
+    :raises InputError: when ``text`` is neither.
+    """
+    from traitctl.engine import telemetry_formats as tf
+
+    try:
+        return now - tf.parse_duration(text)
+    except InputError:
+        return tf.parse_time(text, now)
+
+
+def dashboard(repo: Any, start: float, *, trait: str | None = None, model: str | None = None,
+              tenant: str | None = None) -> dict:
+    """``{trait: {metric: Summary}}`` over the window from ``start``."""
+    from traitctl.engine import telemetry_formats as tf
+
+    return tf.dashboard(repo.summaries(repo.series(trait=trait, model=model, tenant=tenant), start, None))
+
+
+def dashboard_document(repo: Any, start: float, now: float, *, trait: str | None = None,
+                       model: str | None = None, tenant: str | None = None, grouped: dict | None = None) -> dict:
+    """The ``traitctl metrics --json`` document: per trait, per metric, the window's summary."""
+    from traitctl.engine import telemetry_formats as tf
+
+    if grouped is None:
+        grouped = dashboard(repo, start, trait=trait, model=model, tenant=tenant)
+    return {"since": iso(start), "until": iso(now), "filters": {"trait": trait, "model": model, "tenant": tenant},
+            "traits": {t: {m: tf.summary_dict(s) for m, s in ms.items()} for t, ms in grouped.items()}}
+
+
+def series_of(repo: Any, name: str, labels: dict) -> list:
+    """The series of metric ``name`` with ``labels``.
+
+    :raises NotFound: for an unknown metric (near names suggested).
+    :raises InputError: when no series has those labels.
+    """
+    found = repo.series(name, labels=labels)
+    if not found:
+        if name not in repo.names():
+            raise NotFound("metric", name, repo.names())
+        raise InputError(f"Metric {name!r} has no series with labels {labels}.")
+    return found
+
+
+def interval_points(repo: Any, series: list, name: str, now: float, period: float,
+                    step: float) -> tuple[list[tuple[float, float]], bool]:
+    """``(interval_start, value)`` pairs of all ``series`` merged, and whether any point exists."""
+    from traitctl.engine import trends as engine
+
+    start, count = engine.aligned_window(now, period, step)
+    cells = repo.buckets(series, start, start + count * step, step)
+    merged = engine.group_cells(cells, {s.id: name for s in series}).get(name, {})
+    return engine.interval_values(series[0].kind, merged, start, step, count), bool(merged)
+
+
+def trends_document(repo: Any, name: str, now: float, *, period: float, interval: float,
+                    labels: dict | None = None, period_text: str = "") -> dict:
+    """The ``traitctl metrics trends --json`` document.
+
+    :raises InputError: when the window has no points or too few intervals for a trend.
+    """
+    from traitctl.engine import trends as engine
+
+    series = series_of(repo, name, labels or {})
+    points, any_point = interval_points(repo, series, name, now, period, interval)
+    if not any_point:  # a counter's intervals would all be zeros: say there is nothing instead
+        raise InputError(f"No points of {name} in the last {period_text or f'{period:g}s'}: nothing to analyse. "
+                         "Widen --period.")
+    result = engine.analyse(points, period=period, interval=interval)
+    return {"metric": name, "kind": series[0].kind, **result.as_dict()}
+
+
+def workers_document(beats: list, now: dt.datetime, max_age: float) -> dict:
+    """The ``traitctl metrics workers --json`` document (``now`` naive UTC): each heartbeat judged by
+    the one liveness rule (:func:`traitctl.jobs.liveness.lost_reasons`; ``max_age`` is ``[jobs] lost_after``)."""
+    import dataclasses
+
+    from traitctl.jobs import liveness
+
+    lost = liveness.lost_reasons(beats, now, max_age)
+    return {"workers": [{**dataclasses.asdict(b), "age_s": round(b.age(now), 1), "alive": lost[b.worker_id] is None,
+                         "lost": lost[b.worker_id]} for b in beats]}
+
+
+def prometheus_text(repo: Any, trait: str | None = None) -> str:
+    """The ``traitctl metrics export`` text: every series' running total in the Prometheus format."""
+    from traitctl.engine import telemetry_formats as tf
+
+    return tf.prometheus_text(repo.summaries(repo.series(trait=trait), None, None))

@@ -91,7 +91,7 @@ def test_thresholds_configurable_and_validated():
     custom = serverstats.thresholds_from({"cpu_percent": {"warning": 60, "critical": 80}})
     assert custom["cpu_percent"] == (60.0, 80.0) and custom["disk_percent"] == (85.0, 95.0)
     for bad, message in [({"gpu": {}}, "unknown check"), ({"cpu_percent": 5}, "warning = N"),
-                         ({"cpu_percent": {"warning": "x"}}, "must be numbers"),
+                         ({"cpu_percent": {"warning": "x"}}, "must be finite numbers"),
                          ({"cpu_percent": {"warning": 95}}, "above critical")]:
         with pytest.raises(ValidationError, match=message):
             serverstats.thresholds_from(bad)

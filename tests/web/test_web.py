@@ -223,7 +223,7 @@ def test_metrics_endpoint_is_prometheus_text(make_client, cli):
     response = client.get("/metrics", headers=BEARER)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     families = {f.name: f for f in text_string_to_metric_families(response.text)}
-    family = next(f for name, f in families.items() if "Cacheable" in name)
+    family = next(f for f in families.values() if any(s.labels.get("trait") == "Cacheable" for s in f.samples))
     assert family.type == "counter"
     assert sum(s.value for s in family.samples if s.name.endswith("_total")) == sum(3 + k for k in range(10))
     assert response.text == cli("metrics", "export").stdout

@@ -10,7 +10,7 @@ from typing import Any
 import peewee
 
 from traitctl.engine.history import Event
-from traitctl.store.db import model_base
+from traitctl.store.db import model_base, retrying
 
 
 def utcnow() -> dt.datetime:
@@ -65,9 +65,10 @@ class EventRepo:
         :param before: TOML literal of the value before, ``None`` when absent.
         :param after: TOML literal of the value after, ``None`` when removed.
         """
-        row = self.Row.create(ts=ts or utcnow(), actor=actor, command=command, kind=kind, file=file,
-                              path=json.dumps(list(path)), before=before, after=after, trait=trait,
-                              model=model, tenant=tenant, reverts=reverts, data=json.dumps(data or {}, default=str))
+        values = dict(ts=ts or utcnow(), actor=actor, command=command, kind=kind, file=file,
+                      path=json.dumps(list(path)), before=before, after=after, trait=trait,
+                      model=model, tenant=tenant, reverts=reverts, data=json.dumps(data or {}, default=str))
+        row = retrying(self.db, lambda: self.Row.create(**values))
         event = _to_event(row)
         for listener in self._listeners:
             listener(event)

@@ -184,6 +184,17 @@ class Jobs:
                     ts=done.at)
         return True
 
+    def fail_unrecorded(self, done: Success, reason: str) -> bool:
+        """A run that succeeded but whose result the store refused: ``failed`` with ``reason``,
+        without its output or result (no retry: the run itself went well and may not be idempotent).
+        False when the run was cancelled or put back meanwhile."""
+        job = done.job
+        with self.repo.write():
+            if not self.repo.finish(job, FAILED, done.at, exit_code=done.exit_code, error=reason[:500]):
+                return False
+            self._event("job.failed", job, extra={"error": reason[:500], "exit_code": done.exit_code}, ts=done.at)
+        return True
+
     def fail(self, job: Job, error: str, *, exit_code: int | None = None, output: str = "") -> str | None:
         """A failed run: back to ``queued`` after back-off while attempts remain, else ``failed``.
 

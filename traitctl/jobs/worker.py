@@ -118,14 +118,30 @@ class Runtime:
 
     # -- running one job ----------------------------------------------------------------------------
     def run_job(self, job_id: int) -> None:
-        """Claim, run and record job ``job_id``; a message for a job that is not queued is dropped."""
+        """Claim, run and record job ``job_id``; a message for a job that is not queued is dropped.
+
+        The claim also records the successes still pending (one commit per job). When that
+        transaction fails, each pending success is recorded alone (:meth:`_record_alone`), so one
+        unrecordable result never blocks the claims after it, then the claim is tried alone. A
+        claim the store refuses (the store is unreachable) is logged in one line: the job stays
+        ``queued`` and its message is sent again by the recovery once the store is back."""
         jobs = self.jobs()
         done = self._take_pending()
         try:
             job = jobs.claim(job_id, self.worker_id, done=done)
-        except BaseException:
-            self._keep_pending(*done)  # not recorded: the settler or the next claim tries again
+        except (KeyboardInterrupt, SystemExit):
+            self._keep_pending(*done)
             raise
+        except Exception as exc:  # noqa: BLE001 - sorted out below
+            if not done:
+                self._claim_failed(job_id, exc)
+                return
+            self._record_alone(done)
+            try:
+                job = jobs.claim(job_id, self.worker_id)
+            except Exception as again:  # noqa: BLE001
+                self._claim_failed(job_id, again)
+                return
         if job is None:
             return
         with self._lock:
@@ -135,6 +151,33 @@ class Runtime:
         finally:
             with self._lock:
                 self.current.pop(job.id, None)
+
+    def _claim_failed(self, job_id: int, exc: BaseException) -> None:
+        log.warning("job %s could not be claimed (%s); it is sent again once the store answers", job_id,
+                    one_line(exc))
+
+    def _record_alone(self, done: list[Success]) -> None:
+        """Record each success in its own transaction. A result the store refuses for what it
+        contains (not for being unreachable) makes its job ``failed`` with a short reason and
+        without its output; when the store cannot be written at all, the rest stay pending."""
+        jobs = self.jobs()
+        for i, item in enumerate(done):
+            try:
+                jobs.settle([item])
+                continue
+            except Exception as exc:  # noqa: BLE001
+                if store_unreachable(exc):
+                    self._keep_pending(*done[i:])
+                    log.warning("recording finished jobs failed (%s); retrying", one_line(exc))
+                    return
+                reason = f"the run ended but its result could not be stored: {one_line(exc)}"
+            try:
+                jobs.fail_unrecorded(item, reason)
+                log.warning("job %s: %s", item.job.id, reason)
+            except Exception as exc:  # noqa: BLE001
+                self._keep_pending(*done[i:])
+                log.warning("recording finished jobs failed (%s); retrying", one_line(exc))
+                return
 
     def _execute(self, jobs: Jobs, job: rules.Job) -> None:
         try:
@@ -183,18 +226,19 @@ class Runtime:
         return [item for _, item in taken]
 
     def settle(self, older_than: float | None = None) -> int:
-        """Record pending successes in one transaction (all, or those waiting ``older_than`` s).
+        """Record pending successes in one transaction (all, or those waiting ``older_than`` s);
+        when that fails, each alone (see :meth:`_record_alone`).
 
-        :returns: how many were recorded.
+        :returns: how many were recorded in the one transaction.
         """
         done = self._take_pending(older_than)
         if not done:
             return 0
         try:
             return self.jobs().settle(done)
-        except BaseException:
-            self._keep_pending(*done)
-            raise
+        except Exception:  # noqa: BLE001 - one bad result must not hold back the others
+            self._record_alone(done)
+            return 0
 
     def settler(self, stop: threading.Event) -> None:
         """Record successes no claim has carried within ``SETTLE_AFTER`` (the queue went empty),
@@ -203,10 +247,8 @@ class Runtime:
             if not self._has_pending.wait(timeout=0.5):
                 continue
             stop.wait(SETTLE_AFTER)
-            try:
-                self.settle(older_than=SETTLE_AFTER)
-            except Exception:  # noqa: BLE001 - kept pending: retried next round, and at shutdown
-                log.exception("recording finished jobs failed; retrying")
+            self.settle(older_than=SETTLE_AFTER)
+            if self._has_pending.is_set():  # kept: the store is not answering; wait before asking again
                 stop.wait(0.5)
 
     def _failed(self, state: str | None) -> None:
@@ -331,6 +373,24 @@ class Runtime:
         for job in left:
             jobs.put_back(job, "worker shut down while it ran")
         self.beat("stopped")
+
+
+def one_line(exc: BaseException) -> str:
+    """An error as one short line for the worker's log (no traceback)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the store (or the queue) could not be reached or was busy, rather
+    than that it refused the data written: a connection error, a lock, a timeout."""
+    import peewee
+
+    if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError, OSError, TimeoutError)):
+        return True
+    module = type(exc).__module__
+    return ("psycopg" in module or "redis" in module) and type(exc).__name__ in (
+        "OperationalError", "InterfaceError", "ConnectionError", "TimeoutError", "ConnectionTimeout")
 
 
 def process_gone(pid: int, started: dt.datetime) -> bool:

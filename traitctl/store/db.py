@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import random
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -214,6 +215,18 @@ def retrying(db: peewee.Database, work: Callable[[], T], attempts: int = WRITE_A
                 raise
         time.sleep(random.uniform(0.005, 0.05) * attempt)
     raise AssertionError("unreachable")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str | None) -> str | None:
+    """``text`` in a form every backend stores: NUL (PostgreSQL text cannot hold it) and lone
+    surrogates (what undecodable bytes become with ``surrogateescape``; no UTF-8 encoder accepts
+    them) are replaced by U+FFFD. Other text, ``None`` included, is returned as is."""
+    if not text or (text.isascii() and "\x00" not in text):
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def upsert(model: type[peewee.Model], row: dict[str, Any], key: peewee.Field) -> None:

@@ -38,6 +38,41 @@ log = logging.getLogger("traitctl.worker")
 SETTLE_AFTER = 0.005
 
 
+class Outage:
+    """Back-off for one dependency (the queue, the store) that does not answer: each failed try is
+    one line in the log (no traceback) and a wait of :func:`traitctl.engine.jobs.outage_delay`
+    (0.5 s doubling up to 30 s, jittered); the first success after an outage is logged too.
+
+    :param name: what is unreachable (``queue``, ``store``), as the log says it.
+    """
+
+    def __init__(self, name: str, where: str) -> None:
+        self.name, self.where = name, where
+        self.attempts = 0
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException) -> float:
+        """Count a failed try, log it, and return the seconds to wait before the next."""
+        import random
+
+        with self._lock:
+            self.attempts += 1
+            attempt = self.attempts
+        delay = rules.outage_delay(attempt, random.random())
+        log.warning("%s at %s unreachable (%s); try %d, next in %.1f s", self.name, self.where, one_line(exc),
+                    attempt, delay)
+        return delay
+
+    def ok(self) -> None:
+        """A try succeeded: the outage, if any, is over."""
+        if self.attempts:
+            with self._lock:
+                attempts, self.attempts = self.attempts, 0
+            if attempts:
+                log.warning("%s at %s answers again after %d failed tr%s", self.name, self.where, attempts,
+                            "y" if attempts == 1 else "ies")
+
+
 class Runtime:
     """One worker process's state: identity, store, configuration, counters, running jobs.
 
@@ -77,6 +112,10 @@ class Runtime:
         self.defer_success = False
         self._pending: list[tuple[float, Success]] = []
         self._has_pending = threading.Event()
+        from traitctl.settings import redact_url
+
+        self.queue_outage = Outage("queue", redact_url(self.settings.queue_url))
+        self.store_outage = Outage("store", redact_url(self.settings.store_url))
 
     @classmethod
     def from_environment(cls) -> "Runtime":
@@ -303,8 +342,10 @@ class Runtime:
         rss, cpu = self._usage()
         with self._lock:
             running = sorted(self.current)
-        beat = WorkerBeat(worker_id=self.worker_id, host=self.host, pid=os.getpid(),
-                          state=state or ("busy" if running else "idle"), queue=self.queue, started=self.started,
+        if state is None:
+            state = rules.BACKING_OFF if self.queue_outage.attempts or self.store_outage.attempts else \
+                "busy" if running else "idle"
+        beat = WorkerBeat(worker_id=self.worker_id, host=self.host, pid=os.getpid(), state=state, queue=self.queue, started=self.started,
                           last_seen=utcnow(), jobs_done=self.done, jobs_failed=self.failed, rss_mb=rss,
                           peak_rss_mb=self.peak_rss, cpu_percent=cpu,
                           current_job=",".join(map(str, running))[:100] or None)
@@ -421,12 +462,11 @@ def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shu
     from traitctl.jobs import tasks
     from traitctl.jobs.queue import open_queue
 
-    tasks.RUNTIME = runtime
+    tasks.serve(runtime)
     huey = open_queue(runtime.settings.queue_url, runtime.queue)
-    consumer = _consumer_class()(huey, workers=workers, periodic=periodic, worker_type="thread",
+    consumer = _consumer_class(runtime)(huey, workers=workers, periodic=periodic, worker_type="thread",
                                  initial_delay=0.01, max_delay=0.1, backoff=1.15,
                                  shutdown_timeout=shutdown_timeout, check_worker_health=True)
-    consumer.runtime = runtime
     runtime.defer_success = True
     stop_settler = threading.Event()
     settler = threading.Thread(target=runtime.settler, args=(stop_settler,), name="settler", daemon=True)
@@ -440,15 +480,54 @@ def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shu
         runtime.shutdown()
 
 
-def _consumer_class() -> type:
-    from huey.consumer import Consumer
+def _consumer_class(runtime: Runtime) -> type:
+    from huey.consumer import Consumer, Scheduler, Worker
+
+    class QueueWorker(Worker):
+        """Huey's worker thread, backing off (one log line per try) while the queue does not answer
+        instead of logging a traceback every 0.1 s."""
+
+        outage: Outage
+
+        def loop(self, now: Any = None) -> None:
+            try:
+                task = self.huey.dequeue()
+            except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, sqlite3.OperationalError …
+                self.stop_flag.wait(self.outage.failed(exc))
+                return
+            self.outage.ok()
+            if task is not None:
+                self.delay = self.default_delay
+                try:
+                    self.huey.execute(task, now)
+                except Exception:  # noqa: BLE001 - as Huey: a task's bug is logged, the thread goes on
+                    log.exception("unhandled error while running task %s", task.id)
+            elif not self.huey.storage.blocking:
+                self.sleep()
+
+    class QueueScheduler(Scheduler):
+        """Huey's scheduler (delayed messages, the periodic tick), backing off like the workers."""
+
+        outage: Outage
+
+        def loop(self, now: Any = None) -> None:
+            try:
+                self.huey.storage.schedule_size()  # a cheap probe: Huey itself would log a traceback
+            except Exception as exc:  # noqa: BLE001
+                self.stop_flag.wait(self.outage.failed(exc))
+                self._next_loop = time.monotonic()
+                return
+            super().loop(now)
 
     class TraitctlConsumer(Consumer):
         """Huey's consumer whose main loop also runs the runtime's maintenance, and whose stop
         first tells running commands to stop (they are put back)."""
 
         runtime: Runtime
+
         _next_maintenance = 0.0
+        worker_class = QueueWorker
+        scheduler_class = QueueScheduler
 
         def loop(self, health_check_ts: float | None = None) -> float | None:
             ts = super().loop(health_check_ts)
@@ -456,13 +535,27 @@ def _consumer_class() -> type:
                 self._next_maintenance = time.monotonic() + self.runtime.heartbeat_every
                 try:
                     self.runtime.maintain()
-                except Exception:  # noqa: BLE001 - a store hiccup must not stop the worker
-                    log.exception("worker maintenance failed; retrying at the next heartbeat")
+                except Exception as exc:  # noqa: BLE001 - a store outage must not stop the worker
+                    delay = self.runtime.store_outage.failed(exc)
+                    self._next_maintenance = time.monotonic() + max(delay, self.runtime.heartbeat_every)
+                else:
+                    self.runtime.store_outage.ok()
             return ts
+
+        def _create_worker(self) -> Any:
+            worker = super()._create_worker()
+            worker.outage = self.runtime.queue_outage
+            return worker
+
+        def _create_scheduler(self) -> Any:
+            scheduler = super()._create_scheduler()
+            scheduler.outage = self.runtime.queue_outage
+            return scheduler
 
         def stop(self, graceful: bool = False) -> None:
             # Both signals: running commands are stopped and put back, then the threads end.
             self.runtime.stopping = True
             super().stop(graceful=True)
 
+    TraitctlConsumer.runtime = runtime
     return TraitctlConsumer

@@ -115,3 +115,101 @@ def test_a_store_that_cannot_be_written_keeps_successes_pending(runtime, monkeyp
     assert runtime.settle() == 1
     assert runtime.store.jobs.get(first.id).state == "succeeded"
     assert runtime.store.jobs.get(second.id).state == "queued"
+
+
+def test_enqueue_on_an_unreachable_queue_records_once_and_is_delivered_later(cli, jobs_project, start_worker,
+                                                                              open_store):
+    """``jobs enqueue`` while the queue is down: the job is recorded, exit 0 with a warning (a
+    retrying script makes no duplicate); a worker whose queue answers sends and runs it."""
+    down = cli("--queue", "redis://:pw@127.0.0.1:1/0", "jobs", "enqueue", "noop")
+    assert down.exit_code == 0 and down.stdout.strip() == "1", down
+    assert "warning: Job 1 is recorded but the queue at redis://:***@127.0.0.1:1/0 cannot be reached" in down.stderr
+    assert "pw@" not in down.stderr and "Traceback" not in down.stderr
+    store = open_store()
+    assert [j.state for j in store.jobs.list()] == ["queued"]
+    worker = start_worker()  # the project's own (SQLite) queue, which answers
+    job = wait_for(lambda: _finished(store, 1), timeout=40)
+    assert job.state == "succeeded" and len(store.jobs.list()) == 1
+    assert worker.stop() == 0
+
+
+def test_worker_backs_off_while_its_queue_is_down_and_health_says_so(cli, jobs_project, start_worker, open_store):
+    """A worker on an unreachable Redis: one warning line per try (no traceback), waits that grow,
+    its heartbeat says ``backing-off`` and ``health --only workers`` fails naming it."""
+    import re
+    import time
+
+    worker = start_worker(root=("--queue", "redis://:pw@127.0.0.1:1/0"))
+    store = open_store()
+    wait_for(lambda: any(b.state == "backing-off" for b in store.workers.list()), timeout=20)
+    health = cli("health", "--only", "workers", "--json")
+    assert health.exit_code == 1, health
+    assert "backing off" in health.stdout and "Traceback" not in health.stdout
+    time.sleep(2.5)
+    assert worker.stop() == 0
+    log = worker.output()
+    assert "Traceback" not in log and "pw@" not in log
+    tries = [line for line in log.splitlines() if "unreachable" in line]
+    assert all("queue at redis://:***@127.0.0.1:1/0 unreachable (ConnectionError" in t for t in tries), tries
+    waits = [float(m) for m in re.findall(r"next in ([0-9.]+) s", "\n".join(tries))]
+    # two threads (worker, scheduler) try in turn; in 3-4 s they make a handful of tries, not thousands
+    assert 2 <= len(tries) <= 20 and max(waits) > min(waits), tries
+
+
+def test_worker_waits_for_an_unreachable_store_and_commands_without_a_store_work(cli, jobs_project, start_worker):
+    """A worker started while its store is down tries again with growing waits, one line each;
+    ``inventory --traits`` and ``inventory --no-cache`` need no store and still work (a warning)."""
+    import re
+    import time
+
+    url = "postgresql://u:secret@127.0.0.1:1/none"
+    worker = start_worker(root=("--store", url))
+    for args in (["inventory", "--traits"], ["inventory", "--no-cache"]):
+        result = cli("--store", url, *args)
+        assert result.exit_code == 0 and "HasSlug" in result.stdout, result
+        assert "warning: Cannot open the store at postgresql://u:***@127.0.0.1:1/none" in result.stderr
+        assert "secret" not in result.stderr + result.stdout and "Traceback" not in result.stderr
+    time.sleep(max(0.0, 3.0))
+    assert worker.proc.poll() is None  # still waiting, not crashed
+    worker.kill()
+    log = worker.output()
+    tries = [line for line in log.splitlines() if "Cannot open the store" in line]
+    assert "Traceback" not in log and "secret" not in log and len(tries) >= 2, log
+    assert [int(n) for n in re.findall(r"try (\d+),", "\n".join(tries))] == list(range(1, len(tries) + 1))
+
+
+def test_the_queue_the_tasks_and_the_worker_import_no_circle():
+    """Imports inside traitctl.jobs (module level and inside functions) form no circle: the queue
+    registers the tasks, the worker hands its runtime to the tasks, nothing imports back."""
+    import ast
+    from pathlib import Path
+
+    import traitctl.jobs
+
+    folder = Path(traitctl.jobs.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        name = f"traitctl.jobs.{path.stem}"
+        deps = graph.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            deps.update(t for t in targets if t.startswith("traitctl.jobs.") and t != name)
+
+    def cycle_from(start: str, node: str, seen: tuple[str, ...]) -> tuple[str, ...] | None:
+        for dep in sorted(graph.get(node, ())):
+            if dep == start:
+                return (*seen, dep)
+            if dep not in seen and dep in graph:
+                found = cycle_from(start, dep, (*seen, dep))
+                if found:
+                    return found
+        return None
+
+    assert graph["traitctl.jobs.queue"] and "traitctl.jobs.tasks" in graph["traitctl.jobs.queue"]
+    circles = [c for c in (cycle_from(n, n, (n,)) for n in sorted(graph)) if c]
+    assert circles == [], circles

@@ -32,8 +32,31 @@ def worker(
     state = app_for(False)
     logging.basicConfig(level=logging.INFO if state.out.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = Runtime(state.options, state.env, state.cwd, queue=queue)
+    runtime = _start(state, queue)
     state.out.success(f"worker {runtime.worker_id}: queue {runtime.queue!r} on "
                       f"{redact_url(runtime.settings.queue_url)}, {workers} thread(s); Ctrl-C stops.")
     run_worker(runtime, workers=workers, periodic=not no_periodic, shutdown_timeout=shutdown_timeout)
     state.out.success(f"worker {runtime.worker_id} stopped: {runtime.done} done, {runtime.failed} failed.")
+
+
+def _start(state, queue: str | None):
+    """The worker's runtime; while its store cannot be opened, one line per try and a growing wait
+    (as for an outage later on), until it opens or the worker is stopped."""
+    import logging
+    import random
+    import time
+
+    from traitctl.engine.errors import StoreError
+    from traitctl.engine.jobs import outage_delay
+    from traitctl.jobs.worker import Runtime
+
+    log = logging.getLogger("traitctl.worker")
+    attempt = 0
+    while True:
+        try:
+            return Runtime(state.options, state.env, state.cwd, queue=queue)
+        except StoreError as exc:
+            attempt += 1
+            delay = outage_delay(attempt, random.random())
+            log.warning("%s; try %d, next in %.1f s", exc.message, attempt, delay)
+            time.sleep(delay)

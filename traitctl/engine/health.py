@@ -171,11 +171,20 @@ def queue(pending: int, oldest_age: float | None, limits: Mapping[str, float]) -
 
 
 def workers(ages: list[tuple[str, str, float]], max_age: float) -> tuple[str, str]:
-    """Worker heartbeats: ``ok`` when one is fresher than ``max_age`` seconds.
+    """Worker heartbeats: ``ok`` when one is fresher than ``max_age`` seconds and running jobs.
+
+    A worker whose queue or store does not answer says ``backing-off`` in its heartbeat: alone,
+    that is a failure (no job runs); beside a worker that runs jobs, a warning.
 
     :param ages: ``(worker_id, state, seconds since its last heartbeat)`` per known worker.
     """
-    alive = [w for w, state, age in ages if state != "stopped" and age <= max_age]
+    alive = [(w, state) for w, state, age in ages if state != "stopped" and age <= max_age]
+    waiting = [w for w, state in alive if state == "backing-off"]
+    working = len(alive) - len(waiting)
+    if waiting:
+        names = ", ".join(waiting[:3]) + (" …" if len(waiting) > 3 else "")
+        text = f"{len(waiting)} worker(s) backing off, their queue or store does not answer ({names})"
+        return (WARN, f"{working} worker(s) alive; {text}") if working else (FAIL, f"no worker runs jobs: {text}")
     if alive:
         return OK, f"{len(alive)} worker(s) alive (heartbeat within {max_age:g} s)"
     if not ages:

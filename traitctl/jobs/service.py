@@ -78,6 +78,8 @@ class Jobs:
         self.command = command
         self.default_queue = default_queue
         self._queue_for = queue_for
+        #: ``(job id, sentence)`` per message that could not be sent (see :meth:`dispatch`).
+        self.undelivered: list[tuple[int, str]] = []
         tune_store(store)
 
     def huey(self, name: str) -> Any:
@@ -131,8 +133,16 @@ class Jobs:
                    timeout=spec.timeout, retry_delay=spec.retry_delay, backoff=spec.backoff, enqueued=now,
                    eta=item.get("eta"), key=item.get("key"))
 
-    def dispatch(self, job: Job, now: dt.datetime | None = None) -> None:
-        """Send the job's message (at its ``eta`` when in the future)."""
+    def dispatch(self, job: Job, now: dt.datetime | None = None) -> bool:
+        """Send the job's message (at its ``eta`` when in the future).
+
+        A queue that cannot be reached is not an error: the job is recorded (``queued``) and a
+        worker's recovery sends its message once the queue answers (:meth:`redispatch_lost`), so
+        a caller that retries never creates a second job. The job and the reason are added to
+        :attr:`undelivered` (``jobs enqueue`` and ``jobs retry`` print them as warnings).
+
+        :returns: whether the message was sent.
+        """
         huey = self.huey(job.queue)
         options: dict[str, Any] = {"priority": job.priority or None}
         if job.eta is not None and job.eta > (now or utcnow()):
@@ -145,11 +155,13 @@ class Jobs:
             else:
                 huey.enqueue(task)
         except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
-            from traitctl.engine.errors import StoreError
             from traitctl.settings import redact_url
 
-            raise StoreError(f"Job {job.id} is recorded but the queue at {redact_url(self.queue_url)} cannot be "
-                             f"reached ({type(exc).__name__}); a worker sends it when the queue is back.") from None
+            self.undelivered.append((job.id, f"Job {job.id} is recorded but the queue at {redact_url(self.queue_url)} "
+                                             f"cannot be reached ({type(exc).__name__}); a worker sends it once the "
+                                             f"queue answers."))
+            return False
+        return True
 
     # -- the worker's side ----------------------------------------------------------------------
     def claim(self, job_id: int, worker: str, done: Sequence[Success] = ()) -> Job | None:

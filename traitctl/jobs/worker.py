@@ -422,6 +422,13 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
+def _from_store(exc: BaseException) -> bool:
+    """Whether an error came from the store (peewee, psycopg) rather than the queue (Huey's
+    storage: redis, sqlite3)."""
+    module = type(exc).__module__
+    return module.startswith(("peewee", "psycopg", "traitctl"))
+
+
 def store_unreachable(exc: BaseException) -> bool:
     """True when ``exc`` says the store (or the queue) could not be reached or was busy, rather
     than that it refused the data written: a connection error, a lock, a timeout."""
@@ -535,8 +542,9 @@ def _consumer_class(runtime: Runtime) -> type:
                 self._next_maintenance = time.monotonic() + self.runtime.heartbeat_every
                 try:
                     self.runtime.maintain()
-                except Exception as exc:  # noqa: BLE001 - a store outage must not stop the worker
-                    delay = self.runtime.store_outage.failed(exc)
+                except Exception as exc:  # noqa: BLE001 - an outage must not stop the worker
+                    outage = self.runtime.store_outage if _from_store(exc) else self.runtime.queue_outage
+                    delay = outage.failed(exc)
                     self._next_maintenance = time.monotonic() + max(delay, self.runtime.heartbeat_every)
                 else:
                     self.runtime.store_outage.ok()

@@ -151,9 +151,11 @@ def test_worker_backs_off_while_its_queue_is_down_and_health_says_so(cli, jobs_p
     assert "Traceback" not in log and "pw@" not in log
     tries = [line for line in log.splitlines() if "unreachable" in line]
     assert all("queue at redis://:***@127.0.0.1:1/0 unreachable (ConnectionError" in t for t in tries), tries
-    waits = [float(m) for m in re.findall(r"next in ([0-9.]+) s", "\n".join(tries))]
-    # two threads (worker, scheduler) try in turn; in 3-4 s they make a handful of tries, not thousands
-    assert 2 <= len(tries) <= 20 and max(waits) > min(waits), tries
+    waits = {int(n): float(w) for n, w in re.findall(r"try (\d+), next in ([0-9.]+) s", "\n".join(tries))}
+    # two threads (worker, scheduler) try in turn; in a few seconds a handful of tries, not thousands,
+    # each wait in the upper half of 0.5 s * 2 ** (try - 1)
+    assert 2 <= len(tries) <= 20 and 2 in waits, tries
+    assert all(0.5 * 2 ** (n - 1) / 2 - 0.05 <= w <= 0.5 * 2 ** (n - 1) + 0.05 for n, w in waits.items()), waits
 
 
 def test_worker_waits_for_an_unreachable_store_and_commands_without_a_store_work(cli, jobs_project, start_worker):
@@ -213,3 +215,19 @@ def test_the_queue_the_tasks_and_the_worker_import_no_circle():
     assert graph["traitctl.jobs.queue"] and "traitctl.jobs.tasks" in graph["traitctl.jobs.queue"]
     circles = [c for c in (cycle_from(n, n, (n,)) for n in sorted(graph)) if c]
     assert circles == [], circles
+
+
+def test_outage_waits_double_up_to_a_cap_with_jitter_and_health_reads_backing_off():
+    from traitctl.engine import health
+    from traitctl.engine.jobs import outage_delay
+    from traitctl.store.db import storable_text
+
+    assert [outage_delay(n, 0.999999) for n in (1, 2, 3)] == pytest.approx([0.5, 1.0, 2.0], abs=1e-5)
+    assert [outage_delay(n, 0.0) for n in (1, 2, 3)] == [0.25, 0.5, 1.0]
+    assert outage_delay(50, 0.999999) == pytest.approx(30.0, abs=1e-4) and outage_delay(50, 0.0) == 15.0
+    assert health.workers([("w1", "backing-off", 1.0)], 15)[0] == health.FAIL
+    status, message = health.workers([("w1", "backing-off", 1.0), ("w2", "idle", 1.0)], 15)
+    assert status == health.WARN and "1 worker(s) alive; 1 worker(s) backing off" in message and "w1" in message
+    assert health.workers([("w2", "busy", 1.0)], 15)[0] == health.OK
+    assert storable_text("a\x00b\udcff c") == "a\ufffdb\ufffd c"
+    assert storable_text("plain") == "plain" and storable_text(None) is None and storable_text("é ✓") == "é ✓"

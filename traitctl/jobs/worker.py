@@ -114,6 +114,7 @@ class Runtime:
         self._has_pending = threading.Event()
         from traitctl.settings import redact_url
 
+        self._settle_wait = 0.0
         self.queue_outage = Outage("queue", redact_url(self.settings.queue_url))
         self.store_outage = Outage("store", redact_url(self.settings.store_url))
 
@@ -207,7 +208,7 @@ class Runtime:
             except Exception as exc:  # noqa: BLE001
                 if store_unreachable(exc):
                     self._keep_pending(*done[i:])
-                    log.warning("recording finished jobs failed (%s); retrying", one_line(exc))
+                    self._settle_wait = self.store_outage.failed(exc)
                     return
                 reason = f"the run ended but its result could not be stored: {one_line(exc)}"
             try:
@@ -215,7 +216,7 @@ class Runtime:
                 log.warning("job %s: %s", item.job.id, reason)
             except Exception as exc:  # noqa: BLE001
                 self._keep_pending(*done[i:])
-                log.warning("recording finished jobs failed (%s); retrying", one_line(exc))
+                self._settle_wait = self.store_outage.failed(exc)
                 return
 
     def _execute(self, jobs: Jobs, job: rules.Job) -> None:
@@ -286,9 +287,10 @@ class Runtime:
             if not self._has_pending.wait(timeout=0.5):
                 continue
             stop.wait(SETTLE_AFTER)
+            self._settle_wait = 0.0
             self.settle(older_than=SETTLE_AFTER)
-            if self._has_pending.is_set():  # kept: the store is not answering; wait before asking again
-                stop.wait(0.5)
+            if self._settle_wait:  # kept: the store is not answering; wait before asking again
+                stop.wait(self._settle_wait)
 
     def _failed(self, state: str | None) -> None:
         if state == rules.FAILED:  # a retry (QUEUED) is not a finished job yet

@@ -192,7 +192,7 @@ def is_contention(exc: BaseException) -> bool:
     """True for an error that only says another transaction was in the way: SQLite's
     ``database is locked``/``busy`` (the busy timeout ran out), PostgreSQL's serialization
     failures and deadlocks. Such a unit of work can be run again as a whole."""
-    if not isinstance(exc, peewee.OperationalError | peewee.DatabaseError) and "psycopg" not in type(exc).__module__:
+    if not isinstance(exc, peewee.DatabaseError) and "psycopg" not in type(exc).__module__:
         return False
     for candidate in (exc, *exc.args[:1], exc.__cause__, exc.__context__):
         if getattr(candidate, "sqlstate", None) in _RETRY_SQLSTATES:

@@ -347,9 +347,9 @@ class Runtime:
         if state is None:
             state = rules.BACKING_OFF if self.queue_outage.attempts or self.store_outage.attempts else \
                 "busy" if running else "idle"
-        beat = WorkerBeat(worker_id=self.worker_id, host=self.host, pid=os.getpid(), state=state, queue=self.queue, started=self.started,
-                          last_seen=utcnow(), jobs_done=self.done, jobs_failed=self.failed, rss_mb=rss,
-                          peak_rss_mb=self.peak_rss, cpu_percent=cpu,
+        beat = WorkerBeat(worker_id=self.worker_id, host=self.host, pid=os.getpid(), state=state, queue=self.queue,
+                          started=self.started, last_seen=utcnow(), jobs_done=self.done, jobs_failed=self.failed,
+                          rss_mb=rss, peak_rss_mb=self.peak_rss, cpu_percent=cpu,
                           current_job=",".join(map(str, running))[:100] or None)
         self.store.workers.beat(beat)
         return beat
@@ -474,8 +474,8 @@ def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shu
     tasks.serve(runtime)
     huey = open_queue(runtime.settings.queue_url, runtime.queue)
     consumer = _consumer_class(runtime)(huey, workers=workers, periodic=periodic, worker_type="thread",
-                                 initial_delay=0.01, max_delay=0.1, backoff=1.15,
-                                 shutdown_timeout=shutdown_timeout, check_worker_health=True)
+                                        initial_delay=0.01, max_delay=0.1, backoff=1.15,
+                                        shutdown_timeout=shutdown_timeout, check_worker_health=True)
     runtime.defer_success = True
     stop_settler = threading.Event()
     settler = threading.Thread(target=runtime.settler, args=(stop_settler,), name="settler", daemon=True)

@@ -105,3 +105,45 @@ def test_first_use_of_a_fresh_postgresql_database_is_safe_to_race(project: Path,
         assert opened.metrics.count_points() == 4 and len(opened.jobs.list()) == 4
     finally:
         opened.close()
+
+
+def test_a_postgresql_deadlock_is_retried_as_a_whole(pg_url: str):
+    """Two transactions lock two rows in opposite orders: PostgreSQL aborts one (deadlock
+    detected) and :func:`traitctl.store.db.retrying` runs that unit of work again; both commit."""
+    import threading
+
+    from traitctl.store.db import Store, retrying, upsert
+
+    first, second = Store.open(pg_url), Store.open(pg_url)
+    for key in ("a", "b"):
+        upsert(first._meta, {"key": key, "value": "0"}, first._meta.key)
+    barrier = threading.Barrier(2, timeout=10)
+    tries = {"ab": 0, "ba": 0}
+
+    def work(store, order: str) -> None:
+        Meta = store._meta
+        tries[order] += 1
+        with store.db.atomic():
+            Meta.update(value=order).where(Meta.key == order[0]).execute()
+            if tries[order] == 1:
+                barrier.wait()  # both hold their first row: the second updates deadlock
+            Meta.update(value=order).where(Meta.key == order[1]).execute()
+
+    errors: list[BaseException] = []
+
+    def run(store, order: str) -> None:
+        try:
+            retrying(store.db, lambda: work(store, order))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(first, "ab")), threading.Thread(target=run, args=(second, "ba"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        assert errors == [] and sorted(tries.values()) == [1, 2], (errors, tries)
+    finally:
+        first.close()
+        second.close()

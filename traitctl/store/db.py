@@ -33,6 +33,9 @@ SCHEMA_VERSION = 3
 #: How long a SQLite connection waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 10000
 
+#: Seconds to wait for a PostgreSQL server to accept a connection (libpq's ``connect_timeout``).
+CONNECT_TIMEOUT = 5
+
 #: Attempts of one unit of work that lost a race for a lock (see :func:`retrying`).
 WRITE_ATTEMPTS = 5
 
@@ -91,7 +94,10 @@ def connect(url: str) -> peewee.Database:
         try:
             from playhouse.db_url import connect as url_connect
 
-            return url_connect(url.replace("postgres://", "postgresql://", 1))
+            # libpq waits for ever for a host that does not answer: give up after CONNECT_TIMEOUT
+            # (a worker then backs off and tries again) unless the URL sets its own.
+            extra = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT}
+            return url_connect(url.replace("postgres://", "postgresql://", 1), **extra)
         except ImportError as exc:
             raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
     raise StoreError(f"Unsupported store URL {redact_url(url)!r}: use sqlite:///PATH or postgresql://…")

@@ -51,8 +51,8 @@ def _finish(procs: list[subprocess.Popen]) -> tuple[list[int], str]:
 def test_concurrent_cli_writers_never_fail_on_a_lock(project: Path, backend: str, request):
     """Ten processes recording points while five set flag overrides and configuration values."""
     store = ["--store", request.getfixturevalue("pg_url")] if backend == "postgresql" else []
-    metric_procs, per_metric = 10, 20
-    override_procs, per_override = 5, 6
+    metric_procs, per_metric = 10, 15
+    override_procs, per_override = 5, 5
     procs = [_spawn(project, [[*store, "metrics", "record", f"load.p{p}", "1", "--label", f"n={n}"]
                               for n in range(per_metric)]) for p in range(metric_procs)]
     for p in range(override_procs):

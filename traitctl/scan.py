@@ -176,14 +176,22 @@ def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = Tru
 
     :param app: the invocation's :class:`~traitctl.context.App`.
     :param paths: explicit roots (the command's PATH arguments).
-    :param store: the store to cache in; defaults to ``app.store()``.
+    :param store: the store to cache in; defaults to ``app.store()``. The cache only saves time:
+        a store that cannot be opened is a warning, and the scan parses every file without it.
     :param stats: filled with cache figures (see :func:`parse_all`).
     """
     from dataclasses import replace
 
+    from traitctl.engine.errors import StoreError
+
     roots, options = roots_for_app(app, paths)
+    if store is None:
+        try:
+            store = app.store()
+        except StoreError as exc:
+            app.out.warn(f"{exc.message}; scanning without the parse cache.")
     inv = scan(roots, excludes=options["exclude"], model_bases=options["model_bases"],
-               extra_traits=options["traits"], store=store if store is not None else app.store(),
+               extra_traits=options["traits"], store=store,
                use_cache=use_cache, progress=progress, stats=stats)
     # Roots as the user would type them from here, so a saved baseline does not depend on the machine.
     return replace(inv, roots=tuple(_shown(root, app.cwd) for root in roots))

@@ -27,6 +27,12 @@ def _service(state: App) -> Any:
                 default_queue=conf.queue)
 
 
+def _warn_undelivered(state: App, service: Any) -> None:
+    """A job recorded while its queue was unreachable: a warning, exit 0 (a worker sends it later)."""
+    for _, sentence in service.undelivered:
+        state.out.warn(sentence)
+
+
 def job_document(job: Any) -> dict[str, Any]:
     """The ``--json`` shape of one job (every record field plus ``duration_s``)."""
     from traitctl.jobs.service import job_document as document
@@ -86,8 +92,10 @@ def enqueue(
     now = utcnow()
     eta = now + rules.parse_duration(delay, "--delay") if delay else rules.parse_at(at, now) if at else None
     trait, op, spec = _operation(state, target, operation, tenant)
-    job = _service(state).enqueue(spec, trait=trait, model=model.lstrip("\\") if model else None, tenant=tenant,
-                                  data=values, eta=eta, priority=priority, now=now)
+    service = _service(state)
+    job = service.enqueue(spec, trait=trait, model=model.lstrip("\\") if model else None, tenant=tenant,
+                          data=values, eta=eta, priority=priority, now=now)
+    _warn_undelivered(state, service)
     if state.out.json_mode:
         state.out.json(job_document(job))
         return
@@ -145,7 +153,9 @@ def show(job_id: IdArg, json: JsonOpt = False) -> None:
 def retry(job_id: IdArg, json: JsonOpt = False) -> None:
     """Queue a finished (failed, cancelled or succeeded) job again, from its first attempt."""
     state = app_for(json)
-    job = _service(state).retry(job_id)
+    service = _service(state)
+    job = service.retry(job_id)
+    _warn_undelivered(state, service)
     if state.out.json_mode:
         state.out.json(job_document(job))
         return

@@ -33,7 +33,7 @@ def worker(
     _refuse_invalid_configuration(state)
     logging.basicConfig(level=logging.INFO if state.out.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = Runtime(state.options, state.env, state.cwd, queue=queue)
+    runtime = _start(state, queue)
     state.out.success(f"worker {runtime.worker_id}: queue {runtime.queue!r} on "
                       f"{redact_url(runtime.settings.queue_url)}, {workers} thread(s); Ctrl-C stops.")
     run_worker(runtime, workers=workers, periodic=not no_periodic, shutdown_timeout=shutdown_timeout)
@@ -52,3 +52,26 @@ def _refuse_invalid_configuration(state) -> None:
             state.out.error(problem.text())
         raise InputError(f"{state.config_path}: {len(problems)} configuration problem(s); the worker does not "
                          "start until `traitctl config validate` is clean.")
+
+
+def _start(state, queue: str | None):
+    """The worker's runtime; while its store cannot be opened, one line per try and a growing wait
+    (as for an outage later on), until it opens or the worker is stopped."""
+    import logging
+    import random
+    import time
+
+    from traitctl.engine.errors import StoreError
+    from traitctl.engine.jobs import outage_delay
+    from traitctl.jobs.worker import Runtime
+
+    log = logging.getLogger("traitctl.worker")
+    attempt = 0
+    while True:
+        try:
+            return Runtime(state.options, state.env, state.cwd, queue=queue)
+        except StoreError as exc:
+            attempt += 1
+            delay = outage_delay(attempt, random.random())
+            log.warning("%s; try %d, next in %.1f s", exc.message, attempt, delay)
+            time.sleep(delay)

@@ -203,18 +203,30 @@ def queue(pending: int, oldest_age: float | None, limits: Mapping[str, float]) -
 
 
 def workers(beats: list[tuple], max_age: float, orphans: list[int] = ()) -> tuple[str, str]:
-    """Worker heartbeats: ``ok`` when a worker is alive and no running job has lost its worker.
+    """Worker heartbeats: ``ok`` when a worker is alive, runs jobs, and no running job has lost its worker.
+
+    A live worker whose queue or store does not answer says ``backing-off`` in its heartbeat: alone,
+    that is a failure (no job runs); beside a worker that runs jobs, a warning.
 
     :param beats: ``(worker_id, state, seconds since its last heartbeat, why it is dead or None)``
         per known worker (:func:`traitctl.engine.workers.lost_reason`).
     :param max_age: the heartbeat age limit the reasons were judged by.
     :param orphans: ids of ``running`` jobs whose worker is dead.
     """
-    alive = [w for w, _, _, why in beats if why is None]
+    alive = [(w, state) for w, state, _, why in beats if why is None]
     stuck = ""
     if orphans:
         ids = ", ".join(f"#{i}" for i in orphans[:5]) + (f" (and {len(orphans) - 5} more)" if len(orphans) > 5 else "")
         stuck = f"{len(orphans)} running job(s) without a live worker: {ids}"
+    waiting = [w for w, state in alive if state == "backing-off"]
+    if waiting:
+        working = len(alive) - len(waiting)
+        names = ", ".join(waiting[:3]) + (" …" if len(waiting) > 3 else "")
+        text = f"{len(waiting)} worker(s) backing off, their queue or store does not answer ({names})"
+        if not working:
+            return FAIL, f"{stuck}; no worker runs jobs: {text}" if stuck else f"no worker runs jobs: {text}"
+        return (FAIL, f"{stuck}; {working} worker(s) alive; {text}") if stuck else (
+            WARN, f"{working} worker(s) alive; {text}")
     if alive:
         found = f"{len(alive)} worker(s) alive (heartbeat within {max_age:g} s, process running)"
         return (FAIL, f"{stuck}; {found}, recovering them") if stuck else (OK, found)

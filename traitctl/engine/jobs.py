@@ -19,6 +19,8 @@ from traitctl.engine.timeparse import duration_seconds
 # -- states -------------------------------------------------------------------------------------
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+#: A worker's heartbeat state while its queue or store does not answer (it waits and tries again).
+BACKING_OFF = "backing-off"
 FINISHED = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 #: state -> the states it may move to. ``running -> queued`` is a retry, a put-back on shutdown or a
@@ -123,6 +125,18 @@ def retry_delay(attempt: int, base: float, backoff: float, cap: float = 3600.0) 
     if base <= 0:
         return 0.0
     return min(cap, base * (max(backoff, 1.0) ** max(attempt - 1, 0)))
+
+
+#: A worker's waits while its queue or store does not answer: first wait, longest wait (seconds).
+OUTAGE_FIRST, OUTAGE_CAP = 0.5, 30.0
+
+
+def outage_delay(attempt: int, jitter: float, first: float = OUTAGE_FIRST, cap: float = OUTAGE_CAP) -> float:
+    """Seconds to wait after failed try ``attempt`` (1-based) to reach a dependency: doubling from
+    ``first`` up to ``cap``, then spread over its upper half by ``jitter`` (0 <= jitter < 1, the
+    caller's random number) so that many workers do not all ask again at the same moment."""
+    delay = min(cap, first * 2.0 ** max(attempt - 1, 0))
+    return delay * (0.5 + 0.5 * jitter)
 
 
 def parse_data(items: Iterable[str]) -> dict[str, Any]:

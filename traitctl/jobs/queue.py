@@ -16,6 +16,9 @@ from typing import Any
 from traitctl.engine.errors import InputError, StoreError
 from traitctl.settings import redact_url
 
+#: Seconds to wait for a Redis server to accept a connection.
+CONNECT_TIMEOUT = 5
+
 _CACHE: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 
@@ -79,7 +82,12 @@ def _create(url: str, name: str) -> Any:
         path.parent.mkdir(parents=True, exist_ok=True)
         huey = _huey_class("sqlite")(huey_name(name), filename=str(path), results=False, utc=True, timeout=30)
     else:
-        huey = _huey_class("redis")(huey_name(name), url=url, results=False, utc=True, read_timeout=1)
+        from redis import ConnectionPool
+
+        # A host that does not answer fails after CONNECT_TIMEOUT (redis-py would wait for ever).
+        pool = ConnectionPool.from_url(url, **({} if "socket_connect_timeout=" in url
+                                              else {"socket_connect_timeout": CONNECT_TIMEOUT}))
+        huey = _huey_class("redis")(huey_name(name), connection_pool=pool, results=False, utc=True, read_timeout=1)
     tasks.register(huey)
     return huey
 

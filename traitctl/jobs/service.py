@@ -78,6 +78,8 @@ class Jobs:
         self.command = command
         self.default_queue = default_queue
         self._queue_for = queue_for
+        #: ``(job id, sentence)`` per message that could not be sent (see :meth:`dispatch`).
+        self.undelivered: list[tuple[int, str]] = []
         tune_store(store)
 
     def huey(self, name: str) -> Any:
@@ -131,8 +133,16 @@ class Jobs:
                    timeout=spec.timeout, retry_delay=spec.retry_delay, backoff=spec.backoff, enqueued=now,
                    eta=item.get("eta"), key=item.get("key"))
 
-    def dispatch(self, job: Job, now: dt.datetime | None = None) -> None:
-        """Send the job's message (at its ``eta`` when in the future)."""
+    def dispatch(self, job: Job, now: dt.datetime | None = None) -> bool:
+        """Send the job's message (at its ``eta`` when in the future).
+
+        A queue that cannot be reached is not an error: the job is recorded (``queued``) and a
+        worker's recovery sends its message once the queue answers (:meth:`redispatch_lost`), so
+        a caller that retries never creates a second job. The job and the reason are added to
+        :attr:`undelivered` (``jobs enqueue`` and ``jobs retry`` print them as warnings).
+
+        :returns: whether the message was sent.
+        """
         huey = self.huey(job.queue)
         options: dict[str, Any] = {"priority": job.priority or None}
         if job.eta is not None and job.eta > (now or utcnow()):
@@ -145,11 +155,13 @@ class Jobs:
             else:
                 huey.enqueue(task)
         except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
-            from traitctl.engine.errors import StoreError
             from traitctl.settings import redact_url
 
-            raise StoreError(f"Job {job.id} is recorded but the queue at {redact_url(self.queue_url)} cannot be "
-                             f"reached ({type(exc).__name__}); a worker sends it when the queue is back.") from None
+            self.undelivered.append((job.id, f"Job {job.id} is recorded but the queue at {redact_url(self.queue_url)} "
+                                             f"cannot be reached ({type(exc).__name__}); a worker sends it once the "
+                                             f"queue answers."))
+            return False
+        return True
 
     # -- the worker's side ----------------------------------------------------------------------
     def claim(self, job_id: int, worker: str, done: Sequence[Success] = ()) -> Job | None:
@@ -182,6 +194,17 @@ class Jobs:
             return False  # cancelled or put back meanwhile: that transition has its own event
         self._event("job.succeeded", job, extra={"exit_code": done.exit_code, "result": done.result or {}},
                     ts=done.at)
+        return True
+
+    def fail_unrecorded(self, done: Success, reason: str) -> bool:
+        """A run that succeeded but whose result the store refused: ``failed`` with ``reason``,
+        without its output or result (no retry: the run itself went well and may not be idempotent).
+        False when the run was cancelled or put back meanwhile."""
+        job = done.job
+        with self.repo.write():
+            if not self.repo.finish(job, FAILED, done.at, exit_code=done.exit_code, error=reason[:500]):
+                return False
+            self._event("job.failed", job, extra={"error": reason[:500], "exit_code": done.exit_code}, ts=done.at)
         return True
 
     def fail(self, job: Job, error: str, *, exit_code: int | None = None, output: str = "") -> str | None:

@@ -1,28 +1,49 @@
-"""The Huey tasks: thin wrappers that hand a message to the running worker's :class:`Runtime`.
+"""The Huey tasks: thin wrappers that hand a message to the process's job runner.
 
 Two tasks exist on every queue: ``run_job(job_id, sent)`` runs one job record, and the periodic
 ``tick`` (every minute) creates the jobs of ``[schedule]`` entries that are due.
+
+This module knows neither the queue's backends nor the worker: :mod:`traitctl.jobs.queue`
+registers the tasks on each Huey instance, and ``traitctl worker`` hands its runtime over with
+:func:`serve` before its consumer starts (imports go worker -> queue -> tasks, never back). A
+process that runs traitctl's messages with Huey's own consumer calls
+``tasks.serve(Runtime.from_environment())`` first.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 RUN_JOB = "traitctl.run_job"
 TICK = "traitctl.tick"
 
-#: The worker sets this before its consumer starts (see :mod:`traitctl.jobs.worker`).
-RUNTIME: Any = None
+
+class Runner(Protocol):
+    """What runs the messages (:class:`traitctl.jobs.worker.Runtime`)."""
+
+    def run_job(self, job_id: int) -> None: ...
+
+    def tick(self) -> Any: ...
 
 
-def runtime() -> Any:
-    """The worker's runtime; a process that runs tasks without ``traitctl worker`` (Huey's own
-    consumer) builds one from the environment (``TRAITCTL_CONFIG``, ``TRAITCTL_STORE`` …)."""
+#: The runner of this process (set by :func:`serve`).
+RUNTIME: Runner | None = None
+
+
+def serve(runner: Runner) -> None:
+    """Run this process's messages with ``runner``."""
     global RUNTIME
-    if RUNTIME is None:
-        from traitctl.jobs.worker import Runtime
+    RUNTIME = runner
 
-        RUNTIME = Runtime.from_environment()
+
+def runtime() -> Runner:
+    """The runner set by :func:`serve`.
+
+    :raises RuntimeError: when no runner was set (a message consumed outside ``traitctl worker``).
+    """
+    if RUNTIME is None:
+        raise RuntimeError("traitctl jobs run in `traitctl worker`; a process consuming them with Huey's own "
+                           "consumer must call traitctl.jobs.tasks.serve(Runtime.from_environment()) first")
     return RUNTIME
 
 

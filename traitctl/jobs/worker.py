@@ -39,6 +39,41 @@ log = logging.getLogger("traitctl.worker")
 SETTLE_AFTER = 0.005
 
 
+class Outage:
+    """Back-off for one dependency (the queue, the store) that does not answer: each failed try is
+    one line in the log (no traceback) and a wait of :func:`traitctl.engine.jobs.outage_delay`
+    (0.5 s doubling up to 30 s, jittered); the first success after an outage is logged too.
+
+    :param name: what is unreachable (``queue``, ``store``), as the log says it.
+    """
+
+    def __init__(self, name: str, where: str) -> None:
+        self.name, self.where = name, where
+        self.attempts = 0
+        self._lock = threading.Lock()
+
+    def failed(self, exc: BaseException) -> float:
+        """Count a failed try, log it, and return the seconds to wait before the next."""
+        import random
+
+        with self._lock:
+            self.attempts += 1
+            attempt = self.attempts
+        delay = rules.outage_delay(attempt, random.random())
+        log.warning("%s at %s unreachable (%s); try %d, next in %.1f s", self.name, self.where, one_line(exc),
+                    attempt, delay)
+        return delay
+
+    def ok(self) -> None:
+        """A try succeeded: the outage, if any, is over."""
+        if self.attempts:
+            with self._lock:
+                attempts, self.attempts = self.attempts, 0
+            if attempts:
+                log.warning("%s at %s answers again after %d failed tr%s", self.name, self.where, attempts,
+                            "y" if attempts == 1 else "ies")
+
+
 class Runtime:
     """One worker process's state: identity, store, configuration, counters, running jobs.
 
@@ -79,6 +114,11 @@ class Runtime:
         self._pending: list[tuple[float, Success]] = []
         self._has_pending = threading.Event()
         self._delivery_problem: str | None = None
+        from traitctl.settings import redact_url
+
+        self._settle_wait = 0.0
+        self.queue_outage = Outage("queue", redact_url(self.settings.queue_url))
+        self.store_outage = Outage("store", redact_url(self.settings.store_url))
 
     @classmethod
     def from_environment(cls) -> "Runtime":
@@ -120,14 +160,30 @@ class Runtime:
 
     # -- running one job ----------------------------------------------------------------------------
     def run_job(self, job_id: int) -> None:
-        """Claim, run and record job ``job_id``; a message for a job that is not queued is dropped."""
+        """Claim, run and record job ``job_id``; a message for a job that is not queued is dropped.
+
+        The claim also records the successes still pending (one commit per job). When that
+        transaction fails, each pending success is recorded alone (:meth:`_record_alone`), so one
+        unrecordable result never blocks the claims after it, then the claim is tried alone. A
+        claim the store refuses (the store is unreachable) is logged in one line: the job stays
+        ``queued`` and its message is sent again by the recovery once the store is back."""
         jobs = self.jobs()
         done = self._take_pending()
         try:
             job = jobs.claim(job_id, self.worker_id, done=done)
-        except BaseException:
-            self._keep_pending(*done)  # not recorded: the settler or the next claim tries again
+        except (KeyboardInterrupt, SystemExit):
+            self._keep_pending(*done)
             raise
+        except Exception as exc:  # noqa: BLE001 - sorted out below
+            if not done:
+                self._claim_failed(job_id, exc)
+                return
+            self._record_alone(done)
+            try:
+                job = jobs.claim(job_id, self.worker_id)
+            except Exception as again:  # noqa: BLE001
+                self._claim_failed(job_id, again)
+                return
         if job is None:
             return
         with self._lock:
@@ -137,6 +193,33 @@ class Runtime:
         finally:
             with self._lock:
                 self.current.pop(job.id, None)
+
+    def _claim_failed(self, job_id: int, exc: BaseException) -> None:
+        log.warning("job %s could not be claimed (%s); it is sent again once the store answers", job_id,
+                    one_line(exc))
+
+    def _record_alone(self, done: list[Success]) -> None:
+        """Record each success in its own transaction. A result the store refuses for what it
+        contains (not for being unreachable) makes its job ``failed`` with a short reason and
+        without its output; when the store cannot be written at all, the rest stay pending."""
+        jobs = self.jobs()
+        for i, item in enumerate(done):
+            try:
+                jobs.settle([item])
+                continue
+            except Exception as exc:  # noqa: BLE001
+                if store_unreachable(exc):
+                    self._keep_pending(*done[i:])
+                    self._settle_wait = self.store_outage.failed(exc)
+                    return
+                reason = f"the run ended but its result could not be stored: {one_line(exc)}"
+            try:
+                jobs.fail_unrecorded(item, reason)
+                log.warning("job %s: %s", item.job.id, reason)
+            except Exception as exc:  # noqa: BLE001
+                self._keep_pending(*done[i:])
+                self._settle_wait = self.store_outage.failed(exc)
+                return
 
     def _execute(self, jobs: Jobs, job: rules.Job) -> None:
         try:
@@ -185,18 +268,19 @@ class Runtime:
         return [item for _, item in taken]
 
     def settle(self, older_than: float | None = None) -> int:
-        """Record pending successes in one transaction (all, or those waiting ``older_than`` s).
+        """Record pending successes in one transaction (all, or those waiting ``older_than`` s);
+        when that fails, each alone (see :meth:`_record_alone`).
 
-        :returns: how many were recorded.
+        :returns: how many were recorded in the one transaction.
         """
         done = self._take_pending(older_than)
         if not done:
             return 0
         try:
             return self.jobs().settle(done)
-        except BaseException:
-            self._keep_pending(*done)
-            raise
+        except Exception:  # noqa: BLE001 - one bad result must not hold back the others
+            self._record_alone(done)
+            return 0
 
     def settler(self, stop: threading.Event) -> None:
         """Record successes no claim has carried within ``SETTLE_AFTER`` (the queue went empty),
@@ -205,11 +289,10 @@ class Runtime:
             if not self._has_pending.wait(timeout=0.5):
                 continue
             stop.wait(SETTLE_AFTER)
-            try:
-                self.settle(older_than=SETTLE_AFTER)
-            except Exception:  # noqa: BLE001 - kept pending: retried next round, and at shutdown
-                log.exception("recording finished jobs failed; retrying")
-                stop.wait(0.5)
+            self._settle_wait = 0.0
+            self.settle(older_than=SETTLE_AFTER)
+            if self._settle_wait:  # kept: the store is not answering; wait before asking again
+                stop.wait(self._settle_wait)
 
     def _failed(self, state: str | None) -> None:
         if state == rules.FAILED:  # a retry (QUEUED) is not a finished job yet
@@ -263,10 +346,12 @@ class Runtime:
         rss, cpu = self._usage()
         with self._lock:
             running = sorted(self.current)
-        beat = WorkerBeat(worker_id=self.worker_id, host=self.host, pid=os.getpid(),
-                          state=state or ("busy" if running else "idle"), queue=self.queue, started=self.started,
-                          last_seen=utcnow(), jobs_done=self.done, jobs_failed=self.failed, rss_mb=rss,
-                          peak_rss_mb=self.peak_rss, cpu_percent=cpu,
+        if state is None:
+            state = rules.BACKING_OFF if self.queue_outage.attempts or self.store_outage.attempts else \
+                "busy" if running else "idle"
+        beat = WorkerBeat(worker_id=self.worker_id, host=self.host, pid=os.getpid(), state=state, queue=self.queue,
+                          started=self.started, last_seen=utcnow(), jobs_done=self.done, jobs_failed=self.failed,
+                          rss_mb=rss, peak_rss_mb=self.peak_rss, cpu_percent=cpu,
                           current_job=",".join(map(str, running))[:100] or None)
         self.store.workers.beat(beat)
         return beat
@@ -346,6 +431,31 @@ class Runtime:
         self.beat("stopped")
 
 
+def one_line(exc: BaseException) -> str:
+    """An error as one short line for the worker's log (no traceback)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def _from_store(exc: BaseException) -> bool:
+    """Whether an error came from the store (peewee, psycopg) rather than the queue (Huey's
+    storage: redis, sqlite3)."""
+    module = type(exc).__module__
+    return module.startswith(("peewee", "psycopg", "traitctl"))
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the store (or the queue) could not be reached or was busy, rather
+    than that it refused the data written: a connection error, a lock, a timeout."""
+    import peewee
+
+    if isinstance(exc, (peewee.OperationalError, peewee.InterfaceError, OSError, TimeoutError)):
+        return True
+    module = type(exc).__module__
+    return ("psycopg" in module or "redis" in module) and type(exc).__name__ in (
+        "OperationalError", "InterfaceError", "ConnectionError", "TimeoutError", "ConnectionTimeout")
+
+
 def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shutdown_timeout: float = 30.0) -> None:
     """Run the consumer in the foreground until SIGINT or SIGTERM.
 
@@ -355,12 +465,11 @@ def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shu
     from traitctl.jobs import tasks
     from traitctl.jobs.queue import open_queue
 
-    tasks.RUNTIME = runtime
+    tasks.serve(runtime)
     huey = open_queue(runtime.settings.queue_url, runtime.queue)
-    consumer = _consumer_class()(huey, workers=workers, periodic=periodic, worker_type="thread",
-                                 initial_delay=0.01, max_delay=0.1, backoff=1.15,
-                                 shutdown_timeout=shutdown_timeout, check_worker_health=True)
-    consumer.runtime = runtime
+    consumer = _consumer_class(runtime)(huey, workers=workers, periodic=periodic, worker_type="thread",
+                                        initial_delay=0.01, max_delay=0.1, backoff=1.15,
+                                        shutdown_timeout=shutdown_timeout, check_worker_health=True)
     runtime.defer_success = True
     stop_settler = threading.Event()
     settler = threading.Thread(target=runtime.settler, args=(stop_settler,), name="settler", daemon=True)
@@ -374,15 +483,54 @@ def run_worker(runtime: Runtime, *, workers: int = 1, periodic: bool = True, shu
         runtime.shutdown()
 
 
-def _consumer_class() -> type:
-    from huey.consumer import Consumer
+def _consumer_class(runtime: Runtime) -> type:
+    from huey.consumer import Consumer, Scheduler, Worker
+
+    class QueueWorker(Worker):
+        """Huey's worker thread, backing off (one log line per try) while the queue does not answer
+        instead of logging a traceback every 0.1 s."""
+
+        outage: Outage
+
+        def loop(self, now: Any = None) -> None:
+            try:
+                task = self.huey.dequeue()
+            except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, sqlite3.OperationalError …
+                self.stop_flag.wait(self.outage.failed(exc))
+                return
+            self.outage.ok()
+            if task is not None:
+                self.delay = self.default_delay
+                try:
+                    self.huey.execute(task, now)
+                except Exception:  # noqa: BLE001 - as Huey: a task's bug is logged, the thread goes on
+                    log.exception("unhandled error while running task %s", task.id)
+            elif not self.huey.storage.blocking:
+                self.sleep()
+
+    class QueueScheduler(Scheduler):
+        """Huey's scheduler (delayed messages, the periodic tick), backing off like the workers."""
+
+        outage: Outage
+
+        def loop(self, now: Any = None) -> None:
+            try:
+                self.huey.storage.schedule_size()  # a cheap probe: Huey itself would log a traceback
+            except Exception as exc:  # noqa: BLE001
+                self.stop_flag.wait(self.outage.failed(exc))
+                self._next_loop = time.monotonic()
+                return
+            super().loop(now)
 
     class TraitctlConsumer(Consumer):
         """Huey's consumer whose main loop also runs the runtime's maintenance, and whose stop
         first tells running commands to stop (they are put back)."""
 
         runtime: Runtime
+
         _next_maintenance = 0.0
+        worker_class = QueueWorker
+        scheduler_class = QueueScheduler
 
         def loop(self, health_check_ts: float | None = None) -> float | None:
             ts = super().loop(health_check_ts)
@@ -390,13 +538,28 @@ def _consumer_class() -> type:
                 self._next_maintenance = time.monotonic() + self.runtime.heartbeat_every
                 try:
                     self.runtime.maintain()
-                except Exception:  # noqa: BLE001 - a store hiccup must not stop the worker
-                    log.exception("worker maintenance failed; retrying at the next heartbeat")
+                except Exception as exc:  # noqa: BLE001 - an outage must not stop the worker
+                    outage = self.runtime.store_outage if _from_store(exc) else self.runtime.queue_outage
+                    delay = outage.failed(exc)
+                    self._next_maintenance = time.monotonic() + max(delay, self.runtime.heartbeat_every)
+                else:
+                    self.runtime.store_outage.ok()
             return ts
+
+        def _create_worker(self) -> Any:
+            worker = super()._create_worker()
+            worker.outage = self.runtime.queue_outage
+            return worker
+
+        def _create_scheduler(self) -> Any:
+            scheduler = super()._create_scheduler()
+            scheduler.outage = self.runtime.queue_outage
+            return scheduler
 
         def stop(self, graceful: bool = False) -> None:
             # Both signals: running commands are stopped and put back, then the threads end.
             self.runtime.stopping = True
             super().stop(graceful=True)
 
+    TraitctlConsumer.runtime = runtime
     return TraitctlConsumer

@@ -14,15 +14,33 @@ Tables missing from an existing database are created on open; column changes go 
 from __future__ import annotations
 
 import importlib
+import random
+import re
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee
 
 from traitctl.engine.errors import StoreError
 from traitctl.settings import redact_url
 
+T = TypeVar("T")
+
 SCHEMA_VERSION = 3
+
+#: How long a SQLite connection waits for another process's write lock before giving up.
+BUSY_TIMEOUT_MS = 10000
+
+#: Seconds to wait for a PostgreSQL server to accept a connection (libpq's ``connect_timeout``).
+CONNECT_TIMEOUT = 5
+
+#: Attempts of one unit of work that lost a race for a lock (see :func:`retrying`).
+WRITE_ATTEMPTS = 5
+
+#: The key of the PostgreSQL advisory lock held while the schema is created or upgraded.
+SCHEMA_LOCK = 0x7472_6169_7463_746C  # "traitctl"
 
 #: attribute name on Store -> "module:Class" of the repository.
 REPOSITORIES: dict[str, str] = {
@@ -61,9 +79,14 @@ def connect(url: str) -> peewee.Database:
         path = url[len("sqlite:///"):]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # WAL lets readers (dashboards, health) run beside a writer (worker, ingest).
-        return peewee.SqliteDatabase(path, pragmas={"busy_timeout": 10000, "journal_mode": "wal",
-                                                    "synchronous": "normal", "foreign_keys": 1})
+        # WAL lets readers (dashboards, health) run beside a writer (worker, ingest). Every
+        # transaction takes the write lock when it begins (BEGIN IMMEDIATE): a transaction that
+        # reads first and writes later cannot wait for the lock (SQLite answers "database is
+        # locked" at once when another writer committed since its read), one that asks up front
+        # waits up to the busy timeout like a single statement does.
+        return peewee.SqliteDatabase(path, lock_type="IMMEDIATE",
+                                     pragmas={"busy_timeout": BUSY_TIMEOUT_MS, "journal_mode": "wal",
+                                              "synchronous": "normal", "foreign_keys": 1})
     if url.startswith(("postgresql://", "postgres://")):
         from traitctl.store.driver import ensure_psycopg
 
@@ -71,7 +94,10 @@ def connect(url: str) -> peewee.Database:
         try:
             from playhouse.db_url import connect as url_connect
 
-            return url_connect(url.replace("postgres://", "postgresql://", 1))
+            # libpq waits for ever for a host that does not answer: give up after CONNECT_TIMEOUT
+            # (a worker then backs off and tries again) unless the URL sets its own.
+            extra = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT}
+            return url_connect(url.replace("postgres://", "postgresql://", 1), **extra)
         except ImportError as exc:
             raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
     raise StoreError(f"Unsupported store URL {redact_url(url)!r}: use sqlite:///PATH or postgresql://…")
@@ -112,7 +138,7 @@ class Store:
         store = cls(db, url)
         try:
             db.connect(reuse_if_open=True)
-            store._prepare()
+            retrying(db, store._prepare)
         except peewee.PeeweeException as exc:
             raise StoreError(f"Cannot open the store at {redact_url(url)}: {_first_line(exc)}") from None
         except Exception as exc:  # driver errors (psycopg.OperationalError …) are not peewee's
@@ -128,13 +154,19 @@ class Store:
         return out
 
     def _prepare(self) -> None:
+        """Create missing tables and run the migrations, safe to race: many processes opening a
+        fresh store at once (workers, CLI calls) serialise on a lock and all but the first find the
+        schema current. SQLite: the transaction's ``BEGIN IMMEDIATE`` is the lock. PostgreSQL:
+        ``CREATE TABLE IF NOT EXISTS`` is not safe to race (``pg_type_typname_nsp_index``, deadlocks
+        between index builds), so a transaction-scoped advisory lock is taken first."""
         if self._is_current():
             return  # the common case: no write, so concurrent openers never contend
         Meta = self._meta
-        # IMMEDIATE takes SQLite's write lock up front, so a second opener waits (busy_timeout)
-        # instead of failing when its read transaction would have to upgrade.
-        lock = {"lock_type": "IMMEDIATE"} if isinstance(self.db, peewee.SqliteDatabase) else {}
-        with self.db.atomic(**lock):
+        with self.db.atomic():
+            if isinstance(self.db, peewee.PostgresqlDatabase):
+                self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                if self._is_current():
+                    return  # another process did it while this one waited
             self.db.create_tables(self.models(), safe=True)
             row = Meta.get_or_none(Meta.key == "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
@@ -156,6 +188,51 @@ class Store:
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
+
+
+#: PostgreSQL errors that mean "lost a race, try again": serialization failure, deadlock detected.
+_RETRY_SQLSTATES = {"40001", "40P01"}
+
+
+def is_contention(exc: BaseException) -> bool:
+    """True for an error that only says another transaction was in the way: SQLite's
+    ``database is locked``/``busy`` (the busy timeout ran out), PostgreSQL's serialization
+    failures and deadlocks. Such a unit of work can be run again as a whole."""
+    if not isinstance(exc, peewee.DatabaseError) and "psycopg" not in type(exc).__module__:
+        return False
+    for candidate in (exc, *exc.args[:1], exc.__cause__, exc.__context__):
+        if getattr(candidate, "sqlstate", None) in _RETRY_SQLSTATES:
+            return True
+    text = str(exc).lower()
+    return isinstance(exc, peewee.OperationalError) and ("database is locked" in text or "database is busy" in text
+                                                         or "deadlock detected" in text)
+
+
+def retrying(db: peewee.Database, work: Callable[[], T], attempts: int = WRITE_ATTEMPTS) -> T:
+    """Run ``work()`` (one unit of work: its own transaction, or single statements) again when it
+    fails on contention (:func:`is_contention`), at most ``attempts`` times, with a short
+    jittered pause between tries. Inside an outer transaction nothing is retried: the error goes
+    to the outer unit, which alone can run again as a whole."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except Exception as exc:
+            if attempt == attempts or db.in_transaction() or not is_contention(exc):
+                raise
+        time.sleep(random.uniform(0.005, 0.05) * attempt)
+    raise AssertionError("unreachable")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str | None) -> str | None:
+    """``text`` in a form every backend stores: NUL (PostgreSQL text cannot hold it) and lone
+    surrogates (what undecodable bytes become with ``surrogateescape``; no UTF-8 encoder accepts
+    them) are replaced by U+FFFD. Other text, ``None`` included, is returned as is."""
+    if not text or (text.isascii() and "\x00" not in text):
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def upsert(model: type[peewee.Model], row: dict[str, Any], key: peewee.Field) -> None:

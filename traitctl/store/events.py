@@ -10,7 +10,7 @@ from typing import Any
 import peewee
 
 from traitctl.engine.history import Event
-from traitctl.store.db import model_base
+from traitctl.store.db import model_base, retrying, storable_text
 
 
 def utcnow() -> dt.datetime:
@@ -65,9 +65,11 @@ class EventRepo:
         :param before: TOML literal of the value before, ``None`` when absent.
         :param after: TOML literal of the value after, ``None`` when removed.
         """
-        row = self.Row.create(ts=ts or utcnow(), actor=actor, command=command, kind=kind, file=file,
-                              path=json.dumps(list(path)), before=before, after=after, trait=trait,
-                              model=model, tenant=tenant, reverts=reverts, data=json.dumps(data or {}, default=str))
+        values = dict(ts=ts or utcnow(), actor=storable_text(actor), command=storable_text(command), kind=kind,
+                      file=storable_text(file), path=json.dumps(list(path)), before=storable_text(before),
+                      after=storable_text(after), trait=trait,
+                      model=model, tenant=tenant, reverts=reverts, data=json.dumps(data or {}, default=str))
+        row = retrying(self.db, lambda: self.Row.create(**values))
         event = _to_event(row)
         for listener in self._listeners:
             listener(event)

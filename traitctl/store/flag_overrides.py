@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import peewee
 
-from traitctl.store.db import model_base
+from traitctl.store.db import model_base, retrying
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,15 @@ class FlagOverrideRepo:
             kind: str = "user") -> Override | None:
         """Create or replace the override; return the one it replaced (``None`` if none was active)."""
         R = self.Row
-        with self.db.atomic():
-            previous = self.get(flag, subject, now=now, kind=kind)
-            R.delete().where((R.flag == flag) & (R.kind == kind) & (R.subject == subject)).execute()
-            R.create(flag=flag, kind=kind, subject=subject, on=on, expires=expires, created=now, actor=actor)
-        return previous
+
+        def work() -> Override | None:
+            with self.db.atomic():
+                previous = self.get(flag, subject, now=now, kind=kind)
+                R.delete().where((R.flag == flag) & (R.kind == kind) & (R.subject == subject)).execute()
+                R.create(flag=flag, kind=kind, subject=subject, on=on, expires=expires, created=now, actor=actor)
+            return previous
+
+        return retrying(self.db, work)
 
     def get(self, flag: str, subject: str, *, now: dt.datetime, kind: str = "user") -> Override | None:
         """The unexpired override of ``subject``, or ``None``."""
@@ -69,10 +73,14 @@ class FlagOverrideRepo:
         where = (R.flag == flag) & (R.kind == kind)
         if subject is not None:
             where &= R.subject == subject
-        with self.db.atomic():
-            gone = [_to_override(r) for r in R.select().where(where & (R.expires > now))]
-            R.delete().where(where).execute()
-        return gone
+
+        def work() -> list[Override]:
+            with self.db.atomic():
+                gone = [_to_override(r) for r in R.select().where(where & (R.expires > now))]
+                R.delete().where(where).execute()
+            return gone
+
+        return retrying(self.db, work)
 
     def list(self, flag: str | None = None, *, now: dt.datetime) -> list[Override]:
         """Unexpired overrides (of one flag, or all), by flag then subject."""

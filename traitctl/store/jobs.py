@@ -16,7 +16,7 @@ from typing import Any
 import peewee
 
 from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job
-from traitctl.store.db import model_base
+from traitctl.store.db import model_base, storable_text
 
 #: Columns copied from a :class:`Job` into its row (the rest are JSON or set by transitions).
 _PLAIN = ("trait", "operation", "model", "tenant", "state", "queue", "priority", "attempts", "max_attempts",
@@ -201,10 +201,10 @@ class JobRepo:
                 reset_attempts: bool = False) -> bool:
         """Back to ``queued`` (a retry, a put-back, a recovered job or ``jobs retry``)."""
         R = self.Row
-        values: dict[str, Any] = {"state": QUEUED, "eta": eta, "dispatched": now, "error": error,
+        values: dict[str, Any] = {"state": QUEUED, "eta": eta, "dispatched": now, "error": storable_text(error),
                                   "finished": now if from_state == RUNNING else R.finished}
         if output is not None:
-            values["output"] = output
+            values["output"] = storable_text(output)
         if lost:
             values["lost"] = R.lost + 1
         if reset_attempts:
@@ -339,8 +339,8 @@ class FastJobSql:
 
     def finish(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
                error: str | None, result: str) -> bool:
-        params = [state, self._to_db(now), exit_code, output, error, result, job.id, RUNNING, job.worker,
-                  job.attempts]
+        params = [state, self._to_db(now), exit_code, storable_text(output), storable_text(error), result, job.id,
+                  RUNNING, job.worker, job.attempts]
         return self.db.execute_sql(self.finish_sql, params).rowcount == 1
 
 

@@ -33,7 +33,7 @@ import peewee
 from traitctl.engine.errors import InputError
 from traitctl.engine.telemetry_formats import (CORE_LABELS, MAX_SUM, Point, Series, Summary, clamp_sum, from_epoch,
                                                labels_text, to_epoch)
-from traitctl.store.db import model_base
+from traitctl.store.db import model_base, retrying
 
 AGGREGATES = ("sum", "count", "avg", "min", "max")
 #: roll-up levels, coarsest first: (bucket seconds, table).
@@ -124,9 +124,13 @@ class MetricsRepo:
                 slot = slots[key] = len(series)
                 series.append((name, kind, labels))
             rows.append((slot, ts, value))
-        with self.transaction():
-            sids = self.series_ids(series)
-            return self.write_rows([(sids[slot], ts, value) for slot, ts, value in rows])
+
+        def work() -> int:
+            with self.transaction():
+                sids = self.series_ids(series)
+                return self.write_rows([(sids[slot], ts, value) for slot, ts, value in rows])
+
+        return retrying(self.db, work)
 
     def batch_writer(self, *, one_transaction: bool = False, background: bool | None = None) -> "BatchWriter":
         """A writer for a stream of batches (``put(batch)`` or ``put_rows``, then ``close(commit)``),

@@ -8,7 +8,7 @@ import datetime as dt
 import peewee
 
 from traitctl.engine.workers import WorkerBeat
-from traitctl.store.db import model_base, upsert
+from traitctl.store.db import model_base, retrying, upsert
 
 
 class WorkerRepo:
@@ -38,7 +38,8 @@ class WorkerRepo:
 
     def beat(self, beat: WorkerBeat) -> None:
         """Insert or replace the worker's row with this heartbeat."""
-        upsert(self.Row, dataclasses.asdict(beat), self.Row.worker_id)
+        row = dataclasses.asdict(beat)
+        retrying(self.Row._meta.database, lambda: upsert(self.Row, row, self.Row.worker_id))
 
     def get(self, worker_id: str) -> WorkerBeat | None:
         row = self.Row.get_or_none(self.Row.worker_id == worker_id)

@@ -225,9 +225,9 @@ def test_outage_waits_double_up_to_a_cap_with_jitter_and_health_reads_backing_of
     assert [outage_delay(n, 0.999999) for n in (1, 2, 3)] == pytest.approx([0.5, 1.0, 2.0], abs=1e-5)
     assert [outage_delay(n, 0.0) for n in (1, 2, 3)] == [0.25, 0.5, 1.0]
     assert outage_delay(50, 0.999999) == pytest.approx(30.0, abs=1e-4) and outage_delay(50, 0.0) == 15.0
-    assert health.workers([("w1", "backing-off", 1.0)], 15)[0] == health.FAIL
-    status, message = health.workers([("w1", "backing-off", 1.0), ("w2", "idle", 1.0)], 15)
+    assert health.workers([("w1", "backing-off", 1.0, None)], 15)[0] == health.FAIL
+    status, message = health.workers([("w1", "backing-off", 1.0, None), ("w2", "idle", 1.0, None)], 15)
     assert status == health.WARN and "1 worker(s) alive; 1 worker(s) backing off" in message and "w1" in message
-    assert health.workers([("w2", "busy", 1.0)], 15)[0] == health.OK
+    assert health.workers([("w2", "busy", 1.0, None)], 15)[0] == health.OK
     assert storable_text("a\x00b\udcff c") == "a\ufffdb\ufffd c"
     assert storable_text("plain") == "plain" and storable_text(None) is None and storable_text("é ✓") == "é ✓"

@@ -23,6 +23,18 @@ def environ() -> Mapping[str, str]:
     return os.environ
 
 
+def config_limits(env: Mapping[str, str] | None = None):
+    """How large and how deep a configuration file may be: ``$TRAITCTL_MAX_CONFIG_BYTES`` and
+    ``$TRAITCTL_MAX_CONFIG_DEPTH`` (see :mod:`traitctl.engine.limits`), else the defaults.
+
+    :raises InputError: when a variable is not a positive whole number.
+    """
+    from traitctl.engine import limits
+
+    env = os.environ if env is None else env
+    return limits.limits_from(env.get(limits.BYTES_VAR), env.get(limits.DEPTH_VAR))
+
+
 def find_config(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path:
     """Return the configuration file: ``--config``, else ``$TRAITCTL_CONFIG``, else the nearest
     ``config/traits.toml`` walking up from ``cwd`` (as git finds ``.git``).

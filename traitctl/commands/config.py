@@ -147,6 +147,9 @@ def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[
            dry_run: bool) -> None:
     from traitctl.store import toml_file
 
+    from traitctl.engine.limits import check_value_text
+
+    check_value_text(key, f"KEY {key[:40]!r}")
     cfg, trait, model, tenant = _target(app_, trait, model, tenant, known_only=True)
     source = cfg.tenants.get(tenant) if tenant else None
     path = engine.table_path(trait, model, source) + tuple(key.split("."))

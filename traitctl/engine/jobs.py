@@ -133,11 +133,14 @@ def parse_data(items: Iterable[str]) -> dict[str, Any]:
     """
     import tomllib
 
+    from traitctl.engine.limits import check_value_text
+
     data: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip() or not re.match(r"^[A-Za-z0-9_.-]+$", key.strip()):
-            raise InputError(f"--data {item!r} is not KEY=VALUE (a key of letters, digits, '_', '-' or '.').")
+            raise InputError(f"--data {item[:60]!r} is not KEY=VALUE (a key of letters, digits, '_', '-' or '.').")
+        check_value_text(raw, f"--data {key.strip()[:40]}")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:

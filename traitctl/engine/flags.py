@@ -217,6 +217,8 @@ def percentage_problem(value: Any) -> str | None:
     """Why ``value`` is not a percentage (a whole number from 0 to 100), or ``None`` when it is."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "is not a number: use a whole number from 0 to 100."
+    if value != value or value in (float("inf"), float("-inf")):
+        return "is not a finite number: use a whole number from 0 to 100."
     if value != int(value):
         return "is not a whole number: use a whole number from 0 to 100."
     if not 0 <= value <= 100:

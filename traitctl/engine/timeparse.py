@@ -135,6 +135,8 @@ def check_epoch(seconds: float, what: str = "The time") -> float:
 
 
 def _short(value: object) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        value = int(value)
     text = repr(value) if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
     return text if len(text) <= 40 else text[:40] + "…"
 

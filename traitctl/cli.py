@@ -151,9 +151,14 @@ def root(
     ctx.call_on_close(state.close)
 
 
+#: Exit code of an internal error (EX_SOFTWARE in sysexits.h).
+EXIT_INTERNAL = 70
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turn domain errors into one line and an exit code,
-    and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1)."""
+    and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1),
+    which exit with :data:`EXIT_INTERNAL` so that a crash never reads as a failed check (1)."""
     command = guard_numbers(typer.main.get_command(app))
     try:
         code = command.main(args=argv, prog_name="traitctl", standalone_mode=False)
@@ -184,4 +189,4 @@ def main(argv: list[str] | None = None) -> None:
         else:
             sys.stderr.write("traitctl crashed; this is a bug. Details (no local variables):\n")
             traceback.print_exc(limit=-8)
-        sys.exit(1)
+        sys.exit(EXIT_INTERNAL)

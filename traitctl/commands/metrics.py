@@ -32,11 +32,11 @@ def _now() -> float:
 def _since(text: str, now: float) -> float:
     """A window start from ``1h`` (back from now) or a time."""
     from traitctl.engine import telemetry_formats as tf
+    from traitctl.engine.timeparse import duration_seconds
 
-    try:
+    if duration_seconds(text, bare=True, what="--since") is not None:  # a duration, maybe zero: say so
         return now - tf.parse_duration(text)
-    except InputError:
-        return tf.parse_time(text, now)
+    return tf.parse_time(text, now)
 
 
 def _labels(pairs: Optional[list[str]]) -> dict[str, str]:
@@ -100,6 +100,8 @@ def dashboard(
     now = _now()
     start = _since(since, now)
     repo = app_.store().metrics
+    if trait is not None:
+        trait = _known_trait(app_, repo, trait)
     grouped = tf.dashboard(repo.summaries(repo.series(trait=trait, model=model, tenant=tenant), start, None))
     if fmt == "json":
         app_.out.json({"since": _iso(start), "until": _iso(now),
@@ -110,6 +112,16 @@ def dashboard(
                                                                   for t, ms in grouped.items() for m, s in ms.items()])
     else:
         _dashboard_table(app_, grouped, since, limit)
+
+
+def _known_trait(app_: App, repo: Any, trait: str) -> str:
+    """A trait with telemetry, or a configured one; anything else is unknown, with near names."""
+    from traitctl.engine.config import match_name
+
+    with_points = {s.labels["trait"] for s in repo.series() if s.labels.get("trait")}
+    if trait in with_points:
+        return trait
+    return match_name("trait", trait, with_points | set(app_.config().traits))
 
 
 def _dashboard_table(app_: App, grouped: dict, since: str, limit: int) -> None:
@@ -431,7 +443,8 @@ def export(
     app_ = app_for(fmt == "json" or json)
     fmt = "json" if app_.out.json_mode else _check_format(fmt, ("prometheus", "json", "csv"))
     repo = app_.store().metrics
-    start = None if since is None or fmt == "prometheus" else _since(since, _now())
+    start = None if since is None else _since(since, _now())  # checked for every format
+    start = None if fmt == "prometheus" else start
     summaries = repo.summaries(repo.series(trait=trait), start, None)
     if fmt == "prometheus":
         sys.stdout.write(tf.prometheus_text(summaries))

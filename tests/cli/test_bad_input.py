@@ -291,3 +291,71 @@ def test_corpus_covers_the_reported_inputs() -> None:
                    "--start 9999-12-31", "--interval 99999999d", "--at 1e20", "--lock-timeout nan",
                    "rollout trait_caching 1e999", "--model nokey", "--save nodir/inventory.json"):
         assert needle in text, needle
+
+
+# -- beyond the corpus ----------------------------------------------------------------------------
+def test_a_stored_out_of_range_time_breaks_no_reader(project, cli) -> None:
+    # Points stored before times were range-checked (epoch milliseconds, 1e15) stay readable.
+    from traitctl.engine.telemetry_formats import Point
+    from traitctl.store.db import Store
+
+    (project / "config" / ".traitctl").mkdir()
+    store = Store.open(f"sqlite:///{project / 'config' / '.traitctl' / 'traitctl.db'}")
+    store.metrics.write([Point("trait.HasUuid.generated", "counter", 1.0, 1.7e12, {"trait": "HasUuid"}),
+                         Point("x.y", "gauge", 2.0, 1e15, {})])
+    store.close()
+    for argv in (["metrics", "export", "--format", "csv"], ["metrics", "export", "--format", "json"],
+                 ["metrics", "export"], ["metrics", "--since", "36500d"], ["health", "--only", "telemetry"]):
+        result = cli(*argv)
+        assert "Traceback" not in result.stderr, (argv, result)
+        assert result.exit_code in (0, 1), (argv, result)
+    health = cli("health", "--only", "telemetry", "--json")
+    import json
+
+    check = json.loads(health.stdout)["checks"]["telemetry"]
+    assert check["status"] != "fail" and check["details"]["newest"] is None, check
+
+
+def test_an_internal_error_exits_70_not_1(project) -> None:
+    script = (
+        "import sys, types, typer\n"
+        "import traitctl.cli as cli\n"
+        "app = typer.Typer()\n"
+        "@app.command()\n"
+        "def boom() -> None:\n"
+        "    raise RuntimeError('a bug')\n"
+        "module = types.ModuleType('boom_commands'); module.app = app; sys.modules['boom_commands'] = module\n"
+        "cli.COMMANDS['boom'] = 'boom_commands:app'\n"
+        "cli.main(['boom'])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=project, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 70, proc
+    assert "this is a bug" in proc.stderr and "RuntimeError: a bug" in proc.stderr
+
+
+def test_the_limits_are_raised_by_their_variables(project, cli) -> None:
+    config = project / "config" / "traits.toml"
+    nested = "[" * 60 + "1" + "]" * 60
+    config.write_text(config.read_text() + f"\n[traits.Nested]\nvalue = {nested}\n")
+    refused = cli("config", "get", "value", "--trait", "Nested")
+    assert refused.exit_code == 2 and "nested more than 50 levels" in refused.stderr, refused
+    assert "TRAITCTL_MAX_CONFIG_DEPTH" in refused.stderr and f"{config}:" in refused.stderr
+    allowed = cli("config", "get", "value", "--trait", "Nested", "--json", env={"TRAITCTL_MAX_CONFIG_DEPTH": "64"})
+    assert allowed.exit_code == 0, allowed
+    size = config.stat().st_size
+    small = cli("config", "get", "version", "--trait", "HasUuid", env={"TRAITCTL_MAX_CONFIG_BYTES": str(size - 1),
+                                                                        "TRAITCTL_MAX_CONFIG_DEPTH": "64"})
+    assert small.exit_code == 2 and f"TRAITCTL_MAX_CONFIG_BYTES={size}" in small.stderr, small
+    exact = cli("config", "get", "version", "--trait", "HasUuid", env={"TRAITCTL_MAX_CONFIG_BYTES": str(size),
+                                                                        "TRAITCTL_MAX_CONFIG_DEPTH": "64"})
+    assert exact.exit_code == 0 and exact.stdout.strip() == "4", exact
+
+
+def test_read_commands_still_accept_names_that_exist(cli) -> None:
+    # The stricter matching keeps what worked: short names, configured and source-only models.
+    assert cli("config", "get", "version", "--trait", "HasUuid", "--model", "User").exit_code == 0
+    assert cli("config", "show", "--model", "App\\Models\\Invoice", "--tenant", "acme").exit_code == 0
+    assert cli("jobs", "list", "--trait", "hasuuid").exit_code == 0
+    assert cli("flags", "eval", "trait_caching", "--model", "App\\Models\\User:7").exit_code == 0
+    out = cli("docs", "generate", "--out", "pages")  # the folder itself may be made, in a folder that exists
+    assert out.exit_code == 0, out

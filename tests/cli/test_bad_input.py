@@ -206,7 +206,7 @@ def _cases() -> list[Case]:
                  ["docs", "generate", "--out", "nodir/sub"], ["docs", "generate", "--out", ""],
                  ["flags", "export", "--output", "nodir/flags.json"], ["flags", "export", "--output", ""],
                  ["flags", "export", "--format", "flagd", "--output", "nodir/flags.json"],
-                 ["flags", "export", "--format", "laravel", "--output", "nodir"]):
+                 ["flags", "export", "--format", "laravel", "--output", "nodir/sub"]):
         add(Case("path:" + " ".join(a or "''" for a in argv), argv, says="nodir" if "nodir" in " ".join(argv) else None))
     # Secrets in URLs never reach the output, whatever else is wrong.
     for argv in (["--store", PG_SECRET, "jobs", "list"], ["--store", PG_SECRET, "history", "--limit", BIG],

@@ -26,7 +26,8 @@ def generate(out: OutOpt = DEFAULT_OUT, dry_run: DryRunOpt = False) -> None:
     from traitctl.commands.common import output_folder
 
     state = app_for()
-    output_folder(out, "--out", state.cwd)
+    if out != DEFAULT_OUT:  # the default docs/traits is made with its parent, as the bundled layout expects
+        output_folder(out, "--out", state.cwd)
     folder = _folder(state, out)
     pages = _pages(state)
     drift = _drift(folder, pages)

@@ -569,14 +569,14 @@ def _export_laravel(app_: App, flags: dict, output: str | None) -> None:
     if output is None:
         app_.out.stdout.write(php)
         return
-    from traitctl.commands.common import output_file
+    from traitctl.commands.common import output_folder
 
-    for name in ("feature_flags.php", "traits.php"):  # both checked before either is written
-        output_file(str(Path(output) / name), "--output", app_.cwd)
+    output_folder(output, "--output", app_.cwd)  # made if missing, but only in a folder that exists
     cfg = app_.config("all")
     tenants = {t: (src.doc or {}).get("traits", {}) for t, src in cfg.tenants.items()}
     traits = flags_io.traits_php(cfg.traits, cfg.section("multi_tenancy"), tenants)
-    folder = Path(output)
+    folder = app_.cwd / Path(output)
+    folder.mkdir(exist_ok=True)  # the output folder itself; its parent was checked to exist
     _emit(app_, str(folder / "feature_flags.php"), php)
     _emit(app_, str(folder / "traits.php"), traits)
 

@@ -114,9 +114,9 @@ def resolve(config_path: Path, file_section: Mapping, env: Mapping[str, str], *,
             timeout = float(raw)
         except (TypeError, ValueError):
             raise InputError(f"TRAITCTL_LOCK_TIMEOUT / [traitctl] lock_timeout must be a number of seconds, not {raw!r}.")
-        if not 0 <= timeout < float("inf"):  # nan fails the comparison too
-            raise InputError(f"TRAITCTL_LOCK_TIMEOUT / [traitctl] lock_timeout must be a finite number of seconds "
-                             f"from 0, not {raw!r}.")
+    if not 0 <= timeout < float("inf"):  # nan fails the comparison too
+        raise InputError(f"--lock-timeout / TRAITCTL_LOCK_TIMEOUT / [traitctl] lock_timeout must be a finite number "
+                         f"of seconds from 0, not {timeout!r}.")
     return Settings(config_path=config_path, store_url=str(_relative_sqlite(store_url, config_path.parent)),
                     queue_url=str(_relative_sqlite(queue_url, config_path.parent)),
                     actor=actor(env), lock_timeout=timeout, env=env)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Optional
 
 import pytest
 from hypothesis import example, given, settings
@@ -123,3 +124,40 @@ def test_strings_and_comments_do_not_count() -> None:
     assert limits.nesting('v = "[[[[[[" # {{{{{{\nw = \'\'\'\n[[[[\n\'\'\'\n', 2) == 0
     assert limits.nesting('"a.b.c.d" = 1\n', 2) == 0
     assert limits.nesting("a.b.c.d = 1\n", 2) == 3  # four parts: past a limit of 2
+
+
+def _guarded_command():
+    import typer
+
+    from traitctl.cli import guard_numbers
+
+    app = typer.Typer()
+
+    @app.command()
+    def command(count: int = 0, limit: int = typer.Option(1, min=1), ratio: float = 0.0,
+                maybe: Optional[float] = None) -> None:
+        pass
+
+    return guard_numbers(typer.main.get_command(app))
+
+
+GUARDED = _guarded_command()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(TEXT, st.integers(min_value=-(2**80), max_value=2**80).map(str), st.floats().map(repr)))
+@example("100000000000000000000")
+@example("nan")
+def test_number_options_give_a_value_in_range_or_a_usage_error(text: str) -> None:
+    from typer import _click as click
+
+    for option in ("--count", "--limit", "--ratio", "--maybe"):
+        try:
+            ctx = GUARDED.make_context("command", [option, text])
+        except click.exceptions.UsageError:
+            continue
+        value = ctx.params[option[2:]]
+        if isinstance(value, float):
+            assert math.isfinite(value)
+        else:
+            assert timeparse.INT_MIN <= value <= timeparse.INT_MAX

@@ -96,6 +96,7 @@ def _cases() -> list[Case]:
                  ["jobs", "purge", "--older-than", "500000w"],
                  ["history", "--since", "99999999999999d"],
                  ["metrics", "queues", "--interval", "99999999d"],
+                 ["metrics", "queues", "--interval", "36500d", "--intervals", "60"],
                  ["metrics", "show", "x", "--interval", "99999999d"],
                  ["metrics", "trends", "x", "--period", "99999999d"],
                  ["metrics", "trends", "x", "--interval", "99999999d"],

@@ -510,6 +510,11 @@ def queues(
     app_ = app_for(json)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     step = dt.timedelta(seconds=tf.parse_duration(interval))
+    from traitctl.engine.timeparse import MAX_DURATION_DAYS
+
+    if step * intervals > dt.timedelta(days=MAX_DURATION_DAYS):
+        raise InputError(f"--interval {interval} × --intervals {intervals} reaches back more than {MAX_DURATION_DAYS}d "
+                         "(100 years): use fewer or shorter intervals.")
     stats = [job_queue.stats(app_.settings.queue_url, name, now) for name in _queue_names(app_, queue)]
     cumulative = [app_.store().jobs.throughput(now - step * k) for k in range(intervals + 1)]
     rows = [{"start": now - step * (k + 1), "end": now - step * k,

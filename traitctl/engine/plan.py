@@ -167,7 +167,10 @@ def parse_date(value: Any, where: str = "--start") -> dt.date:
             day = dt.date.fromisoformat(str(value).strip())
         except ValueError:
             raise InputError(f"{where}: {str(value)[:40]!r} is not a date; use YYYY-MM-DD, e.g. 2026-12-01.") from None
-    check_time(dt.datetime.combine(day, dt.time()), f"{where}:")
+    try:
+        check_time(dt.datetime.combine(day, dt.time()))
+    except InputError:
+        raise InputError(f"{where}: {day.isoformat()} is out of range: use a date from 1970-01-01 to 2200-01-01.") from None
     return day
 
 

@@ -62,6 +62,46 @@ SUMMARIES: dict[str, str] = {
 }
 
 
+def _guarded(cls: type) -> type:
+    """``cls`` (a click number type) whose values must also fit the store: 64-bit integers and
+    finite floats, checked by :mod:`traitctl.engine.timeparse` for every option and argument."""
+    if cls not in _GUARDED:
+        def convert(self, value, param, ctx):
+            from traitctl.engine import timeparse
+
+            value = super(guarded, self).convert(value, param, ctx)
+            try:
+                if isinstance(value, float):
+                    return timeparse.check_float(value, "Value")
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return timeparse.check_int(value, "Value")
+            except TraitctlError as exc:
+                self.fail(exc.message, param, ctx)
+            return value
+
+        guarded = type(cls.__name__, (cls,), {"convert": convert})
+        _GUARDED[cls] = guarded
+    return _GUARDED[cls]
+
+
+_GUARDED: dict[type, type] = {}
+
+
+def guard_numbers(command: click.Command) -> click.Command:
+    """Bound every integer and float parameter of ``command`` and of its loaded subcommands, so a
+    value such as ``100000000000000000000`` or ``nan`` is a usage error (exit 2), never a crash."""
+    import copy
+
+    for param in command.params:
+        if isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType)):
+            bounded = copy.copy(param.type)
+            bounded.__class__ = _guarded(type(param.type))
+            param.type = bounded
+    for sub in (getattr(command, "commands", None) or {}).values():
+        guard_numbers(sub)
+    return command
+
+
 class LazyGroup(TyperGroup):
     """A group whose subcommands are imported on first use."""
 
@@ -80,7 +120,7 @@ class LazyGroup(TyperGroup):
         target = getattr(importlib.import_module(module), attr)
         command = typer.main.get_command(target) if isinstance(target, typer.Typer) else target
         command.name = name
-        return command
+        return guard_numbers(command)
 
 
 app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True,
@@ -113,10 +153,15 @@ def root(
     ctx.call_on_close(state.close)
 
 
+#: Exit code of an internal error (EX_SOFTWARE in sysexits.h).
+EXIT_INTERNAL = 70
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turn domain errors into one line and an exit code,
-    and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1)."""
-    command = typer.main.get_command(app)
+    and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1),
+    which exit with :data:`EXIT_INTERNAL` so that a crash never reads as a failed check (1)."""
+    command = guard_numbers(typer.main.get_command(app))
     try:
         code = command.main(args=argv, prog_name="traitctl", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
@@ -146,4 +191,4 @@ def main(argv: list[str] | None = None) -> None:
         else:
             sys.stderr.write("traitctl crashed; this is a bug. Details (no local variables):\n")
             traceback.print_exc(limit=-8)
-        sys.exit(1)
+        sys.exit(EXIT_INTERNAL)

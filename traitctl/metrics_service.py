@@ -28,11 +28,11 @@ def since(text: str, now: float) -> float:
     :raises InputError: when ``text`` is neither.
     """
     from traitctl.engine import telemetry_formats as tf
+    from traitctl.engine.timeparse import duration_seconds
 
-    try:
+    if duration_seconds(text, bare=True, what="--since") is not None:  # a duration, maybe zero: say so
         return now - tf.parse_duration(text)
-    except InputError:
-        return tf.parse_time(text, now)
+    return tf.parse_time(text, now)
 
 
 def dashboard(repo: Any, start: float, *, trait: str | None = None, model: str | None = None,

@@ -23,6 +23,18 @@ def environ() -> Mapping[str, str]:
     return os.environ
 
 
+def config_limits(env: Mapping[str, str] | None = None):
+    """How large and how deep a configuration file may be: ``$TRAITCTL_MAX_CONFIG_BYTES`` and
+    ``$TRAITCTL_MAX_CONFIG_DEPTH`` (see :mod:`traitctl.engine.limits`), else the defaults.
+
+    :raises InputError: when a variable is not a positive whole number.
+    """
+    from traitctl.engine import limits
+
+    env = os.environ if env is None else env
+    return limits.limits_from(env.get(limits.BYTES_VAR), env.get(limits.DEPTH_VAR))
+
+
 def find_config(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path:
     """Return the configuration file: ``--config``, else ``$TRAITCTL_CONFIG``, else the nearest
     ``config/traits.toml`` walking up from ``cwd`` (as git finds ``.git``).
@@ -102,6 +114,10 @@ def resolve(config_path: Path, file_section: Mapping, env: Mapping[str, str], *,
         from_env = env.get("TRAITCTL_LOCK_TIMEOUT")
         raw = from_env or file_section.get("lock_timeout", 10.0)
         timeout = parse_lock_timeout(raw, "TRAITCTL_LOCK_TIMEOUT" if from_env else "[traitctl] lock_timeout")
+    else:
+        from traitctl.engine.validation import lock_timeout as parse_lock_timeout
+
+        timeout = parse_lock_timeout(timeout, "--lock-timeout")
     return Settings(config_path=config_path, store_url=str(_relative_sqlite(store_url, config_path.parent)),
                     queue_url=str(_relative_sqlite(queue_url, config_path.parent)),
                     actor=actor(env), lock_timeout=timeout, env=env)

@@ -17,9 +17,9 @@ app = typer.Typer(help="Read, explain, edit and validate trait configuration.", 
 
 def _target(app_: App, trait: Optional[str], model: Optional[str], tenant: Optional[str], *, known_only: bool = False):
     """Load the configuration with the tenant asked for and match the names the user typed."""
-    if tenant:
+    if tenant is not None:
         engine.check_tenant_id(tenant)
-    cfg = app_.config(tenants={tenant} if tenant else None)
+    cfg = app_.config(tenants={tenant} if tenant is not None else None)
     if trait is not None:
         trait = engine.match_name("trait", trait, cfg.traits)
     if tenant and tenant not in cfg.tenants:
@@ -35,8 +35,7 @@ def _match_model(app_: App, cfg: engine.ConfigData, model: str, known_only: bool
     try:
         return engine.match_name("model", model, configured)
     except NotFound:
-        if not known_only:
-            return model.lstrip("\\")  # reading a model nobody configured: global layers apply
+        pass  # a model of the source that nobody configured is fine (global layers apply); a typo is not
     return engine.match_name("model", model, set(configured) | set(known_models(app_) or ()))
 
 
@@ -161,6 +160,9 @@ def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[
            dry_run: bool, force: bool = True) -> None:
     from traitctl.store import toml_file
 
+    from traitctl.engine.limits import check_value_text
+
+    check_value_text(key, f"KEY {key[:40]!r}")
     cfg, trait, model, tenant = _target(app_, trait, model, tenant, known_only=True)
     if model and raw is not None and not force:
         _check_uses(app_, cfg, trait, model, tenant)

@@ -23,7 +23,11 @@ def generate(out: OutOpt = DEFAULT_OUT, dry_run: DryRunOpt = False) -> None:
     """Write index.md, traits/<FQN>.md and models/<FQN>.md (stale pages removed)."""
     from traitctl.store.toml_file import write_atomic
 
+    from traitctl.commands.common import output_folder
+
     state = app_for()
+    if out != DEFAULT_OUT:  # the default docs/traits is made with its parent, as the bundled layout expects
+        output_folder(out, "--out", state.cwd)
     folder = _folder(state, out)
     pages = _pages(state)
     drift = _drift(folder, pages)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import DryRunOpt, JsonOpt, TenantOpt, app_for, command_line, show_diff
+from traitctl.commands.common import DryRunOpt, JsonOpt, TenantOpt, app_for, command_line, not_empty, show_diff
 from traitctl.context import App
 from traitctl.engine import flags as engine
 from traitctl.engine import rollout
@@ -241,11 +241,11 @@ def delete(name: str, force: Annotated[bool, typer.Option("--force", help="Also 
 
 
 # -- overrides -------------------------------------------------------------------------------------------------------------
-UserOpt = Annotated[Optional[str], typer.Option("--user", "-u", help="User id.")]
+UserOpt = Annotated[Optional[str], typer.Option("--user", "-u", help="User id.", callback=not_empty)]
 
 
 @app.command()
-def override(name: str, user: Annotated[str, typer.Option("--user", "-u", help="User id.")],
+def override(name: str, user: Annotated[str, typer.Option("--user", "-u", help="User id.", callback=not_empty)],
              on: Annotated[Optional[bool], typer.Option("--on/--off", help="Force the flag on or off.")] = None,
              ttl: Annotated[str, typer.Option(help="How long it lasts: 30d, 12h, 90m.")] = "30d",
              now: NowOpt = None) -> None:
@@ -325,9 +325,14 @@ def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
     if subjects is not None:
         _eval_many(app_, flag, active, tenant, subjects, summary)
         return
+    if model is not None and not _MODEL_KEY.match(model):
+        raise InputError(f"--model {model[:60]!r} is not MODEL:KEY, e.g. 'App\\Models\\User:7'.")
     context = engine.Context(user=user, tenant=tenant, model=model, attributes=_attributes(attr or []))
     result = engine.evaluate(flag, context, active)
     _render_eval(app_, result, explain)
+
+
+_MODEL_KEY = re.compile(r"^[^:\s][^:]*:[^:\s].*$")
 
 
 def _attributes(pairs: list[str]) -> dict[str, str]:
@@ -544,10 +549,14 @@ def _export_laravel(app_: App, flags: dict, output: str | None) -> None:
     if output is None:
         app_.out.stdout.write(php)
         return
+    from traitctl.commands.common import output_folder
+
+    output_folder(output, "--output", app_.cwd)  # made if missing, but only in a folder that exists
     cfg = app_.config("all")
     tenants = {t: (src.doc or {}).get("traits", {}) for t, src in cfg.tenants.items()}
     traits = flags_io.traits_php(cfg.traits, cfg.section("multi_tenancy"), tenants)
-    folder = Path(output)
+    folder = app_.cwd / Path(output)
+    folder.mkdir(exist_ok=True)  # the output folder itself; its parent was checked to exist
     _emit(app_, str(folder / "feature_flags.php"), php)
     _emit(app_, str(folder / "traits.php"), traits)
 
@@ -561,12 +570,12 @@ def _emit(app_: App, output: str | None, text: str) -> None:
     if output is None or output == "-":
         app_.out.stdout.write(text)
         return
-    from pathlib import Path
-
+    from traitctl.commands.common import output_file
     from traitctl.store.toml_file import write_atomic
 
+    path = output_file(output, "--output", app_.cwd)
     try:
-        write_atomic(Path(output), text)
+        write_atomic(path, text)
     except OSError as exc:
         raise InputError(f"Cannot write {output}: {exc.strerror}.") from None
     app_.out.success(f"Wrote {output}.")

@@ -44,6 +44,13 @@ def inventory(
     fmt = "json" if state.out.json_mode else _choice(fmt, FORMATS, "--format")
     if graph is not None:
         _choice(graph, GRAPHS, "--graph")
+    if any(not p.strip() for p in paths or []):
+        raise InputError("PATH must not be empty: name a folder or file to inventory, or give none for the "
+                         "configured sources.")
+    if save is not None:
+        from traitctl.commands.common import output_file
+
+        save = output_file(save, "--save", state.cwd)
     inv, aud = _scan(state, paths or [], not no_cache, tenant)
     for warning in inv.warnings:
         state.out.warn(f"{warning}")

@@ -92,8 +92,12 @@ def enqueue(
     now = utcnow()
     eta = now + rules.parse_duration(delay, "--delay") if delay else rules.parse_at(at, now) if at else None
     trait, op, spec = _operation(state, target, operation, tenant)
+    if model is not None:
+        from traitctl.commands.config import _match_model
+
+        model = _match_model(state, state.config(), model, known_only=True)
     service = _service(state)
-    job = service.enqueue(spec, trait=trait, model=model.lstrip("\\") if model else None, tenant=tenant,
+    job = service.enqueue(spec, trait=trait, model=model, tenant=tenant,
                           data=values, eta=eta, priority=priority, now=now)
     _warn_undelivered(state, service)
     if state.out.json_mode:
@@ -115,6 +119,8 @@ def list_(state_: StateOpt = None, trait: OptTraitOpt = None,
     state = app_for(json)
     if state_ and state_ not in STATES:
         raise InputError(f"--state {state_!r} is not one of {', '.join(STATES)}.")
+    if trait is not None:
+        trait = _known_trait(state, trait)
     jobs = state.store().jobs.list(state=state_, trait=trait, operation=operation, limit=limit)
     if state.out.json_mode:
         state.out.json({"jobs": [job_document(j) for j in jobs]})
@@ -123,6 +129,20 @@ def list_(state_: StateOpt = None, trait: OptTraitOpt = None,
              _when(j.enqueued), "" if j.duration is None else f"{j.duration:.2f}s", (j.error or "")[:60]) for j in jobs]
     state.out.table(["id", "trait", "operation", "state", "attempts", "queue", "enqueued (UTC)", "took", "error"],
                     rows, caption=None if jobs else "no jobs")
+
+
+def _known_trait(state: App, trait: str) -> str:
+    """A configured trait (matched as everywhere), or one that has job records (a trait removed
+    from the configuration keeps its history); anything else is unknown, with near names."""
+    from traitctl.engine import config as cfg_engine
+    from traitctl.engine.errors import NotFound
+
+    try:
+        return cfg_engine.match_name("trait", trait, state.config().traits)
+    except NotFound:
+        if state.store().jobs.list(trait=trait, limit=1):
+            return trait
+        raise
 
 
 @app.command()

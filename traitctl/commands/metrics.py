@@ -107,6 +107,8 @@ def dashboard(
     now = _now()
     start = _since(since, now)
     repo = app_.store().metrics
+    if trait is not None:
+        trait = _known_trait(app_, repo, trait)
     grouped = metrics_service.dashboard(repo, start, trait=trait, model=model, tenant=tenant)
     if fmt == "json":
         app_.out.json(metrics_service.dashboard_document(repo, start, now, trait=trait, model=model, tenant=tenant,
@@ -116,6 +118,16 @@ def dashboard(
                                                                   for t, ms in grouped.items() for m, s in ms.items()])
     else:
         _dashboard_table(app_, grouped, since, limit)
+
+
+def _known_trait(app_: App, repo: Any, trait: str) -> str:
+    """A trait with telemetry, or a configured one; anything else is unknown, with near names."""
+    from traitctl.engine.config import match_name
+
+    with_points = {s.labels["trait"] for s in repo.series() if s.labels.get("trait")}
+    if trait in with_points:
+        return trait
+    return match_name("trait", trait, with_points | set(app_.config().traits))
 
 
 def _dashboard_table(app_: App, grouped: dict, since: str, limit: int) -> None:
@@ -426,7 +438,8 @@ def export(
     app_ = app_for(fmt == "json" or json)
     fmt = "json" if app_.out.json_mode else _check_format(fmt, ("prometheus", "json", "csv"))
     repo = app_.store().metrics
-    start = None if since is None or fmt == "prometheus" else _since(since, _now())
+    start = None if since is None else _since(since, _now())  # checked for every format
+    start = None if fmt == "prometheus" else start
     summaries = repo.summaries(repo.series(trait=trait), start, None)
     if fmt == "prometheus":
         sys.stdout.write(tf.prometheus_text(summaries))
@@ -492,6 +505,11 @@ def queues(
     app_ = app_for(json)
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     step = dt.timedelta(seconds=tf.parse_duration(interval))
+    from traitctl.engine.timeparse import MAX_DURATION_DAYS
+
+    if step * intervals > dt.timedelta(days=MAX_DURATION_DAYS):
+        raise InputError(f"--interval {interval} × --intervals {intervals} reaches back more than {MAX_DURATION_DAYS}d "
+                         "(100 years): use fewer or shorter intervals.")
     stats = [job_queue.stats(app_.settings.queue_url, name, now) for name in _queue_names(app_, queue)]
     cumulative = [app_.store().jobs.throughput(now - step * k) for k in range(intervals + 1)]
     rows = [{"start": now - step * (k + 1), "end": now - step * k,

@@ -241,14 +241,21 @@ def parse_value(raw: str, rule: Mapping[str, Any] | None) -> Any:
     """
     import tomllib
 
+    from traitctl.engine.limits import check_value_text
+
     if isinstance(rule, Mapping) and rule.get("type") == "string" and not raw.lstrip().startswith(('"', "'")):
         return raw
+    check_value_text(raw, f"VALUE {_short(raw)}")
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         raise InputError(
             f"{raw!r} is not a TOML value: quote strings (\"text\"), write numbers, true/false, [arrays] or {{tables}}."
         ) from None
+
+
+def _short(text: str, width: int = 40) -> str:
+    return repr(text if len(text) <= width else text[:width] + "…")
 
 
 def check_value(path: tuple[str, ...], value: Any, rule: Mapping[str, Any] | None) -> str | None:

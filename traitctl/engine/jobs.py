@@ -94,7 +94,7 @@ def parse_duration(text: str, what: str = "duration") -> dt.timedelta:
 
     :raises InputError: naming the option and the value.
     """
-    seconds = duration_seconds(text, bare=True)
+    seconds = duration_seconds(text, bare=True, what=what)
     if seconds is None:
         raise InputError(f"{what} {text!r} is not a duration: write e.g. 30s, 10m, 2h or 7d.")
     return dt.timedelta(seconds=seconds)
@@ -105,12 +105,15 @@ def parse_at(text: str, now: dt.datetime) -> dt.datetime:
 
     A time without offset is taken as UTC. ``now`` (naive UTC) bounds it: the past is refused.
     """
+    from traitctl.engine.timeparse import check_time
+
     try:
         when = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"--at {text!r} is not an ISO time such as 2026-05-01T09:30 or 2026-05-01T09:30+02:00.") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise InputError(f"--at {text[:40]!r} is not an ISO time such as 2026-05-01T09:30 or 2026-05-01T09:30+02:00.") from None
+    check_time(when, "--at")
     if when < now - dt.timedelta(seconds=1):
         raise InputError(f"--at {text!r} is in the past (now is {now:%Y-%m-%dT%H:%M:%S} UTC).")
     return when
@@ -147,11 +150,14 @@ def parse_data(items: Iterable[str]) -> dict[str, Any]:
     """
     import tomllib
 
+    from traitctl.engine.limits import check_value_text
+
     data: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip() or not re.match(r"^[A-Za-z0-9_.-]+$", key.strip()):
-            raise InputError(f"--data {item!r} is not KEY=VALUE (a key of letters, digits, '_', '-' or '.').")
+            raise InputError(f"--data {item[:60]!r} is not KEY=VALUE (a key of letters, digits, '_', '-' or '.').")
+        check_value_text(raw, f"--data {key.strip()[:40]}")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:

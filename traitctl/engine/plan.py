@@ -156,14 +156,22 @@ def parse_date(value: Any, where: str = "--start") -> dt.date:
 
     :raises InputError: naming ``where`` and the value.
     """
+    from traitctl.engine.timeparse import check_time
+
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise InputError(f"{where}: {str(value)[:40]!r} is not a date; use YYYY-MM-DD, e.g. 2026-12-01.") from None
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError(f"{where}: {value!r} is not a date; use YYYY-MM-DD, e.g. 2026-12-01.") from None
+        check_time(dt.datetime.combine(day, dt.time()))
+    except InputError:
+        raise InputError(f"{where}: {day.isoformat()} is out of range: use a date from 1970-01-01 to 2200-01-01.") from None
+    return day
 
 
 # -- calendar --------------------------------------------------------------------------------------

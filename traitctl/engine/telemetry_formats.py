@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from traitctl.engine.errors import InputError
-from traitctl.engine.timeparse import duration_seconds
+from traitctl.engine.timeparse import LATEST_EPOCH, check_epoch, duration_seconds
 
 KINDS = ("counter", "gauge", "timing")
 #: other names accepted for a kind (Prometheus and StatsD vocabulary).
@@ -168,33 +168,43 @@ def to_epoch(moment: dt.datetime) -> float:
 
 
 def from_epoch(seconds: float) -> dt.datetime:
-    """The naive UTC datetime (the store's convention) of epoch seconds."""
-    return (_EPOCH + dt.timedelta(seconds=seconds)).replace(tzinfo=None)
+    """The naive UTC datetime (the store's convention) of epoch seconds. A value stored before
+    times were range-checked (epoch milliseconds, ``1e15``) is shown at the edge of ``datetime``'s
+    range instead of breaking the reader."""
+    try:
+        return (_EPOCH + dt.timedelta(seconds=seconds)).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        return dt.datetime.max if seconds > 0 else dt.datetime.min
 
 
 def parse_time(text: Any, now: float) -> float:
-    """Epoch seconds from ISO 8601 (naive means UTC), epoch seconds, ``now``, or ``-1h`` (ago).
+    """Epoch seconds from ISO 8601 (naive means UTC), epoch seconds, ``now``, or ``-1h`` (ago),
+    from 1970 to 2200 (a number that fits as milliseconds is named so in the error).
 
     :param now: the current time (epoch seconds), used for ``now`` and relative times.
-    :raises InputError: when the text is none of these.
+    :raises InputError: when the text is none of these, or out of range.
     """
+    return check_epoch(_epoch(text, now), "Timestamp")
+
+
+def _epoch(text: Any, now: float) -> float:
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         return float(check_value(text))
     if not isinstance(text, str) or not text.strip():
-        raise InputError(f"Timestamp {text!r} does not parse: use ISO 8601, epoch seconds or -1h.")
+        raise InputError(f"Timestamp {str(text)[:40]!r} does not parse: use ISO 8601, epoch seconds or -1h.")
     raw = text.strip()
     if raw == "now":
         return now
     if raw.startswith("-"):
         return now - parse_duration(raw[1:])
     try:
-        return float(raw)
-    except ValueError:
+        return check_value(raw)
+    except InputError:
         pass
     try:
         return to_epoch(dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "T", 1)))
-    except ValueError:
-        raise InputError(f"Timestamp {text!r} does not parse: use ISO 8601, epoch seconds or -1h.") from None
+    except (ValueError, OverflowError):
+        raise InputError(f"Timestamp {raw[:40]!r} does not parse: use ISO 8601, epoch seconds or -1h.") from None
 
 
 def parse_duration(text: str) -> float:
@@ -285,7 +295,7 @@ class _JsonLines:
         ts = obj.get("ts")
         if ts is None:
             ts = obj.get("time", self.now)
-        if type(ts) is not float and type(ts) is not int or not -_BIG < ts < _BIG:
+        if type(ts) is not float and type(ts) is not int or not 0.0 <= ts <= LATEST_EPOCH:
             ts = parse_time(ts, self.now)
         return _new_point(Point, (name, kind, float(value), float(ts), labels))
 
@@ -342,7 +352,7 @@ class JsonRows:
 
         :param first: the number of ``lines[0]`` in the whole input.
         """
-        loads, get_slot, now, numbers = self.parser.loads, self._fast.get, self.now, _NUMBERS
+        loads, get_slot, now, numbers, latest = self.parser.loads, self._fast.get, self.now, _NUMBERS, LATEST_EPOCH
         rows: list[tuple] = []
         append = rows.append
         bad: list[tuple[int, str]] = []
@@ -359,7 +369,7 @@ class JsonRows:
                 slot = get_slot((tuple(obj.items()), tuple(labels.items()) if labels else None))
                 # orjson gives finite numbers only (it refuses NaN, Infinity and overflows; tested):
                 # check_value's other checks cannot fail on them.
-                if slot is not None and type(value) in numbers and type(ts) in numbers:
+                if slot is not None and type(value) in numbers and type(ts) in numbers and 0.0 <= ts <= latest:
                     append((slot, float(ts), float(value)))
                     continue
             except Exception:  # noqa: BLE001 - not JSON, not an object, unhashable: the full checks say why
@@ -433,7 +443,10 @@ class _Prometheus:
         except InputError as exc:
             raise _wrap(exc) from None
         labels = _prom_labels(label_text[1:-1]) if label_text else {}
-        ts = int(raw_ts) / 1000 if raw_ts else self.now
+        try:
+            ts = check_epoch(int(raw_ts) / 1000, "Timestamp") if raw_ts else self.now
+        except InputError as exc:
+            raise _wrap(exc) from None
         # A scrape holds running totals and current values: both are stored as gauges.
         return Point(name, "gauge", value, ts, labels_with_trait(name, labels))
 

@@ -435,8 +435,10 @@ class MetricsRepo:
 
     def newest_point_time(self) -> dt.datetime | None:
         """Time of the newest stored point (naive UTC), ``None`` when there is none."""
-        S = self.SeriesRow
-        newest = S.select(peewee.fn.MAX(S.last_ts)).scalar()
+        from traitctl.engine.timeparse import LATEST_EPOCH
+
+        S = self.SeriesRow  # a point past 2200 (stored before times were checked) is no sign of life
+        newest = S.select(peewee.fn.MAX(S.last_ts)).where(S.last_ts <= LATEST_EPOCH).scalar()
         return None if newest is None else from_epoch(newest)
 
     def count_points(self) -> int:

@@ -35,8 +35,18 @@ ABSENT: Any = _Absent()
 
 
 # -- reading ---------------------------------------------------------------------------------------
+def _limits():
+    from traitctl.settings import config_limits
+
+    return config_limits()
+
+
 def read_text(path: Path) -> str:
+    """The text of a configuration file, refused (before reading it) past the size limit."""
+    from traitctl.engine.limits import check_file_size
+
     try:
+        check_file_size(os.stat(path).st_size, str(path), _limits())
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(f"{path}: no such file.") from None
@@ -49,7 +59,11 @@ def read_text(path: Path) -> str:
 
 
 def parse(text: str, path: Path | str) -> dict:
-    """Parse TOML text; on error raise :class:`ConfigFileError` naming file, line and column."""
+    """Parse TOML text; on error raise :class:`ConfigFileError` naming file, line and column.
+    Text nested past the depth limit is refused before any parser sees it."""
+    from traitctl.engine.limits import check_file_text
+
+    check_file_text(text, str(path), _limits())
     try:
         import rtoml
 

@@ -157,7 +157,7 @@ def lock_timeout(raw: Any, where: str = "[traitctl] lock_timeout") -> float:
     except (TypeError, ValueError, OverflowError):
         value = math.nan
     if not math.isfinite(value) or not 0 <= value <= MAX_LOCK_TIMEOUT:
-        raise InputError(f"{where} must be a number of seconds from 0 to {MAX_LOCK_TIMEOUT:g}, not {raw!r}.")
+        raise InputError(f"{where} must be a finite number of seconds from 0 to {MAX_LOCK_TIMEOUT:g}, not {raw!r}.")
     return value
 
 

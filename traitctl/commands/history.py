@@ -70,7 +70,10 @@ def rollback(event_id: int = typer.Argument(..., metavar="EVENT", help="Event nu
             raise Conflict(f"{event.target} is now {now}, not {event.after or 'unset'} as event #{event.id} left it; "
                            "pass --force to roll back anyway.")
 
-    edit = toml_file.edit(Path(event.file), [toml_file.Change(event.path, before)], check=check, dry_run=dry_run,
+    # a removal's lines come back exactly where their surroundings are unchanged
+    restore = list(event.data.get("removed") or []) if event.before is not None and event.after is None else None
+    edit = toml_file.edit(Path(event.file), [toml_file.Change(event.path, before, restore=restore)], check=check,
+                          dry_run=dry_run,
                           lock_timeout=app_.settings.lock_timeout)
     if dry_run:
         show_diff(app_, edit)

@@ -20,7 +20,7 @@ from typing import Any
 import peewee
 
 from traitctl.engine.errors import StoreError
-from traitctl.settings import redact_url
+from traitctl.settings import redact, redact_url
 
 SCHEMA_VERSION = 3
 
@@ -68,13 +68,28 @@ def connect(url: str) -> peewee.Database:
         from traitctl.store.driver import ensure_psycopg
 
         ensure_psycopg()
-        try:
-            from playhouse.db_url import connect as url_connect
-
-            return url_connect(url.replace("postgres://", "postgresql://", 1))
-        except ImportError as exc:
-            raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
+        return _postgresql(url.replace("postgres://", "postgresql://", 1))
     raise StoreError(f"Unsupported store URL {redact_url(url)!r}: use sqlite:///PATH or postgresql://…")
+
+
+def _postgresql(url: str) -> peewee.Database:
+    """A PostgreSQL database for a libpq URL, which libpq itself parses: several hosts
+    (``postgresql://u@h1:5432,h2:5432/db``), percent-encoded passwords and query parameters
+    (``?sslmode=require``) work as in psql. A URL libpq refuses, or a port outside 1-65535, is an
+    error naming the URL (password hidden)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as exc:
+        raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
+    try:
+        params = conninfo_to_dict(url)
+    except Exception as exc:  # psycopg.ProgrammingError: libpq's own sentence
+        raise StoreError(f"Store URL {redact_url(url)} is not a valid PostgreSQL URL: "
+                         f"{redact(_first_line(exc), url)}.") from None
+    for port in str(params.get("port") or "").split(","):
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise StoreError(f"Store URL {redact_url(url)}: port {port!r} is not a number from 1 to 65535.")
+    return peewee.PostgresqlDatabase(url)  # the URL goes to libpq as it is
 
 
 class Store:
@@ -114,10 +129,10 @@ class Store:
             db.connect(reuse_if_open=True)
             store._prepare()
         except peewee.PeeweeException as exc:
-            raise StoreError(f"Cannot open the store at {redact_url(url)}: {_first_line(exc)}") from None
+            raise StoreError(f"Cannot open the store at {redact_url(url)}: {redact(_first_line(exc), url)}") from None
         except Exception as exc:  # driver errors (psycopg.OperationalError …) are not peewee's
             if "psycopg" in type(exc).__module__ or isinstance(exc, OSError):
-                raise StoreError(f"Cannot open the store at {redact_url(url)}: {_first_line(exc)}") from None
+                raise StoreError(f"Cannot open the store at {redact_url(url)}: {redact(_first_line(exc), url)}") from None
             raise
         return store
 

@@ -65,7 +65,9 @@ class EventRepo:
         :param before: TOML literal of the value before, ``None`` when absent.
         :param after: TOML literal of the value after, ``None`` when removed.
         """
-        row = self.Row.create(ts=ts or utcnow(), actor=actor, command=command, kind=kind, file=file,
+        from traitctl.settings import redact
+
+        row = self.Row.create(ts=ts or utcnow(), actor=actor, command=redact(command), kind=kind, file=file,
                               path=json.dumps(list(path)), before=before, after=after, trait=trait,
                               model=model, tenant=tenant, reverts=reverts, data=json.dumps(data or {}, default=str))
         event = _to_event(row)

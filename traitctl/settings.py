@@ -124,7 +124,7 @@ _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*):(?P<s
 _QUERY = re.compile(r"(?P<head>[?&;](?P<key>[^\s=&#;?]+)=)(?P<secret>[^\s&#;]*)")
 #: ``password=SECRET`` or ``password = 'SE CRET'`` in a libpq key=value connection string.
 _KEYWORD = re.compile(r"(?P<head>(?:^|(?<=[\s'\"]))(?P<key>[A-Za-z_]+)\s*=\s*)"
-                      r"(?P<secret>'(?:[^'\\]|\\.)*'?|[^\s'&]+)")
+                      r"(?P<secret>'(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*\\?)")
 MASK = "***"
 
 
@@ -140,7 +140,7 @@ def _secret_key(key: str) -> bool:
 def secrets_in(text: str) -> set[str]:
     """The passwords written in ``text`` (URLs, their query parameters, key=value connection
     strings), each as written and percent-decoded, so that an error quoting either can be cleaned."""
-    from urllib.parse import unquote
+    from urllib.parse import quote, unquote
 
     found: set[str] = set()
     for match in _USERINFO.finditer(text):
@@ -151,10 +151,18 @@ def secrets_in(text: str) -> set[str]:
                 found.add(match.group("secret"))
     out: set[str] = set()
     for secret in found:
-        for form in (secret, secret.strip("'"), unquote(secret), unquote(secret.strip("'"))):
+        plain = unquote(_unquote_dsn(secret))
+        for form in (secret, secret.strip("'"), unquote(secret), plain, quote(plain, safe="")):
             if len(form) >= 3 and form != MASK:  # shorter ones would blank out ordinary words
                 out.add(form)
     return out
+
+
+def _unquote_dsn(value: str) -> str:
+    """A libpq key=value value as the server sees it: ``'a b\\'c'`` -> ``a b'c``, ``a\\ b`` -> ``a b``."""
+    if len(value) >= 2 and value[0] == "'" and value[-1] == "'":
+        value = value[1:-1]
+    return re.sub(r"\\(.)", r"\1", value)
 
 
 def redact(text: str, *sources: str | None) -> str:

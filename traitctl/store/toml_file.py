@@ -756,14 +756,25 @@ def _restore_text(text: str, change: Change) -> str | None:
     if table_span(text, parent) is not None or _prefix_defined_inline(text, change.path):
         return None  # a key of a table with its own header: the usual edit writes it there
     section = _table_block(change.path, change.value)
-    at = None
-    if change.restore:
-        hunk = change.restore[0]
-        near = [p for p in _matches(lines, hunk["before"], [], bool(hunk.get("start")), False)]
-        at = min(near, key=lambda p: abs(p - hunk.get("at", 0))) if near else None
+    at = _nearby(lines, change.restore[0]) if change.restore else None
     if at is None:
         return _append_block(text, lines, scan_headers(text), change.path, section)
     return "\n".join(lines[:at] + section + ([""] if at < len(lines) and lines[at].strip() else []) + lines[at:])
+
+
+def _nearby(lines: list[str], hunk: Mapping[str, Any]) -> int | None:
+    """Where a removed run most likely was once its surroundings changed: after the longest part of
+    the lines that were above it, else before the longest part of those below (nearest the old place)."""
+    before, after, was = list(hunk.get("before", [])), list(hunk.get("after", [])), int(hunk.get("at", 0))
+    for k in range(len(before), 0, -1):
+        found = _matches(lines, before[-k:], [], False, False)
+        if found:
+            return min(found, key=lambda p: abs(p - was))
+    for k in range(len(after), 0, -1):
+        found = _matches(lines, [], after[:k], False, False)
+        if found:
+            return min(found, key=lambda p: abs(p - was))
+    return None
 
 
 def _place(lines: list[str], hunk: Mapping[str, Any]) -> int | None:

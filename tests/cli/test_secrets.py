@@ -144,6 +144,11 @@ def test_cli_never_shows_or_stores_a_password(cli, project: Path):
             health = cli("--store", store, "health", "--only", "store", "--json")
             assert json.loads(health.stdout)["checks"]["store"]["status"] == "fail"
             results.append(health)
+    _no_secret(project, *results)
+
+
+def test_history_and_job_records_keep_the_command_line_without_passwords(cli, project: Path):
+    results = []
     # the queue is not used by `config set`, but the command line lands in history
     queue = f"redis://:{SECRET}@127.0.0.1:1/0"
     written = cli("--queue", queue, "config", "set", "version", "7", "--trait", "HasUuid")

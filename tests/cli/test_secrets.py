@@ -86,6 +86,42 @@ def test_no_url_shape_lets_its_password_through(case):
         assert "***" in out, (url, out)
 
 
+@pytest.fixture(scope="module")
+def memory_store():
+    from traitctl.store.db import Store
+
+    store = Store.open("sqlite:///:memory:")
+    yield store
+    store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(secret_urls(), st.sampled_from(["99999", "0", "x1", "5432,h:70000"]))
+def test_history_rows_and_url_errors_never_hold_the_password(memory_store, case, bad_port):
+    """The event row (what subscribers get as JSON) and the errors of URLs that cannot be used."""
+    from traitctl.engine.errors import TraitctlError
+    from traitctl.jobs.queue import _check_redis_url
+    from traitctl.store.db import connect
+
+    url, secret = case
+    encoded = quote(secret, safe="")
+    assume(secret not in f"traitctl --store  --queue= config set x 1 {bad_port}")
+    event = memory_store.events.record(kind="config.set", actor="t", command=f"traitctl --store {url} --queue={url} config set x 1")
+    row = memory_store.events.Row.get_by_id(event.id)
+    assert secret not in row.command and encoded not in row.command
+    assert secret not in json.dumps(event.__dict__, default=str)
+    if "://" in url and not url.startswith("unix:"):
+        broken = url.replace("@", f"@h:{bad_port},", 1) if "@" in url else url
+        messages = []
+        for attempt in (lambda: connect(broken.replace("redis", "postgresql", 1)), lambda: _check_redis_url(broken)):
+            try:
+                attempt()
+            except TraitctlError as exc:
+                messages.append(exc.message)
+        for message in messages:
+            assert secret not in message and encoded not in message, (broken, message)
+
+
 @pytest.mark.parametrize("url, shown", [
     ("postgresql://u:p%40ss@h1:5432,h2:5432/db", "postgresql://u:***@h1:5432,h2:5432/db"),
     ("postgresql://u@h/db?sslmode=require&password=x1y2&passfile=/home/u/.pgpass",

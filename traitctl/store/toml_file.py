@@ -619,15 +619,30 @@ def _attached_start(lines: list[str], header: int) -> int:
 
 def _table_lines(text: str, lines: list[str], path: tuple[str, ...]) -> set[int] | None:
     """The lines of ``[path]`` and every ``[path.…]`` below it, with their attached comments."""
-    headers = scan_headers(text)
-    picked = [i for i, h in enumerate(headers) if h.path[:len(path)] == path]
-    if not picked:
-        return None
     out: set[int] = set()
-    for i in picked:
-        header = headers[i]
-        end = headers[i + 1].line if i + 1 < len(headers) else len(lines)
-        out.update(range(_attached_start(lines, header.line), _own_end(lines, header.line + 1, end)))
+    for line, end in _headers_under(text, lines, path):
+        out.update(range(_attached_start(lines, line), _own_end(lines, line + 1, end)))
+    return out or None
+
+
+def _headers_under(text: str, lines: list[str], path: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(header line, next header line) of ``[path]`` and every header below it. Large files are
+    searched for the lines holding the path's last key (as :func:`table_span` does); texts with
+    multi-line strings, and keys that may be written with escapes, take the exact scan."""
+    if '"""' in text or "'''" in text or any("\\" in k or '"' in k for k in path):
+        headers = scan_headers(text)
+        return [(h.line, headers[i + 1].line if i + 1 < len(headers) else len(lines))
+                for i, h in enumerate(headers) if h.path[:len(path)] == path]
+    out = []
+    for match in re.finditer(r"^[ \t]*\[[^\n]*" + re.escape(path[-1]) + r"[^\n]*$", text, re.M):
+        parsed = _header_path(match.group(0))
+        if parsed is None or parsed[0][:len(path)] != path:
+            continue
+        following = _ANY_HEADER.search(text, match.end())
+        while following is not None and _header_path(_line_at(text, following.start())) is None:
+            following = _ANY_HEADER.search(text, following.end())
+        start = text.count("\n", 0, match.start())
+        out.append((start, text.count("\n", 0, following.start()) if following else len(lines)))
     return out
 
 
@@ -662,8 +677,8 @@ def _key_lines(text: str, lines: list[str], change: Change) -> set[int] | None:
     if header is not None:
         own = _own_end(lines, first, end)
         rest = [n for n in range(first, own) if n not in out and lines[n].strip() and not _is_comment(lines[n])]
-        deeper = any(h.path[:len(table)] == table and h.path != table for h in scan_headers(text))
-        if not rest and not deeper:  # the table is empty now: its header goes too
+        if not rest and not any(h.path[:len(table)] == table and h.path != table for h in scan_headers(text)):
+            # the table is empty now and has no sub-tables: its header goes too
             out.update(range(_attached_start(lines, header), header + 1))
             out.update(range(header + 1, own))
     return out
@@ -679,7 +694,11 @@ def _remove_text(text: str, change: Change) -> str | None:
     if not doomed:
         return None
     doomed = _with_blank_lines(lines, doomed)
-    return "\n".join(line for n, line in enumerate(lines) if n not in doomed)
+    kept, start = [], 0
+    for number in sorted(doomed):
+        kept += lines[start:number]
+        start = number + 1
+    return "\n".join(kept + lines[start:])
 
 
 def hunks(old: str, new: str) -> list[dict]:
@@ -689,12 +708,12 @@ def hunks(old: str, new: str) -> list[dict]:
     import difflib
 
     a, b = old.split("\n"), new.split("\n")
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
+    # the unchanged start and end are found on the texts (C comparisons, fast on large files)
+    prefix = _common_length(old, new, lambda n: old[:n] == new[:n], min(len(old), len(new)))
+    room = min(len(old), len(new)) - prefix
+    suffix = _common_length(old, new, lambda n: n == 0 or old[-n:] == new[-n:], room)
+    head = old.count("\n", 0, prefix)
+    tail = min(old.count("\n", len(old) - suffix) if suffix else 0, min(len(a), len(b)) - head)
     matcher = difflib.SequenceMatcher(None, a[head:len(a) - tail], b[head:len(b) - tail], autojunk=False)
     out = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -705,6 +724,18 @@ def hunks(old: str, new: str) -> list[dict]:
         out.append({"at": j1, "lines": a[i1:i2], "new": b[j1:j2], "before": before, "after": after,
                     "start": j1 - len(before) == 0, "end": j2 + len(after) == len(b)})
     return out
+
+
+def _common_length(old: str, new: str, same: Callable[[int], bool], most: int) -> int:
+    """The largest ``n <= most`` with ``same(n)`` (a binary search: ``same`` holds up to some length)."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if same(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _with_blank_lines(lines: list[str], doomed: set[int]) -> set[int]:

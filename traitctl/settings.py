@@ -125,6 +125,9 @@ _QUERY = re.compile(r"(?P<head>[?&;](?P<key>[^\s=&#;?]+)=)(?P<secret>[^\s&#;]*)"
 #: ``password=SECRET`` or ``password = 'SE CRET'`` in a libpq key=value connection string.
 _KEYWORD = re.compile(r"(?P<head>(?:^|(?<=[\s'\"]))(?P<key>[A-Za-z_]+)\s*=\s*)"
                       r"(?P<secret>'(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*\\?)")
+#: names of connection parameters that hold a secret (libpq's password and sslpassword, redis-py's
+#: password, and the usual spellings of tokens and keys)
+_SECRET_KEY = re.compile(r"password|passwd|passphrase|secret|token|api_?key|^(ssl)?pass$|(^|_)pwd$")
 MASK = "***"
 
 
@@ -133,8 +136,7 @@ def _secret_key(key: str) -> bool:
     names a file, whose contents traitctl never reads)."""
     from urllib.parse import unquote
 
-    key = unquote(key).lower()
-    return key != "passfile" and ("pass" in key or "pwd" in key or "secret" in key or "token" in key)
+    return _SECRET_KEY.search(unquote(key).lower()) is not None
 
 
 def secrets_in(text: str) -> set[str]:

@@ -790,7 +790,9 @@ def _restore_text(text: str, change: Change) -> str | None:
     at = _nearby(lines, change.restore[0]) if change.restore else None
     if at is None:
         return _append_block(text, lines, scan_headers(text), change.path, section)
-    return "\n".join(lines[:at] + section + ([""] if at < len(lines) and lines[at].strip() else []) + lines[at:])
+    above = [""] if at > 0 and lines[at - 1].strip() and not _is_comment(lines[at - 1]) else []
+    below = [""] if at < len(lines) and lines[at].strip() else []
+    return "\n".join(lines[:at] + above + section + below + lines[at:])
 
 
 def _nearby(lines: list[str], hunk: Mapping[str, Any]) -> int | None:

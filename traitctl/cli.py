@@ -141,11 +141,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         import traceback
 
-        if os.environ.get("TRAITCTL_DEBUG"):
-            traceback.print_exc()
-        else:
-            from traitctl.settings import redact
+        from traitctl.settings import redact
 
+        if os.environ.get("TRAITCTL_DEBUG"):
+            sys.stderr.write(redact(traceback.format_exc()))
+        else:
             sys.stderr.write("traitctl crashed; this is a bug. Details (no local variables):\n")
             sys.stderr.write(redact(traceback.format_exc(limit=-8)))
         sys.exit(1)

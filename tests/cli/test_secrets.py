@@ -74,16 +74,28 @@ def test_no_url_shape_lets_its_password_through(case):
     url, secret = case
     encoded = quote(secret, safe="")
     wrappers = ["{url}", "Cannot open the store at {url}: connection refused", "traitctl --store {url} config set x 1",
-                "traitctl --store={url} history", "error: queue {url!r} refused"]
+                "traitctl --store={url} history", "traitctl --store {url} history", "error: queue {url!r} refused"]
     # a driver quoting a part of the connection string back, in either form
     echoes = ['invalid connection option: missing "=" after "{secret}" in connection info string',
               "authentication failed ({encoded})"]
     assume(not any(secret in w.format(url="", secret="", encoded="") for w in wrappers + echoes))
-    outputs = [redact(w.format(url=url)) for w in wrappers] + [redact_url(url)]
+    outputs = [redact(w.format(url=url)) for w in wrappers] + [redact_url(url), _command_line("--store", url, "history")]
     outputs += [redact(e.format(secret=secret, encoded=encoded), url) for e in echoes]
     for out in outputs:
         assert secret not in out and encoded not in out, (url, out)
         assert "***" in out, (url, out)
+
+
+def _command_line(*argv: str) -> str:
+    """What history records as the command for ``traitctl ARGV``."""
+    from traitctl.commands.common import command_line
+
+    saved = sys.argv
+    sys.argv = ["traitctl", *argv]
+    try:
+        return command_line()
+    finally:
+        sys.argv = saved
 
 
 @pytest.fixture(scope="module")

@@ -73,8 +73,7 @@ def rollback(event_id: int = typer.Argument(..., metavar="EVENT", help="Event nu
     # a removal's lines come back exactly where their surroundings are unchanged
     restore = list(event.data.get("removed") or []) if event.before is not None and event.after is None else None
     edit = toml_file.edit(Path(event.file), [toml_file.Change(event.path, before, restore=restore)], check=check,
-                          dry_run=dry_run,
-                          lock_timeout=app_.settings.lock_timeout)
+                          dry_run=dry_run, lock_timeout=app_.settings.lock_timeout)
     if dry_run:
         show_diff(app_, edit)
         return

@@ -153,8 +153,9 @@ def secrets_in(text: str) -> set[str]:
                 found.add(match.group("secret"))
     out: set[str] = set()
     for secret in found:
-        plain = unquote(_unquote_dsn(secret))
-        for form in (secret, secret.strip("'"), unquote(secret), plain, quote(plain, safe="")):
+        dsn = _unquote_dsn(secret)  # a key=value value, or a URL's percent-encoded one
+        forms = (secret, dsn, unquote(secret), unquote(dsn), quote(dsn, safe=""), quote(unquote(dsn), safe=""))
+        for form in forms:
             if len(form) >= 3 and form != MASK:  # shorter ones would blank out ordinary words
                 out.add(form)
     return out

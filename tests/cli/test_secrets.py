@@ -74,7 +74,7 @@ def test_no_url_shape_lets_its_password_through(case):
     url, secret = case
     encoded = quote(secret, safe="")
     wrappers = ["{url}", "Cannot open the store at {url}: connection refused", "traitctl --store {url} config set x 1",
-                "traitctl --store={url} history", "traitctl --store {url} history", "error: queue {url!r} refused"]
+                "traitctl --store={url} history", "traitctl --store {url} history", "error: queue '{url}' refused"]
     # a driver quoting a part of the connection string back, in either form
     echoes = ['invalid connection option: missing "=" after "{secret}" in connection info string',
               "authentication failed ({encoded})"]

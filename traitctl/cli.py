@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> None:
         code = command.main(args=argv, prog_name="traitctl", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except TraitctlError as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        from traitctl.settings import redact
+
+        sys.stderr.write(f"error: {redact(exc.message)}\n")
         sys.exit(exc.exit_code)
     except Exit as exc:
         sys.exit(exc.exit_code)
@@ -186,9 +188,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         import traceback
 
+        from traitctl.settings import redact
+
         if os.environ.get("TRAITCTL_DEBUG"):
-            traceback.print_exc()
+            sys.stderr.write(redact(traceback.format_exc()))
         else:
             sys.stderr.write("traitctl crashed; this is a bug. Details (no local variables):\n")
-            traceback.print_exc(limit=-8)
+            sys.stderr.write(redact(traceback.format_exc(limit=-8)))
         sys.exit(EXIT_INTERNAL)

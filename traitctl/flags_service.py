@@ -156,9 +156,10 @@ def record(store: Any, kind: str, edit: Any, *, actor: str, command: str, flag: 
         before = None if change.old is ABSENT else render_value(change.old)
         after = None if change.value is ABSENT else render_value(change.value)
         if before != after:
+            extra = {"removed": change.removed} if change.removed else {}
             events.append(store.events.record(kind=kind, actor=actor, command=command, file=str(edit.file),
                                               path=change.path, before=before, after=after, tenant=tenant,
-                                              data={"flag": flag or change.path[1], **(data or {})}))
+                                              data={"flag": flag or change.path[1], **(data or {}), **extra}))
     return events
 
 

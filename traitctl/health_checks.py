@@ -129,24 +129,21 @@ def _timed(name: str, fn: Callable[[Context], Finding], ctx: Context) -> rules.C
     try:
         status, message, details = fn(ctx)
     except RuntimeError as exc:
-        status, message, details = rules.FAIL, str(exc), {}
+        urls = (ctx.settings.store_url, ctx.settings.queue_url) if ctx.settings is not None else ()
+        status, message, details = rules.FAIL, _sentence(exc, *urls), {}
     except Exception as exc:  # noqa: BLE001 - a health check reports failures, it does not crash
-        url = ctx.settings.store_url if ctx.settings is not None else ""
-        status, message, details = rules.FAIL, _sentence(exc, url), {"error": type(exc).__name__}
+        urls = (ctx.settings.store_url, ctx.settings.queue_url) if ctx.settings is not None else ()
+        status, message, details = rules.FAIL, _sentence(exc, *urls), {"error": type(exc).__name__}
     return rules.Check(name, status, message, (time.perf_counter() - start) * 1000, details)
 
 
-def _sentence(exc: BaseException, url: str = "") -> str:
-    """The first line of an error, with any password of ``url`` blanked out."""
-    from urllib.parse import urlsplit
+def _sentence(exc: BaseException, *urls: str) -> str:
+    """The first line of an error, with every password (of any URL in it, and of ``urls``) hidden."""
+    from traitctl.settings import redact
 
     text = (getattr(exc, "message", None) or str(exc)).strip().splitlines()
     line = text[0] if text else type(exc).__name__
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    return line.replace(password, "***") if password else line
+    return redact(line, *urls)
 
 
 def _no_settings(ctx: Context) -> Finding | None:

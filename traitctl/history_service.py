@@ -61,8 +61,10 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
             raise Conflict(f"{event.target} is now {now}, not {event.after or 'unset'} as event #{event.id} left it; "
                            "pass --force to roll back anyway.")
 
-    edit = toml_file.edit(Path(event.file), [toml_file.Change(event.path, before)], check=check, dry_run=dry_run,
-                          lock_timeout=app.settings.lock_timeout)
+    # a removal's lines come back exactly where their surroundings are unchanged
+    restore = list(event.data.get("removed") or []) if event.before is not None and event.after is None else None
+    edit = toml_file.edit(Path(event.file), [toml_file.Change(event.path, before, restore=restore)], check=check,
+                          dry_run=dry_run, lock_timeout=app.settings.lock_timeout)
     message = f"Rolled back event #{event.id}: {event.target} = {event.before or '(unset)'}"
     if dry_run:
         return Rollback(edit, message)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -131,18 +132,107 @@ def _relative_sqlite(url: str, base: Path) -> str:
     return url
 
 
-def redact_url(url: str) -> str:
-    """Hide the password of a URL (``postgresql://u:secret@h/db`` → ``postgresql://u:***@h/db``)."""
-    from urllib.parse import urlsplit, urlunsplit
+# -- secrets ---------------------------------------------------------------------------------------
+#: ``scheme://user:SECRET@`` (libpq and redis-py URLs, multi-host ones included); the password runs
+#: to the last ``@`` before the path, as Python's URL parser reads it.
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@?#]*):(?P<secret>[^\s/]*)@")
+#: ``?password=SECRET`` / ``&sslpassword=SECRET`` in a URL's query.
+_QUERY = re.compile(r"(?P<head>[?&;](?P<key>[^\s=&#;?]+)=)(?P<secret>[^\s&#;]*)")
+#: ``password=SECRET`` or ``password = 'SE CRET'`` in a libpq key=value connection string.
+_KEYWORD = re.compile(r"(?P<head>(?:^|(?<=[\s'\"]))(?P<key>[A-Za-z_]+)\s*=\s*)"
+                      r"(?P<secret>'(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*\\?)")
+#: names of connection parameters that hold a secret (libpq's password and sslpassword, redis-py's
+#: password, and the usual spellings of tokens and keys)
+_SECRET_KEY = re.compile(r"password|passwd|passphrase|secret|token|api_?key|^(ssl)?pass$|(^|_)pwd$")
+MASK = "***"
 
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+def _secret_key(key: str) -> bool:
+    """Whether a connection parameter holds a secret: password, sslpassword, passwd … (``passfile``
+    names a file, whose contents traitctl never reads)."""
+    from urllib.parse import unquote
+
+    return _SECRET_KEY.search(unquote(key).lower()) is not None
+
+
+def secrets_in(text: str) -> set[str]:
+    """The passwords written in ``text`` (URLs, their query parameters, key=value connection
+    strings), each as written and percent-decoded, so that an error quoting either can be cleaned."""
+    from urllib.parse import quote, unquote
+
+    found: set[str] = set()
+    for match in _USERINFO.finditer(text):
+        found.add(match.group("secret"))
+    for pattern in (_QUERY, _KEYWORD):
+        for match in pattern.finditer(text):
+            if _secret_key(match.group("key")):
+                found.add(match.group("secret"))
+    out: set[str] = set()
+    for secret in found:
+        dsn = _unquote_dsn(secret)  # a key=value value, or a URL's percent-encoded one
+        forms = (secret, dsn, unquote(secret), unquote(dsn), quote(dsn, safe=""), quote(unquote(dsn), safe=""))
+        for form in forms:
+            if len(form) >= 3 and form != MASK:  # shorter ones would blank out ordinary words
+                out.add(form)
+    return out
+
+
+def _unquote_dsn(value: str) -> str:
+    """A libpq key=value value as the server sees it: ``'a b\\'c'`` -> ``a b'c``, ``a\\ b`` -> ``a b``."""
+    if len(value) >= 2 and value[0] == "'" and value[-1] == "'":
+        value = value[1:-1]
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def redact(text: str, *sources: str | None) -> str:
+    """``text`` with every password hidden: those of the URLs and connection strings it contains
+    (``postgresql://u:***@h/db``, ``redis://h?password=***``, ``host=h password=***``) and, as plain
+    words anywhere, those of ``sources`` (say the store URL whose driver quoted a part of it).
+
+    The one redaction of traitctl: errors, ``health --json``, the worker's banner and logs, and the
+    command line kept in history all go through it.
+    """
+    if not text:
+        return text
+    known = set()
+    for source in sources:
+        if source:
+            known |= secrets_in(source)
+    out = _USERINFO.sub(lambda m: f"{m.group('head')}:{MASK}@", text)
+    out = _QUERY.sub(_mask_parameter, out)
+    out = _KEYWORD.sub(_mask_parameter, out)
+    for secret in sorted(known, key=len, reverse=True):
+        out = out.replace(secret, MASK)
+    return out
+
+
+def _mask_parameter(match: re.Match) -> str:
+    secret = match.group("secret")
+    if not _secret_key(match.group("key")) or (secret.startswith(MASK) and not secret[len(MASK):].strip(":.,;)'\"]")):
+        return match.group(0)  # not a secret, or hidden already (text redacted twice)
+    return match.group("head") + MASK
+
+
+def redact_url(url: str) -> str:
+    """Hide the passwords of a URL or connection string (``postgresql://u:secret@h/db`` →
+    ``postgresql://u:***@h/db``); see :func:`redact`."""
+    return redact(url, url)
+
+
+def redact_logs(*sources: str | None) -> None:
+    """Hide passwords in every log record the root logger's handlers write (message and traceback),
+    those of ``sources`` (the store and queue URLs) included."""
+    import logging
+
+    class Redact(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg, record.args = redact(record.getMessage(), *sources), ()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text, *sources)
+            return True
+
+    for handler in logging.getLogger().handlers:
+        if not any(type(f).__name__ == "Redact" for f in handler.filters):
+            handler.addFilter(Redact())

@@ -36,10 +36,13 @@ def app_for(json_flag: bool = False) -> App:
 
 
 def command_line() -> str:
-    """The command as typed (``traitctl config set …``), for history."""
+    """The command as typed (``traitctl config set …``), for history, with every password of a
+    URL or connection string in it hidden (``--store postgresql://u:***@h/db``)."""
     import sys
 
-    return "traitctl " + " ".join(sys.argv[1:])
+    from traitctl.settings import redact
+
+    return redact("traitctl " + " ".join(sys.argv[1:]))
 
 
 def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: str | None = None,
@@ -47,7 +50,8 @@ def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: s
     """Record one history event per change of a written :class:`~traitctl.store.toml_file.Edit`.
 
     ``before``/``after`` are stored as TOML literals (``None`` when absent) so a rollback can
-    restore the exact value. Returns the recorded events.
+    restore the exact value; a removal also keeps the lines it took out (``data.removed``), so a
+    rollback puts back the same text. Returns the recorded events.
     """
     from traitctl.store.toml_file import ABSENT, render_value
 
@@ -58,9 +62,10 @@ def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: s
         after = None if change.value is ABSENT else render_value(change.value)
         if before == after:
             continue
+        extra = {"removed": change.removed} if change.removed else {}
         events.append(store.events.record(kind=kind, actor=app.settings.actor, command=command_line(),
                                           file=str(edit.file), path=change.path, before=before, after=after,
-                                          trait=trait, model=model, tenant=tenant, data=data))
+                                          trait=trait, model=model, tenant=tenant, data={**(data or {}), **extra} or None))
     return events
 
 

@@ -10,7 +10,7 @@ from traitctl.commands.common import (DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt,
                                       record_edit, show_diff)
 from traitctl.context import App
 from traitctl.engine import config as engine
-from traitctl.engine.errors import InputError, NotFound
+from traitctl.engine.errors import InputError, NotFound, ValidationError
 
 app = typer.Typer(help="Read, explain, edit and validate trait configuration.", no_args_is_help=True)
 
@@ -171,6 +171,8 @@ def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[
     file = _path(source.file if source else cfg.main_file)
     if raw is None:
         value: Any = toml_file.ABSENT
+        if key.split(".", 1)[0] in engine.RESERVED_TRAIT_KEYS:  # as `set` refuses them
+            raise ValidationError(f"{' -> '.join(path)}: '{key}' is reserved; edit the file to change it.")
     else:
         value = engine.parse_value(raw, engine.schema_of(cfg, trait).get(key))
         engine.validate_set(cfg, trait, key, value, path)

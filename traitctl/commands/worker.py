@@ -27,13 +27,14 @@ def worker(
     import sys
 
     from traitctl.jobs.worker import Runtime, run_worker
-    from traitctl.settings import redact_url
+    from traitctl.settings import redact_logs, redact_url
 
     state = app_for(False)
     _refuse_invalid_configuration(state)
     logging.basicConfig(level=logging.INFO if state.out.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = _start(state, queue)
+    redact_logs(runtime.settings.store_url, runtime.settings.queue_url)
     state.out.success(f"worker {runtime.worker_id}: queue {runtime.queue!r} on "
                       f"{redact_url(runtime.settings.queue_url)}, {workers} thread(s); Ctrl-C stops.")
     run_worker(runtime, workers=workers, periodic=not no_periodic, shutdown_timeout=shutdown_timeout)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traitctl.engine.errors import InputError, StoreError
-from traitctl.settings import redact_url
+from traitctl.settings import redact, redact_url
 
 #: Seconds to wait for a Redis server to accept a connection.
 CONNECT_TIMEOUT = 5
@@ -82,6 +82,7 @@ def _create(url: str, name: str) -> Any:
         path.parent.mkdir(parents=True, exist_ok=True)
         huey = _huey_class("sqlite")(huey_name(name), filename=str(path), results=False, utc=True, timeout=30)
     else:
+        _check_redis_url(url)
         from redis import ConnectionPool
 
         # A host that does not answer fails after CONNECT_TIMEOUT (redis-py would wait for ever).
@@ -90,6 +91,20 @@ def _create(url: str, name: str) -> Any:
         huey = _huey_class("redis")(huey_name(name), connection_pool=pool, results=False, utc=True, read_timeout=1)
     tasks.register(huey)
     return huey
+
+
+def _check_redis_url(url: str) -> None:
+    """Refuse what redis-py cannot read (a host list, a port that is not 1-65535) in one sentence."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise InputError(f"Queue URL {redact_url(url)}: the port must be one number from 1 to 65535 "
+                         "(a Redis URL names one host: redis://HOST:PORT/DB).") from None
+    if port == 0:
+        raise InputError(f"Queue URL {redact_url(url)}: port 0 is not a port (1-65535).")
 
 
 _CLASSES: dict[str, type] = {}
@@ -172,7 +187,8 @@ def stats(url: str, name: str = "default", now: dt.datetime | None = None) -> Qu
         pending, scheduled = huey.pending_count(), huey.scheduled_count()
         stamps = [t.args[1] for t in huey.pending(200) if len(getattr(t, "args", ())) > 1]
     except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
-        raise StoreError(f"Cannot read the queue at {redact_url(url)}: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        raise StoreError(f"Cannot read the queue at {redact_url(url)}: "
+                         f"{redact(str(exc).splitlines()[0] if str(exc) else repr(exc), url)}")
     oldest = (now - dt.datetime.fromtimestamp(min(stamps), dt.timezone.utc).replace(tzinfo=None)).total_seconds() \
         if stamps else None
     return QueueStats(pending=pending, scheduled=scheduled, backend=backend_of(url), name=name,

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import peewee
 
 from traitctl.engine.errors import StoreError
-from traitctl.settings import redact_url
+from traitctl.settings import redact, redact_url
 
 T = TypeVar("T")
 
@@ -91,16 +91,31 @@ def connect(url: str) -> peewee.Database:
         from traitctl.store.driver import ensure_psycopg
 
         ensure_psycopg()
-        try:
-            from playhouse.db_url import connect as url_connect
-
-            # libpq waits for ever for a host that does not answer: give up after CONNECT_TIMEOUT
-            # (a worker then backs off and tries again) unless the URL sets its own.
-            extra = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT}
-            return url_connect(url.replace("postgres://", "postgresql://", 1), **extra)
-        except ImportError as exc:
-            raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
+        return _postgresql(url.replace("postgres://", "postgresql://", 1))
     raise StoreError(f"Unsupported store URL {redact_url(url)!r}: use sqlite:///PATH or postgresql://…")
+
+
+def _postgresql(url: str) -> peewee.Database:
+    """A PostgreSQL database for a libpq URL, which libpq itself parses: several hosts
+    (``postgresql://u@h1:5432,h2:5432/db``), percent-encoded passwords and query parameters
+    (``?sslmode=require``) work as in psql. A URL libpq refuses, or a port outside 1-65535, is an
+    error naming the URL (password hidden)."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as exc:
+        raise StoreError(f"The PostgreSQL store needs psycopg: pip install 'traitctl[postgres]' ({exc}).")
+    try:
+        params = conninfo_to_dict(url)
+    except Exception as exc:  # psycopg.ProgrammingError: libpq's own sentence
+        raise StoreError(f"Store URL {redact_url(url)} is not a valid PostgreSQL URL: "
+                         f"{redact(_first_line(exc), url)}.") from None
+    for port in str(params.get("port") or "").split(","):
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise StoreError(f"Store URL {redact_url(url)}: port {port!r} is not a number from 1 to 65535.")
+    # libpq waits for ever for a host that does not answer: give up after CONNECT_TIMEOUT (a worker
+    # then backs off and tries again) unless the URL sets its own.
+    extra = {} if "connect_timeout" in params else {"connect_timeout": CONNECT_TIMEOUT}
+    return peewee.PostgresqlDatabase(url, **extra)  # the URL goes to libpq as it is
 
 
 class Store:
@@ -140,10 +155,10 @@ class Store:
             db.connect(reuse_if_open=True)
             retrying(db, store._prepare)
         except peewee.PeeweeException as exc:
-            raise StoreError(f"Cannot open the store at {redact_url(url)}: {_first_line(exc)}") from None
+            raise StoreError(f"Cannot open the store at {redact_url(url)}: {redact(_first_line(exc), url)}") from None
         except Exception as exc:  # driver errors (psycopg.OperationalError …) are not peewee's
             if "psycopg" in type(exc).__module__ or isinstance(exc, OSError):
-                raise StoreError(f"Cannot open the store at {redact_url(url)}: {_first_line(exc)}") from None
+                raise StoreError(f"Cannot open the store at {redact_url(url)}: {redact(_first_line(exc), url)}") from None
             raise
         return store
 

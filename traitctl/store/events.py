@@ -65,7 +65,9 @@ class EventRepo:
         :param before: TOML literal of the value before, ``None`` when absent.
         :param after: TOML literal of the value after, ``None`` when removed.
         """
-        values = dict(ts=ts or utcnow(), actor=storable_text(actor), command=storable_text(command), kind=kind,
+        from traitctl.settings import redact
+
+        values = dict(ts=ts or utcnow(), actor=storable_text(actor), command=storable_text(redact(command)), kind=kind,
                       file=storable_text(file), path=json.dumps(list(path)), before=storable_text(before),
                       after=storable_text(after), trait=trait,
                       model=model, tenant=tenant, reverts=reverts, data=json.dumps(data or {}, default=str))

@@ -351,6 +351,11 @@ class Change:
     path: tuple[str, ...]
     value: Any
     old: Any = ABSENT
+    #: filled by :func:`edit` for a removal: the lines it took out, each run with the lines around it
+    #: (kept in history, so that a rollback puts back exactly the text that was removed).
+    removed: list[dict] | None = None
+    #: given by a rollback: the ``removed`` hunks of the removal it undoes (used when their context is unchanged).
+    restore: list[dict] | None = None
 
 
 @dataclass
@@ -375,12 +380,66 @@ class Edit:
                                             fromfile=f"a/{self.file.name}", tofile=f"b/{self.file.name}"))
 
 
-def lock_for(path: Path, timeout: float):
+def lock_for(path: Path, timeout: float) -> "ConfigLock":
     """The lock guarding ``path``: ``.<name>.lock`` beside it (an fcntl lock: released when the
     holder exits, even on SIGKILL, so a killed writer never leaves a stale lock)."""
-    from filelock import FileLock
+    return ConfigLock(path, timeout)
 
-    return FileLock(str(path.parent / f".{path.name}.lock"), timeout=timeout)
+
+def check_writable_folder(path: Path) -> None:
+    """Refuse to write a tenant file whose ``tenants/`` folder is a symbolic link leading out of
+    the configuration's folder (a write there would land in another tree).
+
+    :raises InputError: naming the folder and where it leads.
+    """
+    folder = path.parent
+    if folder.name != "tenants" or not folder.is_symlink():
+        return
+    config_dir = folder.parent.resolve()
+    target = folder.resolve()
+    if target != config_dir and config_dir not in target.parents:
+        raise InputError(f"{folder} is a symbolic link to {target}, outside {config_dir}; traitctl does not write "
+                         "tenant files there (make it a folder inside the configuration's folder).")
+
+
+class ConfigLock:
+    """``with ConfigLock(path, timeout):`` holds the lock of ``path``.
+
+    The lock file is never followed through a symbolic link (filelock opens it with
+    ``O_NOFOLLOW``): a link there is refused in one sentence, so that no writer truncates or
+    creates a file elsewhere in its name.
+
+    :raises LockTimeout: when another writer holds it past ``timeout`` seconds.
+    :raises InputError: when the lock file is a symbolic link or cannot be opened.
+    """
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        from filelock import FileLock
+
+        self.timeout = timeout
+        self.path = path
+        self._lock = FileLock(str(path.parent / f".{path.name}.lock"), timeout=timeout)
+        self.lock_file = self._lock.lock_file
+
+    def __enter__(self) -> "ConfigLock":
+        from filelock import Timeout
+
+        check_writable_folder(self.path)
+        if os.path.islink(self.lock_file):
+            raise InputError(f"{self.lock_file} is a symbolic link; traitctl keeps its own lock file there: "
+                             "remove the link and retry (nothing written).")
+        try:
+            self._lock.acquire()
+        except Timeout:
+            raise LockTimeout(f"{self.lock_file} is held by another writer for more than {self.timeout:g} s; "
+                              "retry, or raise --lock-timeout.") from None
+        except OSError as exc:
+            raise InputError(f"{self.lock_file} cannot be opened as a lock file ({exc.strerror or exc}); "
+                             "nothing written.") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
 
 
 def edit(path: Path, changes: list[Change], *, lock_timeout: float = 10.0, dry_run: bool = False,
@@ -393,15 +452,8 @@ def edit(path: Path, changes: list[Change], *, lock_timeout: float = 10.0, dry_r
     :param dry_run: compute the new text and diff, write nothing.
     :raises LockTimeout: when another writer holds the lock past ``lock_timeout`` seconds.
     """
-    from filelock import Timeout
-
-    lock = lock_for(path, lock_timeout)
-    try:
-        with lock:
-            return _edit_locked(path, changes, dry_run=dry_run, check=check, create=create)
-    except Timeout:
-        raise LockTimeout(f"{lock.lock_file} is held by another writer for more than {lock_timeout:g} s; "
-                          "retry, or raise --lock-timeout.") from None
+    with lock_for(path, lock_timeout):
+        return _edit_locked(path, changes, dry_run=dry_run, check=check, create=create)
 
 
 def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Callable[[dict], None] | None,
@@ -414,11 +466,19 @@ def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Cal
         change.old = _get(data, change.path)
     after = before
     for change in changes:
-        after = _apply_text(after, change)
+        text, after = after, _apply_text(after, change)
+        if change.value is ABSENT:
+            change.removed = hunks(text, after)
         _set(data, change.path, change.value)
-    if parse(after, path) != data:
+    parsed = parse(after, path)
+    _prune_empty(data, changes, parsed)
+    if parsed != data:
         after = _apply_full(before, changes)
-        if parse(after, path) != data:  # pragma: no cover - tomlkit itself would be wrong
+        for change in changes:
+            change.removed = hunks(before, after) if len(changes) == 1 and change.value is ABSENT else None
+        parsed = parse(after, path)
+        _prune_empty(data, changes, parsed)
+        if parsed != data:  # pragma: no cover - tomlkit itself would be wrong
             raise ConfigFileError(f"{path}: the edit could not be written without changing other keys; nothing written.")
     result = Edit(path, before, after, changes)
     if not dry_run and result.changed:
@@ -434,6 +494,24 @@ def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
             return ABSENT
         node = node[key]
     return node
+
+
+def _prune_empty(data: dict, changes: list[Change], parsed: Mapping[str, Any]) -> None:
+    """Align ``data`` with the new text on the empty tables a removal leaves along its path: those
+    the text no longer has (their header went with their last key, or they only held the removed
+    table) are dropped, those it still has are kept; nothing else is touched."""
+    for change in changes:
+        if change.value is not ABSENT:
+            continue
+        for depth in range(len(change.path) - 1, 0, -1):
+            prefix = change.path[:depth]
+            node, there = _get(data, prefix), _get(parsed, prefix)
+            if node == {} and there is ABSENT:
+                _get(data, prefix[:-1]).pop(prefix[-1], None)
+            elif node is ABSENT and there == {} and isinstance(_get(data, prefix[:-1]), dict):
+                _get(data, prefix[:-1])[prefix[-1]] = {}
+            elif node != {}:
+                break
 
 
 def _set(data: dict, path: tuple[str, ...], value: Any) -> None:
@@ -487,6 +565,15 @@ def _apply_text(text: str, change: Change) -> str:
     """Rewrite only the table that holds ``change.path``; fall back to a whole-file edit."""
     import tomlkit
 
+    if change.value is ABSENT and change.old is not ABSENT:
+        removed = _remove_text(text, change)
+        if removed is not None:
+            return removed
+    elif change.restore is not None and change.old is ABSENT:
+        restored = _restore_text(text, change)
+        if restored is not None:
+            return restored
+
     table, key = change.path[:-1], change.path[-1]
     lines = text.split("\n")
     span = table_span(text, table)
@@ -513,6 +600,267 @@ def _apply_text(text: str, change: Change) -> str:
     return _apply_full(text, [change])
 
 
+# -- removals that take out only their own lines, and rollbacks that put them back ------------------------------------
+_RULE = re.compile(r"^[ \t]*#[ \t]*([-=#*~_+]{3,}[ \t]*)?$")  # a banner's rule line (or a bare '#')
+#: kept lines recorded on each side of a removed run, to find its place again (as a patch does)
+CONTEXT = 3
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+def _own_end(lines: list[str], first: int, end: int) -> int:
+    """End (exclusive) of a table body's own lines: blank lines and comments just above the next
+    table belong to that table."""
+    own = end
+    while own > first and (not lines[own - 1].strip() or _is_comment(lines[own - 1])):
+        own -= 1
+    return own
+
+
+def _attached_start(lines: list[str], header: int) -> int:
+    """First line of the comment directly above ``header`` (no blank line between) that describes
+    it; a section banner (a block with a rule line such as ``# -----``) stays."""
+    start = header
+    while start > 0 and _is_comment(lines[start - 1]) and lines[start - 1].strip():
+        start -= 1
+    for number in range(header - 1, start - 1, -1):
+        if _RULE.match(lines[number]):
+            return number + 1
+    return start
+
+
+def _table_lines(text: str, lines: list[str], path: tuple[str, ...]) -> set[int] | None:
+    """The lines of ``[path]`` and every ``[path.…]`` below it, with their attached comments."""
+    out: set[int] = set()
+    for line, end in _headers_under(text, lines, path):
+        out.update(range(_attached_start(lines, line), _own_end(lines, line + 1, end)))
+    return out or None
+
+
+def _headers_under(text: str, lines: list[str], path: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(header line, next header line) of ``[path]`` and every header below it. Large files are
+    searched for the lines holding the path's last key (as :func:`table_span` does); texts with
+    multi-line strings, and keys that may be written with escapes, take the exact scan."""
+    if '"""' in text or "'''" in text or any("\\" in k or '"' in k for k in path):
+        headers = scan_headers(text)
+        return [(h.line, headers[i + 1].line if i + 1 < len(headers) else len(lines))
+                for i, h in enumerate(headers) if h.path[:len(path)] == path]
+    out = []
+    for match in re.finditer(r"^[ \t]*\[[^\n]*" + re.escape(path[-1]) + r"[^\n]*$", text, re.M):
+        parsed = _header_path(match.group(0))
+        if parsed is None or parsed[0][:len(path)] != path:
+            continue
+        following = _ANY_HEADER.search(text, match.end())
+        while following is not None and _header_path(_line_at(text, following.start())) is None:
+            following = _ANY_HEADER.search(text, following.end())
+        start = text.count("\n", 0, match.start())
+        out.append((start, text.count("\n", 0, following.start()) if following else len(lines)))
+    return out
+
+
+def _key_lines(text: str, lines: list[str], change: Change) -> set[int] | None:
+    """The lines of the key ``change.path`` in its table's body (a value may span lines), and the
+    table's header when the key was its last one."""
+    import tomllib
+
+    table, key = change.path[:-1], change.path[-1]
+    if table:
+        span = table_span(text, table)
+        if span is None:
+            return None
+        header, first, end = span
+    else:
+        headers = scan_headers(text)
+        header, first, end = None, 0, headers[0].line if headers else len(lines)
+    number = _find_key(lines, first, end, (key,))
+    if number is None:
+        return None
+    for last in range(number, end):
+        try:
+            found = tomllib.loads("\n".join(lines[number:last + 1]))
+        except tomllib.TOMLDecodeError:
+            continue
+        if found != {key: change.old}:
+            return None
+        break
+    else:
+        return None
+    out = set(range(number, last + 1))
+    if header is not None:
+        own = _own_end(lines, first, end)
+        rest = [n for n in range(first, own) if n not in out and lines[n].strip() and not _is_comment(lines[n])]
+        if not rest and not any(h.path[:len(table)] == table and h.path != table for h in scan_headers(text)):
+            # the table is empty now and has no sub-tables: its header goes too
+            out.update(range(_attached_start(lines, header), header + 1))
+            out.update(range(header + 1, own))
+    return out
+
+
+def _remove_text(text: str, change: Change) -> str | None:
+    """Take out the removed key's or table's own lines (and a comment attached above a table),
+    nothing else. ``None`` when the text has another shape (the usual edit then takes over)."""
+    lines = text.split("\n")
+    doomed = _table_lines(text, lines, change.path) if isinstance(change.old, Mapping) else None
+    if doomed is None:
+        doomed = _key_lines(text, lines, change)
+    if not doomed:
+        return None
+    doomed = _with_blank_lines(lines, doomed)
+    kept, start = [], 0
+    for number in sorted(doomed):
+        kept += lines[start:number]
+        start = number + 1
+    return "\n".join(kept + lines[start:])
+
+
+def hunks(old: str, new: str) -> list[dict]:
+    """The runs of lines that differ between two texts, each with up to :data:`CONTEXT` unchanged
+    lines of ``new`` on each side (where ``start``/``end`` say the file starts or ends there), as a
+    patch keeps them: :func:`edit` records them for a removal, a rollback puts them back."""
+    import difflib
+
+    a, b = old.split("\n"), new.split("\n")
+    # the unchanged start and end are found on the texts (C comparisons, fast on large files)
+    prefix = _common_length(old, new, lambda n: old[:n] == new[:n], min(len(old), len(new)))
+    room = min(len(old), len(new)) - prefix
+    suffix = _common_length(old, new, lambda n: n == 0 or old[-n:] == new[-n:], room)
+    head = old.count("\n", 0, prefix)
+    tail = min(old.count("\n", len(old) - suffix) if suffix else 0, min(len(a), len(b)) - head)
+    matcher = difflib.SequenceMatcher(None, a[head:len(a) - tail], b[head:len(b) - tail], autojunk=False)
+    out = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        i1, i2, j1, j2 = i1 + head, i2 + head, j1 + head, j2 + head
+        before, after = b[max(0, j1 - CONTEXT):j1], b[j2:j2 + CONTEXT]
+        out.append({"at": j1, "lines": a[i1:i2], "new": b[j1:j2], "before": before, "after": after,
+                    "start": j1 - len(before) == 0, "end": j2 + len(after) == len(b)})
+    return out
+
+
+def _common_length(old: str, new: str, same: Callable[[int], bool], most: int) -> int:
+    """The largest ``n <= most`` with ``same(n)`` (a binary search: ``same`` holds up to some length)."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if same(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _with_blank_lines(lines: list[str], doomed: set[int]) -> set[int]:
+    """Add the blank lines a removal would leave doubled: those between removed lines, and those
+    after a removed run that has a blank line (or the start of the file) before it (before it
+    instead, at the end of the file)."""
+    out = set(doomed)
+    numbers = sorted(doomed)
+    for a, b in zip(numbers, numbers[1:]):
+        if b > a + 1 and all(not lines[n].strip() for n in range(a + 1, b)):
+            out.update(range(a + 1, b))
+    runs: list[tuple[int, int]] = []
+    for n in sorted(out):
+        if runs and runs[-1][1] == n:
+            runs[-1] = (runs[-1][0], n + 1)
+        else:
+            runs.append((n, n + 1))
+    last = len(lines) - 1  # text.split("\n") of a file ending in a newline ends with ""
+    for start, end in runs:
+        follow = end
+        while follow < last and not lines[follow].strip():
+            follow += 1
+        if follow >= last:  # nothing but blank lines after the run: drop those before it
+            back = start
+            while back > 0 and not lines[back - 1].strip():
+                back -= 1
+            out.update(range(back, start))
+            out.update(range(end, last))
+        elif start == 0 or not lines[start - 1].strip():
+            out.update(range(end, follow))
+    return out
+
+
+def _restore_text(text: str, change: Change) -> str | None:
+    """Put back what a removal took out: exactly its lines when the text around each removed run
+    is unchanged, else a normal ``[table]`` where the removed one was (``None``: the usual edit)."""
+    if change.restore is None:
+        return None  # not a rollback of a removal
+    lines = text.split("\n")
+    if change.restore:
+        places = [_place(lines, hunk) for hunk in change.restore]
+        if all(p is not None for p in places):
+            for place, hunk in sorted(zip(places, change.restore), key=lambda x: x[0], reverse=True):
+                lines[place:place + len(hunk.get("new", []))] = list(hunk["lines"])
+            return "\n".join(lines)
+    if not isinstance(change.value, Mapping) or not change.value or len(change.path) < 2:
+        return None
+    parent = change.path[:-1]
+    if table_span(text, parent) is not None or _prefix_defined_inline(text, change.path):
+        return None  # a key of a table with its own header: the usual edit writes it there
+    section = _table_block(change.path, change.value)
+    at = _nearby(lines, change.restore[0]) if change.restore else None
+    if at is None:
+        return _append_block(text, lines, scan_headers(text), change.path, section)
+    above = [""] if at > 0 and lines[at - 1].strip() and not _is_comment(lines[at - 1]) else []
+    below = [""] if at < len(lines) and lines[at].strip() else []
+    return "\n".join(lines[:at] + above + section + below + lines[at:])
+
+
+def _nearby(lines: list[str], hunk: Mapping[str, Any]) -> int | None:
+    """Where a removed run most likely was once its surroundings changed: after the longest part of
+    the lines that were above it, else before the longest part of those below (nearest the old place)."""
+    before, after, was = list(hunk.get("before", [])), list(hunk.get("after", [])), int(hunk.get("at", 0))
+    for k in range(len(before), 0, -1):
+        found = _matches(lines, before[-k:], [], False, False)
+        if found:
+            return min(found, key=lambda p: abs(p - was))
+    for k in range(len(after), 0, -1):
+        found = _matches(lines, [], after[:k], False, False)
+        if found:
+            return min(found, key=lambda p: abs(p - was))
+    return None
+
+
+def _place(lines: list[str], hunk: Mapping[str, Any]) -> int | None:
+    found = _matches(lines, list(hunk.get("before", [])), list(hunk.get("new", [])) + list(hunk.get("after", [])),
+                     bool(hunk.get("start")), bool(hunk.get("end")))
+    if not found:
+        return None
+    return min(found, key=lambda p: abs(p - int(hunk.get("at", 0))))
+
+
+def _matches(lines: list[str], before: list[str], after: list[str], start: bool, end: bool) -> list[int]:
+    """Positions ``p`` where ``before`` ends just above line ``p`` and ``after`` starts at it (and
+    the file starts or ends there when the recorded context did)."""
+    out = []
+    for p in range(len(before), len(lines) - len(after) + 1):
+        if start and p != len(before):
+            break
+        if end and p + len(after) != len(lines):
+            continue
+        if lines[p - len(before):p] == before and lines[p:p + len(after)] == after:
+            out.append(p)
+    return out
+
+
+def _table_block(path: tuple[str, ...], value: Mapping[str, Any]) -> list[str]:
+    """``value`` written as normal tables: ``[path]`` with its values, then a ``[path.sub]`` per table."""
+    values = {k: v for k, v in value.items() if not isinstance(v, Mapping)}
+    tables = {k: v for k, v in value.items() if isinstance(v, Mapping)}
+    out: list[str] = []
+    if values or not tables:
+        out.append(f"[{'.'.join(render_key(k) for k in path)}]")
+        out += [f"{render_key(k)} = {render_value(v)}" for k, v in values.items()]
+    for key, sub in tables.items():
+        if out:
+            out.append("")
+        out += _table_block(path + (key,), sub)
+    return out
+
+
 def _prefix_defined_inline(text: str, table: tuple[str, ...]) -> bool:
     """True when a parent of ``table`` is written as an inline table or dotted keys (no header of
     its own and no deeper header creating it implicitly): only a whole-file edit can extend it."""
@@ -531,6 +879,12 @@ def _append_table(text: str, lines: list[str], headers: list[Header], table: tup
                   value: Any) -> str:
     """Add ``[table]`` with one key after the last table sharing its parent (or at the end)."""
     section = [f"[{'.'.join(render_key(k) for k in table)}]", f"{render_key(key)} = {render_value(value)}"]
+    return _append_block(text, lines, headers, table, section)
+
+
+def _append_block(text: str, lines: list[str], headers: list[Header], table: tuple[str, ...],
+                  section: list[str]) -> str:
+    """Insert the lines of ``[table]`` after the last table sharing its parent (or at the end)."""
     insert_at = None
     for prefix_len in range(len(table) - 1, 0, -1):
         related = [i for i, h in enumerate(headers) if h.path[:prefix_len] == table[:prefix_len]]

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+UNCONFIGURED = "App\\Models\\Unconfigured"
 PERCENTAGES = (0, 1, 10, 33, 50, 99, 100)
 KEYS = ("size", "label", "active", "mail.from", "limits")  # 'mail.from' is a literal dotted key
 #: query keys per trait: the five keys plus nested paths into 'limits' and a key no layer sets.
@@ -29,7 +30,7 @@ QUERY_KEYS = KEYS + ("limits.max", "limits.deep.x", "since", "missing")
 ENV_VALUES = {"GEN_SIZE_A": "123", "GEN_LABEL_B": "'quoted'", "GEN_ACTIVE_C": "(false)", "GEN_LABEL_D": "null",
               "GEN_ACTIVE_E": "TRUE", "GEN_LABEL_F": "empty", "GEN_SIZE_G": "7"}
 ENV_UNSET = ("GEN_SIZE_UNSET", "GEN_LABEL_UNSET")
-FLAG_ENV = {"GEN_FLAG_ON": "true", "GEN_FLAG_PCT": "40"}
+FLAG_ENV = {"GEN_FLAG_ON": "true", "GEN_FLAG_PCT": "40"}  # GEN_FLAG_T0 left unset
 
 
 @dataclass
@@ -45,19 +46,30 @@ class Spec:
     #: trait -> models with an override of it anywhere; trait -> tenants overriding it
     trait_models: dict[str, set[str]] = field(default_factory=dict)
     trait_tenants: dict[str, set[str]] = field(default_factory=dict)
+    #: trait -> (model, tenant) pairs with a tenant+model override
+    trait_pairs: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     flag_tenants: list[str] = field(default_factory=list)
 
+    def contexts(self, trait: str) -> list[tuple[str | None, str | None]]:
+        """The distinct (model, tenant) situations of ``trait``: none; an unconfigured model; each model
+        overriding it, alone and with a tenant overriding the trait; each such tenant, alone and with
+        an unconfigured model; each tenant+model override. Every other combination resolves as one of
+        these (its layers are the same)."""
+        tenants = sorted(self.trait_tenants.get(trait, ()))
+        found = {(None, None), (UNCONFIGURED, None), (None, self.tenants[-1])}
+        for index, model in enumerate(sorted(self.trait_models.get(trait, ()))):
+            found |= {(model, None), (model, tenants[index % len(tenants)] if tenants else None)}
+        for tenant in tenants:
+            found |= {(None, tenant), (UNCONFIGURED, tenant)}
+        found |= self.trait_pairs.get(trait, set())
+        return sorted(found, key=lambda c: (c[0] or "", c[1] or ""))
+
     def queries(self):
-        """Every (trait, key, model, tenant) worth asking: per trait, each query key for each model
-        touching it (plus an unconfigured model and none) x each tenant touching it (plus an
-        unconfigured-for-it tenant and none). Others resolve exactly as those extra rows do."""
+        """Every (trait, key, model, tenant) of :meth:`contexts` x :data:`QUERY_KEYS`."""
         for trait in self.traits:
-            models = [None, "App\\Models\\Unconfigured"] + sorted(self.trait_models.get(trait, ()))
-            tenants = [None] + sorted(self.trait_tenants.get(trait, ()) | {self.tenants[0]})
-            for key in QUERY_KEYS:
-                for model in models:
-                    for tenant in tenants:
-                        yield trait, key, model, tenant
+            for model, tenant in self.contexts(trait):
+                for key in QUERY_KEYS:
+                    yield trait, key, model, tenant
 
 
 def _q(key: str) -> str:
@@ -144,6 +156,7 @@ def _tenant_body(rng: random.Random, spec: Spec, tenant: str, traits: list[str],
         model = rng.choice(sorted(spec.trait_models.get(trait, ())) or models)
         spec.trait_tenants.setdefault(trait, set()).add(tenant)
         spec.trait_models.setdefault(trait, set()).add(model)
+        spec.trait_pairs.setdefault(trait, set()).add((model, tenant))
         header = f"models.'{model}'.{trait}"
         if any(line == f"[{header}]" for line in body):
             continue
@@ -172,12 +185,14 @@ def _flags(spec: Spec) -> list[str]:
     extra = {
         '"Feature.flexibleRollout.10"': ["enabled = true", "percentage = 10", 'bucketing = "crc32-seed"'],
         "env-switch": ["enabled = false", "percentage = 25", 'env = { enabled = "GEN_FLAG_ON", percentage = "GEN_FLAG_PCT" }'],
-        "tenant-sticky": ["enabled = true", "percentage = 50", 'stickiness = "tenant"'],
+        "attr-sticky": ["enabled = true", "percentage = 50", 'stickiness = "account"'],
         "unleash-group": ["enabled = true", "percentage = 30", 'bucketing = "unleash"', 'group = "shared"'],
     }
     for name, lines in extra.items():
         spec.flags.append(name.strip('"'))
         out += [f"[flags.{name}]", *lines, ""]
+    out += [f"[flags.attr-sticky.tenants.{spec.tenants[0]}]", "percentage = 80", "",
+            f"[flags.env-switch.tenants.{spec.tenants[0]}]", "percentage = 5", 'env = { percentage = "GEN_FLAG_T0"}', ""]
     return out
 
 

@@ -339,6 +339,9 @@ def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
           explain: Annotated[bool, typer.Option("--explain", help="Show each step that decided.")] = False,
           subjects: Annotated[Optional[str], typer.Option(help="File of subject ids, one a line ('-': stdin).")] = None,
           summary: Annotated[bool, typer.Option("--summary", help="With --subjects: only the counts and share.")] = False,
+          tenants: Annotated[Optional[str], typer.Option("--tenants", help=(
+              "With --subjects: answer for each of these comma-separated tenants ('-': no tenant); lines "
+              "are SUBJECT<TAB>TENANT<TAB>on|off."))] = None,
           json: JsonOpt = False, now: NowOpt = None) -> None:
     """Say whether a flag is on for a subject (exactly what the application decides)."""
     from traitctl import flags_service
@@ -347,6 +350,11 @@ def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
     flag = flags_service.get(app_.main_doc(), name, env=app_.env)
     moment = _now(now)
     active = app_.store().flag_overrides.active(name, now=moment)
+    if tenants is not None:
+        if subjects is None or tenant is not None or summary:
+            raise InputError("--tenants goes with --subjects (and without --tenant or --summary).")
+        _eval_tenants(app_, flag, active, tenants, subjects)
+        return
     if subjects is not None:
         _eval_many(app_, flag, active, tenant, subjects, summary)
         return
@@ -395,6 +403,24 @@ def _eval_many(app_: App, flag: engine.Flag, active: dict, tenant: str | None, s
     out = sys.stdout
     out.write("".join([f"{s}\t{labels[a]}\n" for s, a in zip(ids, answers)]))
     out.flush()
+
+
+def _eval_tenants(app_: App, flag: engine.Flag, active: dict, tenants: str, source: str) -> None:
+    ids = _read_subjects(source)
+    wanted = [None if t == "-" else t for t in tenants.split(",") if t]
+    labels = ("off", "on")
+    out = sys.stdout if not app_.out.json_mode else None
+    counts = {}
+    for tenant in wanted:
+        decide = engine.compile(flag, active, tenant)
+        answers = [decide(s) for s in ids]
+        counts[tenant or "-"] = sum(answers)
+        if out is not None:
+            out.write("".join([f"{s}\t{tenant or ''}\t{labels[a]}\n" for s, a in zip(ids, answers)]))
+    if out is None:
+        app_.out.json({"flag": flag.name, "total": len(ids), "on": counts})
+    else:
+        out.flush()
 
 
 def _read_subjects(source: str) -> list[str]:

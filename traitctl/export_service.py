@@ -254,7 +254,8 @@ def export(app: Any, fmt: str, out: str | None = None, *, dry_run: bool = False,
     for path, text in zip(paths, rendered.values()):
         old = _current(path)
         changed = path is None or not same_content(fmt, old, text)
-        files.append(FileResult(path, text, changed, _diff(path, old, text) if changed and path else ""))
+        diff = _diff(path, old, text) if changed and path is not None and (dry_run or check) else ""
+        files.append(FileResult(path, text, changed, diff))
     if not (dry_run or check):
         for item in files:
             if item.path is not None and item.changed:

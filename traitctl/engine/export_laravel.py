@@ -95,7 +95,9 @@ def _traits_body(snap: Mapping[str, Any], losses: list[str], notes: list[str]) -
                          "Traitctl\\TraitConfig.")
             seed.pop(name)
     body = _nest(seed_paths, notes, "traits") | _nest(list(seed.items()), notes, "traits")
-    tenant_tree = _nest([(t, _seed_tenant(v)) for t, v in overrides.items()], notes, "traits.tenant_overrides")
+    tenant_tree = _nest([(t, {trait: _expand(table, notes, f"traits.tenant_overrides.{t}.{trait}")
+                              for trait, table in v.items()}) for t, v in overrides.items()],
+                        notes, "traits.tenant_overrides")
     if models or any(_obj(d, "models") for d in tenants.values()):
         notes.append("model and tenant+model overrides are only in '@traitctl' (the seeds' TraitConfig has no key for "
                      "them): read them with Traitctl\\TraitConfig::get.")
@@ -104,10 +106,6 @@ def _traits_body(snap: Mapping[str, Any], losses: list[str], notes: list[str]) -
                        "global": exact_global, "models": exact_models, "tenants": exact_tenants,
                        "tenant_models": exact_tenant_models}
     return body
-
-
-def _seed_tenant(by_trait: Mapping[str, Any]) -> dict[str, Any]:
-    return {trait: _seed_table(values, {}) for trait, values in by_trait.items()}
 
 
 def _layer(table: Any, where: str, losses: list[str], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:

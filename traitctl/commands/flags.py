@@ -341,8 +341,10 @@ def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
           summary: Annotated[bool, typer.Option("--summary", help="With --subjects: only the counts and share.")] = False,
           json: JsonOpt = False, now: NowOpt = None) -> None:
     """Say whether a flag is on for a subject (exactly what the application decides)."""
+    from traitctl import flags_service
+
     app_ = app_for(json)
-    flag = _flag(app_, name)
+    flag = flags_service.get(app_.main_doc(), name, env=app_.env)
     moment = _now(now)
     active = app_.store().flag_overrides.active(name, now=moment)
     if subjects is not None:
@@ -440,6 +442,8 @@ def advance(flag: Annotated[Optional[str], typer.Option("--flag", help="Only thi
     decisions = flags_service.advance(app_.config_path, store, _now(now), doc=app_.main_doc(),
                                       actor=app_.settings.actor, command=command_line(),
                                       lock_timeout=app_.settings.lock_timeout, dry_run=dry_run, only=flag)
+    if not dry_run:
+        app_.mark_written()  # re-export: an override may have expired since the last export
     if app_.out.json_mode:
         app_.out.json({"dry_run": dry_run, "decisions": [_decision_json(d) for d in decisions]})
         return
@@ -530,66 +534,21 @@ FormatOpt = Annotated[str, typer.Option("--format", "-f", help="flagd | laravel 
 def export(format_: FormatOpt = "json",
            output: Annotated[Optional[str], typer.Option("--output", "-o", help=(
                "File to write (flagd, json); for laravel the Laravel config/ folder that gets feature_flags.php "
-               "and traits.php. Default: stdout."))] = None) -> None:
-    """Write the flags as flagd definitions, the seeds' Laravel config files, or JSON."""
-    from traitctl import flags_service
-    from traitctl.engine import flags_io
+               "and traits.php. Default: stdout (json, flagd), [export] laravel (laravel)."))] = None,
+           dry_run: DryRunOpt = False,
+           check: Annotated[bool, typer.Option("--check", help="Exit 1 with the diff when the files differ.")] = False,
+           allow_lossy: Annotated[bool, typer.Option("--allow-lossy", help="Losses are warnings, not exit 2.")] = False,
+           ) -> None:
+    """Same as `traitctl export` (kept for scripts): flagd definitions, Laravel config files or the JSON snapshot."""
+    from traitctl.commands import export as export_command
 
-    app_ = app_for()
-    flags = flags_service.load(app_.main_doc())
-    if format_ == "json":
-        import json
-
-        _emit(app_, output, json.dumps({"version": 1, "flags": {n: flag_json(f) for n, f in flags.items()}},
-                                       indent=2, default=str) + "\n")
-    elif format_ == "flagd":
-        import json
-
-        doc, warnings = flags_io.to_flagd(flags)
-        _warn_all(app_, warnings)
-        _emit(app_, output, json.dumps(doc, indent=2) + "\n")
-    elif format_ == "laravel":
-        _export_laravel(app_, flags, output)
-    else:
-        raise InputError(f"Unknown format {format_!r}: use flagd, laravel or json.")
-
-
-def _export_laravel(app_: App, flags: dict, output: str | None) -> None:
-    from pathlib import Path
-
-    from traitctl.engine import flags_io
-
-    php, warnings = flags_io.to_laravel(flags)
-    _warn_all(app_, warnings)
-    if output is None:
-        app_.out.stdout.write(php)
-        return
-    cfg = app_.config("all")
-    tenants = {t: (src.doc or {}).get("traits", {}) for t, src in cfg.tenants.items()}
-    traits = flags_io.traits_php(cfg.traits, cfg.section("multi_tenancy"), tenants)
-    folder = Path(output)
-    _emit(app_, str(folder / "feature_flags.php"), php)
-    _emit(app_, str(folder / "traits.php"), traits)
+    export_command.run(app_for(), [format_], "-" if output is None and format_ != "laravel" else output,
+                       dry_run=dry_run, check=check, allow_lossy=allow_lossy)
 
 
 def _warn_all(app_: App, warnings: list[str]) -> None:
     for warning in warnings:
         app_.out.warn(warning)
-
-
-def _emit(app_: App, output: str | None, text: str) -> None:
-    if output is None or output == "-":
-        app_.out.stdout.write(text)
-        return
-    from pathlib import Path
-
-    from traitctl.store.toml_file import write_atomic
-
-    try:
-        write_atomic(Path(output), text)
-    except OSError as exc:
-        raise InputError(f"Cannot write {output}: {exc.strerror}.") from None
-    app_.out.success(f"Wrote {output}.")
 
 
 @app.command("import")

@@ -67,28 +67,20 @@ final class TraitConfig
                         mixed $default = null): mixed
     {
         if ($tenant !== null) {
-            if ($model !== null) {
-                $v = $this->tenantModels[$tenant][$model][$trait][$key] ?? null;
-                if ($v !== null || (isset($this->tenantModels[$tenant][$model][$trait])
-                        && array_key_exists($key, $this->tenantModels[$tenant][$model][$trait]))) {
-                    return $v;
-                }
+            if ($model !== null && ($t = $this->tenantModels[$tenant][$model][$trait] ?? null) !== null
+                    && (isset($t[$key]) || array_key_exists($key, $t))) {
+                return $t[$key];
             }
-            $v = $this->tenants[$tenant][$trait][$key] ?? null;
-            if ($v !== null || (isset($this->tenants[$tenant][$trait])
-                    && array_key_exists($key, $this->tenants[$tenant][$trait]))) {
-                return $v;
+            if (($t = $this->tenants[$tenant][$trait] ?? null) !== null && (isset($t[$key]) || array_key_exists($key, $t))) {
+                return $t[$key];
             }
         }
-        if ($model !== null) {
-            $v = $this->models[$model][$trait][$key] ?? null;
-            if ($v !== null || (isset($this->models[$model][$trait]) && array_key_exists($key, $this->models[$model][$trait]))) {
-                return $v;
-            }
+        if ($model !== null && ($t = $this->models[$model][$trait] ?? null) !== null
+                && (isset($t[$key]) || array_key_exists($key, $t))) {
+            return $t[$key];
         }
-        $v = $this->global[$trait][$key] ?? null;
-        if ($v !== null || (isset($this->global[$trait]) && array_key_exists($key, $this->global[$trait]))) {
-            return $v;
+        if (($t = $this->global[$trait] ?? null) !== null && (isset($t[$key]) || array_key_exists($key, $t))) {
+            return $t[$key];
         }
         return $default;
     }

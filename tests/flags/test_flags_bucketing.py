@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from traitctl.engine import flags as engine
+from traitctl.engine import flags_lint
 
 SUBJECT = st.text(alphabet=string.ascii_letters + string.digits + "-_:@.é", min_size=1, max_size=24)
 PCT = st.integers(min_value=0, max_value=100)
@@ -206,7 +207,7 @@ def test_parse_flag_rejects_bad_tables_naming_the_key():
 
 
 def test_lint_finds_the_seed_off_by_one_orphans_and_bad_schedules():
-    found = engine.lint({"a": {"bucketing": "crc32-seed", "percentage": 10},
+    found = flags_lint.lint({"a": {"bucketing": "crc32-seed", "percentage": 10},
                          "b": {"percentage": 101, "schedule": ["50@2026-12-02", "10@2026-12-03"]}},
                         {"gone": 2})
     text = "\n".join(found)

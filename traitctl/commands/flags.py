@@ -164,7 +164,7 @@ def get(name: str, json: JsonOpt = False) -> None:
 def set_(name: str,
          enable: Annotated[Optional[bool], typer.Option("--enable/--disable", help="Master switch.")] = None,
          percentage: Annotated[Optional[str], typer.Option("--percentage", "-p", help="0-100.")] = None,
-         bucketing: Annotated[Optional[str], typer.Option(help="crc32 | crc32-seed | unleash | flagd.")] = None,
+         bucketing: Annotated[Optional[str], typer.Option(help="crc32 | crc32-seed | unleash | flagd | flagd-v1 | flagd-v3.")] = None,
          stickiness: Annotated[Optional[str], typer.Option(help="user | tenant | model | an attribute.")] = None,
          tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
     """Change a flag (or, with --tenant, that tenant's flag settings)."""
@@ -216,7 +216,7 @@ def create(name: str,
            owner: Annotated[str, typer.Option(help="Who decides about it.")] = "",
            enable: Annotated[bool, typer.Option("--enable/--disable", help="Start on or off.")] = False,
            percentage: Annotated[Optional[str], typer.Option("--percentage", "-p", help="0-100.")] = None,
-           bucketing: Annotated[str, typer.Option(help="crc32 | crc32-seed | unleash | flagd.")] = "crc32",
+           bucketing: Annotated[str, typer.Option(help="crc32 | crc32-seed | unleash | flagd | flagd-v1 | flagd-v3.")] = "crc32",
            stickiness: Annotated[str, typer.Option(help="user | tenant | model | an attribute.")] = "user",
            expires: Annotated[Optional[str], typer.Option(help="Date a temporary flag should be gone by.")] = None,
            dry_run: DryRunOpt = False) -> None:
@@ -515,10 +515,11 @@ def lint(json: JsonOpt = False,
          exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even with findings.")] = False) -> None:
     """Check flags: algorithms, percentages, schedules, guards, orphan overrides, crc32-seed (exit 1 on findings)."""
     from traitctl import flags_service
+    from traitctl.engine import flags_lint
 
     app_ = app_for(json)
     counts = app_.store().flag_overrides.counts(now=_now(None))
-    found = engine.lint(flags_service.section(app_.main_doc()), counts)
+    found = flags_lint.lint(flags_service.section(app_.main_doc()), counts)
     if app_.out.json_mode:
         app_.out.json({"findings": found})
     elif found:

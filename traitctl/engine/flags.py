@@ -1,7 +1,8 @@
 """Feature flags: the bucketing algorithms, flag definitions, evaluation with its explanation.
 
 Pure: no I/O, no clock. Every algorithm is bit-exact with the implementation it is named after,
-so ``traitctl flags eval`` says exactly what an application running that code decides:
+so ``traitctl flags eval`` says exactly what an application running that code decides
+(``murmur3`` is MurmurHash3 x86 32-bit, seed 0, over the UTF-8 bytes):
 
 ``crc32`` (default)
     ``b = crc32(f"{flag}:{subject}") % 100``; on iff ``b < percentage`` (exactly p of 100 buckets).
@@ -9,11 +10,26 @@ so ``traitctl flags eval`` says exactly what an application running that code de
     the seeds' PHP ``FeatureFlagService``: same bucket, on iff ``percentage > 0 and b <= percentage``
     (p+1 buckets); with ``percentage == 0`` the master switch alone decides.
 ``unleash``
-    Unleash's gradual rollout: ``b = murmur3_32(f"{group}:{subject}") % 100 + 1``; on iff
+    Unleash's gradual rollout: ``b = murmur3(f"{group}:{subject}") % 100 + 1``; on iff
     ``percentage > 0 and b <= percentage`` (group defaults to the flag name).
-``flagd``
-    flagd's ``fractional``: ``b = (murmur3_32(flag + subject) * 100) >> 32``; on iff ``b < percentage``
-    (the variants ``[["on", p], ["off", 100 - p]]`` walked in order).
+
+flagd's ``fractional`` in its three generations, each with the variants ``[["on", p], ["off", 100 - p]]``
+walked in order (on iff the bucket falls in the first ``p`` of 100):
+
+``flagd-v1``
+    legacy flagd (Go flagd up to 0.14, ``openfeature-provider-flagd`` 0.2.x):
+    ``h = murmur3(flag + subject)`` as a signed int32, ``b = abs(h) / 2147483647 * 100`` in doubles;
+    on iff ``b < percentage``. Three hashes (``±2147483647``, ``-2147483648``) give ``b >= 100``:
+    flagd finds no variant for them and answers the default variant, so they are on at 100 only.
+``flagd`` (v2)
+    Go flagd from 0.15, ``openfeature-flagd-core`` 1.x: ``b = (uint32 murmur3(flag + subject) * 100) >> 32``;
+    on iff ``b < percentage``.
+``flagd-v3``
+    ``openfeature-flagd-core`` 2.x (the current Python provider): murmur3 over canonical CBOR
+    (RFC 8949) instead of the raw string: with stickiness ``user`` (flagd's ``targetingKey``
+    shorthand) of the array ``[flag, subject]``, with any other stickiness (an explicit
+    ``{"cat": [flag, {"var": …}]}`` first argument) of the text string ``flag + subject``;
+    ``b = (h * 100) >> 32``, on iff ``b < percentage``.
 
 Evaluation order: an unexpired subject override, then the tenant's flag settings replacing the
 global ones, then ``enabled = false`` is off, then the percentage bucket, then on.
@@ -29,7 +45,13 @@ from typing import Any
 
 from traitctl.engine.errors import ValidationError
 
-ALGORITHMS = ("crc32", "crc32-seed", "unleash", "flagd")
+ALGORITHMS = ("crc32", "crc32-seed", "unleash", "flagd", "flagd-v1", "flagd-v3")
+#: flagd's ``fractional`` generations, oldest first (``flagd`` is v2).
+FLAGD_ALGORITHMS = ("flagd-v1", "flagd", "flagd-v3")
+#: the lowest and highest bucket each algorithm produces.
+BUCKET_RANGE = {"crc32": (0, 99), "crc32-seed": (0, 99), "unleash": (1, 100), "flagd": (0, 99),
+                "flagd-v1": (0, 100), "flagd-v3": (0, 99)}
+_MAX_INT32 = 2_147_483_647
 STICKINESS_BUILTIN = ("user", "tenant", "model")
 #: keys a ``[flags.<name>.tenants.<id>]`` table may replace.
 TENANT_KEYS = frozenset({"enabled", "percentage", "bucketing", "stickiness", "group"})
@@ -115,16 +137,39 @@ class Evaluation:
 
 
 # -- the algorithms --------------------------------------------------------------------------------------------
-def _murmur(text: str) -> int:
+def _murmur(data: str | bytes, signed: bool = False) -> int:
     import mmh3
 
-    return mmh3.hash(text, 0, signed=False)
+    return mmh3.hash(data, 0, signed=signed)
 
 
-def raw_hash(algorithm: str, flag: str, subject: str, group: str | None = None) -> tuple[str, int]:
-    """The hashed key and its unsigned 32-bit hash for ``algorithm``.
+def cbor_text(data: bytes) -> bytes:
+    """``data`` (UTF-8) as a canonical CBOR text string (RFC 8949 major type 3): the shortest length
+    header (1 byte below 24, then 1, 2, 4 or 8 length bytes after 0x78-0x7b), then the bytes."""
+    n = len(data)
+    if n < 24:
+        return bytes((0x60 | n,)) + data
+    for head, size in ((0x78, 1), (0x79, 2), (0x7A, 4), (0x7B, 8)):
+        if n < 1 << (8 * size):
+            return bytes((head,)) + n.to_bytes(size, "big") + data
+    raise ValueError("text too long for CBOR")
+
+
+def flagd_v3_bytes(flag: str, subject: str, stickiness: str = "user") -> bytes:
+    """The bytes ``flagd-v3`` hashes: canonical CBOR of ``[flag, subject]`` (stickiness ``user``,
+    flagd's targetingKey shorthand) or of the text ``flag + subject`` (an explicit bucketing value)."""
+    if stickiness == "user":
+        return b"\x82" + cbor_text(flag.encode()) + cbor_text(subject.encode())
+    return cbor_text((flag + subject).encode())
+
+
+def raw_hash(algorithm: str, flag: str, subject: str, group: str | None = None,
+             stickiness: str = "user") -> tuple[str, int]:
+    """The hashed key (as text) and its 32-bit hash for ``algorithm``: unsigned, except the signed
+    int32 ``flagd-v1`` reads.
 
     :param group: the Unleash activation group (defaults to the flag name).
+    :param stickiness: what the subject is (``flagd-v3`` hashes ``[flag, subject]`` for ``user``).
     """
     if algorithm in ("crc32", "crc32-seed"):
         key = f"{flag}:{subject}"
@@ -132,33 +177,42 @@ def raw_hash(algorithm: str, flag: str, subject: str, group: str | None = None) 
     if algorithm == "unleash":
         key = f"{group or flag}:{subject}"
         return key, _murmur(key)
-    if algorithm == "flagd":
+    if algorithm in ("flagd", "flagd-v1"):
         key = flag + subject
-        return key, _murmur(key)
+        return key, _murmur(key, signed=algorithm == "flagd-v1")
+    if algorithm == "flagd-v3":
+        key = f"cbor([{flag!r}, {subject!r}])" if stickiness == "user" else f"cbor({flag + subject!r})"
+        return key, _murmur(flagd_v3_bytes(flag, subject, stickiness))
     raise ValidationError(f"Unknown bucketing algorithm {algorithm!r}: use one of {', '.join(ALGORITHMS)}.")
 
 
 def bucket_of(algorithm: str, hashed: int) -> int:
-    """The bucket a 32-bit hash falls in: 0-99, or 1-100 for ``unleash``."""
+    """The bucket a 32-bit hash falls in: 0-99; 1-100 for ``unleash``; 0-100 for ``flagd-v1``
+    (its double ``abs(h) / 2147483647 * 100`` truncated: ``b < p`` holds for the truncation
+    exactly when it holds for the double)."""
     if algorithm == "unleash":
         return hashed % 100 + 1
-    if algorithm == "flagd":
+    if algorithm in ("flagd", "flagd-v3"):
         return (hashed * 100) >> 32
+    if algorithm == "flagd-v1":
+        return int(abs(hashed) / _MAX_INT32 * 100)
     return hashed % 100
 
 
-def bucket(algorithm: str, flag: str, subject: str, group: str | None = None) -> int:
+def bucket(algorithm: str, flag: str, subject: str, group: str | None = None, stickiness: str = "user") -> int:
     """The bucket of ``subject`` for ``flag`` under ``algorithm`` (see the module docstring).
 
     :param group: the Unleash activation group (defaults to the flag name).
     """
-    return bucket_of(algorithm, raw_hash(algorithm, flag, subject, group)[1])
+    return bucket_of(algorithm, raw_hash(algorithm, flag, subject, group, stickiness)[1])
 
 
 def in_rollout(algorithm: str, bucket_number: int, percentage: int) -> bool:
     """Whether a subject in ``bucket_number`` is on at ``percentage`` under ``algorithm``."""
     if algorithm in ("crc32-seed", "unleash"):
         return percentage > 0 and bucket_number <= percentage
+    if algorithm == "flagd-v1" and percentage >= 100:
+        return True  # bucket 100 too: flagd answers the default variant, exported as "on" at 100
     return bucket_number < percentage
 
 
@@ -314,19 +368,20 @@ def _percentage_step(flag: Flag, context: Context, steps: list[Step]) -> Evaluat
         steps.append(Step("percentage", f"percentage = {pct} and no {flag.stickiness} to bucket by: "
                                         f"{'on' if on else 'off'}", True))
         return Evaluation(flag.name, on, "no-subject", tuple(steps), tenant=context.tenant)
-    key, hashed = raw_hash(flag.bucketing, flag.name, subject, flag.group)
+    key, hashed = raw_hash(flag.bucketing, flag.name, subject, flag.group, flag.stickiness)
     number = bucket_of(flag.bucketing, hashed)
     on = in_rollout(flag.bucketing, number, pct)
-    steps.append(Step("percentage", f"{flag.bucketing}({key!r}) = {hashed} -> bucket {number}; "
+    shown = key if flag.bucketing == "flagd-v3" else repr(key)
+    steps.append(Step("percentage", f"{flag.bucketing}({shown}) = {hashed} -> bucket {number}; "
                                     f"{number} {comparison(flag.bucketing)} {pct} is {str(on).lower()}: "
                                     f"{'on' if on else 'off'}", True))
     return Evaluation(flag.name, on, "percentage", tuple(steps), subject, number, context.tenant)
 
 
 def _without_subject(algorithm: str, pct: int) -> bool:
-    # Every bucket is on at 100 (and at 99 under crc32-seed), so no subject is needed there.
-    return in_rollout(algorithm, 99 if algorithm != "unleash" else 100, pct) and \
-        in_rollout(algorithm, 0 if algorithm != "unleash" else 1, pct)
+    # On only when every bucket is on (at 100, and at 99 under crc32-seed): no subject is needed there.
+    low, high = BUCKET_RANGE[algorithm]
+    return in_rollout(algorithm, low, pct) and in_rollout(algorithm, high, pct)
 
 
 def compile(flag: Flag, overrides: Mapping[str, bool] | None = None,
@@ -387,13 +442,41 @@ def _flagd_predicate(flag: Flag, pct: int) -> Callable[[str], bool]:
     return lambda subject: (murmur(prefix + subject, 0, False) * 100) >> 32 < pct
 
 
+def _flagd_v1_predicate(flag: Flag, pct: int) -> Callable[[str], bool]:
+    import mmh3
+
+    murmur, prefix = mmh3.hash, flag.name
+    # the double expression flagd-v1 computes, in its order of operations
+    return lambda subject: abs(murmur(prefix + subject, 0, True)) / _MAX_INT32 * 100 < pct
+
+
+def _flagd_v3_predicate(flag: Flag, pct: int) -> Callable[[str], bool]:
+    import mmh3
+
+    murmur = mmh3.hash
+    if flag.stickiness != "user":
+        name = flag.name
+        return lambda subject: (murmur(cbor_text((name + subject).encode()), 0, False) * 100) >> 32 < pct
+    prefix = b"\x82" + cbor_text(flag.name.encode())
+    short = [bytes((0x60 | n,)) for n in range(24)]  # the one-byte headers of texts below 24 bytes
+
+    def decide(subject: str) -> bool:
+        data = subject.encode()
+        n = len(data)
+        text = short[n] + data if n < 24 else cbor_text(data)
+        return (murmur(prefix + text, 0, False) * 100) >> 32 < pct
+
+    return decide
+
+
 _BUILDERS: dict[str, Callable[[Flag, int], Callable[[str], bool]]] = {
     "crc32": _crc32_predicate, "crc32-seed": _crc32_predicate,
     "unleash": _unleash_predicate, "flagd": _flagd_predicate,
+    "flagd-v1": _flagd_v1_predicate, "flagd-v3": _flagd_v3_predicate,
 }
 
 
-# -- facts for list, stale and lint -------------------------------------------------------------------------------
+# -- facts for list and stale -------------------------------------------------------------------------------
 def state_of(flag: Flag) -> str:
     """``on`` (everyone), ``off`` (no one) or ``partial``."""
     share = flag.effective_percentage
@@ -436,44 +519,3 @@ def _as_datetime(value: Any) -> dt.datetime | None:
 def created_at(flag: Flag) -> dt.datetime | None:
     """The flag's ``created`` value as a naive UTC datetime (``None`` when absent or unreadable)."""
     return _as_datetime(flag.created)
-
-
-def lint(flags: Mapping[str, Any], override_flags: Mapping[str, int]) -> list[str]:
-    """Findings for ``flags lint``: broken tables, schedules, overrides of unknown flags, and the
-    ``crc32-seed`` off-by-one.
-
-    :param flags: the raw ``[flags]`` section.
-    :param override_flags: flag name -> number of stored overrides.
-    """
-    from traitctl.engine import rollout
-
-    found: list[str] = []
-    for name, table in flags.items():
-        found += problems(name, table)
-        if isinstance(table, Mapping):
-            found += rollout.schedule_problems(name, table.get("schedule", []))
-            found += rollout.guard_problems(name, table.get("guard"))
-            found += _seed_warnings(name, table)
-    found += [f"{count} override(s) for unknown flag {name!r} in the store: clear them with "
-              f"`traitctl flags clear-override {name} --all`." for name, count in override_flags.items()
-              if name not in flags]
-    return found
-
-
-def _seed_warnings(name: str, table: Mapping[str, Any]) -> list[str]:
-    tables = [("", table)] + [(f".tenants.{t}", o) for t, o in (table.get("tenants") or {}).items()
-                              if isinstance(o, Mapping)]
-    found = []
-    for where, sub in tables:
-        if sub.get("bucketing", table.get("bucketing")) == "crc32-seed":
-            pct = sub.get("percentage", table.get("percentage"))
-            found.append(f"flags.{name}{where} uses crc32-seed, which turns on p+1 of 100 buckets "
-                         f"(percentage {pct} lets {_seed_share(pct)}% in; 0 means the switch decides): "
-                         "switch to crc32 once the application no longer runs the seed code.")
-    return found
-
-
-def _seed_share(pct: Any) -> str:
-    if not isinstance(pct, int) or isinstance(pct, bool) or pct <= 0:
-        return "0 or 100"
-    return str(min(100, pct + 1))

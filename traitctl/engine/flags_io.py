@@ -1,7 +1,6 @@
-"""Flag definitions in other formats: flagd JSON, the seeds' Laravel ``config/feature_flags.php``
-(and ``config/traits.php``), plain JSON; and reading a Laravel flag file back (tree-sitter-php,
-never executed). Pure: text in, text or data out; each export also returns its warnings (what the
-target cannot express exactly)."""
+"""Reading the seeds' Laravel ``config/feature_flags.php`` back (tree-sitter-php, never executed).
+Pure: text in, data out. Writing the Laravel files is :mod:`traitctl.engine.export_laravel`, the flagd
+export :mod:`traitctl.engine.export_flagd`."""
 
 from __future__ import annotations
 
@@ -10,114 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from traitctl.engine.errors import InputError
-from traitctl.engine.flags import Flag, for_tenant
-
-FLAGD_SCHEMA = "https://flagd.dev/schema/v0/flags.json"
 
 
-# -- flagd -----------------------------------------------------------------------------------------------------------
-def to_flagd(flags: Mapping[str, Flag]) -> tuple[dict[str, Any], list[str]]:
-    """A flagd flag-definitions document answering as traitctl does (context: ``targetingKey`` is
-    the user, ``tenant``, ``model`` and other attributes by name). Subject overrides live in the
-    store and are not exported.
-
-    :returns: the document and warnings for flags flagd buckets differently.
-    """
-    out: dict[str, Any] = {}
-    warnings: list[str] = []
-    for flag in flags.values():
-        branches: list[Any] = []
-        for tenant in sorted(flag.tenants):
-            branches += [{"==": [{"var": "tenant"}, tenant]}, _flagd_rule(for_tenant(flag, tenant), warnings)]
-        default = _flagd_rule(flag, warnings)
-        rule = {"if": branches + [default]} if branches else default
-        entry: dict[str, Any] = {"state": "ENABLED", "variants": {"on": True, "off": False},
-                                 "defaultVariant": rule if isinstance(rule, str) else "off"}
-        if not isinstance(rule, str):
-            entry["targeting"] = rule
-        if flag.description:
-            entry["metadata"] = {"description": flag.description}
-        out[flag.name] = entry
-    return {"$schema": FLAGD_SCHEMA, "flags": out}, sorted(set(warnings))
-
-
-def _flagd_rule(flag: Flag, warnings: list[str]) -> Any:
-    share = flag.effective_percentage
-    if share == 0:
-        return "off"
-    if share >= 100:
-        return "on"
-    if flag.bucketing != "flagd":
-        warnings.append(f"flag {flag.name} buckets with {flag.bucketing}; flagd uses its own hash, so the same "
-                        f"share ({share}%) but other subjects are on: use bucketing = \"flagd\" for equal answers.")
-    if flag.bucketing == "crc32-seed":
-        share += 1  # its `<=` lets p+1 buckets in
-    key = "targetingKey" if flag.stickiness == "user" else flag.stickiness
-    fractional = {"fractional": [{"cat": [flag.name, {"var": key}]}, ["on", share], ["off", 100 - share]]}
-    # Without a subject traitctl answers off below 100%; flagd would hash the flag name alone.
-    return {"if": [{"var": key}, fractional, "off"]}
-
-
-# -- Laravel (the seeds' PHP) ---------------------------------------------------------------------------------------------
-def to_laravel(flags: Mapping[str, Flag]) -> tuple[str, list[str]]:
-    """``config/feature_flags.php`` as the seeds' ``FeatureFlagService`` reads it (``features``,
-    ``percentages``); percentages are translated so that its ``bucket <= p`` rule gives traitctl's answer.
-
-    :returns: the PHP text and warnings for what the seed code cannot express.
-    """
-    features, percentages, warnings = {}, {}, []
-    for flag in flags.values():
-        features[flag.name], percentages[flag.name] = _laravel_pair(flag, warnings)
-        if flag.tenants:
-            warnings.append(f"flag {flag.name}: tenant settings are not expressible in feature_flags.php.")
-        if flag.stickiness not in ("user", "model"):
-            warnings.append(f"flag {flag.name}: stickiness {flag.stickiness!r} is not expressible (the seed code "
-                            "buckets by user id or by model).")
-    body = {"features": features, "percentages": percentages}
-    header = ("// config/feature_flags.php, written by `traitctl flags export --format laravel`.\n"
-              "// Read by App\\Services\\FeatureFlagService: on iff crc32(seed) % 100 <= percentage.\n")
-    return php_file(body, header), warnings
-
-
-def _laravel_pair(flag: Flag, warnings: list[str]) -> tuple[bool, int]:
-    share = flag.effective_percentage
-    if share == 0:
-        return False, 0
-    if share >= 100:
-        return True, 0
-    if flag.bucketing == "crc32-seed":
-        return True, share
-    if flag.bucketing != "crc32":
-        warnings.append(f"flag {flag.name} buckets with {flag.bucketing}; the seed code uses crc32, so the same "
-                        "share but other subjects are on.")
-        return True, share
-    if share == 1:
-        warnings.append(f"flag {flag.name}: 1% is not expressible with the seed code's `<=` (its percentage 0 "
-                        "means no rollout); exported as off.")
-        return False, 0
-    return True, share - 1  # crc32: b < p  <=>  b <= p - 1
-
-
-def traits_php(traits: Mapping[str, Any], multi_tenancy: Mapping[str, Any],
-               tenants: Mapping[str, Mapping[str, Any]]) -> str:
-    """``config/traits.php`` in the seeds' structure: ``traits.<Trait>.<key>``,
-    ``traits.multi_tenancy.*`` and ``traits.tenant_overrides.<tenant>.<Trait>.<key>``.
-
-    :param tenants: tenant id -> that tenant's ``traits`` table.
-    """
-    body: dict[str, Any] = {"multi_tenancy": dict(multi_tenancy)}
-    for trait, table in traits.items():
-        if isinstance(table, Mapping):
-            body[trait] = {k: v for k, v in table.items() if k not in ("schema", "operations")}
-    body["tenant_overrides"] = {t: dict(v) for t, v in sorted(tenants.items()) if v}
-    return php_file(body, "// config/traits.php, written by `traitctl flags export --format laravel`.\n")
-
-
-def php_file(body: Mapping[str, Any], header: str = "") -> str:
-    """A PHP config file returning ``body`` as a nested array."""
-    return f"<?php\n\n{header}\nreturn {php_value(body, 0)};\n"
-
-
+# -- PHP literals (for messages) -----------------------------------------------------------------------------------------
 def php_value(value: Any, indent: int = 0) -> str:
     """A PHP literal for a TOML value (arrays short syntax, strings single-quoted)."""
     if isinstance(value, bool):

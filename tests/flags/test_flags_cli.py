@@ -179,18 +179,22 @@ def test_flagd_export_evaluates_the_same_with_flagd_core(cli, project):
         assert ours is theirs
 
 
-def test_laravel_import_reads_env_defaults(cli, project, config_file):
+def test_laravel_import_keeps_env_names(cli, project, config_file):
     seed = project / "feature_flags.php"
     seed.write_text("<?php\nreturn [\n  'features' => ['trait_events' => env('FEATURE_TRAIT_EVENTS', true),\n"
                     "                   'trait_queues' => false],\n"
                     "  'percentages' => ['trait_events' => env('FEATURE_TRAIT_EVENTS_PERCENTAGE', 20)],\n];\n")
     result = cli("flags", "import", "--format", "laravel", str(seed))
     assert result.exit_code == 0, result
-    assert "env('FEATURE_TRAIT_EVENTS') read as its default true" in result.stderr
     flags = _toml(config_file)["flags"]
-    assert flags["trait_events"] | {"created": None} == {"enabled": True, "percentage": 20,
-                                                           "bucketing": "crc32-seed", "created": None}
+    assert flags["trait_events"] | {"created": None} == {
+        "enabled": True, "percentage": 20, "bucketing": "crc32-seed", "created": None,
+        "env": {"enabled": "FEATURE_TRAIT_EVENTS", "percentage": "FEATURE_TRAIT_EVENTS_PERCENTAGE"}}
     assert flags["trait_queues"]["enabled"] is False
+    on = cli("flags", "eval", "trait_events", "--user", "1", env={"FEATURE_TRAIT_EVENTS_PERCENTAGE": "100"})
+    assert on.stdout.strip() == "on"  # the variable's value, as Laravel's env() gives it
+    off = cli("flags", "eval", "trait_events", "--user", "1", env={"FEATURE_TRAIT_EVENTS": "false"})
+    assert off.stdout.strip() == "off"
 
 
 def test_delete_force_drops_overrides_and_rollback_restores_the_flag(cli, config_file):

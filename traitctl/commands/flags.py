@@ -580,13 +580,17 @@ def _warn_all(app_: App, warnings: list[str]) -> None:
 
 @app.command("import")
 def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php of a Laravel application.")],
-            format_: FormatOpt = "laravel", dry_run: DryRunOpt = False) -> None:
-    """Read the seeds' Laravel feature_flags.php (parsed, never executed) into [flags.<name>]."""
+            format_: FormatOpt = "laravel", dry_run: DryRunOpt = False,
+            force: Annotated[bool, typer.Option("--force", help="Replace keys of flags that already exist.")] = False,
+            ) -> None:
+    """Read the seeds' Laravel feature_flags.php (parsed, never executed) into [flags.<name>], answering as
+    the seeds' FeatureFlagService does (percentage first, then the switch); env() names become env tables.
+    Existing flags whose keys would change are refused without --force (the diff is shown)."""
     from pathlib import Path
 
     from traitctl import flags_service
     from traitctl.engine import flags_io
-    from traitctl.store.toml_file import read_text
+    from traitctl.store.toml_file import ABSENT, read_text
 
     app_ = app_for()
     if format_ != "laravel":
@@ -594,16 +598,41 @@ def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php o
     found, warnings = flags_io.parse_laravel(read_text(Path(file)), file)
     _warn_all(app_, warnings)
     existing = flags_service.section(app_.main_doc())
-    values = {_check_name(name): {(k,): v for k, v in entry.items()} for name, entry in found.items()}
-    for name in values:
-        if name not in existing:
-            values[name][("created",)] = _now(None).date()
+    values: dict[str, dict[tuple[str, ...], Any]] = {}
+    changed_keys: dict[str, list[str]] = {}
+    for name, entry in found.items():
+        current = existing.get(_check_import_name(name), {})
+        wanted = {(k,): v for k, v in entry.items()}
+        if name in existing:
+            wanted |= {(k,): ABSENT for k in ("percentage", "env") if k in current and k not in entry}
+            differs = sorted(k[0] for k, v in wanted.items() if current.get(k[0], ABSENT) != v)
+            if not differs:
+                continue
+            changed_keys[name] = differs
+        else:
+            wanted[("created",)] = _now(None).date()
+        values[name] = wanted
+    refuse = bool(changed_keys) and not force and not dry_run
     edit = flags_service.write_many(app_.config_path, values, lock_timeout=app_.settings.lock_timeout,
-                                    dry_run=dry_run, must_exist=False)
+                                    dry_run=dry_run or refuse, must_exist=False)
+    if refuse:
+        show_diff(app_, edit)
+        raise InputError("Import would change existing flags: " + "; ".join(
+            f"{name} ({', '.join(keys)})" for name, keys in changed_keys.items()) + ". Use --force to replace them.")
     if dry_run:
         show_diff(app_, edit)
         return
     app_.reset_config()
     flags_service.record(app_.store(), "flag.import", edit, actor=app_.settings.actor, command=command_line(),
                          data={"source": file})
-    app_.out.success(f"Imported {len(values)} flag(s) from {file} (bucketing crc32-seed, as that code runs).")
+    app_.out.success(f"Imported {len(values)} flag(s) from {file}"
+                     + (f" ({len(found) - len(values)} already the same)" if len(values) < len(found) else "")
+                     + " as the seeds' FeatureFlagService answers (crc32-seed).")
+
+
+def _check_import_name(name: str) -> str:
+    """Flag names of an imported file: anything a TOML key and `flags eval` can carry (dots included,
+    as Laravel files use them), no control characters."""
+    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise InputError(f"Invalid flag name {name!r} in the imported file.")
+    return name

@@ -131,7 +131,11 @@ def render(fmt: str, snap: Mapping[str, Any]) -> tuple[dict[str, str], list[str]
 
 
 def dump_json(doc: Mapping[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    """The snapshot as indented UTF-8 JSON (orjson: the stdlib's indenting encoder is pure Python,
+    about 20x slower on large configurations)."""
+    import orjson
+
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n"
 
 
 # -- targets --------------------------------------------------------------------------------------------------------------
@@ -213,8 +217,10 @@ def same_content(fmt: str, old: str | None, new: str) -> bool:
         return True
     if fmt != "json":
         return False
+    import orjson
+
     try:
-        a, b = json.loads(old), json.loads(new)
+        a, b = orjson.loads(old), orjson.loads(new)
     except ValueError:
         return False
     if isinstance(a, dict) and isinstance(b, dict):

@@ -78,7 +78,7 @@ def get(key: Annotated[Optional[str], typer.Argument(help="The key (dotted for n
         _get_batch(app_, batch)
         return
     if key is None or trait is None:
-        raise InputError("Give KEY and --trait (or --batch FILE).")
+        raise InputError("Missing KEY or --trait: give both (or --batch FILE).")
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
     resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait),
                               app_.env)
@@ -239,7 +239,7 @@ def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
     app_ = app_for(json)
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
     traits = [trait] if trait else sorted(cfg.traits)
-    result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
+    result = {t: engine.effective(cfg, t, model, tenant, app_.env) for t in traits}
     if app_.out.json_mode:
         app_.out.json({"model": model, "tenant": tenant, "traits": {
             t: {k: {"value": r.value, "source": _source(r)} for k, r in keys.items()} for t, keys in result.items()}})

@@ -88,7 +88,7 @@ final class FeatureFlags
             'crc32' => crc32($rule[4] . $subject) % 100 < $rule[3],
             'crc32-seed' => crc32($rule[4] . $subject) % 100 <= $rule[3],
             'unleash' => hexdec(hash('murmur3a', $rule[4] . $subject)) % 100 < $rule[3],
-            default => self::flagd($rule[1], $flag, (string) $subject, $rule[3]),
+            default => self::flagd($rule[1], $flag, (string) $subject, $rule[3], $rule[2]),
         };
     }
 
@@ -134,12 +134,13 @@ final class FeatureFlags
         return [null, $algorithm, (string) ($settings['stickiness'] ?? 'user'), $pct, $prefix, false];
     }
 
-    private static function flagd(string $algorithm, string $flag, string $subject, int $percentage): bool
+    private static function flagd(string $algorithm, string $flag, string $subject, int $percentage,
+                                  string $stickiness): bool
     {
         if (!class_exists(FlagdHash::class)) {
             throw new \LogicException("Traitctl\\FlagdHash is missing: the $algorithm algorithm needs src/FlagdHash.php.");
         }
-        return FlagdHash::inRollout($algorithm, $flag, $subject, $percentage);
+        return FlagdHash::inRollout($algorithm, $flag, $subject, $percentage, $stickiness);
     }
 
     /** A switch as traitctl reads it: a bool, or env()'s answer by PHP truthiness ('', '0' and null are off). */

@@ -1,12 +1,13 @@
 """Flag evaluation speed.
 
 1. In-process evaluations per second of a compiled flag (50%, 1,000 overrides loaded) for each
-   algorithm, and of ``Flags.is_enabled``, next to UnleashClient's ``is_enabled`` measured in the
+   algorithm (flagd's three generations included; ``flagd-v3`` also with a non-user stickiness,
+   its CBOR-text path), and of ``Flags.is_enabled``, next to UnleashClient's ``is_enabled`` measured in the
    same run (goal: >= 1M/s and >= 60x UnleashClient).
 2. ``traitctl flags eval NAME --subjects FILE`` on 1M ids, end to end (goal: <= 3 s), next to
    ``python -c pass``.
 
-Usage: python bench/flags.py [--runs 5] [--ids 1000000]
+Usage: python bench/flags.py [--runs 5] [--ids 1000000] [--in-process-only]
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def in_process(runs: int) -> None:
         found = rate(engine.compile(flag, overrides), subjects, runs)
         print(f"{'compiled ' + algorithm + ' (1,000 overrides)':<48} {found:12,.0f} evals/s  "
               f"ratio {found / baseline:6.1f}x")
+    flag = engine.Flag("new-checkout", enabled=True, percentage=50, bucketing="flagd-v3", stickiness="tenant")
+    found = rate(engine.compile(flag), subjects, runs)
+    print(f"{'compiled flagd-v3 (stickiness tenant)':<48} {found:12,.0f} evals/s  ratio {found / baseline:6.1f}x")
     api = _api(overrides)
     found = rate(lambda s: api.is_enabled("bench-flag", user=s), subjects, runs)
     print(f"{'Flags.is_enabled (crc32, 1,000 overrides)':<48} {found:12,.0f} evals/s  ratio {found / baseline:6.1f}x")
@@ -106,8 +110,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ids", type=int, default=1_000_000)
+    parser.add_argument("--in-process-only", action="store_true", help="Skip the end-to-end CLI runs.")
     args = parser.parse_args()
     in_process(args.runs)
+    if args.in_process_only:
+        return
     end_to_end(max(3, args.runs // 2), args.ids)
 
 

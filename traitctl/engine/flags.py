@@ -454,17 +454,17 @@ def _flagd_v3_predicate(flag: Flag, pct: int) -> Callable[[str], bool]:
     import mmh3
 
     murmur = mmh3.hash
+    limit = -(-pct * 2**32 // 100)  # (h * 100) >> 32 < pct  <=>  h < ceil(pct * 2**32 / 100)
     if flag.stickiness != "user":
         name = flag.name
-        return lambda subject: (murmur(cbor_text((name + subject).encode()), 0, False) * 100) >> 32 < pct
+        return lambda subject: murmur(cbor_text((name + subject).encode()), 0, False) < limit
     prefix = b"\x82" + cbor_text(flag.name.encode())
-    short = [bytes((0x60 | n,)) for n in range(24)]  # the one-byte headers of texts below 24 bytes
+    heads = [prefix + bytes((0x60 | n,)) for n in range(24)]  # texts below 24 bytes: a one-byte header
 
     def decide(subject: str) -> bool:
         data = subject.encode()
         n = len(data)
-        text = short[n] + data if n < 24 else cbor_text(data)
-        return (murmur(prefix + text, 0, False) * 100) >> 32 < pct
+        return murmur(heads[n] + data if n < 24 else prefix + cbor_text(data), 0, False) < limit
 
     return decide
 

@@ -293,7 +293,23 @@ def auto_export(app: Any, now: dt.datetime | None = None) -> list[str]:
         return [f"automatic export skipped: {getattr(exc, 'message', exc)}"]
     if not formats:
         return []
+    from filelock import Timeout
+
+    from traitctl.store.toml_file import lock_for
+
+    # Concurrent writers each export: under the lock, the state is read after any earlier export
+    # finished, so the last export written is built from the latest state.
+    lock = lock_for(Path(app.config_path).parent / "export", getattr(app.settings, "lock_timeout", 10.0))
+    try:
+        with lock:
+            return _export_all(app, formats, now)
+    except Timeout:
+        return [f"automatic export skipped: {lock.lock_file} is held by another export."]
+
+
+def _export_all(app: Any, formats: list[str], now: dt.datetime | None) -> list[str]:
     warnings: list[str] = []
+    app.reset_config()
     try:
         snap = build_snapshot(app, now)
     except Exception as exc:

@@ -203,16 +203,26 @@ def read_snapshot(path: Path) -> Mapping[str, Any]:
 
 
 def _read(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, engine.Flag], Any]:
-    from traitctl import flags_service
-
     if is_snapshot(path):
         from traitctl.engine import snapshot
 
         doc = read_snapshot(path)
-        return flags_service.load({"flags": snapshot.flag_section(doc)}, env=environ), snapshot.overrides_of(doc)
+        return _flags(snapshot.flag_section(doc), environ, path), snapshot.overrides_of(doc)
     from traitctl.store import toml_file
 
-    return flags_service.load(toml_file.read(path), env=environ), None
+    return _flags(toml_file.read(path).get("flags", {}), environ, path), None
+
+
+def _flags(section: Any, environ: Mapping[str, str], path: Path) -> dict[str, engine.Flag]:
+    """The flags of a ``[flags]`` section with the environment's values in place of ``env`` defaults
+    (as ``traitctl flags eval``); the file's own values must be sound first."""
+    from traitctl.engine import envvars
+    from traitctl.engine.errors import ValidationError
+
+    if not isinstance(section, Mapping):
+        raise ValidationError(f"{path}: flags must be a table of [flags.<name>] tables.")
+    engine.parse_flags(section)
+    return engine.parse_flags({name: envvars.apply_flag(table, environ) for name, table in section.items()})
 
 
 def _open_store(store: Any) -> Any:

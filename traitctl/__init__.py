@@ -1,6 +1,6 @@
 """traitctl: administration tool for a Traits Management System.
 
-The Python API for applications is imported lazily (``from traitctl import Flags``) so that the CLI's
+The Python API for applications (:mod:`traitctl.runtime`) is imported lazily (``from traitctl import Flags``) so that the CLI's
 start-up does not pay for it.
 """
 
@@ -13,8 +13,9 @@ __version__ = "0.1.0"
 
 #: public name -> "module:attribute" (or "module" for a module).
 _LAZY = {
-    "Flags": "traitctl.flags_api:Flags",
-    "telemetry": "traitctl.telemetry",
+    "Flags": "traitctl.runtime.flags:Flags",
+    "TraitConfig": "traitctl.runtime.config:TraitConfig",
+    "telemetry": "traitctl.runtime.telemetry",
 }
 
 

@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "jobs": "traitctl.commands.jobs:app",
     "worker": "traitctl.commands.worker:app",
     "metrics": "traitctl.commands.metrics:app",
+    "export": "traitctl.commands.export:app",
     "serve": "traitctl.commands.serve:app",
 }
 
@@ -58,6 +59,7 @@ SUMMARIES: dict[str, str] = {
     "health": "Check configuration, store, queue, workers, telemetry, flags and server.",
     "migrate-plan": "Plan the migration of a code base onto the traits system.",
     "docs": "Generate and check Markdown pages for traits and models.",
+    "export": "Export configuration and flags for applications: laravel, json (snapshot), flagd.",
     "serve": "Serve the dashboard, /health and /metrics as a local web app (token, read-only by default).",
 }
 

@@ -9,6 +9,7 @@ Example usage::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,22 @@ from traitctl.engine.errors import InputError, NotFound
 
 
 def source(resolved: engine.Resolved) -> dict[str, Any]:
-    """Where a resolved value came from: ``{layer, file, path}`` (empty when unset)."""
+    """Where a resolved value came from: ``{layer, file, path}`` and, when the winning layer names an
+    environment variable for the key, ``env: {name, set}`` (empty when unset)."""
     layer = resolved.winner
     if layer is None:
         return {}
-    return {"layer": layer.kind, "file": layer.file or None, "path": list(layer.path)}
+    out = {"layer": layer.kind, "file": layer.file or None, "path": list(layer.path)}
+    if resolved.variable:
+        out["env"] = {"name": resolved.variable, "set": resolved.from_env}
+    return out
 
 
-def show_document(cfg: engine.ConfigData, traits: list[str], model: str | None, tenant: str | None) -> dict:
-    """The ``traitctl config show --json`` document: every key of ``traits`` with value and source."""
-    result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
+def show_document(cfg: engine.ConfigData, traits: list[str], model: str | None, tenant: str | None,
+                  environ: Mapping[str, str] | None = None) -> dict:
+    """The ``traitctl config show --json`` document: every key of ``traits`` with value and source
+    (``environ``: the environment ``env`` tables read)."""
+    result = {t: engine.effective(cfg, t, model, tenant, environ) for t in traits}
     return {"model": model, "tenant": tenant, "traits": {
         t: {k: {"value": r.value, "source": source(r)} for k, r in keys.items()} for t, keys in result.items()}}
 
@@ -43,7 +50,8 @@ def unknown_key(cfg: engine.ConfigData, trait: str, key: str) -> None:
     raise InputError(f"'{key}' is not set for trait {trait} in any layer and has no schema default.", exit_code=1)
 
 
-def explain_document(cfg: engine.ConfigData, trait: str, model: str | None, tenant: str | None, key: str) -> dict:
+def explain_document(cfg: engine.ConfigData, trait: str, model: str | None, tenant: str | None, key: str,
+                     environ: Mapping[str, str] | None = None) -> dict:
     """The ``traitctl config explain --json`` document: the value, the winning layer, and each layer
     that defines ``key`` (most specific first) with its file and line.
 
@@ -51,7 +59,8 @@ def explain_document(cfg: engine.ConfigData, trait: str, model: str | None, tena
     """
     from traitctl.store import toml_file
 
-    resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait))
+    resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait),
+                              environ)
     if not resolved.found:
         unknown_key(cfg, trait, key)
     texts: dict[str, str] = {}
@@ -63,10 +72,11 @@ def explain_document(cfg: engine.ConfigData, trait: str, model: str | None, tena
             line = toml_file.locate(text, layer.path + (key,))
         found, value = engine._lookup(layer.values, key)
         rows.append({"rank": rank, "layer": layer.kind, "file": layer.file or None, "line": line,
-                     "value": value, "wins": rank == 1})
+                     "value": value, "wins": rank == 1, "env": layer.env.get(key)})
     if default := next((r for r in rows if r["layer"] == "default"), None):
         default["file"] = cfg.main_file
         default["line"] = toml_file.locate(texts.setdefault(cfg.main_file, toml_file.read_text(Path(cfg.main_file))),
                                            ("traits", trait, "schema", key))
     return {"trait": trait, "model": model, "tenant": tenant, "key": key, "value": resolved.value,
-            "winner": rows[0]["layer"], "layers": rows, "precedence": list(engine.LAYER_ORDER)}
+            "winner": rows[0]["layer"], "layers": rows, "env": source(resolved).get("env"),
+            "precedence": list(engine.LAYER_ORDER)}

@@ -47,6 +47,7 @@ class App:
     _main_doc: Any = None
     _store: Any = None
     _configs: dict = field(default_factory=dict)
+    _wrote: bool = False
 
     @property
     def config_path(self) -> Path:
@@ -96,7 +97,30 @@ class App:
             from traitctl.store.db import Store
 
             self._store = Store.open(self.settings.store_url)
+            self._store.events.subscribe(self._note_event)
         return self._store
+
+    def _note_event(self, event: Any) -> None:
+        from traitctl.export_service import is_write
+
+        if is_write(event.kind):
+            self._wrote = True
+
+    def mark_written(self) -> None:
+        """Run the ``[export]`` formats when the command ends (also done for every recorded write)."""
+        self._wrote = True
+
+    def finish(self) -> None:
+        """After the command: run the ``[export]`` formats when it recorded a configuration, tenant,
+        flag or override write (failures are warnings naming the file; the write itself stands)."""
+        if not self._wrote:
+            return
+        self._wrote = False
+        from traitctl.export_service import auto_export
+
+        self.reset_config()
+        for warning in auto_export(self):
+            self.out.warn(warning)
 
     def reset_config(self) -> None:
         """Forget parsed files after a write, so later reads see the new contents."""
@@ -104,6 +128,7 @@ class App:
         self._configs.clear()
 
     def close(self) -> None:
+        self.finish()
         if self._store is not None:
             self._store.close()
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from traitctl.engine import envvars
 from traitctl.engine import flags as engine
 from traitctl.engine import rollout
 from traitctl.engine.errors import Conflict, NotFound, ValidationError
@@ -36,22 +37,30 @@ def section(doc: Mapping[str, Any]) -> Mapping[str, Any]:
     return flags
 
 
-def load(doc: Mapping[str, Any]) -> dict[str, engine.Flag]:
+def load(doc: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, engine.Flag]:
     """Every flag of the main file, checked.
 
+    :param env: the environment: a key whose ``env`` variable it sets takes the variable's value.
     :raises ValidationError: naming the first broken key.
     """
-    return engine.parse_flags(section(doc))
+    flags = section(doc)
+    if env is not None:
+        engine.parse_flags(flags)  # the file itself must be sound, whatever the environment says
+        flags = {name: envvars.apply_flag(table, env) for name, table in flags.items()}
+    return engine.parse_flags(flags)
 
 
-def get(doc: Mapping[str, Any], name: str) -> engine.Flag:
-    """One flag by name.
+def get(doc: Mapping[str, Any], name: str, env: Mapping[str, str] | None = None) -> engine.Flag:
+    """One flag by name (``env``: as for :func:`load`).
 
     :raises NotFound: with near names suggested.
     """
     flags = section(doc)
     if name not in flags:
         raise NotFound("flag", name, flags)
+    if env is not None:
+        engine.parse_flag(name, flags[name])
+        return engine.parse_flag(name, envvars.apply_flag(flags[name], env))
     return engine.parse_flag(name, flags[name])
 
 

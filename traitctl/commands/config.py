@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -84,12 +84,29 @@ def _source(resolved: engine.Resolved) -> dict[str, Any]:
     return source(resolved)
 
 
+BatchOpt = Annotated[Optional[str], typer.Option(
+    "--batch", help="JSON lines {\"trait\", \"key\", \"model\", \"tenant\"} from FILE ('-': stdin); one JSON "
+                    "line {\"value\", \"found\", \"layer\"} out per query, in order.")]
+
+
 @app.command()
-def get(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
-    """Print the effective value of KEY for a trait (optionally for a model and a tenant)."""
+def get(key: Annotated[Optional[str], typer.Argument(help="The key (dotted for nested tables).")] = None,
+        trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, json: JsonOpt = False,
+        batch: BatchOpt = None) -> None:
+    """Print the effective value of KEY for a trait (optionally for a model and a tenant).
+
+    The value of a key whose layer names an environment variable (`env = { key = "NAME" }`) comes
+    from that variable when it is set in traitctl's environment, as the application reads it.
+    """
     app_ = app_for(json)
+    if batch is not None:
+        _get_batch(app_, batch)
+        return
+    if key is None or trait is None:
+        raise InputError("Missing KEY or --trait: give both (or --batch FILE).")
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
-    resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait))
+    resolved = engine.resolve(key, engine.layers_for(cfg, trait, model, tenant), engine.schema_of(cfg, trait),
+                              app_.env)
     if not resolved.found:
         _unknown_key(cfg, trait, key)
     if app_.out.json_mode:
@@ -97,6 +114,87 @@ def get(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = N
                        "source": _source(resolved)})
     else:
         app_.out.line(engine.plain_value(resolved.value))
+
+
+def _get_batch(app_: App, source: str) -> None:
+    """``config get --batch``: one process answering many lookups (JSON lines in and out)."""
+    import json
+    import sys
+
+    from traitctl.output import to_jsonable
+
+    cfg = app_.config(tenants="all")
+    resolver = _BatchResolver(cfg, app_.env)
+    out = sys.stdout
+    for number, line in enumerate(_batch_lines(source), 1):
+        if not line.strip():
+            continue
+        try:
+            query = json.loads(line)
+        except ValueError:
+            raise InputError(f"{source}:{number}: not a JSON object: {line[:60]!r}.") from None
+        if not isinstance(query, dict) or not isinstance(query.get("trait"), str) or \
+                not isinstance(query.get("key"), str):
+            raise InputError(f"{source}:{number}: give an object with \"trait\" and \"key\" strings "
+                             "(\"model\" and \"tenant\" optional).")
+        answer = resolver.answer(query)
+        out.write(json.dumps(to_jsonable(answer), ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def _batch_lines(source: str):
+    import sys
+
+    if source == "-":
+        return sys.stdin
+    try:
+        return open(source, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"Cannot read {source}: {exc.strerror}.") from None
+
+
+class _BatchResolver:
+    """Resolves batch queries with the layers of each (trait, model, tenant) computed once."""
+
+    def __init__(self, cfg: engine.ConfigData, environ) -> None:
+        self.cfg, self.environ = cfg, environ
+        self.layers: dict[tuple, tuple[list, Any]] = {}
+        self.names: dict[tuple[str, str], str] = {}
+        self.configured_models = cfg.model_names()
+
+    def _name(self, kind: str, name: str, known) -> str:
+        cached = self.names.get((kind, name))
+        if cached is None:
+            if kind == "model":
+                try:
+                    cached = engine.match_name("model", name, known)
+                except NotFound:
+                    cached = name.lstrip("\\")
+            else:
+                cached = engine.match_name(kind, name, known)
+            self.names[(kind, name)] = cached
+        return cached
+
+    def answer(self, query: dict) -> dict[str, Any]:
+        from traitctl.engine.errors import TraitctlError
+
+        model, tenant = query.get("model"), query.get("tenant")
+        try:
+            trait = self._name("trait", query["trait"], self.cfg.traits)
+            model = self._name("model", str(model), self.configured_models) if model is not None else None
+            if tenant is not None and str(tenant) not in self.cfg.tenants:
+                raise NotFound("tenant", str(tenant), self.cfg.tenants)
+        except TraitctlError as exc:
+            return {"value": None, "found": False, "layer": None, "error": exc.message}
+        tenant = None if tenant is None else str(tenant)
+        key = (trait, model, tenant)
+        if key not in self.layers:
+            self.layers[key] = (engine.layers_for(self.cfg, trait, model, tenant), engine.schema_of(self.cfg, trait))
+        layers, schema = self.layers[key]
+        resolved = engine.resolve(query["key"], layers, schema, self.environ)
+        return {"value": resolved.value, "found": resolved.found,
+                "layer": resolved.winner.kind if resolved.winner else None,
+                **({"env": resolved.variable} if resolved.from_env else {})}
 
 
 def _unknown_key(cfg: engine.ConfigData, trait: str, key: str) -> None:
@@ -113,7 +211,7 @@ def explain(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt
 
     app_ = app_for(json)
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
-    _render_explain(app_, explain_document(cfg, trait, model, tenant, key))
+    _render_explain(app_, explain_document(cfg, trait, model, tenant, key, app_.env))
 
 
 def _path(file: str):
@@ -127,11 +225,17 @@ def _render_explain(app_: App, doc: dict) -> None:
         app_.out.json(doc)
         return
     rows = doc["layers"]
-    app_.out.line(f"{doc['trait']}.{doc['key']} = {engine.format_value(doc['value'])}  (from {rows[0]['layer']})")
+    env = doc.get("env")
+    app_.out.line(f"{doc['trait']}.{doc['key']} = {engine.format_value(doc['value'])}  (from {rows[0]['layer']}"
+                  + (f", environment variable {env['name']}" if env and env["set"] else "") + ")")
+    if env and not env["set"]:
+        app_.out.line(f"  {env['name']} is not set: the file's value applies")
     for row in rows:
         where = f"{row['file']}:{row['line']}" if row["line"] else (row["file"] or "")
         mark = "wins" if row["wins"] else "shadowed"
-        app_.out.line(f"  {row['rank']}. {row['layer']:<13} {engine.format_value(row['value']):<24} {where}  [{mark}]")
+        env = f"  env {row['env']}" if row["env"] else ""
+        app_.out.line(f"  {row['rank']}. {row['layer']:<13} {engine.format_value(row['value']):<24} {where}  "
+                      f"[{mark}]{env}")
     app_.out.line("Precedence: " + " > ".join(engine.LAYER_ORDER))
 
 
@@ -147,9 +251,9 @@ def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
     if app_.out.json_mode:
         from traitctl.config_service import show_document
 
-        app_.out.json(show_document(cfg, traits, model, tenant))
+        app_.out.json(show_document(cfg, traits, model, tenant, app_.env))
         return
-    result = {t: engine.effective(cfg, t, model, tenant) for t in traits}
+    result = {t: engine.effective(cfg, t, model, tenant, app_.env) for t in traits}
     rows = [(t, k, engine.format_value(r.value) if r.found else "(unset)", r.winner.kind if r.winner else "")
             for t, keys in result.items() for k, r in keys.items()]
     title = "Effective configuration" + (f" for {model}" if model else "") + (f" in tenant {tenant}" if tenant else "")

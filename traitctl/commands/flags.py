@@ -316,12 +316,22 @@ def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
           explain: Annotated[bool, typer.Option("--explain", help="Show each step that decided.")] = False,
           subjects: Annotated[Optional[str], typer.Option(help="File of subject ids, one a line ('-': stdin).")] = None,
           summary: Annotated[bool, typer.Option("--summary", help="With --subjects: only the counts and share.")] = False,
+          tenants: Annotated[Optional[str], typer.Option("--tenants", help=(
+              "With --subjects: answer for each of these comma-separated tenants ('-': no tenant); lines "
+              "are SUBJECT<TAB>TENANT<TAB>on|off."))] = None,
           json: JsonOpt = False, now: NowOpt = None) -> None:
     """Say whether a flag is on for a subject (exactly what the application decides)."""
+    from traitctl import flags_service
+
     app_ = app_for(json)
-    flag = _flag(app_, name)
+    flag = flags_service.get(app_.main_doc(), name, env=app_.env)
     moment = _now(now)
     active = app_.store().flag_overrides.active(name, now=moment)
+    if tenants is not None:
+        if subjects is None or tenant is not None or summary:
+            raise InputError("--tenants goes with --subjects (and without --tenant or --summary).")
+        _eval_tenants(app_, flag, active, tenants, subjects)
+        return
     if subjects is not None:
         _eval_many(app_, flag, active, tenant, subjects, summary)
         return
@@ -377,6 +387,24 @@ def _eval_many(app_: App, flag: engine.Flag, active: dict, tenant: str | None, s
     out.flush()
 
 
+def _eval_tenants(app_: App, flag: engine.Flag, active: dict, tenants: str, source: str) -> None:
+    ids = _read_subjects(source)
+    wanted = [None if t == "-" else t for t in tenants.split(",") if t]
+    labels = ("off", "on")
+    out = sys.stdout if not app_.out.json_mode else None
+    counts = {}
+    for tenant in wanted:
+        decide = engine.compile(flag, active, tenant)
+        answers = [decide(s) for s in ids]
+        counts[tenant or "-"] = sum(answers)
+        if out is not None:
+            out.write("".join([f"{s}\t{tenant or ''}\t{labels[a]}\n" for s, a in zip(ids, answers)]))
+    if out is None:
+        app_.out.json({"flag": flag.name, "total": len(ids), "on": counts})
+    else:
+        out.flush()
+
+
 def _read_subjects(source: str) -> list[str]:
     try:
         data = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
@@ -422,6 +450,8 @@ def advance(flag: Annotated[Optional[str], typer.Option("--flag", help="Only thi
     decisions = flags_service.advance(app_.config_path, store, _now(now), doc=app_.main_doc(),
                                       actor=app_.settings.actor, command=command_line(),
                                       lock_timeout=app_.settings.lock_timeout, dry_run=dry_run, only=flag)
+    if not dry_run:
+        app_.mark_written()  # re-export: an override may have expired since the last export
     if app_.out.json_mode:
         app_.out.json({"dry_run": dry_run, "decisions": [_decision_json(d) for d in decisions]})
         return
@@ -513,52 +543,16 @@ FormatOpt = Annotated[str, typer.Option("--format", "-f", help="flagd | laravel 
 def export(format_: FormatOpt = "json",
            output: Annotated[Optional[str], typer.Option("--output", "-o", help=(
                "File to write (flagd, json); for laravel the Laravel config/ folder that gets feature_flags.php "
-               "and traits.php. Default: stdout."))] = None) -> None:
-    """Write the flags as flagd definitions, the seeds' Laravel config files, or JSON."""
-    from traitctl import flags_service
-    from traitctl.engine import flags_io
+               "and traits.php. Default: stdout (json, flagd), [export] laravel (laravel)."))] = None,
+           dry_run: DryRunOpt = False,
+           check: Annotated[bool, typer.Option("--check", help="Exit 1 with the diff when the files differ.")] = False,
+           allow_lossy: Annotated[bool, typer.Option("--allow-lossy", help="Losses are warnings, not exit 2.")] = False,
+           ) -> None:
+    """Same as `traitctl export` (kept for scripts): flagd definitions, Laravel config files or the JSON snapshot."""
+    from traitctl.commands import export as export_command
 
-    app_ = app_for()
-    flags = flags_service.load(app_.main_doc())
-    if format_ == "json":
-        from traitctl.output import json_text
-
-        _emit(app_, output, json_text({"version": 1, "flags": {n: flag_json(f) for n, f in flags.items()}},
-                                      indent=2, default=str) + "\n")
-    elif format_ == "flagd":
-        from traitctl.output import json_text
-
-        from traitctl.engine import export_flagd
-
-        doc, warnings = export_flagd.to_flagd(flags)
-        _warn_all(app_, warnings)
-        _emit(app_, output, json_text(doc, indent=2) + "\n")
-    elif format_ == "laravel":
-        _export_laravel(app_, flags, output)
-    else:
-        raise InputError(f"Unknown format {format_!r}: use flagd, laravel or json.")
-
-
-def _export_laravel(app_: App, flags: dict, output: str | None) -> None:
-    from pathlib import Path
-
-    from traitctl.engine import flags_io
-
-    php, warnings = flags_io.to_laravel(flags)
-    _warn_all(app_, warnings)
-    if output is None:
-        app_.out.stdout.write(php)
-        return
-    from traitctl.commands.common import output_folder
-
-    output_folder(output, "--output", app_.cwd)  # made if missing, but only in a folder that exists
-    cfg = app_.config("all")
-    tenants = {t: (src.doc or {}).get("traits", {}) for t, src in cfg.tenants.items()}
-    traits = flags_io.traits_php(cfg.traits, cfg.section("multi_tenancy"), tenants)
-    folder = app_.cwd / Path(output)
-    folder.mkdir(exist_ok=True)  # the output folder itself; its parent was checked to exist
-    _emit(app_, str(folder / "feature_flags.php"), php)
-    _emit(app_, str(folder / "traits.php"), traits)
+    export_command.run(app_for(), [format_], "-" if output is None and format_ != "laravel" else output,
+                       dry_run=dry_run, check=check, allow_lossy=allow_lossy)
 
 
 def _warn_all(app_: App, warnings: list[str]) -> None:
@@ -566,30 +560,19 @@ def _warn_all(app_: App, warnings: list[str]) -> None:
         app_.out.warn(warning)
 
 
-def _emit(app_: App, output: str | None, text: str) -> None:
-    if output is None or output == "-":
-        app_.out.stdout.write(text)
-        return
-    from traitctl.commands.common import output_file
-    from traitctl.store.toml_file import write_atomic
-
-    path = output_file(output, "--output", app_.cwd)
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise InputError(f"Cannot write {output}: {exc.strerror}.") from None
-    app_.out.success(f"Wrote {output}.")
-
-
 @app.command("import")
 def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php of a Laravel application.")],
-            format_: FormatOpt = "laravel", dry_run: DryRunOpt = False) -> None:
-    """Read the seeds' Laravel feature_flags.php (parsed, never executed) into [flags.<name>]."""
+            format_: FormatOpt = "laravel", dry_run: DryRunOpt = False,
+            force: Annotated[bool, typer.Option("--force", help="Replace keys of flags that already exist.")] = False,
+            ) -> None:
+    """Read the seeds' Laravel feature_flags.php (parsed, never executed) into [flags.<name>], answering as
+    the seeds' FeatureFlagService does (percentage first, then the switch); env() names become env tables.
+    Existing flags whose keys would change are refused without --force (the diff is shown)."""
     from pathlib import Path
 
     from traitctl import flags_service
     from traitctl.engine import flags_io
-    from traitctl.store.toml_file import read_text
+    from traitctl.store.toml_file import ABSENT, read_text
 
     app_ = app_for()
     if format_ != "laravel":
@@ -597,16 +580,41 @@ def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php o
     found, warnings = flags_io.parse_laravel(read_text(Path(file)), file)
     _warn_all(app_, warnings)
     existing = flags_service.section(app_.main_doc())
-    values = {_check_name(name): {(k,): v for k, v in entry.items()} for name, entry in found.items()}
-    for name in values:
-        if name not in existing:
-            values[name][("created",)] = _now(None).date()
+    values: dict[str, dict[tuple[str, ...], Any]] = {}
+    changed_keys: dict[str, list[str]] = {}
+    for name, entry in found.items():
+        current = existing.get(_check_import_name(name), {})
+        wanted = {(k,): v for k, v in entry.items()}
+        if name in existing:
+            wanted |= {(k,): ABSENT for k in ("percentage", "env") if k in current and k not in entry}
+            differs = sorted(k[0] for k, v in wanted.items() if current.get(k[0], ABSENT) != v)
+            if not differs:
+                continue
+            changed_keys[name] = differs
+        else:
+            wanted[("created",)] = _now(None).date()
+        values[name] = wanted
+    refuse = bool(changed_keys) and not force and not dry_run
     edit = flags_service.write_many(app_.config_path, values, lock_timeout=app_.settings.lock_timeout,
-                                    dry_run=dry_run, must_exist=False)
+                                    dry_run=dry_run or refuse, must_exist=False)
+    if refuse:
+        show_diff(app_, edit)
+        raise InputError("Import would change existing flags: " + "; ".join(
+            f"{name} ({', '.join(keys)})" for name, keys in changed_keys.items()) + ". Use --force to replace them.")
     if dry_run:
         show_diff(app_, edit)
         return
     app_.reset_config()
     flags_service.record(app_.store(), "flag.import", edit, actor=app_.settings.actor, command=command_line(),
                          data={"source": file})
-    app_.out.success(f"Imported {len(values)} flag(s) from {file} (bucketing crc32-seed, as that code runs).")
+    app_.out.success(f"Imported {len(values)} flag(s) from {file}"
+                     + (f" ({len(found) - len(values)} already the same)" if len(values) < len(found) else "")
+                     + " as the seeds' FeatureFlagService answers (crc32-seed).")
+
+
+def _check_import_name(name: str) -> str:
+    """Flag names of an imported file: anything a TOML key and `flags eval` can carry (dots included,
+    as Laravel files use them), no control characters."""
+    if not name or len(name) > 200 or any(ord(c) < 32 for c in name):
+        raise InputError(f"Invalid flag name {name!r} in the imported file.")
+    return name

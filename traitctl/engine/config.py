@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from traitctl.engine import envvars
 from traitctl.engine.errors import InputError, NotFound, ValidationError
 
 #: ``env = { key = "VARIABLE" }`` in a settings or flag table: the environment variable behind a key.
-ENV_KEY = "env"
+ENV_KEY = envvars.ENV_KEY
 #: Sub-tables of ``[traits.<T>]`` that are not settings.
 RESERVED_TRAIT_KEYS = frozenset({"schema", "operations", ENV_KEY})
 #: Keys of ``[tenants.<id>]`` that describe the tenant rather than override traits.
@@ -83,13 +84,15 @@ class Layer:
     :param kind: one of :data:`LAYER_ORDER`.
     :param file: the file holding it.
     :param path: the key path of the table inside ``file``.
-    :param values: the table's contents.
+    :param values: the table's settings (its ``env`` sub-table excluded).
+    :param env: key -> environment variable name (the table's ``env`` sub-table).
     """
 
     kind: str
     file: str
     path: tuple[str, ...]
     values: Mapping[str, Any]
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class Resolved:
     :param found: False when no layer (not even a schema default) defines the key.
     :param winner: the layer whose value is used.
     :param layers: every layer that defines the key, most specific first.
+    :param variable: the environment variable the winning layer names for the key (``None``: none).
+    :param from_env: True when ``value`` came from that variable (it is set in the environment).
     """
 
     key: str
@@ -106,6 +111,8 @@ class Resolved:
     found: bool
     winner: Layer | None
     layers: tuple[Layer, ...]
+    variable: str | None = None
+    from_env: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,13 +176,20 @@ def layers_for(cfg: ConfigData, trait: str, model: str | None = None, tenant: st
     if source is not None and source.doc is not None:
         if model:
             values = _table(_table(_table(source.doc, "models"), model), trait)
-            layers.append(Layer("tenant+model", source.file, source.prefix + ("models", model, trait), values))
+            layers.append(_layer("tenant+model", source.file, source.prefix + ("models", model, trait), values))
         values = _table(_table(source.doc, "traits"), trait)
-        layers.append(Layer("tenant", source.file, source.prefix + ("traits", trait), values))
+        layers.append(_layer("tenant", source.file, source.prefix + ("traits", trait), values))
     if model:
-        layers.append(Layer("model", cfg.main_file, ("models", model, trait), _table(cfg.models.get(model), trait)))
-    layers.append(Layer("global", cfg.main_file, ("traits", trait), _settings(cfg.traits.get(trait))))
+        layers.append(_layer("model", cfg.main_file, ("models", model, trait), _table(cfg.models.get(model), trait)))
+    table = cfg.traits.get(trait)
+    layers.append(Layer("global", cfg.main_file, ("traits", trait), _settings(table), envvars.names(table)))
     return layers
+
+
+def _layer(kind: str, file: str, path: tuple[str, ...], values: Mapping[str, Any]) -> Layer:
+    if envvars.ENV_KEY not in values:
+        return Layer(kind, file, path, values)
+    return Layer(kind, file, path, envvars.without_env(values), envvars.names(values))
 
 
 def _settings(trait_table: Any) -> Mapping[str, Any]:
@@ -189,12 +203,16 @@ def schema_of(cfg: ConfigData, trait: str) -> Mapping[str, Mapping[str, Any]]:
     return _table(cfg.traits.get(trait), "schema")
 
 
-def resolve(key: str, layers: Iterable[Layer], schema: Mapping[str, Mapping[str, Any]] | None = None) -> Resolved:
+def resolve(key: str, layers: Iterable[Layer], schema: Mapping[str, Mapping[str, Any]] | None = None,
+            environ: Mapping[str, str] | None = None) -> Resolved:
     """Return the effective value of ``key``: the first layer defining it, else the schema default.
+    When the winning layer's ``env`` names a variable for ``key`` and ``environ`` sets it, the
+    variable's text (converted as Laravel's ``env()`` does) is the value.
 
     :param key: a key of the trait's settings (may be dotted for nested tables: ``mail.from``).
     :param layers: from :func:`layers_for`, most specific first.
     :param schema: the trait's schema, for the default.
+    :param environ: the environment (``None``: variables are not consulted).
     """
     defining = []
     for layer in layers:
@@ -207,7 +225,10 @@ def resolve(key: str, layers: Iterable[Layer], schema: Mapping[str, Mapping[str,
     if not defining:
         return Resolved(key, None, False, None, ())
     winner, value = defining[0]
-    return Resolved(key, value, True, winner, tuple(layer for layer, _ in defining))
+    variable, from_env = envvars.lookup(winner.env, key, environ) if winner.env else (None, envvars.MISSING)
+    if from_env is not envvars.MISSING:
+        return Resolved(key, from_env, True, winner, tuple(layer for layer, _ in defining), variable, True)
+    return Resolved(key, value, True, winner, tuple(layer for layer, _ in defining), variable)
 
 
 def _lookup(values: Mapping[str, Any], key: str) -> tuple[bool, Any]:
@@ -221,14 +242,15 @@ def _lookup(values: Mapping[str, Any], key: str) -> tuple[bool, Any]:
     return True, current
 
 
-def effective(cfg: ConfigData, trait: str, model: str | None = None, tenant: str | None = None) -> dict[str, Resolved]:
+def effective(cfg: ConfigData, trait: str, model: str | None = None, tenant: str | None = None,
+              environ: Mapping[str, str] | None = None) -> dict[str, Resolved]:
     """Every key of a trait (from any layer or the schema) resolved for (model, tenant), sorted."""
     layers = layers_for(cfg, trait, model, tenant)
     schema = schema_of(cfg, trait)
     keys = set(schema)
     for layer in layers:
         keys.update(layer.values)
-    return {key: resolve(key, layers, schema) for key in sorted(keys)}
+    return {key: resolve(key, layers, schema, environ) for key in sorted(keys)}
 
 
 # -- values and schema rules ----------------------------------------------------------------------
@@ -372,8 +394,8 @@ def _check_values(cfg: ConfigData, file: str, path: tuple[str, ...], trait: str,
     schema = schema_of(cfg, trait)
     problems = []
     for key, value in values.items():
-        if key == ENV_KEY:
-            continue  # not a setting: traitctl.engine.validation.env_problems checks it
+        if key == envvars.ENV_KEY:
+            continue  # checked by env_problems
         if schema and key not in schema:
             problems.append(Problem(file, path + (key,), f"unknown key '{key}' (not in the schema of {trait})"))
             continue
@@ -418,6 +440,31 @@ def _check_tenant(cfg: ConfigData, tenant: TenantSource, known_models: Iterable[
     if not cfg.section("multi_tenancy").get("enabled", False) and (_table(doc, "traits") or _table(doc, "models")):
         problems.append(Problem(tenant.file, base, "tenant overrides exist but [multi_tenancy] enabled is false"))
     return problems
+
+
+def settings_tables(cfg: ConfigData) -> list[tuple[str, tuple[str, ...], Mapping[str, Any]]]:
+    """Every settings table of the configuration: (file, key path, table); global, model, and the
+    loaded tenants' trait and model tables."""
+    found = [(cfg.main_file, ("traits", t), v) for t, v in cfg.traits.items() if isinstance(v, Mapping)]
+    found += _model_tables(cfg.main_file, ("models",), cfg.models)
+    for tenant in cfg.tenants.values():
+        doc = tenant.doc or {}
+        found += [(tenant.file, tenant.prefix + ("traits", t), v) for t, v in _table(doc, "traits").items()
+                  if isinstance(v, Mapping)]
+        found += _model_tables(tenant.file, tenant.prefix + ("models",), _table(doc, "models"))
+    return found
+
+
+def _model_tables(file: str, path: tuple[str, ...], models: Mapping[str, Any]) -> list:
+    return [(file, path + (m, t), v) for m, by_trait in models.items() if isinstance(by_trait, Mapping)
+            for t, v in by_trait.items() if isinstance(v, Mapping)]
+
+
+def env_problems(cfg: ConfigData) -> list[Problem]:
+    """``env`` sub-tables that name a key the table does not set or an invalid variable name."""
+    return [Problem(file, path + (envvars.ENV_KEY,), message)
+            for file, path, table in settings_tables(cfg)
+            for message in envvars.problems(table, " -> ".join(path))]
 
 
 def table_path(trait: str, model: str | None, tenant: TenantSource | None) -> tuple[str, ...]:

@@ -56,7 +56,7 @@ STICKINESS_BUILTIN = ("user", "tenant", "model")
 #: keys a ``[flags.<name>.tenants.<id>]`` table may replace.
 TENANT_KEYS = frozenset({"enabled", "percentage", "bucketing", "stickiness", "group"})
 FLAG_KEYS = TENANT_KEYS | {"description", "owner", "created", "expires", "temporary", "tenants", "schedule",
-                           "guard", "paused"}
+                           "guard", "paused", "env"}
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def problems(name: str, table: Any) -> list[str]:
             found.append(f"{where}.tenants.{tenant} must be a table.")
             continue
         found += [f"{where}.tenants.{tenant}.{k} cannot be set per tenant (only {', '.join(sorted(TENANT_KEYS))})."
-                  for k in override if k not in TENANT_KEYS]
+                  for k in override if k not in TENANT_KEYS and k != "env"]
         found += _setting_problems(f"{where}.tenants.{tenant}", override)
     schedule = table.get("schedule", [])
     if not isinstance(schedule, list) or not all(isinstance(s, str) for s in schedule):
@@ -246,6 +246,19 @@ def problems(name: str, table: Any) -> list[str]:
     guard = table.get("guard")
     if guard is not None and not isinstance(guard, Mapping):
         found.append(f"{where}.guard must be a table.")
+    return found + _env_problems(where, table)
+
+
+def _env_problems(where: str, table: Mapping[str, Any]) -> list[str]:
+    from traitctl.engine import envvars
+
+    tables = [(where, table)] + [(f"{where}.tenants.{t}", v) for t, v in (table.get("tenants") or {}).items()
+                                 if isinstance(v, Mapping)]
+    found = []
+    for place, sub in tables:
+        found += [p.replace(" -> ", ".") for p in envvars.problems(sub, place)]
+        found += [f"{place}.env.{k} names a variable for a key that is not a flag setting."
+                  for k in envvars.names(sub) if k not in TENANT_KEYS]
     return found
 
 

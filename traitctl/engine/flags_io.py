@@ -1,7 +1,6 @@
-"""Flag definitions in other formats: the seeds' Laravel ``config/feature_flags.php``
-(and ``config/traits.php``), plain JSON; and reading a Laravel flag file back (tree-sitter-php,
-never executed). The flagd export is :mod:`traitctl.engine.export_flagd`. Pure: text in, text or data out; each export also returns its warnings (what the
-target cannot express exactly)."""
+"""Reading the seeds' Laravel ``config/feature_flags.php`` back (tree-sitter-php, never executed).
+Pure: text in, data out. Writing the Laravel files is :mod:`traitctl.engine.export_laravel`, the flagd
+export :mod:`traitctl.engine.export_flagd`."""
 
 from __future__ import annotations
 
@@ -10,68 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from traitctl.engine.errors import InputError
-from traitctl.engine.flags import Flag
-
-# -- Laravel (the seeds' PHP) ---------------------------------------------------------------------------------------------
-def to_laravel(flags: Mapping[str, Flag]) -> tuple[str, list[str]]:
-    """``config/feature_flags.php`` as the seeds' ``FeatureFlagService`` reads it (``features``,
-    ``percentages``); percentages are translated so that its ``bucket <= p`` rule gives traitctl's answer.
-
-    :returns: the PHP text and warnings for what the seed code cannot express.
-    """
-    features, percentages, warnings = {}, {}, []
-    for flag in flags.values():
-        features[flag.name], percentages[flag.name] = _laravel_pair(flag, warnings)
-        if flag.tenants:
-            warnings.append(f"flag {flag.name}: tenant settings are not expressible in feature_flags.php.")
-        if flag.stickiness not in ("user", "model"):
-            warnings.append(f"flag {flag.name}: stickiness {flag.stickiness!r} is not expressible (the seed code "
-                            "buckets by user id or by model).")
-    body = {"features": features, "percentages": percentages}
-    header = ("// config/feature_flags.php, written by `traitctl flags export --format laravel`.\n"
-              "// Read by App\\Services\\FeatureFlagService: on iff crc32(seed) % 100 <= percentage.\n")
-    return php_file(body, header), warnings
 
 
-def _laravel_pair(flag: Flag, warnings: list[str]) -> tuple[bool, int]:
-    share = flag.effective_percentage
-    if share == 0:
-        return False, 0
-    if share >= 100:
-        return True, 0
-    if flag.bucketing == "crc32-seed":
-        return True, share
-    if flag.bucketing != "crc32":
-        warnings.append(f"flag {flag.name} buckets with {flag.bucketing}; the seed code uses crc32, so the same "
-                        "share but other subjects are on.")
-        return True, share
-    if share == 1:
-        warnings.append(f"flag {flag.name}: 1% is not expressible with the seed code's `<=` (its percentage 0 "
-                        "means no rollout); exported as off.")
-        return False, 0
-    return True, share - 1  # crc32: b < p  <=>  b <= p - 1
-
-
-def traits_php(traits: Mapping[str, Any], multi_tenancy: Mapping[str, Any],
-               tenants: Mapping[str, Mapping[str, Any]]) -> str:
-    """``config/traits.php`` in the seeds' structure: ``traits.<Trait>.<key>``,
-    ``traits.multi_tenancy.*`` and ``traits.tenant_overrides.<tenant>.<Trait>.<key>``.
-
-    :param tenants: tenant id -> that tenant's ``traits`` table.
-    """
-    body: dict[str, Any] = {"multi_tenancy": dict(multi_tenancy)}
-    for trait, table in traits.items():
-        if isinstance(table, Mapping):
-            body[trait] = {k: v for k, v in table.items() if k not in ("schema", "operations")}
-    body["tenant_overrides"] = {t: dict(v) for t, v in sorted(tenants.items()) if v}
-    return php_file(body, "// config/traits.php, written by `traitctl flags export --format laravel`.\n")
-
-
-def php_file(body: Mapping[str, Any], header: str = "") -> str:
-    """A PHP config file returning ``body`` as a nested array."""
-    return f"<?php\n\n{header}\nreturn {php_value(body, 0)};\n"
-
-
+# -- PHP literals (for messages) -----------------------------------------------------------------------------------------
 def php_value(value: Any, indent: int = 0) -> str:
     """A PHP literal for a TOML value (arrays short syntax, strings single-quoted)."""
     if isinstance(value, bool):
@@ -94,27 +34,96 @@ def php_value(value: Any, indent: int = 0) -> str:
 
 # -- reading a Laravel flag file ------------------------------------------------------------------------------------------
 def parse_laravel(text: str, path: str = "<php>") -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Flags of a ``feature_flags.php`` (``features`` and ``percentages``) parsed with tree-sitter-php.
+    """Flags of a ``feature_flags.php`` (``features`` and ``percentages``) parsed with tree-sitter-php
+    (never executed), mapped so that traitctl answers exactly as the seeds' ``FeatureFlagService::isEnabled``
+    does with the file's values: that code checks the percentage first (``percentage > 0``: on iff
+    ``crc32(seed) % 100 <= percentage``, whatever the switch says), then the switch.
 
-    ``env('NAME', default)`` reads as its default (with a warning naming the variable).
+    ``env('NAME', default)`` keeps its name in the flag's ``env`` table; its default is the value.
 
-    :returns: flag name -> ``{"enabled", "percentage"}`` (``bucketing = "crc32-seed"``, as that code
-        runs), and warnings.
-    :raises InputError: when the file has no ``return [...]`` or the value is not an array.
+    :returns: flag name -> its ``[flags.<name>]`` keys, and warnings.
+    :raises InputError: when the file has no ``return [...]``, the value is not an array, or a
+        percentage is not a number.
     """
     warnings: list[str] = []
     data = _php_return_array(text, path, warnings)
     if not isinstance(data, Mapping):
         raise InputError(f"{path}: the returned value is not an array of 'features' and 'percentages'.")
-    features = data.get("features") or {}
-    percentages = data.get("percentages") or {}
+    features = _plain(data.get("features")) or {}
+    percentages = _plain(data.get("percentages")) or {}
+    if not isinstance(features, Mapping) or not isinstance(percentages, Mapping):
+        raise InputError(f"{path}: 'features' and 'percentages' must be arrays keyed by flag name.")
     flags: dict[str, dict[str, Any]] = {}
     for name in list(features) + [n for n in percentages if n not in features]:
-        entry: dict[str, Any] = {"enabled": bool(features.get(name, False)), "bucketing": "crc32-seed"}
-        if name in percentages:
-            entry["percentage"] = percentages[name]
-        flags[str(name)] = entry
+        flags[str(name)] = seed_flag(str(name), features.get(name, False), percentages.get(name), path, warnings)
     return flags, warnings
+
+
+class EnvCall:
+    """``env('NAME', default)`` in a PHP file: the variable's name and the default."""
+
+    def __init__(self, name: Any, default: Any) -> None:
+        self.name, self.default = name, default
+
+
+def _plain(value: Any) -> Any:
+    return value.default if isinstance(value, EnvCall) else value
+
+
+def seed_flag(name: str, switch: Any, percentage: Any, path: str, warnings: list[str]) -> dict[str, Any]:
+    """The ``[flags.<name>]`` keys equivalent to the seeds' ``features``/``percentages`` entries.
+
+    The seeds decide ``percentage > 0 ? bucket <= percentage : (bool) switch`` with ``bucket =
+    crc32("<flag>:<subject>") % 100``. traitctl's ``crc32-seed`` decides ``!enabled ? off :
+    percentage == 0 ? on : bucket <= percentage``; the two agree when ``enabled`` is true whenever the
+    percentage is above 0, and ``enabled`` is the switch when it is 0.
+    """
+    env: dict[str, str] = {}
+    if isinstance(switch, EnvCall):
+        env["enabled"] = str(switch.name)
+    if isinstance(percentage, EnvCall):
+        env["percentage"] = str(percentage.name)
+    on, pct = _php_truthy(_plain(switch)), _seed_percentage(name, _plain(percentage), path)
+    entry: dict[str, Any] = {"bucketing": "crc32-seed"}
+    if pct is None or pct <= 0:
+        entry["enabled"] = on
+        if pct is not None:
+            entry["percentage"] = 0
+    elif pct < 1:  # bucket <= 0.5: bucket 0 alone, which crc32-seed (0 = the switch) cannot say
+        entry.update(enabled=True, percentage=1, bucketing="crc32")
+    else:
+        entry.update(enabled=True, percentage=min(100, int(pct)))  # bucket <= 10.5 is bucket <= 10
+    if env:
+        entry["env"] = env
+    if "percentage" in env and not entry["enabled"]:
+        warnings.append(f"{path}: flag {name}: the seeds check the percentage before the switch, traitctl the "
+                        f"switch first: they disagree if {env['percentage']} is set above 0 while the switch is off.")
+    if "enabled" in env and entry["enabled"] and pct is not None and pct > 0:
+        warnings.append(f"{path}: flag {name}: the percentage {pct:g} decides in the seeds' code whatever "
+                        f"{env['enabled']} says, so the switch is imported as on; setting {env['enabled']} to false "
+                        "turns the flag off in traitctl only.")
+    return entry
+
+
+def _php_truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value not in ("", "0")
+    return bool(value)
+
+
+def _seed_percentage(name: str, value: Any, path: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise InputError(f"{path}: percentages.{name} = {value!r} is not a number.")
 
 
 def _php_return_array(text: str, path: str, warnings: list[str]) -> Any:
@@ -168,8 +177,8 @@ def _php_string(node: Any) -> str:
 
 def _php_env(node: Any, path: str, warnings: list[str]) -> Any:
     args = [a.named_children[0] for a in node.named_children[1].named_children if a.named_children]
-    name = _php_node(args[0], path, warnings) if args else "?"
+    name = _php_node(args[0], path, warnings) if args else None
     default = _php_node(args[1], path, warnings) if len(args) > 1 else None
-    warnings.append(f"{path}:{node.start_point[0] + 1}: env({name!r}) read as its default {php_value(default)}; "
-                    "check the value the environment sets.")
-    return default
+    if not isinstance(name, str):
+        raise InputError(f"{path}:{node.start_point[0] + 1}: env() needs a variable name as its first argument.")
+    return EnvCall(name, _plain(default))

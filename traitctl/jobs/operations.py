@@ -311,8 +311,12 @@ def _flags_advance(ctx: RunContext) -> dict:
     app = ctx.app
     decisions = advance(app.config_path, app.store(), ctx.now(), actor=app.settings.actor,
                         command=f"traitctl job {ctx.job.id} flags-advance", lock_timeout=app.settings.lock_timeout)
+    from traitctl.export_service import auto_export
+
+    app.reset_config()
+    warnings = auto_export(app, ctx.now())  # also drops overrides that expired since the last export
     return {"decisions": [{"flag": getattr(d, "flag", None), "action": d.action, "reason": d.reason}
-                          for d in decisions]}
+                          for d in decisions], **({"export_warnings": warnings} if warnings else {})}
 
 
 def _record_trends(ctx: RunContext) -> dict:

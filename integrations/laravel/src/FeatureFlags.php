@@ -1,0 +1,180 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Traitctl;
+
+/**
+ * Feature flags decided exactly as `traitctl flags eval` decides them, read from the
+ * `feature_flags.php` that `traitctl export --format laravel` writes.
+ *
+ * Order: an unexpired user override; the tenant's flag settings replace the global ones;
+ * `enabled = false` is off; no percentage is on; otherwise the subject the stickiness names
+ * (user, tenant, `$attributes['model']` = "<Model FQN>:<key>", or any attribute) is bucketed with the
+ * flag's algorithm. Without that subject a flag is on only where every bucket is on (100 %, and 99 %
+ * or more under crc32-seed).
+ *
+ * A hand-written file in the seeds' shape (no '@traitctl' key) is read as the seeds'
+ * FeatureFlagService reads it: `percentages.<flag> > 0` buckets with crc32-seed, else `features.<flag>`.
+ */
+final class FeatureFlags
+{
+    /** @var array<string, array<string, mixed>> */
+    private array $flags;
+    /** @var array<string, array<string|int, array{on: bool, until: int|float|null}>> */
+    private array $overrides;
+    /** @var array<string, array<string|int, array<int, mixed>>> flag -> tenant ('' = none) -> compiled rule */
+    private array $compiled = [];
+    /** @var null|\Closure(): float */
+    private ?\Closure $clock;
+
+    /**
+     * @param array<string, mixed> $config the array `feature_flags.php` returns (Laravel: `config('feature_flags')`)
+     * @param null|callable(): float $clock the time in epoch seconds (default `microtime(true)`), for tests
+     */
+    public function __construct(array $config, ?callable $clock = null)
+    {
+        $this->clock = $clock === null ? null : \Closure::fromCallable($clock);
+        $exact = $config['@traitctl'] ?? null;
+        if (is_array($exact)) {
+            if (($exact['format'] ?? null) !== 1) {
+                throw new \UnexpectedValueException(
+                    "feature_flags.php: '@traitctl' format " . var_export($exact['format'] ?? null, true)
+                    . ' is not 1; re-export it with this version of traitctl or update the companion.');
+            }
+            $this->flags = $exact['flags'] ?? [];
+            $this->overrides = $exact['overrides'] ?? [];
+            return;
+        }
+        $this->flags = self::seedFlags((array) ($config['features'] ?? []), (array) ($config['percentages'] ?? []));
+        $this->overrides = [];
+    }
+
+    /** FeatureFlags of the `feature_flags.php` at `$featureFlagsPhp`. */
+    public static function fromFile(string $featureFlagsPhp, ?callable $clock = null): self
+    {
+        return new self(Internal::load($featureFlagsPhp), $clock);
+    }
+
+    /** FeatureFlags of Laravel's `config('feature_flags')`. */
+    public static function fromLaravel(): self
+    {
+        return new self((array) \config('feature_flags', []));
+    }
+
+    /** Whether `$flag` is on for this context (an unknown flag is off). */
+    public function isEnabled(string $flag, string|int|null $user = null, string|int|null $tenant = null,
+                              array $attributes = []): bool
+    {
+        if ($user !== null && isset($this->overrides[$flag][$user])) {
+            $override = $this->overrides[$flag][$user];
+            if ($override['until'] === null || $override['until'] > ($this->clock === null ? microtime(true) : ($this->clock)())) {
+                return $override['on'];
+            }
+        }
+        $rule = $this->compiled[$flag][$tenant ?? ''] ??= $this->compile($flag, $tenant);
+        if ($rule[0] !== null) {
+            return $rule[0];
+        }
+        $subject = match ($rule[2]) {
+            'user' => $user,
+            'tenant' => $tenant,
+            default => $attributes[$rule[2]] ?? null,
+        };
+        if ($subject === null) {
+            return $rule[5];
+        }
+        return match ($rule[1]) {
+            'crc32' => crc32($rule[4] . $subject) % 100 < $rule[3],
+            'crc32-seed' => crc32($rule[4] . $subject) % 100 <= $rule[3],
+            'unleash' => hexdec(hash('murmur3a', $rule[4] . $subject)) % 100 < $rule[3],
+            default => self::flagd($rule[1], $flag, (string) $subject, $rule[3], $rule[2]),
+        };
+    }
+
+    /** The flag names this file defines. @return list<string> */
+    public function names(): array
+    {
+        return array_map('strval', array_keys($this->flags));
+    }
+
+    /**
+     * [constant answer or null, algorithm, stickiness, percentage, hash prefix, answer without a subject]
+     *
+     * @return array<int, mixed>
+     */
+    private function compile(string $flag, string|int|null $tenant): array
+    {
+        $settings = $this->flags[$flag] ?? null;
+        if ($settings === null) {
+            return [false];
+        }
+        if ($tenant !== null && $tenant !== '' && isset($settings['tenants'][$tenant])) {
+            $settings = $settings['tenants'][$tenant];
+        }
+        $algorithm = (string) ($settings['bucketing'] ?? 'crc32');
+        if (!in_array($algorithm, ['crc32', 'crc32-seed', 'unleash', 'flagd', 'flagd-v1', 'flagd-v3'], true)) {
+            throw new \UnexpectedValueException("feature_flags.php: flag $flag buckets with unknown algorithm '$algorithm'.");
+        }
+        $pct = self::percentage($settings['percentage'] ?? null, $flag);
+        if (!self::enabled($settings['enabled'] ?? false)) {
+            return [false];
+        }
+        if ($pct === null || $pct >= 100 || ($algorithm === 'crc32-seed' && ($pct === 0 || $pct >= 99))) {
+            return [true];
+        }
+        if ($pct <= 0) {
+            return [false];
+        }
+        $prefix = match ($algorithm) {
+            'crc32', 'crc32-seed' => $flag . ':',
+            'unleash' => ($settings['group'] ?? null ?: $flag) . ':',
+            default => $flag,
+        };
+        return [null, $algorithm, (string) ($settings['stickiness'] ?? 'user'), $pct, $prefix, false];
+    }
+
+    private static function flagd(string $algorithm, string $flag, string $subject, int $percentage,
+                                  string $stickiness): bool
+    {
+        if (!class_exists(FlagdHash::class)) {
+            throw new \LogicException("Traitctl\\FlagdHash is missing: the $algorithm algorithm needs src/FlagdHash.php.");
+        }
+        return FlagdHash::inRollout($algorithm, $flag, $subject, $percentage, $stickiness);
+    }
+
+    /** A switch as traitctl reads it: a bool, or env()'s answer by PHP truthiness ('', '0' and null are off). */
+    private static function enabled(mixed $value): bool
+    {
+        return (bool) $value;
+    }
+
+    /** A percentage: a whole number, or env()'s text of one. */
+    private static function percentage(mixed $value, string $flag): ?int
+    {
+        if ($value === null || is_int($value)) {
+            return $value;
+        }
+        if (is_string($value) && preg_match('/\A\s*(-?[0-9]+)\s*\z/', $value, $m)) {
+            return (int) $m[1];
+        }
+        throw new \UnexpectedValueException("feature_flags.php: flag $flag has percentage "
+            . var_export($value, true) . ', not a whole number from 0 to 100.');
+    }
+
+    /**
+     * @param array<string, mixed> $features
+     * @param array<string, mixed> $percentages
+     * @return array<string, array<string, mixed>>
+     */
+    private static function seedFlags(array $features, array $percentages): array
+    {
+        $flags = [];
+        foreach (array_keys($features + $percentages) as $name) {
+            $pct = (int) ($percentages[$name] ?? 0);
+            $flags[(string) $name] = ['enabled' => $pct > 0 || (bool) ($features[$name] ?? false),
+                'percentage' => $pct > 0 ? $pct : null, 'bucketing' => 'crc32-seed', 'stickiness' => 'user'];
+        }
+        return $flags;
+    }
+}

@@ -1,0 +1,233 @@
+"""Feature flags for applications: the same flag engine the CLI uses, in-process.
+
+Example usage::
+
+    from traitctl.runtime import Flags
+
+    flags = Flags.load("config/traits.toml", store="sqlite:///config/.traitctl/traitctl.db")
+    flags = Flags.load("config/.traitctl/snapshot.json")       # or the exported snapshot
+    if flags.is_enabled("new-checkout", user=42, tenant="acme"):
+        ...
+
+The configuration file (or snapshot) is re-read when it changes (checked at most every
+``check_every`` seconds). Subject overrides come from the store (TOML) or from the snapshot; those
+from the store are cached for ``refresh`` seconds. An override is never used past its expiry: the
+cache ends at the earliest expiry it holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from traitctl.engine import flags as engine
+from traitctl.engine.errors import NotFound
+
+
+class Flags:
+    """Evaluate feature flags of one configuration file or JSON snapshot.
+
+    :param config_path: the main configuration file (``config/traits.toml``) or a
+        ``traitctl.snapshot/1`` JSON file (``traitctl export --format json``).
+    :param store: an opened :class:`~traitctl.store.db.Store`, a store URL, or ``None`` (no overrides
+        from a store; a snapshot carries its own).
+    :param refresh: seconds overrides read from the store are cached.
+    :param check_every: seconds between checks of the file for changes.
+    :param environ: the environment ``env`` tables read (default ``os.environ``).
+    :param clock: monotonic seconds (injected by tests).
+    :param now: the UTC time that override expiry is compared with (injected by tests).
+    """
+
+    def __init__(self, config_path: str | Path, store: Any = None, *, refresh: float = 5.0,
+                 check_every: float = 1.0, environ: Mapping[str, str] | None = None,
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], dt.datetime] | None = None) -> None:
+        self.path = Path(config_path)
+        self.store = _open_store(store)
+        self.refresh, self.check_every = refresh, check_every
+        self.environ = os.environ if environ is None else environ
+        self._clock, self._now = clock, now or _utcnow
+        self._lock = threading.Lock()
+        self._signature: tuple[int, int] | None = None
+        self._flags: dict[str, engine.Flag] = {}
+        #: snapshot overrides: flag -> user -> (on, expiry)
+        self._snapshot_overrides: dict[str, dict[str, tuple[bool, dt.datetime | None]]] | None = None
+        #: (flag, tenant) -> predicate, for flags bucketed by user (the fast path)
+        self._compiled: dict[tuple[str, str | None], Callable[[str], bool]] = {}
+        self._overrides: dict[str, dict[str, bool]] = {}
+        self._reload()
+        start = self._clock()
+        self._next_check, self._next_refresh, self._next_expiry = start + check_every, start + refresh, math.inf
+        self._deadline = min(self._next_check, self._next_refresh)
+
+    @classmethod
+    def load(cls, config_path: str | Path, store: Any = None, **options: Any) -> "Flags":
+        """Read the flags of ``config_path`` (see the class for ``store`` and the options)."""
+        return cls(config_path, store, **options)
+
+    def names(self) -> list[str]:
+        """The configured flag names."""
+        if self._clock() >= self._deadline:
+            self._expire()
+        return list(self._flags)
+
+    def is_enabled(self, name: str, user: Any = None, tenant: Any = None, model: str | None = None,
+                   **attributes: Any) -> bool:
+        """Whether ``name`` is on for this subject: exactly what ``traitctl flags eval`` answers.
+
+        :param user: user id (``int`` or ``str``).
+        :param tenant: tenant id (``int`` or ``str``).
+        :param model: ``"<Model FQN>:<key>"`` for ``stickiness = "model"``.
+        :param attributes: other context attributes a flag's ``stickiness`` may name.
+        :raises NotFound: for an unknown flag.
+        """
+        if self._clock() >= self._deadline:
+            self._expire()
+        if tenant is not None and not isinstance(tenant, str):
+            tenant = str(tenant)
+        predicate = self._compiled.get((name, tenant))
+        if predicate is not None and user is not None:
+            return predicate(str(user))
+        flag = self._get(name)
+        if flag.stickiness == "user" and user is not None:
+            predicate = engine.compile(flag, self._active(name), tenant)
+            self._compiled[(name, tenant)] = predicate
+            return predicate(str(user))
+        return self.evaluate(name, user=user, tenant=tenant, model=model, **attributes).on
+
+    def evaluate(self, name: str, user: Any = None, tenant: Any = None, model: str | None = None,
+                 **attributes: Any) -> engine.Evaluation:
+        """The answer with its explanation (the steps ``traitctl flags eval --explain`` prints)."""
+        if self._clock() >= self._deadline:
+            self._expire()
+        context = engine.Context(user=None if user is None else str(user),
+                                 tenant=None if tenant is None else str(tenant), model=model,
+                                 attributes={k: str(v) for k, v in attributes.items()})
+        return engine.evaluate(self._get(name), context, self._active(name))
+
+    def reload(self) -> None:
+        """Re-read the file and forget cached overrides now (e.g. after changing ``environ``)."""
+        self._reload()
+
+    # -- caching ------------------------------------------------------------------------------------------------
+    def _get(self, name: str) -> engine.Flag:
+        try:
+            return self._flags[name]
+        except KeyError:
+            raise NotFound("flag", name, self._flags) from None
+
+    def _expire(self) -> None:
+        """Past a deadline: re-read the file if it changed; drop overrides whose cache time or expiry is up."""
+        now = self._clock()
+        if now >= self._next_check:
+            self._next_check = now + self.check_every
+            if _signature(self.path) != self._signature:
+                self._reload()
+        if now >= self._next_refresh or now >= self._next_expiry:
+            self._next_refresh = now + self.refresh
+            self._clear_overrides()
+        self._deadline = min(self._next_check, self._next_refresh, self._next_expiry)
+
+    def _clear_overrides(self) -> None:
+        self._compiled.clear()
+        self._overrides.clear()
+        self._next_expiry = math.inf
+
+    def _reload(self) -> None:
+        with self._lock:
+            signature = _signature(self.path)
+            self._flags, self._snapshot_overrides = _read(self.path, self.environ)
+            self._signature = signature
+            self._clear_overrides()
+
+    def _active(self, name: str) -> dict[str, bool]:
+        """Unexpired overrides of ``name``; the cache deadline moves to the earliest expiry among them."""
+        cached = self._overrides.get(name)
+        if cached is not None:
+            return cached
+        wall = self._now()
+        found = self._with_expiry(name, wall)
+        active = {s: on for s, (on, expires) in found.items() if expires is None or expires > wall}
+        expiries = [e for on, e in found.values() if e is not None and e > wall]
+        if expiries:
+            at = self._clock() + (min(expiries) - wall).total_seconds()
+            self._next_expiry = min(self._next_expiry, at)
+            self._deadline = min(self._deadline, at)
+        self._overrides[name] = active
+        return active
+
+    def _with_expiry(self, name: str, wall: dt.datetime) -> dict[str, tuple[bool, dt.datetime | None]]:
+        if self._snapshot_overrides is not None:
+            return self._snapshot_overrides.get(name, {})
+        if self.store is None:
+            return {}
+        return {o.subject: (o.on, o.expires) for o in self.store.flag_overrides.list(name, now=wall)
+                if o.kind == "user"}
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
+def is_snapshot(path: Path) -> bool:
+    """Whether ``path`` is a JSON snapshot rather than the TOML configuration."""
+    return path.suffix.lower() == ".json"
+
+
+def read_snapshot(path: Path) -> Mapping[str, Any]:
+    """A ``traitctl.snapshot/1`` file, checked.
+
+    :raises InputError: naming the file when it is not JSON or not a snapshot.
+    """
+    import json
+
+    from traitctl.engine import snapshot
+    from traitctl.engine.errors import InputError
+    from traitctl.store.toml_file import read_text
+
+    try:
+        doc = json.loads(read_text(path))
+    except ValueError as exc:
+        raise InputError(f"{path}: not JSON ({exc}).") from None
+    return snapshot.check(doc, str(path))
+
+
+def _read(path: Path, environ: Mapping[str, str]) -> tuple[dict[str, engine.Flag], Any]:
+    if is_snapshot(path):
+        from traitctl.engine import snapshot
+
+        doc = read_snapshot(path)
+        return _flags(snapshot.flag_section(doc), environ, path), snapshot.overrides_of(doc)
+    from traitctl.store import toml_file
+
+    return _flags(toml_file.read(path).get("flags", {}), environ, path), None
+
+
+def _flags(section: Any, environ: Mapping[str, str], path: Path) -> dict[str, engine.Flag]:
+    """The flags of a ``[flags]`` section with the environment's values in place of ``env`` defaults
+    (as ``traitctl flags eval``); the file's own values must be sound first."""
+    from traitctl.engine import envvars
+    from traitctl.engine.errors import ValidationError
+
+    if not isinstance(section, Mapping):
+        raise ValidationError(f"{path}: flags must be a table of [flags.<name>] tables.")
+    engine.parse_flags(section)
+    return engine.parse_flags({name: envvars.apply_flag(table, environ) for name, table in section.items()})
+
+
+def _open_store(store: Any) -> Any:
+    if isinstance(store, str):
+        from traitctl.store.db import Store
+
+        return Store.open(store)
+    return store

@@ -76,7 +76,7 @@ def problems(table: Any, where: str) -> list[str]:
         return []
     found = table[ENV_KEY]
     if not isinstance(found, Mapping):
-        return [f"{where} -> env must be a table of key = \"VARIABLE_NAME\"."]
+        return [f"{where} -> env: must be a table of key = \"VARIABLE_NAME\" (e.g. env = {{ ttl = \"CACHE_TTL\" }})."]
     out = []
     for key, name in found.items():
         if not isinstance(name, str) or not NAME_RE.match(name):

@@ -162,25 +162,11 @@ def lock_timeout(raw: Any, where: str = "[traitctl] lock_timeout") -> float:
 
 
 def env_problems(table: Mapping[str, Any], path: tuple[str, ...]) -> Found:
-    """``env = { key = "VARIABLE" }`` in a settings or flag table: a table whose keys are keys of
-    ``table`` (their values are the defaults) and whose values are environment variable names."""
-    env = table.get(ENV_KEY)
-    if env is None:
-        return []
-    where = path + (ENV_KEY,)
-    text = " -> ".join(where)
-    if not isinstance(env, Mapping):
-        return [(where, f"{text}: must be a table mapping a key of this table to an environment variable, "
-                        "e.g. env = { ttl = \"CACHE_TTL\" }")]
-    found: Found = []
-    for key, name in env.items():
-        if key == ENV_KEY or key not in table:
-            found.append((where + (key,), f"{text} -> {key}: names a key this table does not set; set {key} here "
-                                          "too (its value is used when the variable is unset)"))
-        if not isinstance(name, str) or not ENV_NAME_RE.match(name):
-            found.append((where + (key,), f"{text} -> {key}: {name!r} is not an environment variable name "
-                                          "(letters, digits and '_', not starting with a digit)"))
-    return found
+    """``env = { key = "VARIABLE" }`` in a settings or flag table, by the one rule of
+    :func:`traitctl.engine.envvars.problems`."""
+    from traitctl.engine import envvars
+
+    return [(_path_of(message, path), message) for message in envvars.problems(table, " -> ".join(path))]
 
 
 def export_problems(section: Mapping[str, Any]) -> Found:

@@ -252,10 +252,12 @@ def export(app: Any, fmt: str, out: str | None = None, *, dry_run: bool = False,
     rendered, losses = render(fmt, snap)
     if allow_lossy is None:
         allow_lossy = bool(settings(app.main_doc()).get("allow_lossy", False))
+    paths = targets(app, fmt, list(rendered), out)  # a bad target is said before any loss
     if losses and not allow_lossy:
-        raise InputError(f"The {fmt} export cannot express: " + "; ".join(losses) +
-                         " (use --allow-lossy, or [export] allow_lossy = true, to export anyway).")
-    paths = targets(app, fmt, list(rendered), out)
+        from traitctl.engine.errors import LossyExport
+
+        raise LossyExport(f"The {fmt} export cannot express {len(losses)} thing(s) of the configuration (listed "
+                          "above); use --allow-lossy, or [export] allow_lossy = true, to export anyway.", losses)
     files = []
     for path, text in zip(paths, rendered.values()):
         old = _current(path)

@@ -124,8 +124,18 @@ def test_every_page_in_chromium_and_a_flag_toggled_through_the_form(project: Pat
         time.sleep(2.5)  # one htmx refresh of the table: it must swap in without errors
         assert _errors(driver) == []
         assert driver.find_element(By.ID, "flag-trait_caching")
-        driver.find_element(By.CSS_SELECTOR, "#flag-trait_caching form[action$='/disable'] button").click()
-        notice = driver.find_element(By.CSS_SELECTOR, ".notice").text
+        from selenium.common.exceptions import StaleElementReferenceException
+        from selenium.webdriver.support import expected_conditions as EC
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        for _ in range(5):  # the htmx refresh may swap the table between finding the button and clicking it
+            try:
+                driver.find_element(By.CSS_SELECTOR, "#flag-trait_caching form[action$='/disable'] button").click()
+                break
+            except StaleElementReferenceException:
+                continue
+        # the form posts and the browser loads the answer page: wait for it (a loaded machine is slow)
+        notice = WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".notice"))).text
         assert "trait_caching updated" in notice, notice
         section = config_file.read_text().split("[flags.trait_caching]")[1].split("\n[")[0]
         assert "enabled = false" in section

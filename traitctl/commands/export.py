@@ -44,9 +44,16 @@ def run(app_: App, formats: list[str], out: Optional[str], *, dry_run: bool = Fa
         raise InputError("Nothing to export: give --format laravel|json|flagd or set [export] formats.")
     if out is not None and len(formats) > 1:
         raise InputError("--out names one target: export one --format at a time with it.")
+    from traitctl.engine.errors import LossyExport
+
     snap = export_service.build_snapshot(app_)
-    results = [export_service.export(app_, fmt, out, dry_run=dry_run, check=check,
-                                     allow_lossy=allow_lossy or None, snap=snap) for fmt in formats]
+    try:
+        results = [export_service.export(app_, fmt, out, dry_run=dry_run, check=check,
+                                         allow_lossy=allow_lossy or None, snap=snap) for fmt in formats]
+    except LossyExport as exc:
+        for loss in exc.losses:
+            app_.out.warn(loss)
+        raise
     _render(app_, results, dry_run, check)
     if check and any(r.changed for r in results):
         raise typer.Exit(1)

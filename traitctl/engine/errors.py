@@ -28,6 +28,14 @@ class InputError(TraitctlError):
     exit_code = 2
 
 
+class LossyExport(InputError):
+    """An export format cannot express part of the configuration (each part in ``losses``)."""
+
+    def __init__(self, message: str, losses: list[str]) -> None:
+        super().__init__(message)
+        self.losses = losses
+
+
 class ConfigFileError(InputError):
     """A configuration file cannot be read or parsed."""
 

@@ -256,8 +256,12 @@ def export(app: Any, fmt: str, out: str | None = None, *, dry_run: bool = False,
     if losses and not allow_lossy:
         from traitctl.engine.errors import LossyExport
 
-        raise LossyExport(f"The {fmt} export cannot express {len(losses)} thing(s) of the configuration (listed "
-                          "above); use --allow-lossy, or [export] allow_lossy = true, to export anyway.", losses)
+        import re
+
+        keys = list(dict.fromkeys(re.match(r"[^\s:]*", loss).group() or loss[:40] for loss in losses))
+        named = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        raise LossyExport(f"The {fmt} export cannot express {named} exactly (each is listed above); use "
+                          "--allow-lossy, or [export] allow_lossy = true, to export anyway.", losses)
     files = []
     for path, text in zip(paths, rendered.values()):
         old = _current(path)

@@ -168,7 +168,7 @@ def _override(name: str, user: str, override: Any) -> tuple[bool, float | int | 
 
 
 def _rule(flag: Flag, warnings: list[str], tenant: str | None) -> Any:
-    where = f"flag {flag.name}" + (f" (tenant {tenant})" if tenant is not None else "")
+    where = f"flags.{flag.name}" + (f".tenants.{tenant}" if tenant is not None else "") + ".bucketing"
     share = flag.effective_percentage
     if flag.bucketing == "crc32-seed" and 0 < share < 100:
         share += 1  # its `<=` lets p+1 buckets in
@@ -177,7 +177,7 @@ def _rule(flag: Flag, warnings: list[str], tenant: str | None) -> Any:
     if share >= 100:
         return "on"
     if flag.bucketing not in FLAGD_ALGORITHMS:
-        warnings.append(f"{where} buckets with {flag.bucketing}, which flagd cannot compute: exported as a "
+        warnings.append(f"{where} = {flag.bucketing!r}, which flagd cannot compute: exported as a "
                         f"flagd split with the same share ({share}%), but other subjects are on; use bucketing "
                         "flagd, flagd-v1 or flagd-v3 (the generation your flagd runtime has) for equal answers.")
     key = "targetingKey" if flag.stickiness == "user" else flag.stickiness

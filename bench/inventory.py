@@ -2,21 +2,27 @@
 
 Usage::
 
-    python bench/inventory.py [--files 5000] [--runs 3] [--tree PATH ...] [--no-generated]
+    python bench/inventory.py [--files 5000] [--runs 3] [--tree PATH ...] [--no-generated] [--lib PATH ...]
 
 For each tree (a generated Laravel-style tree of ``--files`` PHP files, plus every ``--tree``, e.g. a
-checkout of laravel/framework kept outside the repository) it prints, as medians of ``--runs``:
+checkout of laravel/framework or an unpacked ``django/contrib`` kept outside the repository; each is
+copied to a scratch folder first, so one file can be changed) it prints, as medians of ``--runs``:
 
 * ``cat``: ``xargs cat`` of every scanned file to /dev/null (the baseline, measured right before
   each of the other measurements, so machine load hits both alike);
+* ``php tokenize`` (when ``php`` is on PATH and the tree has PHP files): ``bench/php_tokenize.php``,
+  ``PhpToken::tokenize`` over every PHP file with a minimal declaration scan, in one PHP process
+  (the second baseline: what a tokenizer-based scan written in PHP costs);
 * ``cold jobs=1`` / ``cold jobs=2``: :func:`traitctl.scan.scan` with an empty cache (serial, two workers);
 * ``warm``: the same scan once the store's cache holds every file (the whole inventory is reused);
-* ``1 changed`` (generated tree only): a warm scan after one file was edited (it alone is parsed,
-  the inventory is rebuilt from the cached facts of the others);
+* ``1 changed``: a warm scan after one file was edited (it alone is parsed, the inventory is
+  rebuilt from the cached facts of the others);
+* ``cold --lib`` / ``warm --lib`` (with ``--lib``): the cold and warm scans with those library trees;
 * ``cli warm``: ``traitctl inventory PATH --json`` end to end (process start included);
 
-with ms per file, files per second, the ratio to ``cat`` and the peak RSS of the measuring process.
-Each measurement runs in a fresh child process so its peak memory is its own.
+with ms per file, files per second, the ratios to ``cat`` and to the tokenizer scan, the CPU
+seconds of the measuring process (wall time on shared CPUs follows their load; CPU time much less)
+and its peak RSS. Each measurement runs in a fresh child process so its peak memory is its own.
 """
 
 from __future__ import annotations
@@ -122,17 +128,25 @@ def child(args: argparse.Namespace) -> None:
     from traitctl.store.db import Store
 
     store = Store.open(f"sqlite:///{args.store}")
-    start = time.perf_counter()
-    inv = scan([Path(args.tree[0])], store=store, use_cache=args.warm, jobs=args.jobs)
-    seconds = time.perf_counter() - start
+    start, cpu = time.perf_counter(), _cpu()
+    inv = scan([Path(args.tree[0])], store=store, use_cache=args.warm, jobs=args.jobs,
+               libraries=[Path(lib) for lib in args.lib])
+    seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     store.close()
-    print(json.dumps({"seconds": seconds, "peak_mb": peak, "files": inv.files, "traits": len(inv.traits),
-                      "models": len(inv.models)}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_mb": peak, "files": inv.files,
+                      "traits": len(inv.traits), "models": len(inv.models)}))
 
 
-def _run_child(tree: Path, store: Path, *, warm: bool, jobs: int) -> dict:
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the parsing workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _run_child(tree: Path, store: Path, *, warm: bool, jobs: int, libs: list[str] = ()) -> dict:
     cmd = [sys.executable, __file__, "--child", "--tree", str(tree), "--store", str(store), "--jobs", str(jobs)]
+    cmd += [f"--lib={lib}" for lib in libs]
     if warm:
         cmd.append("--warm")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -146,6 +160,18 @@ def _cat(paths: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def _tokenize(paths: list[str]) -> dict | None:
+    """The PHP tokenizer scan of the PHP files (``None`` without ``php`` or PHP files)."""
+    php = [p for p in paths if p.endswith(".php")]
+    if not php or shutil.which("php") is None:
+        return None
+    start = time.perf_counter()
+    out = subprocess.run(["php", "-d", "memory_limit=-1", str(ROOT / "bench" / "php_tokenize.php")],
+                         input="\n".join(php) + "\n", capture_output=True, text=True, check=True).stdout
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "cpu": json.loads(out)["cpu"]}
+
+
 def _cli(tree: Path, store: Path) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "traitctl", "--store", f"sqlite:///{store}", "inventory", str(tree), "--json"],
@@ -153,10 +179,10 @@ def _cli(tree: Path, store: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(tree: Path, runs: int, work: Path, *, editable: bool = False) -> dict:
-    """Every measurement of one tree; ``cat`` runs right before each one (interleaved), so a change
-    of machine load hits the baseline and the scans alike. ``editable``: the tree may be changed
-    (the generated one), which adds ``changed``: a warm scan after one file was edited."""
+def measure(tree: Path, runs: int, work: Path, *, libs: list[str] = ()) -> dict:
+    """Every measurement of one tree (a scratch copy: ``changed`` edits one of its files); ``cat``
+    runs right before each one (interleaved), so a change of machine load hits the baseline and the
+    scans alike."""
     sys.path.insert(0, str(ROOT))
     from traitctl.scan import collect
 
@@ -170,15 +196,23 @@ def measure(tree: Path, runs: int, work: Path, *, editable: bool = False) -> dic
         cats.append(_cat(paths))
         return measurement()
 
+    tokenized = [t for t in (sample(lambda: _tokenize(paths)) for _ in range(runs)) if t]
+    if tokenized:
+        result["tokenize"] = {"seconds": statistics.median(t["seconds"] for t in tokenized),
+                              "cpu": statistics.median(t["cpu"] for t in tokenized)}
     for jobs in (1, 2):
         result[f"cold{jobs}"] = _median([sample(lambda: _run_child(tree, work / f"cold-{jobs}-{r}.db", warm=False,
                                                                   jobs=jobs)) for r in range(runs)])
     warm_store = work / "cold-1-0.db"
     result["warm"] = _median([sample(lambda: _run_child(tree, warm_store, warm=True, jobs=1))
                               for _ in range(max(runs, 3))])
-    if editable:
-        result["changed"] = _median([sample(lambda: _run_changed(tree, warm_store, paths[len(paths) // 2], n))
-                                     for n in range(max(runs, 3))])
+    result["changed"] = _median([sample(lambda: _run_changed(tree, warm_store, paths[len(paths) // 2], n))
+                                 for n in range(max(runs, 3))])
+    if libs:
+        result["cold_lib"] = _median([sample(lambda: _run_child(tree, work / f"lib-{r}.db", warm=False, jobs=1,
+                                                                libs=libs)) for r in range(runs)])
+        result["warm_lib"] = _median([sample(lambda: _run_child(tree, work / "lib-0.db", warm=True, jobs=1,
+                                                                libs=libs)) for _ in range(max(runs, 3))])
     _cli(tree, warm_store)  # the CLI's own store schema/warm-up
     result["cli_warm"] = statistics.median(sample(lambda: _cli(tree, warm_store)) for _ in range(max(runs, 3)))
     result["cat"] = statistics.median(cats)
@@ -195,25 +229,46 @@ def _run_changed(tree: Path, store: Path, path: str, n: int) -> dict:
 
 def _median(samples: list[dict]) -> dict:
     return {"seconds": statistics.median(s["seconds"] for s in samples),
+            "cpu": statistics.median(s["cpu"] for s in samples),
             "peak_mb": max(s["peak_mb"] for s in samples), "traits": samples[0]["traits"],
             "models": samples[0]["models"]}
 
 
 def report(r: dict) -> None:
     files, cat = r["files"], r["cat"]
+    tok = r.get("tokenize", {}).get("seconds")
     print(f"\n{r['tree']}: {files} files, {r['lines']} lines; {r['cold1']['traits']} traits, "
           f"{r['cold1']['models']} models; load average {r['load'][0]:.1f} before, {r['load'][1]:.1f} after")
-    print(f"  {'measure':<14}{'median s':>10}{'ms/file':>10}{'files/s':>10}{'x cat':>9}{'peak MB':>10}")
-    rows = [("cat", cat, None), ("cold jobs=1", r["cold1"]["seconds"], r["cold1"]["peak_mb"]),
-            ("cold jobs=2", r["cold2"]["seconds"], r["cold2"]["peak_mb"]),
-            ("warm", r["warm"]["seconds"], r["warm"]["peak_mb"])]
-    if "changed" in r:
-        rows.append(("1 changed", r["changed"]["seconds"], r["changed"]["peak_mb"]))
-    rows.append(("cli warm", r["cli_warm"], None))
-    for name, seconds, peak in rows:
-        peak_text = f"{peak:10.0f}" if peak else f"{'':>10}"
-        print(f"  {name:<14}{seconds:10.3f}{1000 * seconds / files:10.3f}{files / seconds:10.0f}"
-              f"{seconds / cat:9.1f}{peak_text}")
+    print(f"  {'measure':<14}{'median s':>10}{'cpu s':>8}{'ms/file':>10}{'files/s':>10}{'x cat':>8}"
+          f"{'x tok':>8}{'peak MB':>9}")
+    rows = [("cat", cat, None, None)]
+    if "tokenize" in r:
+        rows.append(("php tokenize", tok, r["tokenize"]["cpu"], None))
+    names = [("cold jobs=1", "cold1"), ("cold jobs=2", "cold2"), ("warm", "warm"), ("1 changed", "changed"),
+             ("cold --lib", "cold_lib"), ("warm --lib", "warm_lib")]
+    rows += [(name, r[key]["seconds"], r[key]["cpu"], r[key]["peak_mb"]) for name, key in names if key in r]
+    rows.append(("cli warm", r["cli_warm"], None, None))
+    for name, seconds, cpu, peak in rows:
+        cpu_text = f"{cpu:8.2f}" if cpu is not None else f"{'':>8}"
+        tok_text = f"{seconds / tok:8.2f}" if tok else f"{'':>8}"
+        peak_text = f"{peak:9.0f}" if peak else f"{'':>9}"
+        print(f"  {name:<14}{seconds:10.3f}{cpu_text}{1000 * seconds / files:10.3f}{files / seconds:10.0f}"
+              f"{seconds / cat:8.1f}{tok_text}{peak_text}")
+
+
+def _copy_tree(given: Path, into: Path) -> Path:
+    """Copy ``given`` below ``into``, with the ``__init__.py`` of every package above it, so its
+    Python module names stay what they are (``django/contrib`` stays ``django.contrib``)."""
+    top = given
+    while (top.parent / "__init__.py").is_file():
+        top = top.parent
+    target = into / given.relative_to(top.parent)
+    shutil.copytree(given, target, symlinks=True)
+    package = given.parent
+    while package != top.parent:
+        shutil.copy2(package / "__init__.py", into / package.relative_to(top.parent) / "__init__.py")
+        package = package.parent
+    return target
 
 
 def main() -> None:
@@ -222,6 +277,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tree", action="append", default=[], help="An existing source tree to measure too.")
     parser.add_argument("--no-generated", action="store_true")
+    parser.add_argument("--lib", action="append", default=[], help="A library tree (measured cold and warm too).")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
@@ -231,7 +287,9 @@ def main() -> None:
         return child(args)
     work = Path(tempfile.mkdtemp(prefix="traitctl-bench-"))
     try:
-        trees = [Path(t) for t in args.tree]
+        trees = []
+        for index, given in enumerate(args.tree):  # a copy: `1 changed` edits one of its files
+            trees.append(_copy_tree(Path(given).resolve(), work / f"tree-{index}"))
         if not args.no_generated:
             trees.insert(0, generate(work / "generated", args.files))
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; "
@@ -239,7 +297,7 @@ def main() -> None:
         for tree in trees:
             scratch = work / f"stores-{trees.index(tree)}"
             scratch.mkdir()
-            report(measure(tree, args.runs, scratch, editable=not args.no_generated and tree == trees[0]))
+            report(measure(tree, args.runs, scratch, libs=[str(Path(lib).resolve()) for lib in args.lib]))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from traitctl.store.db import Store
 
 SKIP_DIRS = frozenset({"vendor", "node_modules", ".git", "__pycache__", ".venv", ".traitctl"})
+#: How many folders without ``__init__.py`` a namespace package may have between a module and
+#: the regular package holding it (:func:`module_name`).
+NAMESPACE_LEVELS = 3
 #: Below this many files to parse, a process pool costs more than it saves (measured: bench/inventory.py).
 PARALLEL_MIN_FILES = 400
 
@@ -60,7 +63,8 @@ class SourceFile:
 def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: Iterable[str] = (),
          extra_traits: Iterable[str] = (), store: "Store | None" = None, use_cache: bool = True,
          progress: Callable[..., Any] | None = None, jobs: int | None = None,
-         stats: dict[str, int] | None = None) -> Inventory:
+         stats: dict[str, int] | None = None, libraries: Sequence[Path] = (), vendor: bool = True,
+         kinds: Iterable[str] | None = None) -> Inventory:
     """Inventory the PHP and Python sources under ``roots``.
 
     :param roots: directories (or single files) to scan.
@@ -73,20 +77,31 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
     :param progress: called once as ``progress(0, total)`` when the file count is known, then as
         ``progress(n)`` with the number of files just handled (for a progress bar).
     :param jobs: worker processes for parsing; ``None`` picks by file count and CPU count.
-    :param stats: filled with cache figures (see :func:`parse_all`), and ``reused``: 1 when the
-        whole inventory came from the store (an unchanged tree: nothing parsed or rebuilt), else 0.
+    :param stats: filled with cache figures (see :func:`parse_all`), ``reused``: 1 when the
+        whole inventory came from the store (an unchanged tree: nothing parsed or rebuilt), else 0,
+        and ``library_files``: how many library files were read.
+    :param libraries: library trees (a site-packages, a package folder, a PHP ``vendor``): parsed
+        like the sources, as far as resolving the sources' bases, parents and traits needs them
+        (Python by module path, PHP by class name), never listed as the app's own.
+    :param vendor: also use the ``vendor/`` folder next to the nearest ``composer.json`` at or
+        above each root as a library.
+    :param kinds: the model families to list (see :data:`~traitctl.engine.inventory.resolve.MODEL_KINDS`).
     :raises InputError: when a root does not exist.
     """
     files = collect(roots, excludes)
     if progress:
         progress(0, len(files))
     stats = stats if stats is not None else {}
-    options = (tuple(str(r) for r in roots), tuple(excludes), tuple(model_bases), tuple(extra_traits))
-    key = _result_key(files, options) if store is not None else None
+    lib_roots = _library_roots(roots, libraries, vendor)
+    kinds = None if kinds is None else tuple(sorted(set(kinds)))
+    options = (tuple(str(r) for r in roots), tuple(excludes), tuple(model_bases), tuple(extra_traits),
+               tuple(str(r) for r in lib_roots), kinds)
+    key = _result_key(files, options, lib_roots) if store is not None else None
     if key is not None and use_cache:
         inv = _cached_result(store, key)  # type: ignore[arg-type]
         if inv is not None:
-            stats.update(files=len(files), cached=len(files), same_content=0, parsed=0, unreadable=0, reused=1)
+            stats.update(files=len(files), cached=len(files), same_content=0, parsed=0, unreadable=0, reused=1,
+                         library_files=0)
             if progress:
                 progress(len(files))
             return inv
@@ -94,11 +109,110 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
 
     with _gc_paused():
         facts = parse_all(files, store=store, use_cache=use_cache, progress=progress, jobs=jobs, stats=stats)
-        inv = build(facts, roots=options[0], model_bases=options[2], extra_traits=options[3])
+        used = _libraries(facts, files, lib_roots, model_bases, store, use_cache, jobs) if lib_roots else []
+        inv = build(facts + [f for _, f in used], roots=options[0], model_bases=options[2],
+                    extra_traits=options[3], kinds=kinds)
     stats["reused"] = 0
+    stats["library_files"] = len(used)
     if key is not None and not stats["unreadable"]:  # an unreadable file may be readable next time
-        _keep_result(store, key, inv)  # type: ignore[arg-type]
+        _keep_result(store, key, inv, [f for f, _ in used])  # type: ignore[arg-type]
     return inv
+
+
+# -- libraries ----------------------------------------------------------------------------------
+def _library_roots(roots: Sequence[Path], libraries: Sequence[Path], vendor: bool) -> list[Path]:
+    out = []
+    for lib in libraries:
+        if not Path(lib).is_dir():
+            raise InputError(f"Library path {lib} is not a folder (check --lib, [inventory] libraries or python_env).")
+        out.append(Path(lib).resolve())
+    if vendor:
+        for root in roots:
+            found = _composer_vendor(Path(root))
+            if found is not None:
+                out.append(found)
+    return list(dict.fromkeys(out))
+
+
+def _composer_vendor(root: Path) -> Path | None:
+    """``vendor/`` beside the nearest ``composer.json`` at or above ``root``, if there is one."""
+    folder = root.resolve()
+    folder = folder if folder.is_dir() else folder.parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / "composer.json").is_file():
+            vendor = candidate / "vendor"
+            return vendor if vendor.is_dir() else None
+    return None
+
+
+def python_env_libraries(env: Path) -> list[Path]:
+    """The site-packages folders of a virtual environment, found on disk (its interpreter is never
+    run): ``<env>/lib/python3*/site-packages`` (and ``<env>/Lib/site-packages`` on Windows).
+
+    :raises InputError: when the environment has none.
+    """
+    found = sorted(env.glob("lib/python3*/site-packages")) + sorted(env.glob("Lib/site-packages"))
+    if not found:
+        raise InputError(f"{env}: no lib/python3*/site-packages there (check [inventory] python_env).")
+    return found
+
+
+class _Library:
+    """Where a library tree keeps a Python module (by path) or a PHP class (by file name)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        init = root / "__init__.py"
+        self.prefix = module_name(str(init)) if init.is_file() else ""
+        self._stems: dict[str, list[SourceFile]] | None = None
+
+    def module(self, name: str) -> list[SourceFile]:
+        if self.prefix:
+            if name != self.prefix and not name.startswith(self.prefix + "."):
+                return []
+            name = name[len(self.prefix) + 1:]
+        below = self.root.joinpath(*name.split(".")) if name else self.root
+        out = []
+        for path in (below / "__init__.py", below.with_suffix(".py") if name else None):
+            if path is not None and path.is_file():
+                out.append(_source(str(path), str(path.relative_to(self.root.parent)).replace(os.sep, "/"),
+                                   path.stat()))
+        return out[:1]
+
+    def php_class(self, fqn: str) -> list[SourceFile]:
+        if self._stems is None:  # PSR-4/PSR-0: a class lives in a file named after it
+            self._stems = {}
+            for f in _walk(self.root, ()):
+                if f.language == "php" and not f.rel.endswith(".blade.php"):
+                    self._stems.setdefault(os.path.basename(f.path)[:-4].lower(), []).append(f)
+        return self._stems.get(fqn.rpartition("\\")[2].lower(), [])
+
+
+def _libraries(facts: list[dict], files: list[SourceFile], lib_roots: list[Path], model_bases: Iterable[str],
+               store: "Store | None", use_cache: bool, jobs: int | None) -> list[tuple[SourceFile, dict]]:
+    """The library files the sources need, parsed (through the same cache), until nothing more is
+    missing: what the sources name, then what those library classes name, and so on."""
+    from traitctl.engine.inventory.resolve import missing
+
+    libs = [_Library(r) for r in lib_roots]
+    seen = {f.path for f in files}
+    asked: set[str] = set()
+    used: list[tuple[SourceFile, dict]] = []
+    bases = tuple(model_bases)
+    while True:
+        modules, classes = missing(facts + [f for _, f in used], bases)
+        wanted: list[SourceFile] = []
+        for name in sorted(modules - asked):
+            wanted += [f for lib in libs for f in lib.module(name)]
+        for name in sorted(classes - asked):
+            wanted += [f for lib in libs for f in lib.php_class(name)]
+        asked |= modules | classes
+        wanted = [f for f in dict((f.path, f) for f in wanted).values() if f.path not in seen]
+        if not wanted:
+            return used
+        seen.update(f.path for f in wanted)
+        parsed = parse_all(wanted, store=store, use_cache=use_cache, jobs=jobs)
+        used += [(f, {**p, "library": True}) for f, p in zip(wanted, parsed)]
 
 
 @contextmanager
@@ -115,7 +229,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 # -- the whole inventory of an unchanged tree ----------------------------------------------------
-def _result_key(files: list[SourceFile], options: tuple) -> tuple[str, str]:
+def _result_key(files: list[SourceFile], options: tuple, lib_roots: Sequence[Path] = ()) -> tuple[str, str]:
     """``(scope, state)``: the scan's roots and options (one stored inventory each, replaced as the
     tree changes), and what the inventory depends on: every version of the code building it and
     the tree as the directory walk saw it (each file's path, shown path, module, size, mtime)."""
@@ -128,6 +242,8 @@ def _result_key(files: list[SourceFile], options: tuple) -> tuple[str, str]:
     scope = hashlib.blake2b(json.dumps(options).encode(), digest_size=16).hexdigest()
     versions = f"{__version__}\0{FACTS_VERSION}\0{CODEC_VERSION}\0{_engine_digest()}\n"
     tree = "".join([f"{f.path}\0{f.rel}\0{f.module}\0{f.size}\0{f.mtime_ns}\n" for f in files])
+    # A package installed or removed changes a library folder (site-packages, vendor/composer).
+    tree += "".join(f"{p}\0{_mtime(p)}\n" for r in lib_roots for p in (r, r / "composer" / "installed.json"))
     return scope, hashlib.blake2b((versions + tree).encode(), digest_size=16).hexdigest()
 
 
@@ -144,6 +260,13 @@ def _engine_digest() -> str:
     return digest.hexdigest()
 
 
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def _cached_result(store: "Store", key: tuple[str, str]) -> Inventory | None:
     from orjson import JSONDecodeError, loads
 
@@ -154,31 +277,42 @@ def _cached_result(store: "Store", key: tuple[str, str]) -> Inventory | None:
         return None
     with _gc_paused():
         try:
-            return unpack(loads(data))
-        except (JSONDecodeError, ValueError):
+            doc = loads(data)
+            # The library files it was built with must be as they were.
+            for path, size, mtime_ns in doc["libraries"]:
+                st = os.stat(path)
+                if st.st_size != size or st.st_mtime_ns != mtime_ns:
+                    return None
+            return unpack(doc["inventory"])
+        except (JSONDecodeError, ValueError, KeyError, TypeError, OSError):
             return None  # not what this version writes: build it again (and replace it)
 
 
-def _keep_result(store: "Store", key: tuple[str, str], inv: Inventory) -> None:
+def _keep_result(store: "Store", key: tuple[str, str], inv: Inventory, libs: Sequence[SourceFile] = ()) -> None:
     from orjson import dumps
 
     from traitctl.engine.inventory.codec import pack
 
-    store.filecache.put_result(*key, dumps(pack(inv)).decode())
+    doc = {"libraries": [[f.path, f.size, f.mtime_ns] for f in libs], "inventory": pack(inv)}
+    store.filecache.put_result(*key, dumps(doc).decode())
 
 
 def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = True,
                  progress: Callable[..., Any] | None = None, store: "Store | None" = None,
-                 stats: dict[str, int] | None = None) -> Inventory:
+                 stats: dict[str, int] | None = None, libraries: Sequence[str] = (),
+                 kinds: Iterable[str] | None = None) -> Inventory:
     """Scan what the application's configuration names: ``[traitctl] source`` (relative to the
     configuration file's folder) unless ``paths`` are given (relative to the current folder), with
-    ``[inventory] exclude``, ``model_bases`` and ``traits``.
+    ``[inventory] exclude``, ``model_bases``, ``traits``, ``libraries``, ``python_env`` and
+    ``vendor``.
 
     :param app: the invocation's :class:`~traitctl.context.App`.
     :param paths: explicit roots (the command's PATH arguments).
     :param store: the store to cache in; defaults to ``app.store()``. The cache only saves time:
         a store that cannot be opened is a warning, and the scan parses every file without it.
     :param stats: filled with cache figures (see :func:`parse_all`).
+    :param libraries: more library trees (``--lib``; relative to the current folder).
+    :param kinds: the model families to list (``--kind``); ``None``: all.
     """
     from dataclasses import replace
 
@@ -190,9 +324,11 @@ def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = Tru
             store = app.store()
         except StoreError as exc:
             app.out.warn(f"{exc.message}; scanning without the parse cache.")
+    libs = [app.cwd / lib for lib in libraries] + list(options["libraries"])
     inv = scan(roots, excludes=options["exclude"], model_bases=options["model_bases"],
                extra_traits=options["traits"], store=store,
-               use_cache=use_cache, progress=progress, stats=stats)
+               use_cache=use_cache, progress=progress, stats=stats, libraries=libs,
+               vendor=options["vendor"], kinds=kinds)
     # Roots as the user would type them from here, so a saved baseline does not depend on the machine.
     return replace(inv, roots=tuple(_shown(root, app.cwd) for root in roots))
 
@@ -204,15 +340,28 @@ def _shown(root: Path, cwd: Path) -> str:
         return str(root)
 
 
-def roots_for_app(app: "App", paths: Sequence[str] = ()) -> tuple[list[Path], dict[str, tuple[str, ...]]]:
-    """The roots and ``[inventory]`` options :func:`scan_for_app` uses.
+def roots_for_app(app: "App", paths: Sequence[str] = ()) -> tuple[list[Path], dict[str, Any]]:
+    """The roots and ``[inventory]`` options :func:`scan_for_app` uses (``libraries``: folders,
+    ``python_env``'s site-packages included; ``vendor``: a bool).
 
     :raises InputError: when no source is configured or a setting has the wrong type.
     """
     doc = app.main_doc()
     section = doc.get("inventory", {}) if isinstance(doc.get("inventory"), dict) else {}
-    options = {key: _strings(section.get(key, []), f"inventory -> {key}", app.config_path)
-               for key in ("exclude", "model_bases", "traits")}
+    options: dict[str, Any] = {key: _strings(section.get(key, []), f"inventory -> {key}", app.config_path)
+                               for key in ("exclude", "model_bases", "traits", "libraries")}
+    here = app.config_path.parent
+    libraries = [Path(os.path.normpath(here / lib)) for lib in options["libraries"]]
+    env = section.get("python_env")
+    if env is not None:
+        if not isinstance(env, str) or not env:
+            raise InputError(f"{app.config_path}: inventory -> python_env must be a folder name, not {env!r}.")
+        libraries += python_env_libraries(Path(os.path.normpath(here / env)))
+    options["libraries"] = tuple(libraries)
+    vendor = section.get("vendor", True)
+    if not isinstance(vendor, bool):
+        raise InputError(f"{app.config_path}: inventory -> vendor must be true or false, not {vendor!r}.")
+    options["vendor"] = vendor
     if paths:
         return [(app.cwd / p) for p in paths], options
     configured = (doc.get("traitctl") or {}).get("source", [])
@@ -297,10 +446,26 @@ def module_name(path: str) -> str:
     """
     folder, name = os.path.split(path)
     parts = [] if name == "__init__.py" else [name[:-3]]
-    while _is_package(folder):
-        folder, part = os.path.split(folder)
-        parts.insert(0, part)
-    return ".".join(parts)
+    while True:
+        while _is_package(folder):
+            folder, part = os.path.split(folder)
+            parts.insert(0, part)
+        # Folders without __init__.py inside a package are namespace packages: Python imports
+        # `pkg/templates/home/models.py` as `pkg.templates.home.models` (looked for 3 levels up).
+        between, probe = [], folder
+        for _ in range(NAMESPACE_LEVELS):
+            probe, part = os.path.split(probe)
+            if not part:
+                break
+            between.insert(0, part)
+            if _is_package(probe):
+                break
+        else:
+            return ".".join(parts)
+        if not part or not _is_package(probe) or not parts:
+            return ".".join(parts)
+        parts[:0] = between
+        folder = probe
 
 
 @lru_cache(maxsize=4096)

@@ -79,8 +79,10 @@ def test_unchanged_tree_reparses_nothing_and_a_change_reparses_one_file(tmp_path
     cold_stats, warm_stats = {}, {}
     cold = scan([root], store=store, stats=cold_stats)
     warm = scan([root], store=store, stats=warm_stats)
-    assert cold_stats == {"files": 17, "cached": 0, "same_content": 0, "parsed": 17, "unreadable": 0, "reused": 0}
-    assert warm_stats == {"files": 17, "cached": 17, "same_content": 0, "parsed": 0, "unreadable": 0, "reused": 1}
+    assert cold_stats == {"files": 17, "cached": 0, "same_content": 0, "parsed": 17, "unreadable": 0, "reused": 0,
+                           "library_files": 0}
+    assert warm_stats == {"files": 17, "cached": 17, "same_content": 0, "parsed": 0, "unreadable": 0, "reused": 1,
+                           "library_files": 0}
     assert warm == cold and warm.to_dict() == scan([root]).to_dict()
 
     with open(root / "Traits.php", "a") as fh:

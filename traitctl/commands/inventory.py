@@ -36,6 +36,12 @@ def inventory(
     check: Annotated[Optional[Path], typer.Option("--check", help="Compare with a saved baseline: exit 1 on drift.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Parse every file again (a cold run).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when a file could not be parsed fully.")] = False,
+    lib: Annotated[Optional[list[str]], typer.Option(
+        "--lib", help="A library tree to resolve bases and traits from (repeatable; never listed as the app's).",
+        metavar="PATH")] = None,
+    kind: Annotated[Optional[list[str]], typer.Option(
+        "--kind", help="Model families to list (repeatable): eloquent, django, sqlalchemy, peewee, pydantic, "
+        "custom; no-KIND leaves one out.", metavar="KIND")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Inventory the traits and models of the configured sources (or PATHs): a summary, then traits
@@ -51,7 +57,7 @@ def inventory(
         from traitctl.commands.common import output_file
 
         save = output_file(save, "--save", state.cwd)
-    inv, aud = _scan(state, paths or [], not no_cache, tenant)
+    inv, aud = _scan(state, paths or [], not no_cache, tenant, lib or [], _kinds(kind or []))
     for warning in inv.warnings:
         state.out.warn(f"{warning}")
     if save is not None:
@@ -72,13 +78,29 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     return value
 
 
+def _kinds(values: list[str]) -> tuple[str, ...] | None:
+    """``--kind``: the families named, or all but the ``no-KIND`` ones; ``None``: all."""
+    from traitctl.engine.inventory.resolve import MODEL_KINDS
+
+    names = [v.strip().lower() for value in values for v in value.split(",") if v.strip()]
+    for name in names:
+        if name.removeprefix("no-") not in MODEL_KINDS:
+            raise InputError(f"--kind {name!r} is not one of: {', '.join(MODEL_KINDS)} (or no-KIND).")
+    if not names:
+        return None
+    included = [n for n in names if not n.startswith("no-")]
+    excluded = {n[3:] for n in names if n.startswith("no-")}
+    return tuple(k for k in (included or MODEL_KINDS) if k not in excluded)
+
+
 def _view(traits: bool, models: bool) -> str:
     if traits and models:
         return "all"
     return "traits" if traits else "models" if models else "all"
 
 
-def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None) -> tuple[Any, Any]:
+def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None, libs: list[str],
+          kinds: tuple[str, ...] | None) -> tuple[Any, Any]:
     from traitctl.engine.config import check_tenant_id
     from traitctl.engine.inventory.audit import audit
     from traitctl.scan import scan_for_app
@@ -87,9 +109,11 @@ def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None) -> 
         check_tenant_id(tenant)
     stats: dict[str, int] = {}
     with _Progress(state) as progress:
-        inv = scan_for_app(state, paths, use_cache=use_cache, progress=progress, stats=stats)
+        inv = scan_for_app(state, paths, use_cache=use_cache, progress=progress, stats=stats, libraries=libs,
+                           kinds=kinds)
     state.out.info(f"Parsed {stats['parsed']} of {stats['files']} files ({stats['cached']} unchanged, "
-                   f"{stats['same_content']} with the same content: from the cache).")
+                   f"{stats['same_content']} with the same content: from the cache); "
+                   f"{stats.get('library_files', 0)} library files read.")
     cfg = state.config(tenants={tenant} if tenant else None)
     if tenant and tenant not in cfg.tenants:
         raise NotFound("tenant", tenant, cfg.tenants)

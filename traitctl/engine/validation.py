@@ -37,7 +37,9 @@ TRAITCTL_KEYS = ("store", "queue", "source", "lock_timeout")
 STORE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 QUEUE_SCHEMES = ("sqlite:///", "redis://", "rediss://", "unix://")
 MULTI_TENANCY_KEYS = ("enabled", "column", "tenant_model")
-INVENTORY_KEYS = ("exclude", "model_bases", "traits")
+INVENTORY_KEYS = ("exclude", "model_bases", "traits", "libraries")
+#: ``[inventory]`` keys that are not lists: a folder (``python_env``) and a switch (``vendor``).
+INVENTORY_OTHER_KEYS = ("python_env", "vendor")
 EXPORT_FORMATS = ("laravel", "json", "flagd")
 EXPORT_KEYS = ("formats", *EXPORT_FORMATS, "allow_lossy")
 JOBS_KEYS = ("queue", "retention_days", "heartbeat", "lost_after", "max_lost", "operations")
@@ -412,10 +414,15 @@ def _migration(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
 
 
 def _inventory(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
-    found = _unknown_keys(section, INVENTORY_KEYS, ("inventory",))
+    found = _unknown_keys(section, INVENTORY_KEYS + INVENTORY_OTHER_KEYS, ("inventory",))
     for key in INVENTORY_KEYS:
         if key in section and (message := _raised(string_list, section[key], f"inventory -> {key}")):
             found.append((("inventory", key), message))
+    env = section.get("python_env")
+    if env is not None and not (isinstance(env, str) and env):
+        found.append((("inventory", "python_env"), f"inventory -> python_env: must be a folder name, not {env!r}"))
+    if "vendor" in section and not isinstance(section["vendor"], bool):
+        found.append((("inventory", "vendor"), f"inventory -> vendor: must be true or false, not {section['vendor']!r}"))
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 
 
 def parse_file(source: bytes, rel: str, language: str, module: str = "") -> dict[str, Any]:

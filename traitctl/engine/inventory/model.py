@@ -183,6 +183,10 @@ class ModelInfo:
     :param overrides: methods of the model (or an in-tree ancestor below the trait's user) that
         replace a trait's concrete method: the custom implementations a migration must review.
     :param implements: methods that implement a trait's abstract method.
+    :param kind: the model family: ``eloquent``, ``django``, ``sqlalchemy``, ``peewee``,
+        ``pydantic`` or ``custom`` (an ``[inventory] model_bases`` entry).
+    :param proxy: a Django proxy model (``Meta.proxy``).
+    :param swappable: a Django swappable model (``Meta.swappable``, e.g. ``auth.User``).
     """
 
     fqn: str
@@ -200,6 +204,9 @@ class ModelInfo:
     methods: tuple[MethodInfo, ...] = ()
     overrides: tuple[Override, ...] = ()
     implements: tuple[Override, ...] = ()
+    kind: str = ""
+    proxy: bool = False
+    swappable: bool = False
 
     @property
     def name(self) -> str:

@@ -1,0 +1,80 @@
+"""The cold PHP parse empties function bodies before tree-sitter parses a file: the facts must be
+those of the whole file, whatever the bodies hold (strings, heredocs and comments with braces,
+declarations, anonymous classes, inline HTML)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from traitctl.engine.inventory import php
+
+BODIES = [
+    "return '}';",
+    'return "{$this->a[\'}\']} and {$b}";',
+    "$x = <<<EOT\n  } function fake() { {\n  EOT;\n return $x;",
+    "$y = <<<'RAW'\n}}} class Fake {}\nRAW;",
+    "// } a comment with a brace\n/* { */ return 1;",
+    "# } hash comment\n return [fn ($v) => $v, function () { return '{'; }];",
+    "if (! class_exists('Later')) { class Later extends \\Illuminate\\Database\\Eloquent\\Model { use T; } }",
+    "return new class extends \\Illuminate\\Database\\Eloquent\\Model { use T; public function m() {} };",
+    "?>\n<p>{ html } it's</p>\n<?php return 2;",
+    "$s = `ls {`; return $s;",
+    "return match ($x) { 1 => '{', default => '}' };",
+    "$function = 1; $o->function(1); return static::function();",
+    "",
+]
+
+
+def _whole(source: bytes) -> dict:
+    """The facts of a whole-file parse (the body-emptying step turned off)."""
+    keep = php._skeleton
+    php._skeleton = lambda source, *rest: source
+    try:
+        return php.parse_php(source)
+    finally:
+        php._skeleton = keep
+
+
+def _file(bodies: list[str]) -> bytes:
+    methods = "\n".join(
+        f"    #[Attr('}}')]\n    public {'static ' if i % 2 else ''}function &m{i}(array $a = ['{{'], ?string $b = null): ?array\n"
+        f"    {{\n        {body}\n    }}\n" for i, body in enumerate(bodies))
+    return (f"<?php\nnamespace App\\Models;\n\nuse Illuminate\\Database\\Eloquent\\Model;\n\n"
+            f"trait T {{ public function t() {{ return '}}'; }} }}\n\n"
+            f"class A extends Model\n{{\n    use T;\n\n{methods}\n    public function last(): void {{}}\n"
+            f"    abstract protected function todo();\n}}\n\ninterface I {{ public function i(); }}\n"
+            f"enum E: string {{ case A = 'a'; public function label(): string {{ return '}}'; }} }}\n").encode()
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_each_body_gives_the_facts_of_the_whole_file(body):
+    source = _file([body])
+    assert php.parse_php(source) == _whole(source)
+
+
+def test_bodies_are_emptied_and_lines_kept():
+    source = _file(BODIES[:6])
+    flat = php._ATOMS.sub(php._blank, source)
+    low = flat.lower()
+    text = php._skeleton(source, flat, low, [])
+    assert len(text) < len(source) and text.count(b"\n") == source.count(b"\n")
+    assert b"fake" not in text and b"public function last(): void {}" in text
+    facts = php.parse_php(source)
+    assert facts == _whole(source)
+    methods = {m[0]: m[1] for m in facts["classes"][1]["methods"]}
+    assert methods["last"] == source[:source.index(b"function last")].count(b"\n") + 1
+
+
+def test_declarations_inside_bodies_are_still_found():
+    facts = php.parse_php(_file([BODIES[6], BODIES[7]]))
+    names = [c["fqn"] or c["kind"] for c in facts["classes"]]
+    assert "App\\Models\\Later" in names and "anonymous" in names
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(BODIES), min_size=1, max_size=6))
+def test_any_mix_of_bodies(bodies):
+    source = _file(bodies)
+    assert php.parse_php(source) == _whole(source)

@@ -277,3 +277,20 @@ def set_override(store: Any, name: str, user: str, on: bool, *, lasting: dt.time
 
 def _literal(on: bool) -> str:
     return "true" if on else "false"
+
+
+def parse_percentage(text: str) -> int:
+    """A percentage typed on the command line or in a form: a whole number from 0 to 100.
+
+    :raises InputError: naming the text and the rule.
+    """
+    from traitctl.engine.errors import InputError
+
+    try:
+        value: Any = float(text) if any(c in text for c in ".eE") else int(text)
+    except ValueError:
+        raise InputError(f"Percentage {text!r} is not a number: use a whole number from 0 to 100.") from None
+    problem = engine.percentage_problem(value)
+    if problem:
+        raise InputError(f"Percentage {text} {problem}")
+    return int(value)

@@ -56,14 +56,9 @@ def _check_tenant(app_: App, tenant: str | None) -> str | None:
 
 
 def _percentage(text: str) -> int:
-    try:
-        value: Any = float(text) if any(c in text for c in ".eE") else int(text)
-    except ValueError:
-        raise InputError(f"Percentage {text!r} is not a number: use a whole number from 0 to 100.") from None
-    problem = engine.percentage_problem(value)
-    if problem:
-        raise InputError(f"Percentage {text} {problem}")
-    return int(value)
+    from traitctl.flags_service import parse_percentage
+
+    return parse_percentage(text)
 
 
 def _write(app_: App, name: str, values: dict, *, kind: str, dry_run: bool, tenant: str | None = None,

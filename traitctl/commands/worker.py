@@ -26,7 +26,7 @@ def worker(
     import logging
     import sys
 
-    from traitctl.jobs.worker import Runtime, run_worker
+    from traitctl.jobs.worker import run_worker
     from traitctl.settings import redact_logs, redact_url
 
     state = app_for(False)

@@ -4,7 +4,6 @@ export :mod:`traitctl.engine.export_flagd`."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,26 +11,6 @@ from traitctl.engine.errors import InputError
 
 
 # -- PHP literals (for messages) -----------------------------------------------------------------------------------------
-def php_value(value: Any, indent: int = 0) -> str:
-    """A PHP literal for a TOML value (arrays short syntax, strings single-quoted)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (dt.date, dt.time)):
-        return php_value(value.isoformat())
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    pad, inner = "    " * indent, "    " * (indent + 1)
-    if isinstance(value, Mapping):
-        items = [f"{inner}{php_value(str(k))} => {php_value(v, indent + 1)}," for k, v in value.items()]
-    else:
-        items = [f"{inner}{php_value(v, indent + 1)}," for v in value]
-    return "[\n" + "\n".join(items) + f"\n{pad}]" if items else "[]"
-
-
 # -- reading a Laravel flag file ------------------------------------------------------------------------------------------
 def parse_laravel(text: str, path: str = "<php>") -> tuple[dict[str, dict[str, Any]], list[str]]:
     """Flags of a ``feature_flags.php`` (``features`` and ``percentages``) parsed with tree-sitter-php

@@ -273,7 +273,6 @@ def _flags(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
 
     found: Found = []
     for name, table in section.items():
-        base = ("flags", name)
         if isinstance(table, Mapping):
             # ``env`` is checked by env_problems; the flag rules see the table without it.
             table = {k: v for k, v in table.items() if k != ENV_KEY}

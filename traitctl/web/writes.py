@@ -78,16 +78,9 @@ def rollback(app: Any, event_id: int, force: bool, command: str) -> str:
 
 
 def _percentage(text: str) -> int:
-    from traitctl.engine import flags as engine
+    from traitctl.flags_service import parse_percentage
 
-    try:
-        value: Any = float(text) if any(c in text for c in ".eE") else int(text)
-    except ValueError:
-        raise InputError(f"Percentage {text!r} is not a number: use a whole number from 0 to 100.") from None
-    problem = engine.percentage_problem(value)
-    if problem:
-        raise InputError(f"Percentage {text} {problem}")
-    return int(value)
+    return parse_percentage(text)
 
 
 def _id(text: str, what: str) -> int:

@@ -239,9 +239,29 @@ def _store_damage(url: str, db: Any, store: Any) -> list[str]:
     return []
 
 
+#: seconds a process reuses a file's ``quick_check`` answer: it reads every page (about a second
+#: per few GB), so a long-running process (``traitctl serve`` polling /health) checks at most this often.
+INTEGRITY_EVERY = 300.0
+_integrity: dict[str, tuple[float, list[str]]] = {}
+
+
 def sqlite_damage(path: Path, limit: int = 5) -> list[str]:
     """What ``PRAGMA quick_check`` finds wrong in the SQLite file at ``path``, opened read-only
-    (at most ``limit`` lines; empty when the file is sound)."""
+    (at most ``limit`` lines; empty when the file is sound). A process reuses the answer for
+    :data:`INTEGRITY_EVERY` seconds."""
+    import time
+
+    key = str(path.resolve())
+    now = time.monotonic()
+    cached = _integrity.get(key)
+    if cached is not None and now - cached[0] < INTEGRITY_EVERY:
+        return cached[1]
+    found = _quick_check(path, limit)
+    _integrity[key] = (now, found)
+    return found
+
+
+def _quick_check(path: Path, limit: int) -> list[str]:
     import sqlite3
 
     try:

@@ -111,7 +111,8 @@ def _matching(store: Any, t: Target) -> list[bytes]:
     from traitctl.store.cache import CacheError
 
     try:
-        return list(dict.fromkeys(store.scan(t.pattern)))
+        # SCAN may return a key twice; a key under the prefix outside the scheme is not traitctl's
+        return [k for k in dict.fromkeys(store.scan(t.pattern)) if scheme.parse(t.prefix, _text(k)) is not None]
     except CacheError as exc:
         raise InputError(f"The cache at {t.shown_url} refused SCAN: {_clean(exc, t.url)}") from None
 

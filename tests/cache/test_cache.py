@@ -127,3 +127,19 @@ def test_health_caching_fails_on_a_dead_port_and_passes_on_redis(cache_project):
                    env={"TRAITCTL_CACHE": "redis://:pw7@127.0.0.1:1/0"})
     check = json.loads(dead.stdout)["checks"]["caching"]
     assert dead.exit_code == 1 and check["status"] == "fail" and "pw7" not in dead.stdout
+
+
+def test_validation_of_cache_section_and_cache_ttl(cache_project):
+    root, url, _client, prefix = cache_project
+    config = root / "config" / "traits.toml"
+    text = config.read_text().replace(f'url = "{url}"', 'url = "http://u:hidden@h"\nsize = 3')
+    text = text.replace("[traits.Searchable]\ncache_ttl = 300", "[traits.Searchable]\ncache_ttl = 0")
+    text += "\n[traits.Cacheable.schema]\ncache_ttl_note = { type = \"string\", default = \"x\" }\n"
+    config.write_text(text)
+    result = run_cli("config", "validate", "--no-source", cwd=root)
+    assert result.exit_code == 1, result
+    out = result.stdout + result.stderr
+    assert "cache -> size: unknown key" in out and "cache -> url: must be a Redis URL" in out
+    assert "traits -> Searchable -> cache_ttl: must be a whole number of seconds of at least 1, not 0" in out
+    assert "hidden" not in out
+    assert "unknown key 'cache_ttl'" not in out  # allowed beside a schema that does not name it

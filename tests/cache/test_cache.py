@@ -143,3 +143,51 @@ def test_validation_of_cache_section_and_cache_ttl(cache_project):
     assert "traits -> Searchable -> cache_ttl: must be a whole number of seconds of at least 1, not 0" in out
     assert "hidden" not in out
     assert "unknown key 'cache_ttl'" not in out  # allowed beside a schema that does not name it
+
+
+def test_trait_cache_remember_uses_the_ttl_of_the_layer_and_records_hits(cache_project, php):
+    root, _url, _client, prefix = cache_project
+    out = root / "export"
+    out.mkdir()
+    assert run_cli("export", "--format", "laravel", "--out", str(out), cwd=root).exit_code == 0
+    telemetry = root / "points.jsonl"
+    body = textwrap.dedent(f"""
+        final class Store {{ public function __construct(public string $p) {{}} public function getPrefix(): string {{ return $this->p; }} }}
+        final class Repo {{
+            public array $items = []; public array $ttls = [];
+            public function __construct(private string $p) {{}}
+            public function getStore(): Store {{ return new Store($this->p); }}
+            public function remember(string $key, int $ttl, callable $cb): mixed {{
+                if (!array_key_exists($key, $this->items)) {{ $this->items[$key] = $cb(); $this->ttls[$key] = $ttl; }}
+                return $this->items[$key];
+            }}
+            public function forget(string $key): bool {{ unset($this->items[$key]); return true; }}
+        }}
+        Traitctl\\Telemetry::configure({str(telemetry)!r});
+        $config = Traitctl\\TraitConfig::fromFile({str(out / 'traits.php')!r});
+        $repo = new Repo({prefix!r});
+        $cache = new Traitctl\\TraitCache($config, $repo);
+        $calls = 0;
+        foreach ([1, 2, 3] as $_) {{
+            $cache->remember('Cacheable', 'price', function () use (&$calls) {{ $calls++; return 7; }},
+                             model: 'App\\\\Models\\\\M01', id: 5, tenant: 'acme');
+        }}
+        $cache->remember('Auditable', 'sum', function () use (&$calls) {{ $calls++; return 1; }}, tenant: 'acme');
+        $cache->remember('Auditable', 'sum', function () use (&$calls) {{ $calls++; return 1; }}, tenant: 'acme');
+        try {{ new Traitctl\\TraitCache($config, new Repo('elsewhere_')); $refused = false; }}
+        catch (UnexpectedValueException $e) {{ $refused = true; }}
+        echo json_encode(['ttls' => $repo->ttls, 'calls' => $calls, 'refused' => $refused]);
+    """)
+    answer = json.loads(run_php(php, root, body))
+    # tenant+model layer: 30 s; Auditable has no cache_ttl for acme: not cached, the callback runs each time
+    assert answer == {"ttls": {"traitctl:Cacheable:App\\Models\\M01:5:acme:price": 30}, "calls": 3, "refused": True}
+    got = run_cli("config", "get", "cache_ttl", "-t", "Cacheable", "-m", "App\\Models\\M01", "--tenant", "acme",
+                  cwd=root)
+    assert got.stdout.strip() == "30", got
+    points = [json.loads(line) for line in telemetry.read_text().splitlines()]
+    assert [p["name"] for p in points] == ["trait.Cacheable.cache_misses"] + ["trait.Cacheable.cache_hits"] * 2
+    assert points[0]["labels"] == {"model": "App\\Models\\M01", "tenant": "acme"}
+    ingest = run_cli("metrics", "ingest", str(telemetry), cwd=root)
+    assert ingest.exit_code == 0, ingest
+    stats = json.loads(run_cli("cache", "stats", "--trait", "Cacheable", "--json", cwd=root).stdout)
+    assert stats["traits"]["Cacheable"] == {"keys": 0, "hits": 2, "misses": 1, "hit_ratio": 0.6667}

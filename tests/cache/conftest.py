@@ -79,7 +79,7 @@ def redis_db(redis_url):
     client = redis.Redis.from_url(url)
     prefix = f"t{uuid.uuid4().hex[:10]}_cache_"
     yield url, client, prefix
-    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    keys = list(client.scan_iter(match="*" + prefix + "*", count=1000))  # other_<prefix> look-alikes too
     if keys:
         client.unlink(*keys)
     client.close()

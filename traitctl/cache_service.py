@@ -12,6 +12,7 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from traitctl.engine import cache as scheme
@@ -143,8 +144,11 @@ def hit_ratios(app: Any, traits: list[str], model: str | None, tenant: str | Non
     """trait -> hits, misses and hit ratio from the stored telemetry (``trait.<T>.cache_hits`` /
     ``cache_misses``); empty when there is no store yet."""
     try:
+        url = app.settings.store_url
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:" and not Path(url[len("sqlite:///"):]).exists():
+            return {}  # no store yet: opening it would create it, and it holds no telemetry
         store = app.store()
-    except Exception:  # noqa: BLE001 - no store (or a broken one): stats of the cache alone
+    except Exception:  # noqa: BLE001 - a broken store: stats of the cache alone
         return {}
     metrics = getattr(store, "metrics", None)
     if metrics is None:

@@ -191,3 +191,11 @@ def test_trait_cache_remember_uses_the_ttl_of_the_layer_and_records_hits(cache_p
     assert ingest.exit_code == 0, ingest
     stats = json.loads(run_cli("cache", "stats", "--trait", "Cacheable", "--json", cwd=root).stdout)
     assert stats["traits"]["Cacheable"] == {"keys": 0, "hits": 2, "misses": 1, "hit_ratio": 0.6667}
+
+
+def test_stats_creates_no_store(cache_project):
+    root, _url, client, prefix = cache_project
+    client.set(prefix + "traitctl:Cacheable::::n", "v", ex=100)
+    result = run_cli("cache", "stats", "--json", cwd=root)
+    assert result.exit_code == 0 and json.loads(result.stdout)["keys"] == 1, result
+    assert not (root / "config" / ".traitctl" / "traitctl.db").exists()

@@ -44,6 +44,11 @@ def test_keys_counts_flush_and_ttls(cache_project, php):
     out.mkdir()
     result = run_cli("export", "--format", "laravel", "--out", str(out), cwd=root)
     assert result.exit_code == 0, result
+    snapshot = root / "snapshot.json"
+    assert run_cli("export", "--format", "json", "--out", str(snapshot), cwd=root).exit_code == 0
+    from_snapshot = TraitConfig.load(snapshot)
+    assert from_snapshot.cache_prefix == prefix
+    assert [from_snapshot.cache_key(*c[:2], model=c[2], id=c[3], tenant=c[4]) for c in tuples] == list(written)
     cases = tuples + ODD
     (root / "cases.json").write_text(json.dumps(cases))
     body = textwrap.dedent(f"""

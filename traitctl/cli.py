@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "traitctl.commands.metrics:app",
     "export": "traitctl.commands.export:app",
     "serve": "traitctl.commands.serve:app",
+    "cache": "traitctl.commands.cache:app",
 }
 
 
@@ -56,11 +57,12 @@ SUMMARIES: dict[str, str] = {
     "jobs": "Enqueue, list, retry and cancel trait operations run as background jobs.",
     "worker": "Run a job worker (Huey consumer) with heartbeats.",
     "metrics": "Telemetry: dashboard by trait, series, trends, workers, queues, server, export.",
-    "health": "Check configuration, store, queue, workers, telemetry, flags and server.",
+    "health": "Check configuration, store, queue, workers, telemetry, flags, caching, events and server.",
     "migrate-plan": "Plan the migration of a code base onto the traits system.",
     "docs": "Generate and check Markdown pages for traits and models.",
     "export": "Export configuration and flags for applications: laravel, json (snapshot), flagd.",
     "serve": "Serve the dashboard, /health and /metrics as a local web app (token, read-only by default).",
+    "cache": "The application cache (Redis): stats, keys and flush of one trait, model or tenant.",
 }
 
 

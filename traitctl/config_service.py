@@ -45,7 +45,7 @@ def unknown_key(cfg: engine.ConfigData, trait: str, key: str) -> None:
     :raises InputError: (exit 1) when the key is merely unset.
     """
     schema = engine.schema_of(cfg, trait)
-    if schema and key not in schema:
+    if schema and key not in schema and key != "cache_ttl":  # every trait may be cached (docs/cache.md)
         raise NotFound("key", f"{trait}.{key}", [f"{trait}.{k}" for k in schema])
     raise InputError(f"'{key}' is not set for trait {trait} in any layer and has no schema default.", exit_code=1)
 

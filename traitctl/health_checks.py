@@ -440,6 +440,109 @@ def _server_snapshot() -> dict:
             "memory": {"percent": psutil.virtual_memory().percent}, "disks": disks}
 
 
+def check_caching(ctx: Context) -> Finding:
+    """The configured cache (``$TRAITCTL_CACHE`` or ``[cache] url``) answers a write with a TTL, a
+    read and a delete of a probe key within ``[health] cache_probe_fail`` seconds."""
+    if ctx.config_error is not None or ctx.settings is None:
+        return rules.FAIL, "the cache cannot be named: the configuration is broken", {}
+    from traitctl import cache_service
+    from traitctl.engine import cache as scheme
+    from traitctl.settings import redact_url
+    from traitctl.store.cache import CacheError, CacheStore
+
+    url = cache_service.cache_url(ctx.app, None)
+    if url is None:
+        status, message = rules.caching(False, None, False, None, 0, ctx.limits)
+        return status, message, {"url": None}
+    prefix = scheme.prefix_of(ctx._section("cache"))
+    details: dict[str, Any] = {"url": redact_url(url), "prefix": prefix}
+    ttl_ms = 60_000
+    start = time.perf_counter()
+    try:
+        store = CacheStore(url, timeout=max(0.2, ctx.limits["cache_probe_fail"]))
+        try:
+            read_back, left = store.probe(f"{prefix}traitctl-health-probe:{uuid_hex()}", ttl_ms)
+        finally:
+            store.close()
+    except CacheError as exc:
+        return rules.FAIL, f"cannot use the cache at {redact_url(url)}: {_sentence(exc, url)}", details
+    seconds = time.perf_counter() - start
+    status, message = rules.caching(True, seconds, read_back, left, ttl_ms, ctx.limits)
+    details.update(probe_ms=round(seconds * 1000, 2), ttl_ms=left)
+    return status, message, details
+
+
+def uuid_hex() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:16]
+
+
+def check_events(ctx: Context) -> Finding:
+    """Per ``[[events.subscribers]]`` entry: undelivered events (not dispatched yet, or whose
+    delivery job has not succeeded), the oldest one's age and the last failed delivery."""
+    if ctx.config_error is not None or ctx.settings is None:
+        return rules.FAIL, "subscribers cannot be read: the configuration is broken", {}
+    from traitctl.engine import jobs as job_rules
+
+    section = ctx._section("events")
+    try:
+        subscribers = job_rules.parse_subscribers(section)
+    except TraitctlError as exc:
+        return rules.FAIL, exc.message, {}
+    if not subscribers:
+        status, message = rules.events([], ctx.limits)
+        return status, message, {"subscribers": {}}
+    store = _store_or_none(ctx)
+    if isinstance(store, tuple):
+        return store
+    rows = _event_delivery(store, subscribers, ctx.now)
+    status, message = rules.events(rows, ctx.limits)
+    return status, message, {"subscribers": {r["name"]: {k: v for k, v in r.items() if k != "name"} for r in rows},
+                             "cursor": store.jobs.cursor("events")}
+
+
+def _event_delivery(store: Any, subscribers: list, now: dt.datetime, limit: int = 5000) -> list[dict]:
+    from traitctl.engine.jobs import SUCCEEDED, FAILED
+    from traitctl.jobs.delivery import CURSOR
+
+    cursor = store.jobs.cursor(CURSOR)
+    R = store.jobs.Row
+    jobs = list(R.select(R.key, R.state, R.error, R.finished, R.data).where(
+        (R.operation == "deliver") & R.key.startswith("deliver:")
+        & ((R.state != SUCCEEDED) | R.error.is_null(False))).order_by(R.id.desc()).limit(limit).tuples())
+    E = store.events.Row
+    pending_events = [] if cursor is None else list(
+        E.select(E.id, E.kind, E.ts, E.data).where(E.id > cursor).order_by(E.id).limit(limit).tuples())
+    out = []
+    for sub in subscribers:
+        undelivered: set[int] = set()
+        failed, last_failure = 0, None
+        for key, state, error, finished, _data in jobs:
+            event_id, _, name = key[len("deliver:"):].partition(":")
+            if name != sub.name:
+                continue
+            if error and last_failure is None:
+                last_failure = {"event": int(event_id), "error": error.strip().splitlines()[-1][:200] if error.strip()
+                                else error, "at": _naive(finished).isoformat() if finished else None}
+            if state != SUCCEEDED:
+                undelivered.add(int(event_id))
+                failed += state == FAILED
+        for event_id, kind, _ts, data in pending_events:
+            if sub.wants(kind) and '"delivery"' not in (data or ""):
+                undelivered.add(event_id)
+        oldest = None
+        if undelivered:
+            first = store.events.get(min(undelivered))
+            oldest = max(0.0, (now - _naive(first.ts)).total_seconds()) if first is not None else None
+        out.append({"name": sub.name, "undelivered": len(undelivered), "failed": failed,
+                    "lag_s": None if oldest is None else round(oldest, 1),
+                    "last_failure": last_failure["error"] if last_failure else None,
+                    "last_failure_event": last_failure["event"] if last_failure else None,
+                    "last_failure_at": last_failure["at"] if last_failure else None})
+    return out
+
+
 def _naive(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is not None:
         return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -449,5 +552,5 @@ def _naive(value: dt.datetime) -> dt.datetime:
 CHECKS: dict[str, Callable[[Context], Finding]] = {
     "configuration": check_configuration, "store": check_store, "history": check_history,
     "queue": check_queue, "workers": check_workers, "telemetry": check_telemetry,
-    "flags": check_flags, "server": check_server,
+    "flags": check_flags, "caching": check_caching, "events": check_events, "server": check_server,
 }

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traitctl.engine import envvars
+from traitctl.engine.cache import TTL_KEY as CACHE_TTL_KEY
+from traitctl.engine.cache import ttl_problem
 from traitctl.engine.errors import InputError, NotFound, ValidationError
 
 #: ``env = { key = "VARIABLE" }`` in a settings or flag table: the environment variable behind a key.
@@ -396,6 +398,10 @@ def _check_values(cfg: ConfigData, file: str, path: tuple[str, ...], trait: str,
     for key, value in values.items():
         if key == envvars.ENV_KEY:
             continue  # checked by env_problems
+        if key == CACHE_TTL_KEY and key not in schema:  # every trait may be cached (docs/cache.md)
+            if (ttl_message := ttl_problem(value)) is not None:
+                problems.append(Problem(file, path + (key,), f"{' -> '.join(path + (key,))}: {ttl_message}"))
+            continue
         if schema and key not in schema:
             problems.append(Problem(file, path + (key,), f"unknown key '{key}' (not in the schema of {trait})"))
             continue

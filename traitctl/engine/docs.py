@@ -268,8 +268,21 @@ def _configuration(site: _Site, name: str) -> list[str]:
                       _rule(schema.get(key, {})), value(r.value) if r.found else "", schema.get(key, {}).get(
                           "description", "")) for key, r in resolved.items()])
     lines += ["### Overrides", ""]
-    lines += _table(["Scope", "Model", "Tenant", "Key", "Value"], _overrides(site, name))
+    overrides = _overrides(site, name)
+    lines += _table(["Scope", "Model", "Tenant", "Key", "Value"], overrides)
+    lines += ["### Caching", ""] + _caching(table, overrides)
     return lines
+
+
+def _caching(table: Mapping[str, Any], overrides: list[tuple[str, str, str, str, str]]) -> list[str]:
+    """``cache_ttl`` per layer (docs/cache.md): the results of the trait's operations are cached
+    where a layer sets it."""
+    rows = [("global", "", "", value(table["cache_ttl"]))] if "cache_ttl" in table else []
+    rows += [(scope, model, tenant, v) for scope, model, tenant, key, v in overrides if key == "`cache_ttl`"]
+    if not rows:
+        return ["Not cached: no layer sets `cache_ttl`.", ""]
+    return ["Results are cached for `cache_ttl` seconds (docs/cache.md), per layer:", ""] + \
+        _table(["Scope", "Model", "Tenant", "TTL (s)"], rows)
 
 
 def _default(rule: Mapping[str, Any]) -> str:

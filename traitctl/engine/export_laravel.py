@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from traitctl.engine.cache import DEFAULT_PREFIX as DEFAULT_CACHE_PREFIX
+
 #: the version of the ``'@traitctl'`` layout; readers refuse other versions.
 FORMAT = 1
 EXACT_KEY = "@traitctl"
@@ -104,8 +106,15 @@ def _traits_body(snap: Mapping[str, Any], losses: list[str], notes: list[str]) -
     body["tenant_overrides"] = tenant_tree
     body[EXACT_KEY] = {"format": FORMAT, "source": snap.get("source"), "digest": snap.get("digest"),
                        "global": exact_global, "models": exact_models, "tenants": exact_tenants,
-                       "tenant_models": exact_tenant_models}
+                       "tenant_models": exact_tenant_models,
+                       "cache": {"prefix": _cache_prefix(snap)}}
     return body
+
+
+def _cache_prefix(snap: Mapping[str, Any]) -> str:
+    """``[cache] prefix`` as the snapshot carries it (Laravel's default for an older snapshot)."""
+    prefix = _obj(snap, "cache").get("prefix")
+    return prefix if isinstance(prefix, str) else DEFAULT_CACHE_PREFIX
 
 
 def _layer(table: Any, where: str, losses: list[str], defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:

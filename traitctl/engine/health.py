@@ -19,7 +19,8 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 _RANK = {OK: 0, WARN: 1, FAIL: 2}
 
 #: The checks, in the order they run and are shown.
-CHECK_NAMES = ("configuration", "store", "history", "queue", "workers", "telemetry", "flags", "server")
+CHECK_NAMES = ("configuration", "store", "history", "queue", "workers", "telemetry", "flags", "caching", "events",
+               "server")
 #: Checks of the machine the CLI runs on rather than of traitctl: run only when named with ``--only``
 #: or switched on in ``[health]`` (``server = true``), so a busy CI runner does not fail ``health``.
 HOST_CHECKS = ("server",)
@@ -31,6 +32,8 @@ DEFAULTS: dict[str, float] = {
     "queue_age_warn": 300, "queue_age_fail": 3600,
     "telemetry_age_warn": 3600, "telemetry_age_fail": 86400,
     "flag_stale_days": 30,
+    "cache_probe_warn": 0.5, "cache_probe_fail": 2.0,
+    "events_lag_warn": 300, "events_lag_fail": 3600,
 }
 #: ``[health]`` numbers without a default: ``worker_max_age`` (seconds) overrides ``[jobs] lost_after``
 #: for this check only.
@@ -274,6 +277,48 @@ def flags(invalid: list[str], breached: list[str], stale: list[str], total: int,
     if stale:
         return WARN, f"{len(stale)} stale flag(s): " + "; ".join(stale)
     return OK, f"{total} flag(s), {guarded} guard(s) not breached, none stale"
+
+
+def caching(configured: bool, seconds: float | None, read_back: bool, ttl_ms: int | None, expected_ms: int,
+            limits: Mapping[str, float]) -> tuple[str, str]:
+    """The cache probe (write with a TTL, read, delete): ``warn`` when no cache is configured, ``fail``
+    when the value or its TTL did not come back or the round took longer than ``cache_probe_fail``."""
+    if not configured:
+        return WARN, "no cache configured ([cache] url or $TRAITCTL_CACHE): applications cache nothing traitctl sees"
+    if not read_back:
+        return FAIL, "the probe key written to the cache did not read back"
+    if ttl_ms is None or not 0 < ttl_ms <= expected_ms:
+        return FAIL, f"the probe key came back without its TTL (PTTL {ttl_ms})"
+    status = level(seconds or 0.0, limits["cache_probe_warn"], limits["cache_probe_fail"])
+    return status, f"write, read and delete of a probe key with a TTL took {(seconds or 0.0) * 1000:.1f} ms"
+
+
+def events(subscribers: list[Mapping[str, Any]], limits: Mapping[str, float]) -> tuple[str, str]:
+    """Event delivery per subscriber: ``fail`` when a delivery failed for good or an event older than
+    ``events_lag_fail`` is undelivered, ``warn`` past ``events_lag_warn``.
+
+    :param subscribers: ``{"name", "lag_s" (age of the oldest undelivered event or None), "failed"
+        (deliveries given up), "undelivered", "last_failure" (text or None)}`` per subscriber.
+    """
+    if not subscribers:
+        return OK, "no event subscribers configured"
+    found, statuses = [], []
+    for sub in subscribers:
+        lag = sub.get("lag_s")
+        status = level(lag, limits["events_lag_warn"], limits["events_lag_fail"]) if lag is not None else OK
+        if sub.get("failed"):
+            status = FAIL
+        statuses.append(status)
+        if status != OK:
+            why = f"{sub['undelivered']} undelivered, oldest {_age_text(lag)} old" if lag is not None else ""
+            if sub.get("failed"):
+                why = (why + "; " if why else "") + f"{sub['failed']} delivery(ies) failed"
+                if sub.get("last_failure"):
+                    why += f" (last: {sub['last_failure']})"
+            found.append(f"{sub['name']}: {why}")
+    if found:
+        return worst(statuses), "; ".join(found)
+    return OK, f"{len(subscribers)} subscriber(s) up to date"
 
 
 def _age_text(seconds: float | None) -> str:

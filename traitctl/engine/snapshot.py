@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from traitctl.engine import envvars
+from traitctl.engine.cache import prefix_of as cache_prefix_of
 from traitctl.engine.config import RESERVED_TRAIT_KEYS, ConfigData, TenantSource, schema_of
 from traitctl.engine.errors import InputError
 
@@ -74,6 +75,7 @@ def build(cfg: ConfigData, flags: Mapping[str, Any], overrides: Iterable[Any], *
         "digest": digest,
         "generated": iso_utc(generated),
         "multi_tenancy": jsonable(cfg.section("multi_tenancy")),
+        "cache": {"prefix": cache_prefix_of(cfg.section("cache"))},
         "traits": {t: _trait(cfg, t) for t, table in cfg.traits.items() if isinstance(table, Mapping)},
         "models": _models(cfg.models),
         "tenants": {t: _tenant(cfg.tenants[t]) for t in sorted(cfg.tenants) if cfg.tenants[t].doc is not None},
@@ -184,7 +186,7 @@ def to_config(doc: Mapping[str, Any], main_file: str = "") -> ConfigData:
         table = _settings_table(entry)
         table["schema"] = {k: {"default": v} for k, v in _table(entry, "defaults").items()}
         traits[trait] = table
-    main = {"multi_tenancy": dict(_table(doc, "multi_tenancy")), "traits": traits,
+    main = {"multi_tenancy": dict(_table(doc, "multi_tenancy")), "cache": dict(_table(doc, "cache")), "traits": traits,
             "models": _models_doc(_table(doc, "models"))}
     tenants = {}
     for tenant, entry in _table(doc, "tenants").items():

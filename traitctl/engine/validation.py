@@ -429,10 +429,26 @@ def _export(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
     return export_problems(section)
 
 
+CACHE_KEYS = ("url", "prefix")
+
+
 def _cache(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
-    # A section for a coming cache backend: only the types of the keys it will read are checked.
-    return [(("cache", key), f"cache -> {key}: must be a string, not {section[key]!r}")
-            for key in ("url", "prefix") if key in section and not isinstance(section[key], str)]
+    """``[cache]`` (docs/cache.md): ``url`` a Redis URL, ``prefix`` a string without spaces or control
+    characters (a Redis key prefix)."""
+    found = _unknown_keys(section, CACHE_KEYS, ("cache",))
+    found += [(("cache", key), f"cache -> {key}: must be a string, not {section[key]!r}")
+              for key in CACHE_KEYS if key in section and not isinstance(section[key], str)]
+    url = section.get("url")
+    if isinstance(url, str) and not url.startswith(("redis://", "rediss://", "unix://")):
+        scheme = url.split("://", 1)[0] + "://" if "://" in url else repr(url.split("@")[-1])
+        found.append((("cache", "url"), f"cache -> url: must be a Redis URL (redis://host:port/db, rediss://…, "
+                                        f"unix://…), not {scheme}…"))
+    prefix = section.get("prefix")
+    if isinstance(prefix, str) and any(ord(c) <= 0x20 or ord(c) == 0x7f for c in prefix):
+        found.append((("cache", "prefix"), f"cache -> prefix: must not contain spaces or control characters, "
+                                           f"not {prefix!r}"))
+    return found
+
 
 
 def _history(cfg: ConfigData, section: Mapping[str, Any]) -> Found:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from traitctl.engine import cache as cache_scheme
 from traitctl.engine import config as engine
 
 _MISSING: Any = object()
@@ -84,6 +85,24 @@ class TraitConfig:
             return None
         layers, schema = found
         return engine.resolve(key, layers, schema, self.environ)
+
+    def cache_key(self, trait: str, name: str, model: str | None = None, id: Any = None, tenant: Any = None) -> str:
+        """The Redis key of a cached result of ``trait`` (docs/cache.md): ``[cache] prefix`` then
+        ``traitctl:<trait>:<model>:<id>:<tenant>:<name>``, the same string as the Laravel companion's
+        ``TraitConfig::cacheKey`` and the keys ``traitctl cache`` finds."""
+        if self._clock() >= self._deadline:
+            self._check()
+        return cache_scheme.key(self.cache_prefix, trait, name, model, id, tenant)
+
+    def cache_ttl(self, trait: str, model: str | None = None, tenant: Any = None) -> int | None:
+        """Seconds a result of ``trait`` is cached for ``model`` and ``tenant``: its ``cache_ttl``
+        resolved through every layer; ``None`` (do not cache) when no layer sets a positive whole number."""
+        return cache_scheme.ttl(self.get(trait, cache_scheme.TTL_KEY, model=model, tenant=tenant))
+
+    @property
+    def cache_prefix(self) -> str:
+        """``[cache] prefix`` (docs/cache.md), or Laravel's default ``laravel_cache_``."""
+        return cache_scheme.prefix_of(self._cfg.section("cache"))
 
     def traits(self) -> list[str]:
         """The configured trait names."""

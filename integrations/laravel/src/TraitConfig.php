@@ -25,6 +25,11 @@ final class TraitConfig
     private array $tenants;
     /** @var array<string, array<string, array<string, array<string, mixed>>>> tenant -> model -> trait -> key -> value */
     private array $tenantModels;
+    /** `[cache] prefix`: what precedes traitctl's part of a cache key in Redis (docs/cache.md) */
+    private string $cachePrefix = self::DEFAULT_CACHE_PREFIX;
+
+    /** Laravel's default `cache.prefix` (an app named `laravel`). */
+    public const DEFAULT_CACHE_PREFIX = 'laravel_cache_';
 
     /** @param array<string, mixed> $config the array `traits.php` returns (Laravel: `config('traits')`) */
     public function __construct(array $config)
@@ -40,6 +45,8 @@ final class TraitConfig
             $this->models = $exact['models'] ?? [];
             $this->tenants = $exact['tenants'] ?? [];
             $this->tenantModels = $exact['tenant_models'] ?? [];
+            $prefix = $exact['cache']['prefix'] ?? null;
+            $this->cachePrefix = is_string($prefix) ? $prefix : self::DEFAULT_CACHE_PREFIX;
             return;
         }
         $this->models = $this->tenantModels = [];
@@ -90,6 +97,46 @@ final class TraitConfig
     {
         $missing = new \stdClass();
         return $this->get($trait, $key, $model, $tenant, $missing) !== $missing;
+    }
+
+    /**
+     * The Redis key of a cached result of `$trait` (docs/cache.md): `[cache] prefix`, then
+     * `traitctl:<trait>:<model>:<id>:<tenant>:<name>`; the same string as Python's
+     * `TraitConfig.cache_key` and the keys `traitctl cache` finds and flushes.
+     */
+    public function cacheKey(string $trait, string $name, ?string $model = null, string|int|null $id = null,
+                             string|int|null $tenant = null): string
+    {
+        return $this->cachePrefix . self::cacheName($trait, $name, $model, $id, $tenant);
+    }
+
+    /** The key without the prefix: what Laravel's cache repository is given (its store adds `cache.prefix`). */
+    public static function cacheName(string $trait, string $name, ?string $model = null, string|int|null $id = null,
+                                     string|int|null $tenant = null): string
+    {
+        $parts = [$trait, $model === null ? null : ltrim($model, '\\'), $id, $tenant, $name];
+        return 'traitctl:' . implode(':', array_map(static fn ($p): string => $p === null ? ''
+            : (string) preg_replace_callback('/[%:\x00-\x20\x7f]/', static fn (array $m): string
+                => sprintf('%%%02X', ord($m[0])), (string) $p), $parts));
+    }
+
+    /** `[cache] prefix` as exported. */
+    public function cachePrefix(): string
+    {
+        return $this->cachePrefix;
+    }
+
+    /**
+     * Seconds a result of `$trait` is cached for `$model` and `$tenant`: its `cache_ttl` through every
+     * layer; null (do not cache) when no layer sets a positive whole number.
+     */
+    public function cacheTtl(string $trait, ?string $model = null, string|int|null $tenant = null): ?int
+    {
+        $value = $this->get($trait, 'cache_ttl', $model, $tenant);
+        if (is_string($value) && preg_match('/^[0-9]+$/D', $value) === 1) {
+            $value = (int) $value;
+        }
+        return is_int($value) && $value > 0 ? $value : null;
     }
 
     /**

@@ -174,3 +174,18 @@ def test_telemetry_baselines(cli, project: Path):
     assert all(t["baseline"] == {} for t in doc["traits"] if t["name"] != "HasUuid")
     doc = json.loads(cli("migrate-plan", "--start", "2026-12-01", "--json", "--no-telemetry").stdout)
     assert next(t for t in doc["traits"] if t["name"] == "HasUuid")["baseline"] == {}
+
+
+def test_phase_one_lists_each_cached_traits_ttl_per_layer(cli, config_file: Path):
+    _set(config_file, ("traits", "Cacheable", "cache_ttl"), 600)
+    _set(config_file, ("models", "App\\Models\\Product", "Cacheable", "cache_ttl"), 120)
+    _set(config_file, ("tenants", "acme", "traits", "Cacheable", "cache_ttl"), 30)
+    result = cli("migrate-plan", "--start", "2026-12-01", "--format", "json")
+    assert result.exit_code == 0, result
+    items = json.loads(result.stdout)["phases"][0]["items"]
+    cached = [i for i in items if i["title"].startswith("Cache of ")]
+    assert [i["title"] for i in cached] == ["Cache of Cacheable: cache_ttl per layer"]  # no other trait is cached
+    assert cached[0]["details"] == ["global 600", "model App\\Models\\Product 120", "tenant acme 30"]
+    assert cached[0]["command"] == "traitctl config explain cache_ttl --trait Cacheable"
+    dates = [i["date"] for i in items]
+    assert dates == sorted(dates)

@@ -444,7 +444,7 @@ def build(inventory: Inventory, config: Any, start: dt.date, *, options: Setting
     counts = config_overrides(config)
     scored = {t.fqn: score(t, overrides.get(t.fqn, 0), counts.get(t.name, 0)) for t in chosen}
     ordered = order_traits(chosen, {k: v[0] for k, v in scored.items()})
-    p1 = _infrastructure(cal, cal.first(start), s)
+    p1 = _infrastructure(cal, cal.first(start), s, cache_ttls(config, [t.name for t in chosen]))
     steps = _trait_steps(cal, cal.add(p1.end, 1), ordered, scored, s, baselines or {})
     p2 = _trait_phase(cal.add(p1.end, 1), steps, s)
     batches = _batches(cal, cal.add(p2.end, 1), select_models(inventory, models, chosen), steps, s)
@@ -455,6 +455,37 @@ def build(inventory: Inventory, config: Any, start: dt.date, *, options: Setting
     return Plan(start=p1.start, end=p4.end, settings=s, phases=(p1, p2, p3, p4), traits=tuple(steps),
                 batches=tuple(batches), flags=tuple(flags), risks=risks,
                 notes=tuple(_notes(inventory, config, chosen) + _baseline_notes(steps, s)), roots=inventory.roots)
+
+
+def cache_ttls(cfg: Any, traits: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Per trait short name, where ``cache_ttl`` is set: ``"global 3600"``, ``"model App\\Models\\Post 600"``,
+    ``"tenant acme 60"``, ``"tenant acme, model … 30"`` (traits without it are left out: not cached).
+
+    :param cfg: a :class:`~traitctl.engine.config.ConfigData` (tenants as loaded).
+    """
+    def ttl(table: Any) -> Any:
+        return table.get("cache_ttl") if isinstance(table, Mapping) else None
+
+    def per_model(models: Any, trait: str, prefix: str) -> list[str]:
+        return [f"{prefix}model {m} {ttl(t[trait])}" for m, t in sorted((models or {}).items())
+                if isinstance(t, Mapping) and ttl(t.get(trait)) is not None]
+
+    out: dict[str, tuple[str, ...]] = {}
+    for trait in traits:
+        found = [f"global {ttl(cfg.traits.get(trait))}"] if ttl(cfg.traits.get(trait)) is not None else []
+        rule = (cfg.traits.get(trait) or {}).get("schema", {}).get("cache_ttl") \
+            if isinstance(cfg.traits.get(trait), Mapping) else None
+        if not found and isinstance(rule, Mapping) and "default" in rule:
+            found.append(f"schema default {rule['default']}")
+        found += per_model(cfg.models, trait, "")
+        for tenant_id, tenant in sorted(cfg.tenants.items()):
+            doc = tenant.doc or {}
+            if ttl((doc.get("traits") or {}).get(trait)) is not None:
+                found.append(f"tenant {tenant_id} {ttl(doc['traits'][trait])}")
+            found += per_model(doc.get("models"), trait, f"tenant {tenant_id}, ")
+        if found:
+            out[trait] = tuple(found)
+    return out
 
 
 def _override_counts(inv: Inventory) -> dict[str, int]:
@@ -471,7 +502,8 @@ def _q(text: str) -> str:
     return shlex.quote(text)
 
 
-def _infrastructure(cal: Calendar, start: dt.date, s: Settings) -> Phase:
+def _infrastructure(cal: Calendar, start: dt.date, s: Settings,
+                    caching: Mapping[str, tuple[str, ...]] | None = None) -> Phase:
     last = s.infra_days - 1
     plan = [(0, "Store reachable, schema current", "traitctl health --only store --strict"),
             (0, "Queue reachable", "traitctl health --only queue --strict"),
@@ -484,6 +516,10 @@ def _infrastructure(cal: Calendar, start: dt.date, s: Settings) -> Phase:
             (2, "Monitoring: telemetry arriving", "traitctl health --only telemetry --strict"),
             (3, "Testing and validation: every check green", "traitctl health --strict")]
     items = tuple(Item(cal.add(start, min(day, last)), title, cmd) for day, title, cmd in plan)
+    items += tuple(Item(cal.add(start, 0), f"Cache of {trait}: cache_ttl per layer",
+                        f"traitctl config explain cache_ttl --trait {_q(trait)}", layers)
+                   for trait, layers in sorted((caching or {}).items()))
+    items = tuple(sorted(items, key=lambda item: item.date))
     success = (Criterion("every infrastructure check passes", "health status ok, no warnings",
                          "traitctl health --strict"),
                Criterion("configuration valid", "0 problems", "traitctl config validate"),

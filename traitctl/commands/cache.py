@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Optional
 
 import typer
@@ -92,14 +91,9 @@ def flush(trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, cac
 
 
 def _confirm(question: str, yes: bool) -> None:
-    from traitctl.engine.errors import InputError
+    from traitctl.commands.common import confirm
 
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise InputError(f"{question} Pass --yes to confirm (standard input is not a terminal).")
-    if not typer.confirm(question):
-        raise typer.Exit(1)
+    confirm(question, yes)
 
 
 def _size(n: int) -> str:

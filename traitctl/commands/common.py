@@ -112,3 +112,18 @@ def show_diff(app: App, edit) -> None:
         app.out.stdout.write(edit.diff())
     else:
         app.out.success("No change: the file already has that value.")
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask before a destructive bulk write: ``--yes`` skips the question; off a terminal it is
+    required (never prompt a script), and a "no" on a terminal exits 1."""
+    import sys
+
+    from traitctl.engine.errors import InputError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"{question} Pass --yes to confirm (standard input is not a terminal).")
+    if not typer.confirm(question):
+        raise typer.Exit(1)

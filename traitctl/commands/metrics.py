@@ -479,12 +479,9 @@ def reset(
 
 
 def _confirm(question: str, yes: bool) -> None:
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise InputError(f"{question} Pass --yes to confirm (standard input is not a terminal).")
-    if not typer.confirm(question):
-        raise typer.Exit(1)
+    from traitctl.commands.common import confirm
+
+    confirm(question, yes)
 
 
 # -- queues ---------------------------------------------------------------------------------------

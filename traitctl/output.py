@@ -118,16 +118,15 @@ def table_layout(heads: Sequence[str], cells: Sequence[Sequence[str]], width: in
 
 def share_widths(needs: Sequence[int], wants: Sequence[int], available: int) -> list[int] | None:
     """Column widths within ``available`` cells: each its want when all fit, else each its need
-    plus a fair share of the spare, the columns wanting least served first (so short values stay
-    on one line and the longest lists wrap); ``None`` when the needs do not fit."""
+    plus what the spare cells allow, the columns lacking least served whole first (so ids, states
+    and times stay on one line and the longest lists wrap); ``None`` when the needs do not fit."""
     if sum(wants) <= available:
         return list(wants)
     if sum(needs) > available:
         return None
     widths, spare = list(needs), available - sum(needs)
-    order = sorted(range(len(widths)), key=lambda i: wants[i] - needs[i])
-    for left, index in zip(range(len(order), 0, -1), order):
-        give = min(wants[index] - needs[index], spare // left)
+    for index in sorted(range(len(widths)), key=lambda i: wants[i] - needs[i]):
+        give = min(wants[index] - needs[index], spare)
         widths[index] += give
         spare -= give
     return widths

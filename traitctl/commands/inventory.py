@@ -203,7 +203,7 @@ def _config_notes(state: App, aud: Any) -> None:
         state.out.line(f"{heading}:")
         for line in lines:
             state.out.paragraph(line, indent=2, hang=4)
-    state.out.paragraph(report.CONFIG_NOTES_FOOTNOTE)
+    state.out.paragraph(report.config_notes_footnote(aud))
 
 
 def _table(state: App, title: str, columns: tuple[str, ...], rows: list[list[str]], caption: str | None,

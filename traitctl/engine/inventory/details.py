@@ -51,7 +51,7 @@ def _trait_lines(doc: dict[str, Any]) -> list[str]:
                                       for o in doc["method_overrides"]])
     out.append(f"Configuration: [traits.{t['config']}]" if t["config"] else "Configuration: none")
     for model, settings in doc["models"].items():
-        out += [f"  {model}:", *_settings(settings)]
+        out += [f"  {model}:", *_settings(settings)] if settings else []
     return out
 
 

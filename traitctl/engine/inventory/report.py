@@ -56,11 +56,6 @@ def summary_lines(counts: dict[str, int]) -> list[str]:
     return lines
 
 
-def summary_line(counts: dict[str, int]) -> str:
-    """:func:`summary_lines` as one line (Markdown)."""
-    return "; ".join(summary_lines(counts))
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -124,7 +119,7 @@ def _shorts(names: Iterable[str]) -> str:
 # -- Markdown and CSV ----------------------------------------------------------------------------
 def markdown(inv: Inventory, aud: Audit | None = None, view: str = "all") -> str:
     """A Markdown report (GitHub tables)."""
-    out = ["# Trait inventory", "", summary_line(summary(inv, aud)), ""]
+    out = ["# Trait inventory", ""] + [part for line in summary_lines(summary(inv, aud)) for part in (line, "")]
     if view in ("all", "traits"):
         out += ["## Traits", "", *_md_table(TRAIT_COLUMNS, trait_rows(inv, aud)), ""]
     if view in ("all", "models"):
@@ -137,7 +132,7 @@ def markdown(inv: Inventory, aud: Audit | None = None, view: str = "all") -> str
         out += ["## Configuration and code", ""]
         for heading, lines in config_notes(aud) or [("Configuration and code agree.", [])]:
             out += [f"{heading}{':' if lines else ''}", "", *[f"- {line}" for line in lines], ""]
-        out += [CONFIG_NOTES_FOOTNOTE, ""] if config_notes(aud) else []
+        out += [config_notes_footnote(aud), ""] if config_notes(aud) else []
     if inv.warnings and view == "all":
         out += ["## Warnings", "", *[f"- `{w}`" for w in inv.warnings], ""]
     return "\n".join(out)
@@ -187,11 +182,6 @@ def override_lines(inv: Inventory) -> list[str]:
             for m in inv.models for o in m.overrides]
 
 
-#: What :func:`config_notes` are, printed under them.
-CONFIG_NOTES_FOOTNOTE = ("These are notes on code and configuration, not errors: traitctl config validate "
-                         "checks the configuration's own rules and reports only the notes marked so.")
-
-
 def config_notes(aud: Audit) -> list[tuple[str, list[str]]]:
     """How the configuration lines up with the code, as ``(heading, sentences)`` groups (empty when
     they agree): tables and model layers that apply to no code, then traits with no table."""
@@ -203,6 +193,14 @@ def config_notes(aud: Audit) -> list[tuple[str, list[str]]]:
     missing = [f"{t}: no [traits.{short(t)}] table, so no settings" for t in aud.code_only]
     groups = [("Configured but not in the code", unused), ("In the code but not configured", missing)]
     return [(heading, lines) for heading, lines in groups if lines]
+
+
+def config_notes_footnote(aud: Audit) -> str:
+    """What :func:`config_notes` are, to print under them: notes, and how ``config validate`` sees them."""
+    text = "These are notes, not errors: traitctl config validate checks the configuration's own rules"
+    if aud.unknown_models:
+        return text + " and reports only the model layers marked as a problem."
+    return text + " and reports none of them."
 
 
 # -- graphs -------------------------------------------------------------------------------------

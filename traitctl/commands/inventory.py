@@ -166,6 +166,9 @@ def _tables(state: App, inv: Any, aud: Any, view: str) -> None:
     # Every table of the output in one frame: borderless when the traits table needs it.
     frame = "box" if view == "models" or state.out.fits(columns, rows, columns[:1]) else "compact"
     if view in ("all", "traits"):
+        if frame == "compact":  # a narrow column: one trait use or convention per line ("1 scope" whole)
+            rows = [[name, uses.replace(", ", "\n"), laravel.replace(", ", "\n"), *rest]
+                    for name, uses, laravel, *rest in rows]
         _table(state, "Traits", columns, rows, "Config: the [traits.X] table", frame)
         if inv.vendor_traits:
             _table(state, "Vendor traits (used, not in the scanned code)", report.VENDOR_COLUMNS,

@@ -143,6 +143,12 @@ def wrap_text(text: str, width: int, indent: int = 0, hang: int = 2) -> list[str
                          break_on_hyphens=False, drop_whitespace=True) or [first.rstrip()]
 
 
+def _cells(rows: Iterable[Sequence[Any]], width: int) -> list[list[str]]:
+    # Values as shown (None empty, controls escaped); a short row is padded as Rich pads it.
+    cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
+    return [row + [""] * (width - len(row)) for row in cells]
+
+
 class Output:
     """Where every command writes.
 
@@ -201,7 +207,7 @@ class Output:
         if self.quiet >= 2:
             return
         heads = [printable(col, keep="") for col in columns]
-        cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
+        cells = _cells(rows, len(columns))
         keep_whole = {printable(col, keep="") for col in no_wrap}
         layout = table_layout(heads, cells, self.console.width, keep_whole, boxed=frame != "compact")
         if layout is None:
@@ -225,7 +231,7 @@ class Output:
              frame: str = "box") -> bool:
         """Whether :meth:`table` would draw these rows as a table of that ``frame`` (``box`` or
         ``compact``), for a command that would rather drop a column than change layout."""
-        cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
+        cells = _cells(rows, len(columns))
         layout = table_layout([printable(c, keep="") for c in columns], cells, self.console.width,
                               {printable(c, keep="") for c in no_wrap}, boxed=frame == "box")
         return layout is not None and layout[0] == frame

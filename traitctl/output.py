@@ -99,7 +99,7 @@ def table_layout(heads: Sequence[str], cells: Sequence[Sequence[str]], width: in
     (one record per row).
 
     A column needs its longest word (its longest line when in ``no_wrap``) and wants its longest
-    line; the spare cells are shared in proportion to what each column still wants.
+    line; :func:`share_widths` hands out the cells between the two.
     """
     from rich.cells import cell_len
 
@@ -149,6 +149,15 @@ def _cells(rows: Iterable[Sequence[Any]], width: int) -> list[list[str]]:
     return [row + [""] * (width - len(row)) for row in cells]
 
 
+def _rich_table(layout: tuple[str, list[int]], title: str | None, caption: str | None, justify: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    frame = {} if layout[0] == "box" else {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False}
+    return Table(title=title and printable(title, keep=""), caption=caption and printable(caption, keep=""),
+                 show_lines=False, title_justify=justify, caption_justify=justify, **frame)
+
+
 class Output:
     """Where every command writes.
 
@@ -193,10 +202,10 @@ class Output:
         """Draw a table on stdout that fits the terminal without breaking a word (values are shown
         with ``str``; ``None`` as empty).
 
-        Layouts, the first that fits: a boxed table (columns as wide as their longest line, or
-        narrowed to wrap at spaces); a borderless one (columns two spaces and a rule apart); one
-        record per row (``Heading: value`` lines, the row's first value first). A word is broken
-        only when it is wider than the terminal itself.
+        Layouts, the first that fits (:func:`table_layout`): a boxed table (columns as wide as
+        their longest line, or narrowed to wrap at spaces); a borderless one (a rule under the
+        headings, three spaces between columns); one record per row (``Heading: value`` lines, the
+        row's first value first). A word is broken only when it is wider than the terminal itself.
 
         :param no_wrap: headings of columns whose values are never wrapped (names people copy).
         :param right: headings of columns aligned right (counts).
@@ -212,15 +221,9 @@ class Output:
         layout = table_layout(heads, cells, self.console.width, keep_whole, boxed=frame != "compact")
         if layout is None:
             return self._records(heads, cells, title, caption)
-        from rich import box
-        from rich.table import Table
-
-        style, widths = layout
-        frame = {} if style == "box" else {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False}
-        table = Table(title=title and printable(title, keep=""), caption=caption and printable(caption, keep=""),
-                      show_lines=False, title_justify=title_justify, caption_justify=title_justify, **frame)
+        table = _rich_table(layout, title, caption, title_justify)
         aligned = {printable(col, keep="") for col in right}
-        for head, width in zip(heads, widths):
+        for head, width in zip(heads, layout[1]):
             table.add_column(head, width=width, no_wrap=head in keep_whole, overflow="fold",
                              justify="right" if head in aligned else "left")
         for row in cells:

@@ -12,7 +12,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -86,6 +86,78 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+#: Cells a boxed table adds per column (padding and a rule), and once (the left rule).
+_BOX_PER_COLUMN, _BOX_ONCE = 3, 1
+#: Cells a borderless table adds between two columns.
+_GAP = 3
+
+
+def table_layout(heads: Sequence[str], cells: Sequence[Sequence[str]], width: int,
+                 no_wrap: Collection[str] = (), boxed: bool = True) -> tuple[str, list[int]] | None:
+    """How a table of ``cells`` fits ``width`` terminal cells without breaking a word:
+    ``("box", widths)`` (unless not ``boxed``), ``("compact", widths)`` (no borders), or ``None``
+    (one record per row).
+
+    A column needs its longest word (its longest line when in ``no_wrap``) and wants its longest
+    line; :func:`share_widths` hands out the cells between the two.
+    """
+    from rich.cells import cell_len
+
+    lines = [[line for cell in column for line in cell.split("\n")] for column in zip(heads, *cells)]
+    wants = [max(cell_len(line) for line in column) for column in lines]
+    needs = [want if head in no_wrap else max((cell_len(word) for line in column for word in line.split()), default=0)
+             for head, want, column in zip(heads, wants, lines)]
+    n = len(heads)
+    styles = (("box", _BOX_PER_COLUMN * n + _BOX_ONCE),) if boxed else ()
+    for style, overhead in styles + (("compact", _GAP * (n - 1)),):
+        widths = share_widths(needs, wants, width - overhead)
+        if widths is not None:
+            return style, widths
+    return None
+
+
+def share_widths(needs: Sequence[int], wants: Sequence[int], available: int) -> list[int] | None:
+    """Column widths within ``available`` cells: each its want when all fit, else each its need
+    plus what the spare cells allow, the columns lacking least served whole first (so ids, states
+    and times stay on one line and the longest lists wrap); ``None`` when the needs do not fit."""
+    if sum(wants) <= available:
+        return list(wants)
+    if sum(needs) > available:
+        return None
+    widths, spare = list(needs), available - sum(needs)
+    for index in sorted(range(len(widths)), key=lambda i: wants[i] - needs[i]):
+        give = min(wants[index] - needs[index], spare)
+        widths[index] += give
+        spare -= give
+    return widths
+
+
+def wrap_text(text: str, width: int, indent: int = 0, hang: int = 2) -> list[str]:
+    """``text`` as lines of at most ``width`` cells, broken at spaces (a word wider than a line is
+    broken, as nothing else can hold it); ``indent`` spaces before the first line, ``indent + hang``
+    before the others."""
+    import textwrap
+
+    first, rest = " " * indent, " " * (indent + hang)
+    return textwrap.wrap(text, width=max(width, len(rest) + 1), initial_indent=first, subsequent_indent=rest,
+                         break_on_hyphens=False, drop_whitespace=True) or [first.rstrip()]
+
+
+def _cells(rows: Iterable[Sequence[Any]], width: int) -> list[list[str]]:
+    # Values as shown (None empty, controls escaped); a short row is padded as Rich pads it.
+    cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
+    return [row + [""] * (width - len(row)) for row in cells]
+
+
+def _rich_table(layout: tuple[str, list[int]], title: str | None, caption: str | None, justify: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    frame = {} if layout[0] == "box" else {"box": box.SIMPLE_HEAD, "show_edge": False, "pad_edge": False}
+    return Table(title=title and printable(title, keep=""), caption=caption and printable(caption, keep=""),
+                 show_lines=False, title_justify=justify, caption_justify=justify, **frame)
+
+
 class Output:
     """Where every command writes.
 
@@ -125,25 +197,70 @@ class Output:
             self.stdout.write(json_text(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
-              caption: str | None = None) -> None:
-        """Draw a Rich table on stdout (values are shown with ``str``; ``None`` as empty)."""
+              caption: str | None = None, *, no_wrap: Iterable[str] = (), right: Iterable[str] = (),
+              title_justify: str = "center", frame: str = "auto") -> None:
+        """Draw a table on stdout that fits the terminal without breaking a word (values are shown
+        with ``str``; ``None`` as empty).
+
+        Layouts, the first that fits (:func:`table_layout`): a boxed table (columns as wide as
+        their longest line, or narrowed to wrap at spaces); a borderless one (a rule under the
+        headings, three spaces between columns); one record per row (``Heading: value`` lines, the
+        row's first value first). A word is broken only when it is wider than the terminal itself.
+
+        :param no_wrap: headings of columns whose values are never wrapped (names people copy).
+        :param right: headings of columns aligned right (counts).
+        :param title_justify: ``left``, ``center`` or ``right``.
+        :param frame: ``auto``, or ``compact`` to skip the boxed layout (several tables of one
+            output drawn alike).
+        """
         if self.quiet >= 2:
             return
-        from rich.table import Table
-
-        table = Table(title=title and printable(title, keep=""), caption=caption and printable(caption, keep=""),
-                      show_lines=False)
-        cells = [["" if v is None else printable(str(v)) for v in row] for row in rows]
-        wanted = [min(max(len(col), max((len(row[i]) for row in cells), default=0)), 20)
-                  for i, col in enumerate(columns)]
-        # Columns keep their heading and short values (ids, states, times) whole and fold long
-        # values, unless the terminal is too narrow for that: then everything folds (never cropped).
-        fits = sum(wanted) + 3 * len(columns) + 1 <= self.console.width
-        for col, width in zip(columns, wanted):
-            table.add_column(printable(col, keep=""), overflow="fold", min_width=width if fits else None)
+        heads = [printable(col, keep="") for col in columns]
+        cells = _cells(rows, len(columns))
+        keep_whole = {printable(col, keep="") for col in no_wrap}
+        layout = table_layout(heads, cells, self.console.width, keep_whole, boxed=frame != "compact")
+        if layout is None:
+            return self._records(heads, cells, title, caption)
+        table = _rich_table(layout, title, caption, title_justify)
+        aligned = {printable(col, keep="") for col in right}
+        for head, width in zip(heads, layout[1]):
+            table.add_column(head, width=width, no_wrap=head in keep_whole, overflow="fold",
+                             justify="right" if head in aligned else "left")
         for row in cells:
             table.add_row(*row)
         self.console.print(table)
+
+    def fits(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], no_wrap: Iterable[str] = (),
+             frame: str = "box") -> bool:
+        """Whether :meth:`table` would draw these rows as a table of that ``frame`` (``box`` or
+        ``compact``), for a command that would rather drop a column than change layout."""
+        cells = _cells(rows, len(columns))
+        layout = table_layout([printable(c, keep="") for c in columns], cells, self.console.width,
+                              {printable(c, keep="") for c in no_wrap}, boxed=frame == "box")
+        return layout is not None and layout[0] == frame
+
+    def paragraph(self, text: str, indent: int = 0, hang: int = 2) -> None:
+        """Print ``text`` as data on stdout, wrapped at spaces to the terminal's width.
+
+        :param indent: spaces before the first line.
+        :param hang: further spaces before the following lines.
+        """
+        if self.quiet >= 2:
+            return
+        for line in wrap_text(printable(text, keep=""), self.console.width, indent, hang):
+            self.stdout.write(line + "\n")
+
+    def _records(self, heads: list[str], cells: list[list[str]], title: str | None, caption: str | None) -> None:
+        # Too narrow for columns: one "Heading: value" line per value, the first one unindented.
+        width = self.console.width
+        out = [printable(title, keep="")] if title else []
+        for row in cells:
+            for index, (head, value) in enumerate(zip(heads, row)):
+                if value or index == 0:
+                    text = f"{head}: {' '.join(value.split())}" if head else value
+                    out += wrap_text(text, width, 0 if index == 0 else 2, 2)
+        out += [printable(caption, keep="")] if caption else []
+        self.stdout.write("".join(line + "\n" for line in out))
 
     def render(self, renderable: Any) -> None:
         """Print any Rich renderable on stdout."""

@@ -8,21 +8,28 @@ from pathlib import Path
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory"
 
 
-def test_default_run_shows_summary_tables_and_mismatches(cli):
+def test_default_run_shows_summary_tables_and_config_notes(cli):
     result = cli("inventory")
     assert result.exit_code == 0, result
-    assert result.stdout.startswith("31 files: 12 traits (2 vendor), 19 models")
+    assert result.stdout.startswith("31 files: 12 traits (2 vendor), 19 models, 50 model-trait pairs, "
+                                    "8 method overrides\n")
+    assert ("Configuration: 1 configured but not in the code, 6 traits in the code but not configured\n"
+            in result.stdout)
     assert "App\\Models\\Traits\\BelongsToTenant" in result.stdout
     assert "statusTransitions() < HasStatus" in result.stdout
-    assert "[traits.Versionable] is configured but no trait in the code has that name" in result.stdout
+    assert "Configured but not in the code:\n  [traits.Versionable]: no trait in the code has that name\n" in result.stdout
+    assert "  shop.mixins.TenantMixin: no [traits.TenantMixin] table, so no settings\n" in result.stdout
+    assert "mismatch" not in result.stdout and " overrides," not in result.stdout
 
 
 def test_json_document(cli):
     result = cli("inventory", "--json")
     assert result.exit_code == 0, result
     doc = json.loads(result.stdout)
-    assert doc["schema"] == 1 and doc["summary"]["models"] == 19 and doc["summary"]["overrides"] == 8
-    assert doc["audit"]["configured_only"] == ["Versionable"]
+    assert doc["schema"] == 2 and doc["summary"]["models"] == 19 and doc["summary"]["method_overrides"] == 8
+    assert doc["summary"]["configured_not_in_code"] == 1 and doc["summary"]["in_code_not_configured"] == 6
+    assert "overrides" not in doc["summary"] and "mismatches" not in doc["summary"]
+    assert doc["audit"]["configured_only"] == ["Versionable"] and doc["audit"]["unused_model_layers"] == []
     assert {t["fqn"] for t in doc["vendor_traits"]} == {"Illuminate\\Database\\Eloquent\\SoftDeletes",
                                                         "Illuminate\\Notifications\\Notifiable"}
     again = cli("inventory", "--format", "json")
@@ -36,17 +43,20 @@ def test_markdown_csv_and_focused_views(cli):
             "App\\Models\\Traits\\HasStatus::statusTransitions() (line 20)") in md.stdout
     assert "HasUserTracking\\*" in md.stdout  # emphasis markers escaped in cells
     csv_out = cli("inventory", "--format", "csv")
-    assert csv_out.stdout.splitlines()[0] == "model,trait,how,vendor,configured,overrides"
+    assert csv_out.stdout.splitlines()[0] == "model,trait,how,vendor,configured,method_overrides"
     assert "App\\Models\\Invoice,App\\Models\\Traits\\HasStatus,direct,no,HasStatus,statusTransitions" in csv_out.stdout
     traits_csv = cli("inventory", "--traits", "--format", "csv")
     assert traits_csv.stdout.splitlines()[0] == "Trait,Location,Uses,Laravel,Methods,Models,Config"
     model = cli("inventory", "--model", "Invoice")
     assert model.exit_code == 0
     assert "App\\Models\\Traits\\HasStatus::label insteadof App\\Models\\Traits\\Auditable" in model.stdout
-    assert "retention_days = 2555 (model)" in model.stdout
+    assert "Method overrides:\n  statusTransitions() line 29 replaces" in model.stdout
+    assert "  Auditable:\n    enabled = true (global)\n" in model.stdout
+    assert "    retention_days = 2555 (model)\n" in model.stdout
     trait = cli("inventory", "--trait", "HasStatus", "--json")
-    assert json.loads(trait.stdout)["trait"]["models"] == ["App\\Models\\Invoice", "App\\Models\\Order",
-                                                           "App\\Models\\Post"]
+    trait_doc = json.loads(trait.stdout)
+    assert trait_doc["trait"]["models"] == ["App\\Models\\Invoice", "App\\Models\\Order", "App\\Models\\Post"]
+    assert [o["model"] for o in trait_doc["method_overrides"]] == ["App\\Models\\Invoice"]
 
 
 def test_graphs(cli):
@@ -85,6 +95,22 @@ def test_save_then_check_detects_drift(cli, project):
     as_json = json.loads(cli("inventory", "--check", "baseline.json", "--json").stdout)
     assert as_json["equal"] is False and {"change": "added", "kind": "pair", "detail": "",
                                           "name": "App\\Models\\Invoice uses App\\Models\\Traits\\Cacheable"} in as_json["changes"]
+
+
+def test_check_reads_a_schema_1_baseline(cli, project):
+    # Schema 1 named the counts differently; the parts --check compares are the same.
+    assert cli("inventory", "--save", "baseline.json").exit_code == 0
+    doc = json.loads((project / "baseline.json").read_text())
+    doc["schema"] = 1
+    doc["summary"]["overrides"] = doc["summary"].pop("method_overrides")
+    doc["audit"]["unused_overrides"] = doc["audit"].pop("unused_model_layers")
+    (project / "baseline.json").write_text(json.dumps(doc))
+    same = cli("inventory", "--check", "baseline.json")
+    assert same.exit_code == 0 and "No drift" in same.stderr, same
+    doc["schema"] = 3
+    (project / "baseline.json").write_text(json.dumps(doc))
+    future = cli("inventory", "--check", "baseline.json")
+    assert future.exit_code == 2 and "is not an inventory baseline of schema 2" in future.stderr
 
 
 def test_check_with_a_bad_baseline_exits_2(cli, project):

@@ -159,36 +159,61 @@ def _show(state: App, inv: Any, aud: Any, fmt: str, view: str, trait: str | None
 def _tables(state: App, inv: Any, aud: Any, view: str) -> None:
     from traitctl.engine.inventory import report
 
-    state.out.line(report.summary_line(report.summary(inv, aud)))
+    for line in report.summary_lines(report.summary(inv, aud)):
+        state.out.paragraph(line)
+    columns = ("Trait", "Uses", "Laravel", "Models", "Config")
+    rows = [[r[0], r[2], r[3], r[5], "no" if r[6] == "no" else "yes"] for r in report.trait_rows(inv, aud, vendor=False)]
+    # Every table of the output in one frame: borderless when the traits table needs it.
+    frame = "box" if view == "models" or state.out.fits(columns, rows, columns[:1]) else "compact"
     if view in ("all", "traits"):
-        rows = [[r[0], r[2], r[3], r[5], "no" if r[6] == "no" else "yes"]
-                for r in report.trait_rows(inv, aud, vendor=False)]
-        _table(state, "Traits", ("Trait", "Uses", "Laravel", "Models", "Config"), rows, "Config: the [traits.X] table")
+        if frame == "compact":  # a narrow column: one trait use or convention per line ("1 scope" whole)
+            rows = [[name, uses.replace(", ", "\n"), laravel.replace(", ", "\n"), *rest]
+                    for name, uses, laravel, *rest in rows]
+        _table(state, "Traits", columns, rows, "Config: the [traits.X] table", frame)
         if inv.vendor_traits:
             _table(state, "Vendor traits (used, not in the scanned code)", report.VENDOR_COLUMNS,
-                   report.vendor_rows(inv, aud))
+                   report.vendor_rows(inv, aud), None, frame)
     if view in ("all", "models"):
-        rows = [[r[0], r[2], r[3], r[4]] for r in report.model_rows(inv)]
-        _table(state, "Models", ("Model", "Base", "Traits", "Overrides"), rows,
-               "* via another trait, ^ inherited; overrides: method() < trait")
+        _models(state, inv, frame)
     if view == "all":
-        lines = report.mismatch_lines(aud)
-        state.out.line("Configuration mismatches:" if lines else "Configuration and code agree.")
+        _config_notes(state, aud)
+
+
+def _models(state: App, inv: Any, frame: str) -> None:
+    """The models table; where its method overrides column does not fit, they follow it as a list."""
+    from traitctl.engine.inventory import report
+
+    columns = ("Model", "Base", "Traits", "Method overrides")
+    rows = [[r[0], r[2], r[3], r[4]] for r in report.model_rows(inv)]
+    legend = "* via another trait, ^ inherited"
+    if state.out.fits(columns, rows, columns[:1], frame):
+        return _table(state, "Models", columns, rows, f"{legend}; method overrides: method() < trait", frame)
+    _table(state, "Models", columns[:3], [row[:3] for row in rows], legend, frame)
+    lines = [f"{m.fqn}::{o.method}() replaces {o.trait}::{o.method}()" for m in inv.models for o in m.overrides]
+    if lines:
+        state.out.line("Method overrides (a model method replacing its trait's):")
+    for line in lines:
+        state.out.paragraph(line, indent=2, hang=4)
+
+
+def _config_notes(state: App, aud: Any) -> None:
+    from traitctl.engine.inventory import report
+
+    groups = report.config_notes(aud)
+    if not groups:
+        return state.out.line("Configuration and code agree.")
+    for heading, lines in groups:
+        state.out.line(f"{heading}:")
         for line in lines:
-            state.out.line(f"  {line}")
+            state.out.paragraph(line, indent=2, hang=4)
+    state.out.paragraph(report.config_notes_footnote(aud))
 
 
-def _table(state: App, title: str, columns: tuple[str, ...], rows: list[list[str]], caption: str | None = None) -> None:
-    from rich.table import Table
-
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left")
-    for index, column in enumerate(columns):
-        # Names never wrap (they are what people copy); lists fold.
-        table.add_column(column, no_wrap=index == 0, overflow="fold",
-                         justify="right" if column == "Models" else "left")
-    for row in rows:
-        table.add_row(*row)
-    state.out.render(table)
+def _table(state: App, title: str, columns: tuple[str, ...], rows: list[list[str]], caption: str | None,
+           frame: str) -> None:
+    # Names never wrap (they are what people copy); lists wrap at their spaces.
+    state.out.table(columns, rows, title=title, caption=caption, no_wrap=columns[:1], right=("Models",),
+                    title_justify="left", frame=frame)
 
 
 def _detail(state: App, inv: Any, aud: Any, fmt: str, trait: str | None, model: str | None) -> None:
@@ -209,7 +234,8 @@ def _detail(state: App, inv: Any, aud: Any, fmt: str, trait: str | None, model: 
     if fmt in ("markdown", "csv"):
         raise InputError(f"--format {fmt} shows the whole inventory; use table or json with --trait/--model.")
     for line in details.detail_lines(doc):
-        state.out.line(line)
+        body = line.lstrip(" ")
+        state.out.paragraph(body, indent=len(line) - len(body), hang=4)
 
 
 def _graph(state: App, inv: Any, graph: str) -> None:
@@ -271,7 +297,7 @@ def _check(state: App, path: Path, inv: Any, aud: Any) -> None:
 def _load_baseline(path: Path) -> dict[str, Any]:
     import json
 
-    from traitctl.engine.inventory.model import SCHEMA_VERSION
+    from traitctl.engine.inventory.model import BASELINE_SCHEMAS, SCHEMA_VERSION
 
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -279,7 +305,7 @@ def _load_baseline(path: Path) -> dict[str, Any]:
         raise InputError(f"Cannot read the baseline {path}: {exc.strerror or exc}.") from None
     except ValueError as exc:
         raise InputError(f"{path} is not an inventory baseline: invalid JSON ({exc}).") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA_VERSION or "models" not in doc:
+    if not isinstance(doc, dict) or doc.get("schema") not in BASELINE_SCHEMAS or "models" not in doc:
         raise InputError(f"{path} is not an inventory baseline of schema {SCHEMA_VERSION} "
                          "(write one with traitctl inventory --save FILE).")
     return doc

@@ -1,8 +1,12 @@
 """Code against configuration: the effective settings of every (trait, model) pair, and what is
 configured but absent from the code (or present but not configured). Pure.
 
+Words kept apart: a *model layer* is configuration (``[models."<FQN>".<Trait>]``, one of the layers
+global < model < tenant < tenant+model); a *method override* is code (a model method replacing a
+trait's method, :class:`~traitctl.engine.inventory.model.Override`).
+
 A ``[traits.<Name>]`` table names a trait by its short name (``HasUuid``) or by its FQN; model
-overrides ``[models."<FQN>".<Trait>]`` name the model by FQN.
+layers ``[models."<FQN>".<Trait>]`` name the model by FQN.
 """
 
 from __future__ import annotations
@@ -43,20 +47,20 @@ class Audit:
     :param configured_only: ``[traits.X]`` names that no trait of the code matches.
     :param code_only: trait FQNs (declared or vendor) with no ``[traits.X]`` table.
     :param unknown_models: ``[models."X"]`` names that are not models of the code.
-    :param unused_overrides: ``(model, trait)`` overrides for a model that does not have the trait.
+    :param unused_model_layers: ``(model, trait)`` model layers (``[models."M".T]``) for a trait the
+        model does not have.
     """
 
     pairs: tuple[Pair, ...] = ()
     configured_only: tuple[str, ...] = ()
     code_only: tuple[str, ...] = ()
     unknown_models: tuple[str, ...] = ()
-    unused_overrides: tuple[tuple[str, str], ...] = ()
+    unused_model_layers: tuple[tuple[str, str], ...] = ()
 
     @property
-    def mismatches(self) -> int:
-        """How many findings (not counting pairs)."""
-        return (len(self.configured_only) + len(self.code_only) + len(self.unknown_models)
-                + len(self.unused_overrides))
+    def configured_not_in_code(self) -> int:
+        """How many tables and model layers apply to no code."""
+        return len(self.configured_only) + len(self.unknown_models) + len(self.unused_model_layers)
 
     def to_dict(self) -> dict[str, Any]:
         return {"pairs": [{"model": p.model, "trait": p.trait, "config": p.config_name,
@@ -64,7 +68,7 @@ class Audit:
                           for p in self.pairs],
                 "configured_only": list(self.configured_only), "code_only": list(self.code_only),
                 "unknown_models": list(self.unknown_models),
-                "unused_overrides": [list(pair) for pair in self.unused_overrides]}
+                "unused_model_layers": [list(pair) for pair in self.unused_model_layers]}
 
 
 def audit(inv: Inventory, cfg: ConfigData, tenant: str | None = None) -> Audit:
@@ -83,7 +87,7 @@ def audit(inv: Inventory, cfg: ConfigData, tenant: str | None = None) -> Audit:
     return Audit(pairs=tuple(sorted(pairs, key=lambda p: (p.model.lower(), p.trait.lower()))),
                  configured_only=tuple(sorted(n for n in configured if n not in matched)),
                  code_only=tuple(sorted((f for f in code if names[f.lower()] is None), key=str.lower)),
-                 unknown_models=_unknown_models(inv, cfg), unused_overrides=_unused(inv, cfg, names))
+                 unknown_models=_unknown_models(inv, cfg), unused_model_layers=_unused(inv, cfg, names))
 
 
 def _config_name(fqn: str, configured: list[str]) -> str | None:

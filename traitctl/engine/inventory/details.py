@@ -16,7 +16,7 @@ def trait_detail(inv: Inventory, aud: Audit, trait: TraitInfo | VendorTrait) -> 
     body["vendor"] = isinstance(trait, VendorTrait)
     body["config"] = pairs[0].config_name if pairs else _config_name(aud, trait.fqn)
     overrides = [dict(model=m.fqn, **plain(o)) for m in inv.models for o in m.overrides if o.trait == trait.fqn]
-    return {"schema": SCHEMA_VERSION, "trait": body, "overrides": overrides,
+    return {"schema": SCHEMA_VERSION, "trait": body, "method_overrides": overrides,
             "models": {p.model: {s.key: {"value": s.value, "source": s.source} for s in p.settings} for p in pairs}}
 
 
@@ -47,10 +47,11 @@ def _trait_lines(doc: dict[str, Any]) -> list[str]:
         out += _list("Properties", [f"{p['visibility']} ${p['name']}" for p in t["properties"]])
         out += _list("Used by", t["users"])
     out += _list("Models", t["models"])
-    out += _list("Overrides", [f"{o['model']}::{o['method']}() line {o['line']}" for o in doc["overrides"]])
+    out += _list("Method overrides", [f"{o['model']}::{o['method']}() line {o['line']}"
+                                      for o in doc["method_overrides"]])
     out.append(f"Configuration: [traits.{t['config']}]" if t["config"] else "Configuration: none")
     for model, settings in doc["models"].items():
-        out.append(f"  {model}: {_settings(settings)}")
+        out += [f"  {model}:", *_settings(settings)] if settings else []
     return out
 
 
@@ -61,19 +62,21 @@ def _model_lines(doc: dict[str, Any]) -> list[str]:
     out += _list("Traits", m["traits_direct"]) + _list("Via traits", m["traits_via_traits"])
     out += _list("Inherited", m["traits_inherited"])
     out += _list("Adaptations", [_adaptation(a) for a in m["adaptations"]])
-    out += _list("Overrides", [f"{o['method']}() line {o['line']} replaces {o['trait']}::{o['method']}() "
+    out += _list("Method overrides", [f"{o['method']}() line {o['line']} replaces {o['trait']}::{o['method']}() "
                                f"line {o['trait_line']}" for o in m["overrides"]])
     out += _list("Implements", [f"{o['method']}() line {o['line']} for abstract {o['trait']}::{o['method']}()"
                                 for o in m["implements"]])
     configured = [(trait, settings) for trait, settings in doc["traits"].items() if settings]
     out += ["Configuration:"] if configured else []
-    out += [f"  {short(trait)}: {_settings(settings)}" for trait, settings in configured]
+    for trait, settings in configured:
+        out += [f"  {short(trait)}:", *_settings(settings)]
     return out
 
 
-def _settings(settings: dict[str, Any]) -> str:
-    # JSON literals (true, ["a"]) read like the TOML they came from; Python reprs would not.
-    return ", ".join(f"{k} = {json.dumps(v['value'], default=str)} ({v['source']})" for k, v in settings.items())
+def _settings(settings: dict[str, Any]) -> list[str]:
+    # One key per line, with the layer it comes from; JSON literals (true, ["a"]) read like the
+    # TOML they came from; Python reprs would not.
+    return [f"    {k} = {json.dumps(v['value'], default=str)} ({v['source']})" for k, v in settings.items()]
 
 
 def _list(label: str, items: list[str]) -> list[str]:

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 #: Version of the JSON shape produced by :meth:`Inventory.to_dict` (documented in docs/inventory.md).
-SCHEMA_VERSION = 1
+#: 2 renamed the summary and audit counts that said "overrides" for code and configuration alike.
+SCHEMA_VERSION = 2
+#: Baselines ``--check`` reads: the compared parts (traits, models, pairs) are the same in 1 and 2.
+BASELINE_SCHEMAS = (1, 2)
 
 
 @dataclass(frozen=True)

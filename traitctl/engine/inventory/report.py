@@ -31,28 +31,39 @@ def document(inv: Inventory, aud: Audit | None = None, view: str = "all") -> dic
 
 
 def summary(inv: Inventory, aud: Audit | None = None) -> dict[str, int]:
-    """Counts for the summary line."""
+    """Counts for the summary lines. ``method_overrides``: model methods replacing a trait's
+    method; with an audit, ``configured_not_in_code`` (``[traits.X]`` tables and model layers that
+    apply to no code) and ``in_code_not_configured`` (traits with no ``[traits.X]`` table)."""
     out = {"files": inv.files, "classes": len(inv.classes), "traits": len(inv.traits),
            "vendor_traits": len(inv.vendor_traits), "models": len(inv.models),
            "pairs": sum(len(m.traits) for m in inv.models),
-           "overrides": sum(len(m.overrides) for m in inv.models), "warnings": len(inv.warnings)}
+           "method_overrides": sum(len(m.overrides) for m in inv.models), "warnings": len(inv.warnings)}
     if aud is not None:
-        out["mismatches"] = aud.mismatches
+        out["configured_not_in_code"] = aud.configured_not_in_code
+        out["in_code_not_configured"] = len(aud.code_only)
     return out
 
 
-def summary_line(counts: dict[str, int]) -> str:
-    text = (f"{counts['files']} files: {counts['traits']} traits ({counts['vendor_traits']} vendor), "
-            f"{counts['models']} models, {counts['pairs']} model-trait pairs, {counts['overrides']} overrides")
-    if "mismatches" in counts:
-        text += f", {counts['mismatches']} config mismatches"
-    return text + (f", {counts['warnings']} warnings" if counts["warnings"] else "")
+def summary_lines(counts: dict[str, int]) -> list[str]:
+    """The summary: what the code holds, then how it lines up with the configuration."""
+    lines = [f"{counts['files']} files: {counts['traits']} traits ({counts['vendor_traits']} vendor), "
+             f"{counts['models']} models, {counts['pairs']} model-trait pairs, "
+             f"{_count(counts['method_overrides'], 'method override')}"
+             + (f", {_count(counts['warnings'], 'warning')}" if counts["warnings"] else "")]
+    if "configured_not_in_code" in counts:
+        lines.append(f"Configuration: {counts['configured_not_in_code']} configured but not in the code, "
+                     f"{_count(counts['in_code_not_configured'], 'trait')} in the code but not configured")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 # -- rows shared by tables, Markdown and CSV ---------------------------------------------------
 TRAIT_COLUMNS = ("Trait", "Location", "Uses", "Laravel", "Methods", "Models", "Config")
 VENDOR_COLUMNS = ("Vendor trait", "Models", "Config")
-MODEL_COLUMNS = ("Model", "Location", "Base", "Traits", "Overrides")
+MODEL_COLUMNS = ("Model", "Location", "Base", "Traits", "Method overrides")
 
 
 def trait_rows(inv: Inventory, aud: Audit | None = None, vendor: bool = True) -> list[list[str]]:
@@ -108,7 +119,7 @@ def _shorts(names: Iterable[str]) -> str:
 # -- Markdown and CSV ----------------------------------------------------------------------------
 def markdown(inv: Inventory, aud: Audit | None = None, view: str = "all") -> str:
     """A Markdown report (GitHub tables)."""
-    out = ["# Trait inventory", "", summary_line(summary(inv, aud)), ""]
+    out = ["# Trait inventory", ""] + [part for line in summary_lines(summary(inv, aud)) for part in (line, "")]
     if view in ("all", "traits"):
         out += ["## Traits", "", *_md_table(TRAIT_COLUMNS, trait_rows(inv, aud)), ""]
     if view in ("all", "models"):
@@ -116,10 +127,12 @@ def markdown(inv: Inventory, aud: Audit | None = None, view: str = "all") -> str
                 *_md_table(MODEL_COLUMNS, model_rows(inv)), ""]
     if view in ("all", "models"):
         listed = [f"- {line}" for line in override_lines(inv)] or ["None."]
-        out += ["## Custom overrides", "", *listed, ""]
+        out += ["## Method overrides", "", *listed, ""]
     if aud is not None and view == "all":
-        found = [f"- {line}" for line in mismatch_lines(aud)] or ["None."]
-        out += ["## Configuration mismatches", "", *found, ""]
+        out += ["## Configuration and code", ""]
+        for heading, lines in config_notes(aud) or [("Configuration and code agree.", [])]:
+            out += [f"{heading}{':' if lines else ''}", "", *[f"- {line}" for line in lines], ""]
+        out += [config_notes_footnote(aud), ""] if config_notes(aud) else []
     if inv.warnings and view == "all":
         out += ["## Warnings", "", *[f"- `{w}`" for w in inv.warnings], ""]
     return "\n".join(out)
@@ -146,7 +159,7 @@ def csv_text(inv: Inventory, aud: Audit | None = None, view: str = "all") -> str
         writer.writerow(MODEL_COLUMNS)
         writer.writerows(model_rows(inv))
     else:
-        writer.writerow(("model", "trait", "how", "vendor", "configured", "overrides"))
+        writer.writerow(("model", "trait", "how", "vendor", "configured", "method_overrides"))
         writer.writerows(pair_rows(inv, aud))
     return buf.getvalue()
 
@@ -169,13 +182,25 @@ def override_lines(inv: Inventory) -> list[str]:
             for m in inv.models for o in m.overrides]
 
 
-def mismatch_lines(aud: Audit) -> list[str]:
-    """One sentence per configuration/code mismatch."""
-    lines = [f"[traits.{n}] is configured but no trait in the code has that name" for n in aud.configured_only]
-    lines += [f"{t} is in the code but has no [traits.{short(t)}] table" for t in aud.code_only]
-    lines += [f"[models.'{m}'] overrides a model that is not in the code" for m in aud.unknown_models]
-    lines += [f"[models.'{m}'.{t}] overrides {t} but {short(m)} does not use it" for m, t in aud.unused_overrides]
-    return lines
+def config_notes(aud: Audit) -> list[tuple[str, list[str]]]:
+    """How the configuration lines up with the code, as ``(heading, sentences)`` groups (empty when
+    they agree): tables and model layers that apply to no code, then traits with no table."""
+    unused = [f"[traits.{n}]: no trait in the code has that name" for n in aud.configured_only]
+    unused += [f"[models.'{m}']: a model layer for a model the code does not declare (config validate: a problem)"
+               for m in aud.unknown_models]
+    unused += [f"[models.'{m}'.{t}]: a model layer for {t}, which {short(m)} does not use"
+               for m, t in aud.unused_model_layers]
+    missing = [f"{t}: no [traits.{short(t)}] table, so no settings" for t in aud.code_only]
+    groups = [("Configured but not in the code", unused), ("In the code but not configured", missing)]
+    return [(heading, lines) for heading, lines in groups if lines]
+
+
+def config_notes_footnote(aud: Audit) -> str:
+    """What :func:`config_notes` are, to print under them: notes, and how ``config validate`` sees them."""
+    text = "These are notes, not errors: traitctl config validate checks the configuration's own rules"
+    if aud.unknown_models:
+        return text + " and reports only the model layers marked as a problem."
+    return text + " and reports none of them."
 
 
 # -- graphs -------------------------------------------------------------------------------------

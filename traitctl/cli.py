@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "export": "traitctl.commands.export:app",
     "serve": "traitctl.commands.serve:app",
     "cache": "traitctl.commands.cache:app",
+    "version": "traitctl.commands.version:app",
 }
 
 
@@ -63,7 +64,11 @@ SUMMARIES: dict[str, str] = {
     "export": "Export configuration and flags for applications: laravel, json (snapshot), flagd.",
     "serve": "Serve the dashboard, /health and /metrics as a local web app (token, read-only by default).",
     "cache": "The application cache (Redis): stats, keys and flush of one trait, model or tenant.",
+    "version": "traitctl's version; with --json also Python, libraries and the store schema.",
 }
+
+#: ``-h`` is ``--help`` on every command (child contexts inherit it; each group sets it too).
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
 def _guarded(cls: type) -> type:
@@ -127,9 +132,21 @@ class LazyGroup(TyperGroup):
         return guard_numbers(command)
 
 
-app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True,
+def _show_version(value: bool) -> None:
+    """``--version``: one line, no configuration read and nothing heavy imported."""
+    if value:
+        from traitctl import __version__
+
+        typer.echo(f"traitctl {__version__}")
+        raise Exit()
+
+
+app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True, context_settings=CONTEXT_SETTINGS,
                   pretty_exceptions_show_locals=False,
-                  help="traitctl: inventory, configure, flag, run and watch the traits of your models.")
+                  help="traitctl: inventory, configure, flag, run and watch the traits of your models.",
+                  epilog="\b\nExamples:\n  traitctl inventory\n  traitctl config get ttl --trait Cacheable\n"
+                         "  traitctl flags list\n  traitctl health\n\n"
+                         "Conventions (short options, --format, --limit, exit codes): docs/cli.md.")
 
 
 @app.callback()
@@ -147,6 +164,8 @@ def root(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR=1).")] = False,
     lock_timeout: Annotated[Optional[float], typer.Option("--lock-timeout", envvar="TRAITCTL_LOCK_TIMEOUT",
         show_envvar=True, help="Seconds to wait for the configuration lock (default 10).")] = None,
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_show_version,
+        help="Print traitctl's version and exit (`traitctl version --json` for more).")] = False,
 ) -> None:
     env = os.environ
     out = Output(json_mode=json_, quiet=quiet, verbose=verbose, color=color_wanted(no_color, env, sys.stdout))

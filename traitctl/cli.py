@@ -22,7 +22,7 @@ import typer  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 from typer.exceptions import Abort, Exit  # noqa: E402
 
-from traitctl.context import App, GlobalOptions  # noqa: E402
+from traitctl.context import CONTEXT_SETTINGS, App, GlobalOptions  # noqa: E402
 from traitctl.engine.errors import TraitctlError  # noqa: E402
 from traitctl.output import Output, color_wanted  # noqa: E402
 
@@ -66,9 +66,6 @@ SUMMARIES: dict[str, str] = {
     "cache": "The application cache (Redis): stats, keys and flush of one trait, model or tenant.",
     "version": "traitctl's version; with --json also Python, libraries and the store schema.",
 }
-
-#: ``-h`` is ``--help`` on every command (child contexts inherit it; each group sets it too).
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
 def _guarded(cls: type) -> type:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from traitctl import completion
-from traitctl.context import App, current
+from traitctl.context import CONTEXT_SETTINGS, App, current  # noqa: F401  (CONTEXT_SETTINGS: for the groups)
 
 
 def not_empty(value: Optional[str]) -> Optional[str]:

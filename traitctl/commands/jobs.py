@@ -7,14 +7,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for, command_line
+from traitctl import completion
+from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for, command_line,
+                                      examples, limit_option)
 from traitctl.context import App
 
-app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True)
+app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True,
+                  add_completion=False, context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl jobs enqueue HasUserTracking audit",
+                                  "traitctl jobs list --state queued --limit 20",
+                                  "traitctl jobs schedule", "traitctl jobs stats --queue default"))
 
-StateOpt = Annotated[Optional[str], typer.Option("--state", "-s",
+StateOpt = Annotated[Optional[str], typer.Option("--state", "-s", autocompletion=completion.job_states,
                      help="queued, running, succeeded, failed or cancelled.")]
-LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")]
+LimitOpt = Annotated[int, limit_option("jobs, newest first")]
 IdArg = Annotated[int, typer.Argument(help="Job id (from jobs enqueue or jobs list).")]
 
 
@@ -67,7 +73,8 @@ def _operation(state: App, target: str, operation: Optional[str], tenant: Option
 
 @app.command()
 def enqueue(
-    target: Annotated[str, typer.Argument(metavar="TRAIT", help="Trait, or a system operation on its own.")],
+    target: Annotated[str, typer.Argument(metavar="TRAIT", help="Trait, or a system operation on its own.",
+                                          autocompletion=completion.trait_names)],
     operation: Annotated[Optional[str], typer.Argument(help="audit, cleanup or one of the trait's operations.")] = None,
     model: ModelOpt = None, tenant: TenantOpt = None,
     data: Annotated[Optional[list[str]], typer.Option("--data", "-d", help="KEY=VALUE for the job (repeatable).")] = None,
@@ -110,7 +117,7 @@ def enqueue(
 
 @app.command("list")
 def list_(state_: StateOpt = None, trait: OptTraitOpt = None,
-          operation: Annotated[Optional[str], typer.Option("--operation", "-o", help="Only this operation.")] = None,
+          operation: Annotated[Optional[str], typer.Option("--operation", help="Only this operation.")] = None,
           limit: LimitOpt = 50, json: JsonOpt = False) -> None:
     """List job records, newest first."""
     from traitctl.engine.jobs import STATES
@@ -236,7 +243,8 @@ def schedule(json: JsonOpt = False) -> None:
 
 @app.command()
 def stats(json: JsonOpt = False,
-          queue: Annotated[Optional[str], typer.Option("--name", help="Queue name (default: [jobs] queue).")] = None) -> None:
+          queue: Annotated[Optional[str], typer.Option("--queue", "-Q", "--name",
+                                                        help="Queue name (default: [jobs] queue).")] = None) -> None:
     """Job counts by state, jobs finished in the last hour, and what waits on the queue."""
     import datetime as dt
 

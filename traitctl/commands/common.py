@@ -119,7 +119,7 @@ def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:
 
 
 def output_folder(raw: str, option: str, cwd: Path) -> Path:
-    """The folder an output option (``docs generate --out``) names: it may be created, but only
+    """The folder an output option (``docs generate --output``) names: it may be created, but only
     inside a folder that exists.
 
     :raises InputError: naming the option and the missing parent folder.

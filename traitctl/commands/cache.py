@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, TraitOpt, YesOpt, app_for, examples,
-                                      limit_option, not_empty)
+from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, TraitOpt, YesOpt,
+                                      app_for, examples, limit_option, not_empty)
 
 app = typer.Typer(help="The application cache (Redis) under traitctl's key scheme: stats, keys, flush.",
                   add_completion=False, no_args_is_help=True, context_settings=CONTEXT_SETTINGS,

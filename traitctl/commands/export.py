@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, examples, format_option, output_option
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, examples, format_option,
+                                      output_option)
 from traitctl.context import App
 from traitctl.engine.errors import InputError
 

@@ -419,7 +419,8 @@ def _read_subjects(source: str) -> list[str]:
 
 # -- schedules and guards --------------------------------------------------------------------------------------------------
 @app.command()
-def schedule(name: FlagArg, steps: Annotated[Optional[list[str]], typer.Argument(help="Steps PERCENT@DATE, e.g. 10@2027-03-01 50@2027-03-08 (dates in the future).")] = None,
+def schedule(name: FlagArg, steps: Annotated[Optional[list[str]], typer.Argument(
+                 help="Steps PERCENT@DATE, e.g. 10@2027-03-01 50@2027-03-08 (dates in the future).")] = None,
              clear: Annotated[bool, typer.Option("--clear", help="Remove the schedule (and unpause).")] = False,
              now: NowOpt = None, dry_run: DryRunOpt = False) -> None:
     """Set a rollout schedule: traitctl flags schedule NAME 10@2026-12-01 50@2026-12-03 100@2026-12-05."""

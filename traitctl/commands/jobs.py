@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from traitctl import completion
-from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for, command_line,
-                                      examples, limit_option)
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for,
+                                      command_line, examples, limit_option)
 from traitctl.context import App
 
 app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True,
@@ -83,6 +83,7 @@ def enqueue(
     priority: Annotated[Optional[int], typer.Option("--priority", min=-100, max=100, help="Higher runs first.")] = None,
     all_traits: Annotated[bool, typer.Option("--all", help="audit/cleanup for every trait: jobs enqueue --all cleanup.")] = False,
     json: JsonOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Queue TRAIT OPERATION (or a system OPERATION: audit, cleanup, flags-advance, record-trends,
     inventory, noop) and print the job id."""
@@ -103,6 +104,9 @@ def enqueue(
         from traitctl.commands.config import _match_model
 
         model = _match_model(state, state.config(), model, known_only=True)
+    if dry_run:
+        _would_enqueue(state, trait, op, model, tenant, values, eta, priority)
+        return
     service = _service(state)
     job = service.enqueue(spec, trait=trait, model=model, tenant=tenant,
                           data=values, eta=eta, priority=priority, now=now)
@@ -113,6 +117,17 @@ def enqueue(
     state.out.line(str(job.id))
     when = f" at {_when(eta)} UTC" if eta else ""
     state.out.success(f"Queued {trait + ' ' if trait else ''}{op} as job {job.id} on queue {job.queue}{when}.")
+
+
+def _would_enqueue(state: App, trait: Optional[str], op: str, model: Optional[str], tenant: Optional[str],
+                   values: dict, eta: Any, priority: Optional[int]) -> None:
+    """``enqueue --dry-run``: the job that would be queued, checked as a real one; nothing recorded."""
+    if state.out.json_mode:
+        state.out.json({"dry_run": True, "trait": trait, "operation": op, "model": model, "tenant": tenant,
+                        "data": values, "eta": eta, "priority": priority})
+        return
+    when = f" at {_when(eta)} UTC" if eta else ""
+    state.out.success(f"Would queue {trait + ' ' if trait else ''}{op}{when} (--dry-run: nothing queued).")
 
 
 @app.command("list")

@@ -16,7 +16,8 @@ FORMATS = ("table", "markdown", "json")
 DEPRECATED_FORMATS = {"rich": "table"}
 
 
-@app.command("migrate-plan", epilog=examples("traitctl migrate-plan", "traitctl migrate-plan --trait Cacheable --format markdown",
+@app.command("migrate-plan", epilog=examples("traitctl migrate-plan",
+                                              "traitctl migrate-plan --trait Cacheable --format markdown",
                                               "traitctl migrate-plan --apply-schedule --dry-run"))
 def migrate_plan(
     start: Annotated[Optional[str], typer.Option("--start", help="First day, YYYY-MM-DD (default: today).")] = None,
@@ -30,7 +31,8 @@ def migrate_plan(
                      "traits it uses); repeatable.")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Plan only this model in phase 3; "
                      "repeatable.")] = None,
-    format_: Annotated[str, format_option(*FORMATS, help="table, markdown or json ('rich': table, deprecated).")] = "table",
+    format_: Annotated[str, format_option(*FORMATS,
+                                          help="table, markdown or json ('rich': table, deprecated).")] = "table",
     apply_schedule: Annotated[bool, typer.Option("--apply-schedule", help="Write phase 4's steps as flag "
                               "schedules (recorded in history; with --dry-run show the diff).")] = False,
     telemetry: Annotated[bool, typer.Option("--telemetry/--no-telemetry", help="Show each trait's baseline "

@@ -7,14 +7,15 @@ from typing import Annotated, Optional
 import typer
 
 from traitctl import completion
-from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, command_line, examples, record_edit,
-                                      show_diff)
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, command_line, examples,
+                                      record_edit, show_diff)
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound
 
 app = typer.Typer(help="List, add and remove tenants.", no_args_is_help=True, add_completion=False,
                   context_settings=CONTEXT_SETTINGS,
-                  epilog=examples("traitctl tenants list", "traitctl tenants add initech --name Initech --file --dry-run",
+                  epilog=examples("traitctl tenants list",
+                                  "traitctl tenants add initech --name Initech --file --dry-run",
                                   "traitctl tenants remove globex --force --dry-run"))
 
 NewTenantArg = Annotated[str, typer.Argument(metavar="TENANT", help="The new tenant's id: letters, digits, . _ and - "

@@ -13,8 +13,9 @@ from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTr
 app = typer.Typer(help="The application cache (Redis) under traitctl's key scheme: stats, keys, flush.",
                   add_completion=False, no_args_is_help=True, context_settings=CONTEXT_SETTINGS,
                   epilog=examples("traitctl cache stats --cache redis://127.0.0.1:6379/0",
-                                  "traitctl cache keys --trait Cacheable --tenant acme --limit 20",
-                                  "traitctl cache flush --trait Cacheable --model Product --dry-run"))
+                                  "traitctl cache keys --trait Cacheable --limit 20 --cache redis://127.0.0.1:6379/0",
+                                  "traitctl cache flush --trait Cacheable --tenant acme --dry-run "
+                                  "--cache redis://127.0.0.1:6379/0"))
 
 CacheOpt = Annotated[Optional[str], typer.Option(
     "--cache", help="redis://host:port/db (default: $TRAITCTL_CACHE, then [cache] url).", callback=not_empty)]

@@ -11,8 +11,8 @@ from traitctl.commands.common import CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_f
 
 app = typer.Typer(help="Generate Markdown documentation of traits and models (and check it is current).",
                   no_args_is_help=True, add_completion=False, context_settings=CONTEXT_SETTINGS,
-                  epilog=examples("traitctl docs generate --dry-run", "traitctl docs generate --output site/traits",
-                                  "traitctl docs check --output site/traits"))
+                  epilog=examples("traitctl docs generate --dry-run", "traitctl docs generate --output pages",
+                                  "traitctl docs check --output pages"))
 
 OutOpt = Annotated[str, output_option("Output folder (relative to the current folder).")]
 DEFAULT_OUT = "docs/traits"

@@ -27,7 +27,7 @@ LossyOpt = Annotated[bool, typer.Option("--allow-lossy", help="Export what the f
 
 
 @app.command(epilog=examples("traitctl export --format json --output -",
-                            "traitctl export --format flagd --output flags.flagd.json --dry-run",
+                            "traitctl export --format flagd --output flags.flagd.json --allow-lossy --dry-run",
                             "traitctl export --format json --output snapshot.json --check"))
 def export(format_: FormatsOpt = None, out: OutOpt = None, dry_run: DryRunOpt = False, check: CheckOpt = False,
            allow_lossy: LossyOpt = False, json: JsonOpt = False) -> None:

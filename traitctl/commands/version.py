@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import typer
 
-from traitctl.commands.common import JsonOpt, app_for, examples
+from traitctl.commands.common import CONTEXT_SETTINGS, JsonOpt, app_for, examples
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
 
 
 @app.command("version", epilog=examples("traitctl version", "traitctl version --json", "traitctl --version"))

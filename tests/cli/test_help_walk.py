@@ -148,6 +148,14 @@ def test_short_options_have_one_meaning_across_the_cli():
     assert {"-n", "-o", "-s", "-p", "-l", "-L"} <= set(meanings)  # the ones that used to mean two things
 
 
+def test_the_table_is_the_one_in_docs_cli_md():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("## Short options", 1)[1].split("\n## ", 1)[0].split("Changed spellings", 1)[0]
+    assert dict(re.findall(r"`(-[A-Za-z])` \| `(--[a-z-]+)`", section)) == SHORT_OPTIONS
+
+
 def test_no_short_option_for_the_options_that_must_have_none():
     bare = ("--since", "--until", "--period", "--operation", "--tenant", "--strict", "--check")
     for path, command in TREE.items():

@@ -1,14 +1,19 @@
 """Start-up cost of traitctl against bare Python, on the bundled example.
 
 Usage: python bench/startup.py [--runs 15]
-Prints medians and the ratio to `python -c pass` measured in the same run (target: config get <= 6x).
+Prints medians and the ratio to `python -c pass` measured in the same run (target: config get <= 6x;
+completion of a tenant id <= 150 ms, on the bundled example and with 5,000 tenant files).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -33,8 +38,38 @@ def main() -> None:
         "traitctl --help": ["--help"],
         "traitctl config explain ttl --trait Cacheable": ["config", "explain", "ttl", "--trait", "Cacheable"],
     }
+    cases["traitctl --version"] = ["--version"]
     for name, argv in cases.items():
         report(name, time_command([py, "-m", "traitctl", *argv], args.runs, env=env), baseline)
+    with tempfile.TemporaryDirectory() as tmp:
+        many = _many_tenants(Path(tmp), 5000)
+        for name, config in (("TAB: --tenant (bundled example)", ROOT / "config" / "traits.toml"),
+                             ("TAB: --tenant (5,000 tenant files)", many)):
+            report(name, time_command([py, "-m", "traitctl"], args.runs, env=_completion_env(config, env)), baseline)
+
+
+#: What bash's completion function sets for ``traitctl config get ttl --tenant <TAB>`` (click's protocol).
+COMPLETION_WORDS = "traitctl config get ttl --trait Cacheable --tenant "
+
+
+def _completion_env(config: Path, env: dict) -> dict:
+    """The environment of one TAB press, checked once: it must list tenant ids (``acme``)."""
+    full = dict(env, TRAITCTL_CONFIG=str(config), _TRAITCTL_COMPLETE="complete_bash", COMP_WORDS=COMPLETION_WORDS,
+                COMP_CWORD=str(len(COMPLETION_WORDS.split())))
+    proc = subprocess.run([sys.executable, "-m", "traitctl"], env=dict(os.environ, **full), capture_output=True,
+                          text=True)
+    if "acme" not in proc.stdout.split():
+        sys.exit(f"tenant completion did not list acme: {proc.stdout[:200]!r} {proc.stderr[:300]!r}")
+    return full
+
+
+def _many_tenants(folder: Path, count: int) -> Path:
+    """The bundled configuration plus ``count`` tenant files (``tenants/t00001.toml`` …)."""
+    shutil.copytree(ROOT / "config", folder / "config", ignore=shutil.ignore_patterns(".traitctl", "*.lock"))
+    tenants = folder / "config" / "tenants"
+    for n in range(count):
+        (tenants / f"t{n:05d}.toml").write_text('name = "Tenant %d"\n' % n)
+    return folder / "config" / "traits.toml"
 
 
 if __name__ == "__main__":

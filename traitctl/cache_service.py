@@ -166,13 +166,13 @@ def hit_ratios(app: Any, traits: list[str], model: str | None, tenant: str | Non
 
 
 def keys(t: Target, limit: int) -> dict[str, Any]:
-    """The first ``limit`` matching keys (in SCAN order) with their TTL left, and how many match."""
-    if limit < 1:
-        raise InputError(f"--limit must be at least 1, not {limit}.")
+    """The first ``limit`` matching keys (in SCAN order; 0: all) with their TTL left, and how many match."""
+    if limit < 0:
+        raise InputError(f"--limit must be at least 1 (or 0 for all), not {limit}.")
     store = _open(t)
     try:
         found = _matching(store, t)
-        shown = found[:limit]
+        shown = found[:limit] if limit else found
         ttls = store.ttls(shown)
     finally:
         store.close()

@@ -22,7 +22,7 @@ import typer  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 from typer.exceptions import Abort, Exit  # noqa: E402
 
-from traitctl.context import App, GlobalOptions  # noqa: E402
+from traitctl.context import CONTEXT_SETTINGS, App, GlobalOptions  # noqa: E402
 from traitctl.engine.errors import TraitctlError  # noqa: E402
 from traitctl.output import Output, color_wanted  # noqa: E402
 
@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "export": "traitctl.commands.export:app",
     "serve": "traitctl.commands.serve:app",
     "cache": "traitctl.commands.cache:app",
+    "version": "traitctl.commands.version:app",
 }
 
 
@@ -63,6 +64,7 @@ SUMMARIES: dict[str, str] = {
     "export": "Export configuration and flags for applications: laravel, json (snapshot), flagd.",
     "serve": "Serve the dashboard, /health and /metrics as a local web app (token, read-only by default).",
     "cache": "The application cache (Redis): stats, keys and flush of one trait, model or tenant.",
+    "version": "traitctl's version; with --json also Python, libraries and the store schema.",
 }
 
 
@@ -127,9 +129,21 @@ class LazyGroup(TyperGroup):
         return guard_numbers(command)
 
 
-app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True,
+def _show_version(value: bool) -> None:
+    """``--version``: one line, no configuration read and nothing heavy imported."""
+    if value:
+        from traitctl import __version__
+
+        typer.echo(f"traitctl {__version__}")
+        raise Exit()
+
+
+app = typer.Typer(cls=LazyGroup, no_args_is_help=True, add_completion=True, context_settings=CONTEXT_SETTINGS,
                   pretty_exceptions_show_locals=False,
-                  help="traitctl: inventory, configure, flag, run and watch the traits of your models.")
+                  help="traitctl: inventory, configure, flag, run and watch the traits of your models.",
+                  epilog="\b\nExamples:\n  traitctl inventory\n  traitctl config get ttl --trait Cacheable\n"
+                         "  traitctl flags list\n  traitctl health\n\n"
+                         "Conventions (short options, --format, --limit, exit codes): docs/cli.md.")
 
 
 @app.callback()
@@ -147,6 +161,8 @@ def root(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR=1).")] = False,
     lock_timeout: Annotated[Optional[float], typer.Option("--lock-timeout", envvar="TRAITCTL_LOCK_TIMEOUT",
         show_envvar=True, help="Seconds to wait for the configuration lock (default 10).")] = None,
+    version: Annotated[bool, typer.Option("--version", "-V", is_eager=True, callback=_show_version,
+        help="Print traitctl's version and exit (`traitctl version --json` for more).")] = False,
 ) -> None:
     env = os.environ
     out = Output(json_mode=json_, quiet=quiet, verbose=verbose, color=color_wanted(no_color, env, sys.stdout))

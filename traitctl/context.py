@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from traitctl.settings import Settings
     from traitctl.store.db import Store
 
+#: Click context settings of every command group: ``-h`` is ``--help`` everywhere.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
 
 @dataclass
 class GlobalOptions:

@@ -27,7 +27,7 @@ from traitctl.engine.errors import InputError, ValidationError
 
 FORMATS = ("laravel", "json", "flagd")
 RENDERERS = {"laravel": "traitctl.engine.export_laravel", "flagd": "traitctl.engine.export_flagd"}
-#: where a format goes when neither ``--out`` nor ``[export] <format>`` says (relative to the config file).
+#: where a format goes when neither ``--output`` nor ``[export] <format>`` says (relative to the config file).
 DEFAULT_PATHS = {"json": ".traitctl/snapshot.json", "flagd": ".traitctl/flags.flagd.json"}
 #: event kinds that change what an export contains.
 WRITE_KINDS = ("config.", "flag.", "tenant.", "rollback")
@@ -140,21 +140,21 @@ def dump_json(doc: Mapping[str, Any]) -> str:
 
 # -- targets --------------------------------------------------------------------------------------------------------------
 def targets(app: Any, fmt: str, names: list[str], out: str | None) -> list[Path | None]:
-    """Where each rendered file goes: ``--out`` (relative to the current folder), else ``[export]``
+    """Where each rendered file goes: ``--output`` (relative to the current folder), else ``[export]``
     (relative to the configuration file), else the default; ``None`` is stdout.
 
     :raises InputError: for an empty path, a missing folder, or a Laravel folder nobody named.
     """
     if out is not None:
         if not out.strip():
-            raise InputError("--out is empty: give a file or folder (or '-' for stdout).")
+            raise InputError("--output is empty: give a file or folder (or '-' for stdout).")
         if out == "-":
             if fmt == "laravel":
-                raise InputError("--out - (stdout) cannot hold the two Laravel files: give a folder.")
+                raise InputError("--output - (stdout) cannot hold the two Laravel files: give a folder.")
             return [None]
         chosen = Path(out).expanduser()
         chosen = chosen if chosen.is_absolute() else Path(app.cwd) / chosen
-        where = "--out"
+        where = "--output"
     else:
         chosen, where = _configured(app, fmt)
         if chosen is None:
@@ -190,7 +190,7 @@ def _laravel_default(app: Any, base: Path) -> Path:
         candidate = (base / sources[0]).parent / "config"
         if candidate.is_dir():
             return candidate
-    raise InputError("No folder for the Laravel export: pass --out DIR or set [export] laravel = \"…/config\" "
+    raise InputError("No folder for the Laravel export: pass --output DIR or set [export] laravel = \"…/config\" "
                      "(the default, <first [traitctl] source>/../config, does not exist).")
 
 

@@ -116,7 +116,7 @@ def test_bad_input_and_unreachable_cache_exit_2(cache_project):
     assert "Traceback" not in dead.stderr and len(dead.stderr.strip().splitlines()) == 1
     wrong = run_cli("cache", "keys", "--cache", "http://h/x", cwd=root)
     assert wrong.exit_code == 2 and "not a Redis URL" in wrong.stderr
-    limit = run_cli("cache", "keys", "--limit", "0", cwd=root)
+    limit = run_cli("cache", "keys", "--limit", "-1", cwd=root)
     assert limit.exit_code == 2 and "--limit" in limit.stderr
     env = run_cli("cache", "stats", cwd=root, env={"TRAITCTL_CACHE": "redis://u:pw9@127.0.0.1:1/0"})
     assert env.exit_code == 2 and "pw9" not in env.stderr

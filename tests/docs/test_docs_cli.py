@@ -60,20 +60,20 @@ def test_other_files_in_the_folder_are_left_alone(cli, project: Path):
     out = project / "site"
     out.mkdir()
     (out / "notes.md").write_text("mine\n")
-    assert cli("docs", "generate", "--out", "site").exit_code == 0
+    assert cli("docs", "generate", "--output", "site").exit_code == 0
     assert (out / "notes.md").read_text() == "mine\n"
-    assert cli("docs", "check", "--out", "site").exit_code == 0
+    assert cli("docs", "check", "--output", "site").exit_code == 0
 
 
 def test_out_that_is_a_file_is_bad_input(cli, project: Path):
     (project / "pages").write_text("not a folder\n")
-    result = cli("docs", "generate", "--out", "pages")
+    result = cli("docs", "generate", "--output", "pages")
     assert result.exit_code == 2
-    assert result.stderr == "error: --out pages is a file, not a folder; choose a folder for the pages.\n"
-    assert cli("docs", "check", "--out", "pages").exit_code == 2
+    assert result.stderr == "error: --output pages is a file, not a folder; choose a folder for the pages.\n"
+    assert cli("docs", "check", "--output", "pages").exit_code == 2
 
 
 def test_check_without_pages_exits_1(cli):
-    result = cli("docs", "check", "--out", "nowhere")
+    result = cli("docs", "check", "--output", "nowhere")
     assert result.exit_code == 1
     assert "missing: " in result.stdout

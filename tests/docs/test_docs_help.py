@@ -9,8 +9,8 @@ import pytest
     (("health", "--help"), ["--only", "--strict", "--json"]),
     (("migrate-plan", "--help"), ["--start", "--batch-size", "--format", "--apply-schedule", "--dry-run"]),
     (("docs", "--help"), ["generate", "check"]),
-    (("docs", "generate", "--help"), ["--out", "--dry-run"]),
-    (("docs", "check", "--help"), ["--out", "--json"]),
+    (("docs", "generate", "--help"), ["--output", "--dry-run"]),
+    (("docs", "check", "--help"), ["--output", "--json"]),
 ])
 def test_help(cli, args, words):
     result = cli(*args)

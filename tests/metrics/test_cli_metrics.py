@@ -235,7 +235,7 @@ def test_server_view_json_and_configured_thresholds(cli, config_file):
     default = "cpu_percent = { warning = 70, critical = 90 }"
     assert default in config_file.read_text()  # the bundled [telemetry.server] table
     config_file.write_text(config_file.read_text().replace(default, "cpu_percent = { warning = -1, critical = -0.5 }"))
-    result = cli("metrics", "server", "--json", "--check")
+    result = cli("metrics", "server", "--json", "--strict")
     assert result.exit_code == 1  # any CPU reading is above a negative critical level
     data = json.loads(result.stdout)
     cpu = next(c for c in data["checks"] if c["name"] == "cpu_percent")

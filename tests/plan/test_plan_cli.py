@@ -63,11 +63,15 @@ def test_markdown_is_a_reviewable_document(cli):
     assert cli("migrate-plan", "--start", "2026-12-01", "--format", "markdown").stdout == md
 
 
-def test_rich_output_shows_phases_and_timeline(cli):
+def test_table_output_shows_phases_and_timeline(cli):
     result = cli("migrate-plan", "--start", "2026-12-01")
     assert result.exit_code == 0, result
     assert "Migration plan 2026-12-01" in result.stdout
     assert "Phase 2: Trait migration" in result.stdout and "█" in result.stdout
+    # "rich" was the human view's old name: still accepted, with a warning, and the same output.
+    old = cli("migrate-plan", "--start", "2026-12-01", "--format", "rich")
+    assert old.exit_code == 0 and old.stdout == result.stdout
+    assert old.stderr == "warning: --format rich is deprecated: use --format table.\n"
 
 
 def test_holidays_and_batch_size(cli, config_file):
@@ -87,7 +91,7 @@ def test_holidays_and_batch_size(cli, config_file):
     (["--batch-size", "0"], "error: --batch-size must be at least 1, got 0."),
     (["--trait", "HasSlog"], "error: Unknown trait 'HasSlog'. Did you mean"),
     (["--model", "Nobody"], "error: Unknown model 'Nobody'."),
-    (["--format", "pdf"], "error: --format 'pdf' is not one of rich, markdown, json."),
+    (["--format", "pdf"], "error: --format 'pdf' is not one of table, markdown, json."),
     (["--flags", "model"], "error: migration -> flags: expected \"phase\" or \"trait\""),
 ])
 def test_bad_input_exits_2(cli, args, message):

@@ -25,11 +25,11 @@ def auto(project, config_file):
 
 def test_json_export_check_and_dry_run(cli, project):
     out = project / "snap.json"
-    missing = cli("export", "--format", "json", "--out", "snap.json", "--check")
+    missing = cli("export", "--format", "json", "--output", "snap.json", "--check")
     assert missing.exit_code == 1 and "+++ " in missing.stdout and not out.exists()
-    dry = cli("export", "--format", "json", "--out", "snap.json", "--dry-run")
+    dry = cli("export", "--format", "json", "--output", "snap.json", "--dry-run")
     assert dry.exit_code == 0 and '"schema": "traitctl.snapshot/1"' in dry.stdout and not out.exists()
-    written = cli("--json", "export", "--format", "json", "--out", "snap.json")
+    written = cli("--json", "export", "--format", "json", "--output", "snap.json")
     assert written.exit_code == 0, written
     report = json.loads(written.stdout)["exports"][0]
     assert report["files"][0] == {"path": str(out), "changed": True, "written": True}
@@ -37,21 +37,21 @@ def test_json_export_check_and_dry_run(cli, project):
     assert doc["schema"] == "traitctl.snapshot/1" and doc["source"] == "config/traits.toml"
     assert doc["digest"].startswith("sha256:") and doc["generated"].endswith("Z")
     assert doc["models"]["App\\Models\\Product"]["Cacheable"]["settings"]["ttl"] == 600
-    again = cli("export", "--format", "json", "--out", "snap.json", "--check")  # only `generated` would differ
+    again = cli("export", "--format", "json", "--output", "snap.json", "--check")  # only `generated` would differ
     assert again.exit_code == 0 and again.stdout == "", again
     assert not list(project.glob(".snap.json.*"))  # no temporary file left behind
 
 
 def test_bad_targets_are_refused_and_create_nothing(cli, project):
-    gone = cli("export", "--format", "json", "--out", "nowhere/snap.json")
+    gone = cli("export", "--format", "json", "--output", "nowhere/snap.json")
     assert gone.exit_code == 2 and "nowhere does not exist" in gone.stderr and not (project / "nowhere").exists()
-    empty = cli("export", "--format", "json", "--out", "")
-    assert empty.exit_code == 2 and "--out is empty" in empty.stderr
+    empty = cli("export", "--format", "json", "--output", "")
+    assert empty.exit_code == 2 and "--output is empty" in empty.stderr
     unknown = cli("export", "--format", "yaml")
     assert unknown.exit_code == 2 and "Unknown export format 'yaml'" in unknown.stderr
     nothing = cli("export")
     assert nothing.exit_code == 2 and "give --format" in nothing.stderr
-    folder = cli("export", "--format", "laravel", "--out", "no-such-dir")
+    folder = cli("export", "--format", "laravel", "--output", "no-such-dir")
     assert folder.exit_code == 2 and not (project / "no-such-dir").exists()
 
 
@@ -77,12 +77,12 @@ def test_missing_renderer_is_one_clear_line(cli, project):
     try:
         import traitctl.engine.export_laravel  # noqa: F401
     except ModuleNotFoundError:
-        result = cli("export", "--format", "laravel", "--out", str(project))
+        result = cli("export", "--format", "laravel", "--output", str(project))
         assert result.exit_code == 2
         assert result.stderr == ("error: traitctl export --format laravel needs traitctl.engine.export_laravel, "
                                  "which is not part of this build.\n")
     else:
-        result = cli("export", "--format", "laravel", "--out", str(project), "--allow-lossy")
+        result = cli("export", "--format", "laravel", "--output", str(project), "--allow-lossy")
         assert result.exit_code == 0, result
         assert (project / "traits.php").exists() and (project / "feature_flags.php").exists()
 

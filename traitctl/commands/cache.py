@@ -7,10 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, TraitOpt, app_for, not_empty
+from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, TraitOpt, YesOpt,
+                                      app_for, examples, limit_option, not_empty)
 
 app = typer.Typer(help="The application cache (Redis) under traitctl's key scheme: stats, keys, flush.",
-                  add_completion=False, no_args_is_help=True)
+                  add_completion=False, no_args_is_help=True, context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl cache stats --cache redis://127.0.0.1:6379/0",
+                                  "traitctl cache keys --trait Cacheable --limit 20 --cache redis://127.0.0.1:6379/0",
+                                  "traitctl cache flush --trait Cacheable --tenant acme --dry-run "
+                                  "--cache redis://127.0.0.1:6379/0"))
 
 CacheOpt = Annotated[Optional[str], typer.Option(
     "--cache", help="redis://host:port/db (default: $TRAITCTL_CACHE, then [cache] url).", callback=not_empty)]
@@ -48,7 +53,7 @@ def stats(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt =
 
 @app.command()
 def keys(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, cache: CacheOpt = None,
-         limit: Annotated[int, typer.Option("--limit", "-l", help="Show at most this many keys.")] = 50,
+         limit: Annotated[int, limit_option("keys")] = 50,
          json: JsonOpt = False) -> None:
     """The matching keys (SCAN order) with their TTL left."""
     from traitctl import cache_service
@@ -68,7 +73,7 @@ def keys(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
 @app.command()
 def flush(trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, cache: CacheOpt = None,
           dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Count the keys; remove nothing.")] = False,
-          yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+          yes: YesOpt = False,
           json: JsonOpt = False) -> None:
     """Remove the cached results of one trait (narrowed by --model, --tenant) with UNLINK; recorded in history."""
     from traitctl import cache_service

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.context import App, current
+from traitctl import completion
+from traitctl.context import CONTEXT_SETTINGS, App, current  # noqa: F401  (CONTEXT_SETTINGS: for the groups)
 
 
 def not_empty(value: Optional[str]) -> Optional[str]:
@@ -19,11 +20,38 @@ def not_empty(value: Optional[str]) -> Optional[str]:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Show the diff; write nothing.")]
-TraitOpt = Annotated[str, typer.Option("--trait", "-t", help="Trait name (as in [traits.<Trait>]).", callback=not_empty)]
-OptTraitOpt = Annotated[Optional[str], typer.Option("--trait", "-t", help="Only this trait.", callback=not_empty)]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed off a terminal).")]
+TraitOpt = Annotated[str, typer.Option("--trait", "-t", help="Trait name (as in [traits.<Trait>]).", callback=not_empty,
+                                       autocompletion=completion.trait_names)]
+OptTraitOpt = Annotated[Optional[str], typer.Option("--trait", "-t", help="Only this trait.", callback=not_empty,
+                                                    autocompletion=completion.trait_names)]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model FQN (or unique short name).",
-                                                 callback=not_empty)]
-TenantOpt = Annotated[Optional[str], typer.Option("--tenant", help="Tenant id.", callback=not_empty)]
+                                                 callback=not_empty, autocompletion=completion.model_names)]
+TenantOpt = Annotated[Optional[str], typer.Option("--tenant", help="Tenant id.", callback=not_empty,
+                                                  autocompletion=completion.tenant_ids)]
+FlagArg = Annotated[str, typer.Argument(help="Flag name (as in [flags.<name>]).", autocompletion=completion.flag_names)]
+
+
+def limit_option(what: str) -> Any:
+    """``--limit/-l N``: the same rule everywhere, N >= 1, or 0 for all. ``what`` says what is
+    limited ("events, newest first")."""
+    return typer.Option("--limit", "-l", min=0, metavar="N", help=f"At most N {what} (0: all).")
+
+
+def format_option(*values: str, help: str | None = None) -> Any:
+    """``--format/-f``: one of ``values`` (completed on TAB); the human view is always ``table``."""
+    return typer.Option("--format", "-f", help=help or f"{', '.join(values[:-1])} or {values[-1]}.",
+                        autocompletion=completion.choices(*values))
+
+
+def output_option(help: str) -> Any:
+    """``--output/-o``, with ``--out`` kept as a second spelling."""
+    return typer.Option("--output", "-o", "--out", help=help)
+
+
+def examples(*lines: str) -> str:
+    """A ``--help`` epilog: an "Examples:" block of command lines, printed as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def app_for(json_flag: bool = False) -> App:
@@ -91,7 +119,7 @@ def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:
 
 
 def output_folder(raw: str, option: str, cwd: Path) -> Path:
-    """The folder an output option (``docs generate --out``) names: it may be created, but only
+    """The folder an output option (``docs generate --output``) names: it may be created, but only
     inside a folder that exists.
 
     :raises InputError: naming the option and the missing parent folder.

@@ -6,13 +6,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import (DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, TraitOpt, app_for,
-                                      record_edit, show_diff)
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt,
+                                      TraitOpt, app_for, examples, record_edit, show_diff)
 from traitctl.context import App
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound, ValidationError
 
-app = typer.Typer(help="Read, explain, edit and validate trait configuration.", no_args_is_help=True)
+app = typer.Typer(help="Read, explain, edit and validate trait configuration.", no_args_is_help=True,
+                  add_completion=False, context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl config get ttl --trait Cacheable --model Product --tenant acme",
+                                  "traitctl config explain ttl --trait Cacheable --model Product",
+                                  "traitctl config set ttl 600 --trait Cacheable --dry-run",
+                                  "traitctl config validate"))
+
+KeyArg = Annotated[str, typer.Argument(metavar="KEY", help="The key (dotted for nested tables).")]
 
 
 def _target(app_: App, trait: Optional[str], model: Optional[str], tenant: Optional[str], *, known_only: bool = False):
@@ -204,7 +211,7 @@ def _unknown_key(cfg: engine.ConfigData, trait: str, key: str) -> None:
 
 
 @app.command()
-def explain(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+def explain(key: KeyArg, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
             json: JsonOpt = False) -> None:
     """Show every layer that defines KEY, with file and line, and which one wins."""
     from traitctl.config_service import explain_document
@@ -315,7 +322,9 @@ def _literal(value: Any) -> Optional[str]:
 
 
 @app.command("set")
-def set_(key: str, value: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+def set_(key: KeyArg,
+         value: Annotated[str, typer.Argument(metavar="VALUE", help="The new value in TOML syntax: 42, true, '\"text\"', '[1, 2]'.")],
+         trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
          dry_run: DryRunOpt = False, json: JsonOpt = False,
          force: bool = typer.Option(False, "--force", help="Write a --model override even for a trait the "
                                     "model does not use in the code.")) -> None:
@@ -329,7 +338,7 @@ def set_(key: str, value: str, trait: TraitOpt, model: ModelOpt = None, tenant: 
 
 
 @app.command()
-def unset(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, dry_run: DryRunOpt = False,
+def unset(key: KeyArg, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, dry_run: DryRunOpt = False,
           json: JsonOpt = False) -> None:
     """Remove KEY from the layer chosen by --model/--tenant (the next layer then applies)."""
     _write(app_for(json), key, None, trait, model, tenant, dry_run)

@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
-from traitctl.commands.common import DryRunOpt, JsonOpt, app_for
+from traitctl.commands.common import CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, examples, output_option
 
 app = typer.Typer(help="Generate Markdown documentation of traits and models (and check it is current).",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl docs generate --dry-run", "traitctl docs generate --output pages",
+                                  "traitctl docs check --output pages"))
 
-OutOpt = Annotated[str, typer.Option("--out", "-o", help="Output folder (relative to the current folder).")]
+OutOpt = Annotated[str, output_option("Output folder (relative to the current folder).")]
 DEFAULT_OUT = "docs/traits"
 #: The files the generator owns below the output folder; nothing else there is read or removed.
 OWNED = ("index.md", "traits/*.md", "models/*.md")
@@ -27,7 +29,7 @@ def generate(out: OutOpt = DEFAULT_OUT, dry_run: DryRunOpt = False) -> None:
 
     state = app_for()
     if out != DEFAULT_OUT:  # the default docs/traits is made with its parent, as the bundled layout expects
-        output_folder(out, "--out", state.cwd)
+        output_folder(out, "--output", state.cwd)
     folder = _folder(state, out)
     pages = _pages(state)
     drift = _drift(folder, pages)
@@ -61,7 +63,7 @@ def check(out: OutOpt = DEFAULT_OUT, json_: JsonOpt = False) -> None:
         if drift.clean:
             state.out.success(f"Documentation in {folder} is up to date.")
         else:
-            state.out.error(f"Documentation in {folder} is out of date: run traitctl docs generate --out {out}.")
+            state.out.error(f"Documentation in {folder} is out of date: run traitctl docs generate --output {out}.")
     if not drift.clean:
         raise typer.Exit(1)
 
@@ -71,10 +73,10 @@ def _folder(state, out: str) -> Path:
 
     folder = state.cwd / out
     if folder.exists() and not folder.is_dir():
-        raise InputError(f"--out {out} is a file, not a folder; choose a folder for the pages.")
+        raise InputError(f"--output {out} is a file, not a folder; choose a folder for the pages.")
     for sub in ("traits", "models"):
         if (folder / sub).exists() and not (folder / sub).is_dir():
-            raise InputError(f"{folder / sub} is a file, not a folder; move it or choose another --out.")
+            raise InputError(f"{folder / sub} is a file, not a folder; move it or choose another --output.")
     return folder
 
 

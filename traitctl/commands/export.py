@@ -7,25 +7,28 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import DryRunOpt, JsonOpt, app_for
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, examples, format_option,
+                                      output_option)
 from traitctl.context import App
 from traitctl.engine.errors import InputError
 
 app = typer.Typer(help="Export configuration and flags for applications (laravel, json, flagd).",
-                  add_completion=False)
+                  add_completion=False, context_settings=CONTEXT_SETTINGS)
 
-FormatsOpt = Annotated[Optional[list[str]], typer.Option(
-    "--format", "-f", help="laravel | json | flagd (repeatable; default: [export] formats).")]
-OutOpt = Annotated[Optional[str], typer.Option(
-    "--out", "-o", help="File (json, flagd; '-' for stdout) or folder (laravel: gets traits.php and "
-                        "feature_flags.php). Default: [export] in the configuration.")]
+FormatsOpt = Annotated[Optional[list[str]], format_option(
+    "laravel", "json", "flagd", help="laravel, json or flagd (repeatable; default: [export] formats).")]
+OutOpt = Annotated[Optional[str], output_option(
+    "File (json, flagd; '-' for stdout) or folder (laravel: gets traits.php and feature_flags.php). "
+    "Default: [export] in the configuration.")]
 CheckOpt = Annotated[bool, typer.Option("--check", help="Exit 1 with the diff when the files on disk differ "
                                                         "(nothing written; the snapshot's time is ignored).")]
 LossyOpt = Annotated[bool, typer.Option("--allow-lossy", help="Export what the format cannot express as "
                                                               "warnings instead of exit 2.")]
 
 
-@app.command()
+@app.command(epilog=examples("traitctl export --format json --output -",
+                            "traitctl export --format flagd --output flags.flagd.json --allow-lossy --dry-run",
+                            "traitctl export --format json --output snapshot.json --check"))
 def export(format_: FormatsOpt = None, out: OutOpt = None, dry_run: DryRunOpt = False, check: CheckOpt = False,
            allow_lossy: LossyOpt = False, json: JsonOpt = False) -> None:
     """Export the configuration and flags for applications: every layer (schema defaults, global, model,
@@ -43,7 +46,7 @@ def run(app_: App, formats: list[str], out: Optional[str], *, dry_run: bool = Fa
     if not formats:
         raise InputError("Nothing to export: give --format laravel|json|flagd or set [export] formats.")
     if out is not None and len(formats) > 1:
-        raise InputError("--out names one target: export one --format at a time with it.")
+        raise InputError("--output names one target: export one --format at a time with it.")
     from traitctl.engine.errors import LossyExport
 
     snap = export_service.build_snapshot(app_)

@@ -10,14 +10,18 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import DryRunOpt, JsonOpt, TenantOpt, app_for, command_line, not_empty, show_diff
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, FlagArg, JsonOpt, TenantOpt, app_for, command_line,
+                                      examples, format_option, limit_option, not_empty, show_diff)
 from traitctl.context import App
 from traitctl.engine import flags as engine
 from traitctl.engine import rollout
 from traitctl.engine.errors import InputError, NotFound
 
 app = typer.Typer(help="Feature flags: exact percentage rollouts, overrides, schedules with guards.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl flags list", "traitctl flags get trait_caching",
+                                  "traitctl flags rollout trait_caching 50 --tenant acme --dry-run",
+                                  "traitctl flags eval trait_caching --tenant acme --explain"))
 
 NowOpt = Annotated[Optional[str], typer.Option("--now", help="Act as if it were this UTC time (ISO; for tests).")]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -122,7 +126,7 @@ def _last_change(store: Any, flag: engine.Flag) -> dt.datetime | None:
 
 
 @app.command()
-def get(name: str, json: JsonOpt = False) -> None:
+def get(name: FlagArg, json: JsonOpt = False) -> None:
     """Show one flag's settings."""
     app_ = app_for(json)
     flag = _flag(app_, name)
@@ -137,7 +141,7 @@ def get(name: str, json: JsonOpt = False) -> None:
 
 # -- writing -------------------------------------------------------------------------------------------------------------
 @app.command("set")
-def set_(name: str,
+def set_(name: FlagArg,
          enable: Annotated[Optional[bool], typer.Option("--enable/--disable", help="Master switch.")] = None,
          percentage: Annotated[Optional[str], typer.Option("--percentage", "-p", help="0-100.")] = None,
          bucketing: Annotated[Optional[str], typer.Option(help="crc32 | crc32-seed | unleash | flagd | flagd-v1 | flagd-v3.")] = None,
@@ -169,25 +173,26 @@ def _check_algorithm(name: str) -> None:
 
 
 @app.command()
-def enable(name: str, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+def enable(name: FlagArg, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
     """Turn a flag on (short for set --enable)."""
     set_(name, enable=True, tenant=tenant, dry_run=dry_run)
 
 
 @app.command()
-def disable(name: str, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+def disable(name: FlagArg, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
     """Turn a flag off (short for set --disable)."""
     set_(name, enable=False, tenant=tenant, dry_run=dry_run)
 
 
 @app.command("rollout")
-def rollout_to(name: str, percentage: str, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+def rollout_to(name: FlagArg, percentage: Annotated[str, typer.Argument(help="0-100 (decimals allowed).")],
+               tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
     """Enable a flag for PERCENTAGE of its subjects (short for set --enable --percentage P)."""
     set_(name, enable=True, percentage=percentage, tenant=tenant, dry_run=dry_run)
 
 
 @app.command()
-def create(name: str,
+def create(name: Annotated[str, typer.Argument(help="The new flag's name: letters, digits, _ and -.")],
            description: Annotated[str, typer.Option(help="What the flag guards.")] = "",
            owner: Annotated[str, typer.Option(help="Who decides about it.")] = "",
            enable: Annotated[bool, typer.Option("--enable/--disable", help="Start on or off.")] = False,
@@ -216,7 +221,7 @@ def create(name: str,
 
 
 @app.command()
-def delete(name: str, force: Annotated[bool, typer.Option("--force", help="Also drop its overrides and schedule.")] = False,
+def delete(name: FlagArg, force: Annotated[bool, typer.Option("--force", help="Also drop its overrides and schedule.")] = False,
            dry_run: DryRunOpt = False) -> None:
     """Remove a flag (refused while it has overrides or a schedule, unless --force)."""
     from traitctl.store.toml_file import ABSENT
@@ -240,7 +245,7 @@ UserOpt = Annotated[Optional[str], typer.Option("--user", "-u", help="User id.",
 
 
 @app.command()
-def override(name: str, user: Annotated[str, typer.Option("--user", "-u", help="User id.", callback=not_empty)],
+def override(name: FlagArg, user: Annotated[str, typer.Option("--user", "-u", help="User id.", callback=not_empty)],
              on: Annotated[Optional[bool], typer.Option("--on/--off", help="Force the flag on or off.")] = None,
              ttl: Annotated[str, typer.Option(help="How long it lasts: 30d, 12h, 90m.")] = "30d",
              now: NowOpt = None) -> None:
@@ -263,7 +268,7 @@ def _literal(on: bool) -> str:
 
 
 @app.command()
-def overrides(name: str, json: JsonOpt = False, now: NowOpt = None) -> None:
+def overrides(name: FlagArg, json: JsonOpt = False, now: NowOpt = None) -> None:
     """List a flag's unexpired overrides."""
     app_ = app_for(json)
     _flag(app_, name)
@@ -278,7 +283,7 @@ def overrides(name: str, json: JsonOpt = False, now: NowOpt = None) -> None:
 
 
 @app.command("clear-override")
-def clear_override(name: str, user: UserOpt = None,
+def clear_override(name: FlagArg, user: UserOpt = None,
                    all_: Annotated[bool, typer.Option("--all", help="Every override of the flag.")] = False,
                    now: NowOpt = None) -> None:
     """Remove one user's override (or --all of the flag's)."""
@@ -305,7 +310,7 @@ def _record_cleared(app_: App, name: str, gone: list) -> None:
 
 # -- evaluation -------------------------------------------------------------------------------------------------------------
 @app.command("eval")
-def eval_(name: str, user: UserOpt = None, tenant: TenantOpt = None,
+def eval_(name: FlagArg, user: UserOpt = None, tenant: TenantOpt = None,
           model: Annotated[Optional[str], typer.Option("--model", "-m", help="MODEL:KEY, e.g. 'App\\Models\\User:7'.")] = None,
           attr: Annotated[Optional[list[str]], typer.Option("--attr", help="Context attribute NAME=VALUE.")] = None,
           explain: Annotated[bool, typer.Option("--explain", help="Show each step that decided.")] = False,
@@ -414,7 +419,8 @@ def _read_subjects(source: str) -> list[str]:
 
 # -- schedules and guards --------------------------------------------------------------------------------------------------
 @app.command()
-def schedule(name: str, steps: Annotated[Optional[list[str]], typer.Argument(help="PERCENT@DATE ...")] = None,
+def schedule(name: FlagArg, steps: Annotated[Optional[list[str]], typer.Argument(
+                 help="Steps PERCENT@DATE, e.g. 10@2027-03-01 50@2027-03-08 (dates in the future).")] = None,
              clear: Annotated[bool, typer.Option("--clear", help="Remove the schedule (and unpause).")] = False,
              now: NowOpt = None, dry_run: DryRunOpt = False) -> None:
     """Set a rollout schedule: traitctl flags schedule NAME 10@2026-12-01 50@2026-12-03 100@2026-12-05."""
@@ -509,7 +515,7 @@ def lint(json: JsonOpt = False,
 
 
 @app.command()
-def history(name: str, limit: Annotated[int, typer.Option(help="Newest N events.")] = 50,
+def history(name: FlagArg, limit: Annotated[int, limit_option("events, newest first")] = 50,
             json: JsonOpt = False) -> None:
     """Every recorded change of a flag (undo one with `traitctl rollback EVENT`)."""
     app_ = app_for(json)
@@ -531,7 +537,7 @@ def _event_json(e: Any) -> dict[str, Any]:
 
 
 # -- export and import -------------------------------------------------------------------------------------------------------
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="flagd | laravel | json.")]
+FormatOpt = Annotated[str, format_option("flagd", "laravel", "json")]
 
 
 @app.command()

@@ -7,14 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import JsonOpt, app_for
+from traitctl.commands.common import CONTEXT_SETTINGS, JsonOpt, app_for, examples
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
 
 _STATUS_MARK = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
 
 
-@app.command("health")
+@app.command("health", epilog=examples("traitctl health", "traitctl health --only configuration,store --strict",
+                                      "traitctl --json health"))
 def health(
     only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this check (repeatable, or "
                     "comma-separated): configuration, store, history, queue, workers, telemetry, flags, "

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import DryRunOpt, JsonOpt, OptTraitOpt, TenantOpt, app_for, command_line, show_diff
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, OptTraitOpt, TenantOpt, app_for,
+                                      command_line, examples, limit_option, show_diff)
 
-history_app = typer.Typer(help="Show recorded changes.")
-rollback_app = typer.Typer(help="Undo a recorded change.")
+history_app = typer.Typer(help="Show recorded changes.", add_completion=False, context_settings=CONTEXT_SETTINGS)
+rollback_app = typer.Typer(help="Undo a recorded change.", add_completion=False, context_settings=CONTEXT_SETTINGS)
 
 
-@history_app.command()
+@history_app.command(epilog=examples("traitctl history --limit 20", "traitctl history --trait Cacheable --since 7d",
+                                    "traitctl --json history --kind 'flag.*' --limit 0"))
 def history(trait: OptTraitOpt = None, tenant: TenantOpt = None,
             since: Optional[str] = typer.Option(None, help="Only events since: 2026-11-01, 2026-11-01T10:00 or 7d, 12h, 30m."),
             kind: Optional[str] = typer.Option(None, help="Only this kind (config.set) or prefix (config.*, flag.*)."),
-            limit: int = typer.Option(50, min=1, help="At most this many events, newest first."),
+            limit: Annotated[int, limit_option("events, newest first")] = 50,
             json: JsonOpt = False) -> None:
     """List recorded changes, newest first: time, actor, what, before and after."""
     import datetime as dt
@@ -36,7 +38,9 @@ def history(trait: OptTraitOpt = None, tenant: TenantOpt = None,
                    caption=f"{len(rows)} events" + (" (limit reached: --limit N for more)" if len(rows) == limit else ""))
 
 
-@rollback_app.command()
+@rollback_app.command(epilog=examples("traitctl config set ttl 600 --trait Cacheable",
+                                     "traitctl history --limit 1", "traitctl rollback 1 --dry-run",
+                                     "traitctl rollback 1"))
 def rollback(event_id: int = typer.Argument(..., metavar="EVENT", help="Event number from `traitctl history`."),
              force: bool = typer.Option(False, "--force", help="Roll back even if the value changed since."),
              dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:

@@ -7,31 +7,39 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import JsonOpt, app_for
+from traitctl import completion
+from traitctl.commands.common import CONTEXT_SETTINGS, JsonOpt, app_for, examples, format_option
 from traitctl.context import App
 from traitctl.engine.errors import InputError, NotFound, TraitctlError
 
 #: Trees at least this large get a progress bar (on a terminal).
 PROGRESS_MIN_FILES = 200
 
-app = typer.Typer(help="Static inventory of traits and models (PHP and Python).", add_completion=False)
+app = typer.Typer(help="Static inventory of traits and models (PHP and Python).", add_completion=False,
+                  context_settings=CONTEXT_SETTINGS)
 
 FORMATS = ("table", "json", "markdown", "csv")
 GRAPHS = ("mermaid", "dot")
 
 
-@app.command(name="inventory")
+@app.command(name="inventory", epilog=examples("traitctl inventory", "traitctl inventory --trait Cacheable",
+                                              "traitctl inventory --save inventory.json",
+                                              "traitctl inventory --check inventory.json --strict"))
 def inventory(
     paths: Annotated[Optional[list[str]], typer.Argument(
         help="Source folders or files (default: [traitctl] source of the configuration).", show_default=False,
         metavar="PATH")] = None,
     traits: Annotated[bool, typer.Option("--traits", help="Only the traits.")] = False,
     models: Annotated[bool, typer.Option("--models", help="Only the models.")] = False,
-    trait: Annotated[Optional[str], typer.Option("--trait", "-t", help="One trait in detail (FQN or short name).")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="One model in detail (FQN or short name).")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, markdown or csv.")] = "table",
-    graph: Annotated[Optional[str], typer.Option("--graph", help="Trait dependency graph: mermaid or dot.")] = None,
-    tenant: Annotated[Optional[str], typer.Option("--tenant", help="Resolve settings for this tenant too.")] = None,
+    trait: Annotated[Optional[str], typer.Option("--trait", "-t", help="One trait in detail (FQN or short name).",
+                                                 autocompletion=completion.trait_names)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="One model in detail (FQN or short name).",
+                                                 autocompletion=completion.model_names)] = None,
+    fmt: Annotated[str, format_option(*FORMATS)] = "table",
+    graph: Annotated[Optional[str], typer.Option("--graph", help="Trait dependency graph: mermaid or dot.",
+                                                  autocompletion=completion.choices(*GRAPHS))] = None,
+    tenant: Annotated[Optional[str], typer.Option("--tenant", help="Resolve settings for this tenant too.",
+                                                  autocompletion=completion.tenant_ids)] = None,
     save: Annotated[Optional[Path], typer.Option("--save", help="Write the JSON inventory to FILE (a baseline).")] = None,
     check: Annotated[Optional[Path], typer.Option("--check", help="Compare with a saved baseline: exit 1 on drift.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Parse every file again (a cold run).")] = False,

@@ -7,14 +7,20 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for, command_line
+from traitctl import completion
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for,
+                                      command_line, examples, limit_option)
 from traitctl.context import App
 
-app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True)
+app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True,
+                  add_completion=False, context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl jobs enqueue HasUserTracking audit",
+                                  "traitctl jobs list --state queued --limit 20",
+                                  "traitctl jobs schedule", "traitctl jobs stats --queue default"))
 
-StateOpt = Annotated[Optional[str], typer.Option("--state", "-s",
+StateOpt = Annotated[Optional[str], typer.Option("--state", "-s", autocompletion=completion.job_states,
                      help="queued, running, succeeded, failed or cancelled.")]
-LimitOpt = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")]
+LimitOpt = Annotated[int, limit_option("jobs, newest first")]
 IdArg = Annotated[int, typer.Argument(help="Job id (from jobs enqueue or jobs list).")]
 
 
@@ -67,7 +73,8 @@ def _operation(state: App, target: str, operation: Optional[str], tenant: Option
 
 @app.command()
 def enqueue(
-    target: Annotated[str, typer.Argument(metavar="TRAIT", help="Trait, or a system operation on its own.")],
+    target: Annotated[str, typer.Argument(metavar="TRAIT", help="Trait, or a system operation on its own.",
+                                          autocompletion=completion.trait_names)],
     operation: Annotated[Optional[str], typer.Argument(help="audit, cleanup or one of the trait's operations.")] = None,
     model: ModelOpt = None, tenant: TenantOpt = None,
     data: Annotated[Optional[list[str]], typer.Option("--data", "-d", help="KEY=VALUE for the job (repeatable).")] = None,
@@ -76,6 +83,7 @@ def enqueue(
     priority: Annotated[Optional[int], typer.Option("--priority", min=-100, max=100, help="Higher runs first.")] = None,
     all_traits: Annotated[bool, typer.Option("--all", help="audit/cleanup for every trait: jobs enqueue --all cleanup.")] = False,
     json: JsonOpt = False,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Queue TRAIT OPERATION (or a system OPERATION: audit, cleanup, flags-advance, record-trends,
     inventory, noop) and print the job id."""
@@ -96,6 +104,9 @@ def enqueue(
         from traitctl.commands.config import _match_model
 
         model = _match_model(state, state.config(), model, known_only=True)
+    if dry_run:
+        _would_enqueue(state, trait, op, model, tenant, values, eta, priority)
+        return
     service = _service(state)
     job = service.enqueue(spec, trait=trait, model=model, tenant=tenant,
                           data=values, eta=eta, priority=priority, now=now)
@@ -108,9 +119,20 @@ def enqueue(
     state.out.success(f"Queued {trait + ' ' if trait else ''}{op} as job {job.id} on queue {job.queue}{when}.")
 
 
+def _would_enqueue(state: App, trait: Optional[str], op: str, model: Optional[str], tenant: Optional[str],
+                   values: dict, eta: Any, priority: Optional[int]) -> None:
+    """``enqueue --dry-run``: the job that would be queued, checked as a real one; nothing recorded."""
+    if state.out.json_mode:
+        state.out.json({"dry_run": True, "trait": trait, "operation": op, "model": model, "tenant": tenant,
+                        "data": values, "eta": eta, "priority": priority})
+        return
+    when = f" at {_when(eta)} UTC" if eta else ""
+    state.out.success(f"Would queue {trait + ' ' if trait else ''}{op}{when} (--dry-run: nothing queued).")
+
+
 @app.command("list")
 def list_(state_: StateOpt = None, trait: OptTraitOpt = None,
-          operation: Annotated[Optional[str], typer.Option("--operation", "-o", help="Only this operation.")] = None,
+          operation: Annotated[Optional[str], typer.Option("--operation", help="Only this operation.")] = None,
           limit: LimitOpt = 50, json: JsonOpt = False) -> None:
     """List job records, newest first."""
     from traitctl.engine.jobs import STATES
@@ -236,7 +258,8 @@ def schedule(json: JsonOpt = False) -> None:
 
 @app.command()
 def stats(json: JsonOpt = False,
-          queue: Annotated[Optional[str], typer.Option("--name", help="Queue name (default: [jobs] queue).")] = None) -> None:
+          queue: Annotated[Optional[str], typer.Option("--queue", "-Q", "--name",
+                                                        help="Queue name (default: [jobs] queue).")] = None) -> None:
     """Job counts by state, jobs finished in the last hour, and what waits on the queue."""
     import datetime as dt
 

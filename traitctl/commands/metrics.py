@@ -11,17 +11,22 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for
+from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, YesOpt, app_for,
+                                      examples, format_option, limit_option)
 from traitctl.context import App
 from traitctl.engine.errors import InputError
 
 app = typer.Typer(help="Telemetry. Alone: the dashboard by trait (options below); subcommands for the rest.",
-                  invoke_without_command=True)
+                  invoke_without_command=True, add_completion=False, context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl metrics --since 7d --trait Cacheable",
+                                  "traitctl metrics record trait.Cacheable.hits 1 --label tenant=acme",
+                                  "traitctl metrics show trait.Cacheable.hits --since 1h --interval 5m",
+                                  "traitctl metrics export --format prometheus"))
 
-SinceOpt = Annotated[str, typer.Option("--since", "-s", help="Window: a duration back from now (1h, 7d) "
-                                                             "or a start time (ISO 8601).")]
-LabelOpt = Annotated[Optional[list[str]], typer.Option("--label", "-l", help="NAME=VALUE (repeatable).")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="Rows shown at most in a table (0: all).")]
+SinceOpt = Annotated[str, typer.Option("--since", help="Window: a duration back from now (1h, 7d) "
+                                                       "or a start time (ISO 8601).")]
+LabelOpt = Annotated[Optional[list[str]], typer.Option("--label", "-L", help="NAME=VALUE (repeatable).")]
+LimitOpt = Annotated[int, limit_option("rows in a table (--json gives all)")]
 FORMATS_VIEW = ("table", "csv", "json")
 
 
@@ -92,7 +97,7 @@ def dashboard(
     trait: OptTraitOpt = None,
     model: ModelOpt = None,
     tenant: TenantOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    fmt: Annotated[str, format_option(*FORMATS_VIEW)] = "table",
     limit: LimitOpt = 100,
     json: JsonOpt = False,
 ) -> None:
@@ -168,7 +173,7 @@ def record(
 @app.command()
 def ingest(
     source: Annotated[str, typer.Argument(help="File to read, or - for standard input.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl, prometheus, statsd or laravel-log.")] = "jsonl",
+    fmt: Annotated[str, format_option("jsonl", "prometheus", "statsd", "laravel-log")] = "jsonl",
     strict: Annotated[bool, typer.Option("--strict", help="Any bad line: store nothing, exit 2.")] = False,
     json: JsonOpt = False,
 ) -> None:
@@ -298,7 +303,7 @@ def _chart(app_: App, columns: dict, times: list) -> None:
 @app.command()
 def trends(
     name: Annotated[str, typer.Argument(help="Metric name.")],
-    period: Annotated[str, typer.Option("--period", "-p", help="How far back (1h, 1d).")] = "1h",
+    period: Annotated[str, typer.Option("--period", help="How far back (1h, 1d).")] = "1h",
     interval: Annotated[str, typer.Option("--interval", "-i", help="Interval per data point (1m).")] = "1m",
     label: LabelOpt = None,
     json: JsonOpt = False,
@@ -368,7 +373,7 @@ def workers(
 
 @app.command()
 def server(
-    check: Annotated[bool, typer.Option("--check", help="Exit 1 when a check is critical.")] = False,
+    check: Annotated[bool, typer.Option("--strict", help="Exit 1 when a check is critical.")] = False,
     json: JsonOpt = False,
 ) -> None:
     """CPU, load, memory, disk per mount and network per interface, with warning/critical status
@@ -425,8 +430,8 @@ def _server_tables(app_: App, snapshot: dict, checks: list, status: str) -> None
 # -- export and reset -----------------------------------------------------------------------------
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="prometheus, json or csv.")] = "prometheus",
-    since: Annotated[Optional[str], typer.Option("--since", "-s", help="Only points in this window "
+    fmt: Annotated[str, format_option("prometheus", "json", "csv")] = "prometheus",
+    since: Annotated[Optional[str], typer.Option("--since", help="Only points in this window "
                                                  "(json/csv; Prometheus always exports running totals).")] = None,
     trait: OptTraitOpt = None,
     json: JsonOpt = False,
@@ -455,7 +460,7 @@ def export(
 @app.command()
 def reset(
     trait: OptTraitOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Delete recorded metrics (all, or one trait's); recorded in history."""

@@ -7,14 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import DryRunOpt, JsonOpt, app_for
+from traitctl.commands.common import CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, examples, format_option
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
 
-FORMATS = ("rich", "markdown", "json")
+FORMATS = ("table", "markdown", "json")
+#: Former spellings still accepted: ``rich`` is ``table``.
+DEPRECATED_FORMATS = {"rich": "table"}
 
 
-@app.command("migrate-plan")
+@app.command("migrate-plan", epilog=examples("traitctl migrate-plan",
+                                              "traitctl migrate-plan --trait Cacheable --format markdown",
+                                              "traitctl migrate-plan --apply-schedule --dry-run"))
 def migrate_plan(
     start: Annotated[Optional[str], typer.Option("--start", help="First day, YYYY-MM-DD (default: today).")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Models per batch in phase 3 "
@@ -27,7 +31,8 @@ def migrate_plan(
                      "traits it uses); repeatable.")] = None,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Plan only this model in phase 3; "
                      "repeatable.")] = None,
-    format_: Annotated[str, typer.Option("--format", "-f", help="rich, markdown or json.")] = "rich",
+    format_: Annotated[str, format_option(*FORMATS,
+                                          help="table, markdown or json ('rich': table, deprecated).")] = "table",
     apply_schedule: Annotated[bool, typer.Option("--apply-schedule", help="Write phase 4's steps as flag "
                               "schedules (recorded in history; with --dry-run show the diff).")] = False,
     telemetry: Annotated[bool, typer.Option("--telemetry/--no-telemetry", help="Show each trait's baseline "
@@ -39,7 +44,9 @@ def migrate_plan(
     from traitctl.engine.errors import InputError
 
     state = app_for(json_)
-    fmt = "json" if state.out.json_mode else format_
+    if format_ in DEPRECATED_FORMATS:
+        state.out.warn(f"--format {format_} is deprecated: use --format {DEPRECATED_FORMATS[format_]}.")
+    fmt = "json" if state.out.json_mode else DEPRECATED_FORMATS.get(format_, format_)
     if fmt not in FORMATS:
         raise InputError(f"--format {format_!r} is not one of {', '.join(FORMATS)}.")
     for option, value in (("--batch-size", batch_size), ("--traits-per-day", traits_per_day)):
@@ -96,10 +103,10 @@ def _render(state, plan, fmt: str) -> None:
     elif fmt == "markdown":
         state.out.text(engine.markdown(plan))
     else:
-        _rich(state, plan)
+        _table(state, plan)
 
 
-def _rich(state, plan) -> None:
+def _table(state, plan) -> None:
     from traitctl.engine import plan as engine
 
     out = state.out

@@ -6,16 +6,17 @@ from typing import Annotated
 
 import typer
 
-from traitctl.commands.common import app_for
+from traitctl.commands.common import CONTEXT_SETTINGS, app_for, examples
 from traitctl.engine.errors import InputError
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
 
 INSTALL_HINT = ("traitctl serve needs the web extra: pip install 'traitctl[web]' "
                 "(Starlette, uvicorn, Jinja2, python-multipart).")
 
 
-@app.command("serve")
+@app.command("serve", epilog=examples("traitctl serve", "traitctl serve --port 9000 --refresh 10s",
+                                     "traitctl serve --allow-writes --public-health"))
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind (a non-loopback one is reachable from "
                                                      "other machines: a warning is printed).")] = "127.0.0.1",

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import DryRunOpt, JsonOpt, app_for, command_line, record_edit, show_diff
+from traitctl import completion
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, command_line, examples,
+                                      record_edit, show_diff)
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound
 
-app = typer.Typer(help="List, add and remove tenants.", no_args_is_help=True)
+app = typer.Typer(help="List, add and remove tenants.", no_args_is_help=True, add_completion=False,
+                  context_settings=CONTEXT_SETTINGS,
+                  epilog=examples("traitctl tenants list",
+                                  "traitctl tenants add initech --name Initech --file --dry-run",
+                                  "traitctl tenants remove globex --force --dry-run"))
+
+NewTenantArg = Annotated[str, typer.Argument(metavar="TENANT", help="The new tenant's id: letters, digits, . _ and - "
+                                                                    "(it may become tenants/<id>.toml).")]
+TenantArg = Annotated[str, typer.Argument(metavar="TENANT", help="Tenant id.", autocompletion=completion.tenant_ids)]
 
 
 def _count_overrides(doc) -> int:
@@ -36,7 +46,7 @@ def list_(json: JsonOpt = False) -> None:
 
 
 @app.command()
-def add(tenant: str, name: Optional[str] = typer.Option(None, help="Display name."),
+def add(tenant: NewTenantArg, name: Optional[str] = typer.Option(None, help="Display name."),
         own_file: bool = typer.Option(False, "--file", help="Create tenants/<id>.toml instead of a table in the main file."),
         dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
     """Add TENANT ([tenants.<id>] in the main file, or tenants/<id>.toml with --file)."""
@@ -66,7 +76,7 @@ def _refuse_existing(data: dict, tenant: str) -> None:
 
 
 @app.command()
-def remove(tenant: str, force: bool = typer.Option(False, "--force", help="Remove even when it has overrides."),
+def remove(tenant: TenantArg, force: bool = typer.Option(False, "--force", help="Remove even when it has overrides."),
            dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
     """Remove TENANT and its overrides (refused while it has overrides, unless --force).
 

@@ -6,15 +6,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import app_for
+from traitctl.commands.common import CONTEXT_SETTINGS, app_for, examples
 
-app = typer.Typer(help="Run queued jobs (the Huey consumer) in the foreground.")
+app = typer.Typer(help="Run queued jobs (the Huey consumer) in the foreground.", add_completion=False,
+                  context_settings=CONTEXT_SETTINGS)
 
 
-@app.command()
+@app.command(epilog=examples("traitctl worker", "traitctl worker --workers 4 --queue default",
+                             "traitctl --queue redis://127.0.0.1:6379/0 worker --no-periodic"))
 def worker(
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64, help="Threads running jobs.")] = 1,
-    queue: Annotated[Optional[str], typer.Option("--queue", "--name",
+    queue: Annotated[Optional[str], typer.Option("--queue", "-Q", "--name",
                      help="The named queue to consume (default: [jobs] queue, else 'default'); "
                           "the queue URL is the root option: traitctl --queue URL worker.")] = None,
     no_periodic: Annotated[bool, typer.Option("--no-periodic", help="Do not create the [schedule] jobs.")] = False,

@@ -266,6 +266,30 @@ def model_base(db: peewee.Database) -> type[peewee.Model]:
     return Base
 
 
+def peek_schema_version(url: str) -> int | None:
+    """The schema version of the store at ``url``, read without creating or upgrading anything:
+    ``None`` when there is no store yet (no SQLite file, or no ``traitctl_meta`` table).
+
+    :raises StoreError: when the database cannot be reached (password never shown).
+    """
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path == ":memory:" or not Path(path).is_file():
+            return None
+    db = connect(url)
+    try:
+        db.connect()
+        if "traitctl_meta" not in db.get_tables():
+            return None
+        Meta = _meta_model(db)
+        row = Meta.get_or_none(Meta.key == "schema_version")
+        return int(row.value) if row else None
+    except peewee.PeeweeException as exc:
+        raise StoreError(f"Cannot read the store at {redact_url(url)}: {redact(_first_line(exc), url)}") from None
+    finally:
+        db.close()
+
+
 def _meta_model(db: peewee.Database) -> type[peewee.Model]:
     class Meta(model_base(db)):
         """Key/value facts about the store itself (schema version)."""

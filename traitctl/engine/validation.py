@@ -452,11 +452,12 @@ def _cache(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
 
 
 def _history(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
-    days = section.get("retention_days")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-        return [(("history", "retention_days"), f"history -> retention_days: must be a whole number of days of "
-                                                f"at least 1, not {days!r}")]
-    return []
+    from traitctl.engine import history
+
+    found = _unknown_keys(section, ("retention_days",), ("history",))
+    if message := _raised(history.retention_days, section):
+        found.append((("history", "retention_days"), message))
+    return found
 
 
 def _nothing(cfg: ConfigData, section: Mapping[str, Any]) -> Found:

@@ -28,7 +28,7 @@ SECTIONS: Mapping[str, str] = {
     "models": "docs/config.md", "tenants": "docs/config.md", "flags": "docs/flags.md", "jobs": "docs/jobs.md",
     "schedule": "docs/jobs.md", "events": "docs/jobs.md", "health": "docs/health.md",
     "telemetry": "docs/metrics.md", "migration": "docs/migrate-plan.md", "inventory": "docs/inventory.md",
-    "export": "docs/runtime.md", "cache": "docs/config.md", "history": "docs/config.md",
+    "export": "docs/runtime.md", "cache": "docs/config.md", "history": "docs/history.md",
 }
 #: ``[traitctl]`` keys (read by :mod:`traitctl.settings` and :mod:`traitctl.scan`).
 TRAITCTL_KEYS = ("store", "queue", "source", "lock_timeout")

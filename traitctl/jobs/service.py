@@ -136,8 +136,7 @@ class Jobs:
             if record:
                 for job in jobs:
                     self._event("job.enqueued", job, ts=now)
-        for job in jobs:
-            self.dispatch(job, now)
+        self.dispatch_many(jobs, now)
         return jobs
 
     def _new(self, spec: OperationSpec, item: dict[str, Any], now: dt.datetime) -> Job:
@@ -178,6 +177,35 @@ class Jobs:
                                              f"queue answers."))
             return False
         return True
+
+    def dispatch_many(self, jobs: list[Job], now: dt.datetime | None = None) -> int:
+        """Send the messages of ``jobs``: those due now in one write per queue (one SQLite
+        transaction or one Redis round trip), delayed ones one by one. An unreachable queue is
+        handled as by :meth:`dispatch`. Returns how many were sent."""
+        now = now or utcnow()
+        ready: dict[str, list[Job]] = {}
+        sent = 0
+        for job in jobs:
+            if job.eta is not None and job.eta > now:
+                sent += self.dispatch(job, now)
+            else:
+                ready.setdefault(job.queue, []).append(job)
+        for name, batch in ready.items():
+            huey = self.huey(name)
+            stamp = time.time()
+            tasks = [huey.traitctl_run_job.s(job.id, stamp, priority=job.priority or None) for job in batch]
+            try:
+                huey.enqueue_batch(tasks)
+            except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
+                from traitctl.settings import redact_url
+
+                for job in batch:
+                    self.undelivered.append((job.id, f"Job {job.id} is recorded but the queue at "
+                                                     f"{redact_url(self.queue_url)} cannot be reached "
+                                                     f"({type(exc).__name__}); a worker sends it once the queue answers."))
+                continue
+            sent += len(batch)
+        return sent
 
     # -- the worker's side ----------------------------------------------------------------------
     def claim(self, job_id: int, worker: str, done: Sequence[Success] = ()) -> Job | None:

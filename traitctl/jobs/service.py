@@ -90,14 +90,18 @@ class Jobs:
         self._queue_for = queue_for
         #: ``(job id, sentence)`` per message that could not be sent (see :meth:`dispatch`).
         self.undelivered: list[tuple[int, str]] = []
+        self._hueys: dict[str, Any] = {}
         tune_store(store)
 
     def huey(self, name: str) -> Any:
-        if self._queue_for is not None:
-            return self._queue_for(name)
-        from traitctl.jobs.queue import open_queue
+        huey = self._hueys.get(name)
+        if huey is None:
+            if self._queue_for is not None:
+                return self._queue_for(name)
+            from traitctl.jobs.queue import open_queue
 
-        return open_queue(self.queue_url, name)
+            huey = self._hueys[name] = open_queue(self.queue_url, name)
+        return huey
 
     # -- creating -------------------------------------------------------------------------------
     def enqueue(self, spec: OperationSpec, *, trait: str | None = None, model: str | None = None,

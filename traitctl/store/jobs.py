@@ -377,7 +377,20 @@ def _writer(field: Any, sqlite: bool) -> Any:
         return lambda value: _EMPTY if not value else _dump(value)
     if field.name == "timeline":
         return lambda entries: "".join(timeline_line(e) for e in entries or ())
-    return field.db_value
+    exact = _PASS_THROUGH.get(type(field))
+    if exact is None:
+        return field.db_value
+    db_value = field.db_value
+
+    def plain(value: Any) -> Any:  # what db_value returns for None and for a value of the column's type
+        return value if value is None or type(value) is exact else db_value(value)
+
+    return plain
+
+
+#: Field classes whose ``db_value`` returns a value of this exact type unchanged (skipped per call).
+_PASS_THROUGH = {peewee.IntegerField: int, peewee.BigIntegerField: int, peewee.FloatField: float,
+                 peewee.CharField: str, peewee.TextField: str}
 
 
 _EMPTY = "{}"

@@ -9,7 +9,7 @@ import typer
 from traitctl.commands.common import (DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for, command_line,
                                       show_diff)
 
-history_app = typer.Typer(help="Show, export and purge recorded changes.")
+history_app = typer.Typer(add_completion=False)
 rollback_app = typer.Typer(help="Undo a recorded change.")
 
 KindOpt = Annotated[Optional[list[str]], typer.Option(

@@ -21,9 +21,10 @@ def utcnow() -> dt.datetime:
 class EventRepo:
     """Record and list history events.
 
-    Only ``ts`` is indexed besides the id: every job transition writes an event, so each extra
-    index costs every job; listings run newest-first by id with a limit, which stays fast
-    without indexes on kind, trait or tenant (schema version 2 dropped them).
+    Only ``ts`` is indexed besides the id (schema version 2 dropped the indexes on kind, trait and
+    tenant, when every job transition wrote an event; since version 4 jobs keep their transitions
+    in their records and only audited job events are written): listings run newest first by id
+    and stop at their limit, with the filters of :class:`traitctl.engine.history.Filter`.
 
     Listeners added with :meth:`subscribe` are called with each recorded :class:`Event` after it
     is stored (event delivery to subscribers hooks in here).

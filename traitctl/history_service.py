@@ -1,6 +1,10 @@
 """Undo a recorded change: the use case behind ``traitctl rollback EVENT`` and the dashboard's
 rollback button. The configuration edit is locked and re-checked; the rollback is itself recorded.
 
+Also the audit log's reading side: listing with filters (:func:`list_events`), the stable export
+(:func:`export_rows`), ``history purge`` (:func:`purge`, itself recorded) and the retention of job
+events that the daily ``cleanup`` applies (:func:`apply_retention`).
+
 Example usage::
 
     from traitctl.history_service import rollback
@@ -133,3 +137,113 @@ def _same(current: Any, expected: Any) -> bool:
     if current is ABSENT or expected is ABSENT:
         return current is expected
     return current == expected
+
+
+# -- listing, export, purge and retention ------------------------------------------------------------------
+def history_filter(*, kinds: list[str] | None = None, everything: bool = False, actor: str | None = None,
+                   trait: str | None = None, model: str | None = None, tenant: str | None = None,
+                   key: str | None = None, since: str | None = None, until: str | None = None,
+                   now: Any = None) -> Any:
+    """A :class:`traitctl.engine.history.Filter` from the options of ``history`` as typed
+    (``--since 7d``, ``--until 2026-11-01T10:00``).
+
+    :raises InputError: for a time that does not parse, or ``--until`` before ``--since``.
+    """
+    from traitctl.engine.history import Filter
+    from traitctl.engine.timeparse import parse_since
+
+    now = now or _utcnow()
+    start = parse_since(since, now) if since else None
+    end = parse_since(until, now, "--until") if until else None
+    if start is not None and end is not None and end <= start:
+        raise InputError(f"--until {until} is not after --since {since}.")
+    return Filter(kinds=tuple(k for k in kinds or () if k), everything=everything, actor=actor, trait=trait,
+                  model=model, tenant=tenant, key=key, since=start, until=end)
+
+
+def retention(app: Any) -> int:
+    """``[history] retention_days`` (default 14), checked: the ``history`` commands refuse to run on
+    a bad value, as the cleanup job does, so it is noticed before job events pile up.
+
+    :raises InputError: naming ``history -> retention_days``.
+    """
+    from traitctl.engine.history import retention_days
+
+    return retention_days(app.main_doc().get("history", {}))
+
+
+def list_events(app: Any, where: Any, limit: int | None = 50) -> list:
+    """The events ``history`` shows, newest first (``limit`` 0 or ``None``: all)."""
+    retention(app)
+    return app.store().events.select(where, limit=limit or None)
+
+
+def export_rows(app: Any, where: Any) -> Any:
+    """The audit export's rows (:data:`traitctl.engine.history.EXPORT_COLUMNS`), oldest first,
+    every command line redacted again (an event stored before a redaction rule existed is
+    redacted too)."""
+    from traitctl.engine.history import export_row
+    from traitctl.settings import redact
+
+    retention(app)
+    sources = (app.settings.store_url, app.settings.queue_url)
+    return [export_row(e, lambda text: redact(text, *sources))
+            for e in app.store().events.select(where, limit=None, newest_first=False)]
+
+
+@dataclass
+class Purge:
+    """What ``history purge`` removed (or, dry, would remove).
+
+    :param event: the recorded ``history.purged`` event (``None`` when dry or nothing matched).
+    """
+
+    count: int
+    before: Any
+    kinds: dict = field(default_factory=dict)
+    event: Any = None
+
+
+def purge(app: Any, before: Any, *, actor: str, command: str, dry_run: bool = False) -> Purge:
+    """Delete every event recorded before ``before`` (naive UTC), configuration events included;
+    the purge itself is then recorded (kind ``history.purged``, with the count and the cut-off)."""
+    from traitctl.engine.history import Filter
+
+    retention(app)
+    store = app.store()
+    doomed = store.events.select(Filter(everything=True, until=before), limit=None)
+    kinds: dict[str, int] = {}
+    for event in doomed:
+        kinds[event.kind] = kinds.get(event.kind, 0) + 1
+    done = Purge(len(doomed), before, dict(sorted(kinds.items())))
+    if dry_run or not doomed:
+        return done
+    with store.db.atomic():
+        # recorded first: its id follows the newest event's, so no id is ever given out twice
+        # (SQLite reuses the highest id once it is deleted; event delivery follows ids)
+        done.event = store.events.record(kind="history.purged", actor=actor, command=command,
+                                         data={"deleted": done.count, "before": before.isoformat(),
+                                               "kinds": done.kinds})
+        store.events.delete([e.id for e in doomed])
+    return done
+
+
+def apply_retention(app: Any, now: Any) -> int:
+    """Delete job events older than ``[history] retention_days`` (default 14); configuration,
+    flag, tenant and override events are kept (``history purge`` removes them). The daily
+    ``cleanup`` job calls this. Returns how many were deleted.
+
+    :raises InputError: naming ``history -> retention_days`` for a bad value.
+    """
+    import datetime as dt
+
+    from traitctl.engine.history import JOB_KIND_PREFIX
+
+    days = retention(app)
+    return app.store().events.purge_kind_prefix(JOB_KIND_PREFIX, now - dt.timedelta(days=days))
+
+
+def _utcnow() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

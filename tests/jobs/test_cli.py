@@ -73,6 +73,9 @@ def test_cancel_then_retry(cli, jobs_project, open_store):
     events = open_store().events.list(kind="job.*")
     assert [e.kind for e in events] == ["job.retried", "job.cancelled", "job.enqueued"]
     assert events[1].actor == "tester" and events[1].data["job"] == int(job_id)
+    shown = cli("jobs", "show", job_id).stdout
+    assert [line.split()[2] for line in shown.split("timeline (UTC):\n")[1].splitlines()] == [
+        "enqueued", "cancelled", "retried"]
 
 
 def test_show_unknown_job(cli, jobs_project):

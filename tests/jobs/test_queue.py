@@ -46,3 +46,31 @@ def test_redis_queue_has_the_same_rules(redis_url):
         assert huey.storage.conn.hlen(huey.storage.result_key) == 0
     finally:
         delete_queue(redis_url, "qrev")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_enqueue_many_sends_the_messages_in_one_write(backend, tmp_path, request, queue_name):
+    """``Jobs.enqueue_many``: one store transaction, then one queue write per queue for the jobs
+    due now (delayed ones go to the schedule); every job gets exactly one message, in priority order."""
+    import datetime as dt
+
+    from traitctl.engine.jobs import builtin_operation
+    from traitctl.jobs.queue import delete_queue, message_job_ids, open_queue
+    from traitctl.jobs.service import Jobs, utcnow
+    from traitctl.store.db import Store
+
+    url = f"sqlite:///{tmp_path / 'queue.db'}" if backend == "sqlite" else request.getfixturevalue("redis_url")
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    jobs = Jobs(store, url, actor="t", command="t", default_queue=queue_name)
+    try:
+        later = utcnow() + dt.timedelta(hours=1)
+        made = jobs.enqueue_many(builtin_operation("noop"), [{"priority": 5}, {}, {"eta": later}, {"priority": 9}])
+        huey = open_queue(url, queue_name)
+        assert message_job_ids(huey) == {j.id for j in made}
+        assert huey.pending_count() == 3 and huey.scheduled_count() == 1
+        order = [t.args[0] for t in huey.pending()]
+        assert order == [made[3].id, made[0].id, made[1].id]
+        assert not jobs.undelivered and not store.events.list(kind="job.*")
+    finally:
+        delete_queue(url, queue_name)
+        store.close()

@@ -71,23 +71,29 @@ def test_cursor_compare_and_set(store):
     assert store.jobs.advance_cursor("events", 5, 9) and store.jobs.cursor("events") == 9
 
 
-def test_service_transitions_write_events_on_every_backend(store, tmp_path):
-    """The prepared INSERT of job events (FastEvents) on SQLite and PostgreSQL: what history reads."""
-    from traitctl.engine.jobs import builtin_operation
+def test_transitions_are_kept_in_the_record_on_every_backend(store, tmp_path):
+    """A person's enqueue is one history event; the run and its success are the record's timeline
+    (appended by the transitions' own updates, on SQLite and PostgreSQL)."""
+    from traitctl.engine.jobs import builtin_operation, full_timeline
     from traitctl.jobs.service import Jobs
 
     jobs = Jobs(store, f"sqlite:///{tmp_path / 'queue.db'}", actor="ana", command="traitctl jobs enqueue noop")
-    job = jobs.enqueue(builtin_operation("noop"), trait="HasSlug", tenant="acme", data={"n": 1})
+    job = jobs.enqueue(builtin_operation("noop"), trait="HasSlug", tenant="acme", data={"n": 1}, record=True)
     running = jobs.claim(job.id, "w1")
     assert jobs.succeed(running, result={"ok": True})
     events = store.events.list(kind="job.*")
-    assert [e.kind for e in events] == ["job.succeeded", "job.started", "job.enqueued"]
-    first = events[-1]
+    assert [e.kind for e in events] == ["job.enqueued"]
+    first = events[0]
     assert (first.actor, first.command, first.trait, first.tenant, first.path) == (
         "ana", "traitctl jobs enqueue noop", "HasSlug", "acme", ())
     assert first.data == {"job": job.id, "operation": "noop", "queue": "default", "attempt": 0, "worker": None}
-    assert events[0].data["result"] == {"ok": True} and events[1].data["attempt"] == 1
-    assert events[-1].ts <= events[1].ts <= events[0].ts
+    timeline = full_timeline(store.jobs.get(job.id))
+    assert [(e["event"], e.get("attempt"), e.get("worker")) for e in timeline] == [
+        ("enqueued", None, None), ("started", 1, "w1"), ("succeeded", 1, None)]
+    assert timeline[0]["at"] <= timeline[1]["at"] <= timeline[2]["at"]
+    # a job the system creates (no person asked) has its record only
+    jobs.enqueue(builtin_operation("noop"))
+    assert len(store.events.list(kind="job.*")) == 1
 
 
 def test_a_success_is_recorded_with_the_next_claim(store, tmp_path):
@@ -103,14 +109,16 @@ def test_a_success_is_recorded_with_the_next_claim(store, tmp_path):
     assert running_second.state == "running"
     got = store.jobs.get(first.id)
     assert (got.state, got.finished, got.result) == ("succeeded", ended, {"ok": 1})
-    events = store.events.list(kind="job.*", limit=2)
-    assert [(e.kind, e.data["job"]) for e in events] == [("job.started", second.id), ("job.succeeded", first.id)]
-    assert events[1].ts == ended and events[1].data["result"] == {"ok": 1}
-    # A run cancelled meanwhile stays cancelled: no success, no event for it.
+    assert [e["event"] for e in got.timeline] == ["started", "succeeded"]
+    assert got.timeline[1]["at"] == ended.isoformat(timespec="microseconds")
+    assert [e["event"] for e in store.jobs.get(second.id).timeline] == ["started"]
+    assert not store.events.list(kind="job.*")
+    # A run cancelled meanwhile stays cancelled: no success for it; the cancel is audited.
     jobs.cancel(second.id)
     jobs.claim(third.id, "w1", done=[Success(running_second, ended)])
     assert store.jobs.get(second.id).state == "cancelled"
-    assert [e.kind for e in store.events.list(kind="job.*", limit=2)] == ["job.started", "job.cancelled"]
+    assert [e["event"] for e in store.jobs.get(second.id).timeline] == ["started", "cancelled"]
+    assert [(e.kind, e.data["job"]) for e in store.events.list(kind="job.*")] == [("job.cancelled", second.id)]
 
 
 def test_write_waits_for_another_process_holding_the_lock(tmp_path):
@@ -144,7 +152,8 @@ def test_fast_path_writes_and_reads_what_peewee_does(store):
     fast = store.jobs.create(full)
     R = store.jobs.Row
     columns = {f.name: full.__dict__.get(f.name) for f in R._meta.sorted_fields if f.name != "id"}
-    columns.update(key="k:2", data=json.dumps(full.data, sort_keys=True), result="{}", dispatched=full.enqueued)
+    columns.update(key="k:2", data=json.dumps(full.data, sort_keys=True), result="{}", dispatched=full.enqueued,
+                   timeline="")
     slow = R.create(**columns)
     names = ", ".join(f'"{f.column_name}"' for f in R._meta.sorted_fields if f.name not in ("id", "key"))
     raw = [store.db.execute_sql(f'SELECT {names} FROM "traitctl_job" WHERE "id" = {store.db.param}', [i]).fetchone()

@@ -149,3 +149,24 @@ def test_version_2_store_gets_partial_job_indexes(tmp_path):
     plan = " ".join(str(row) for row in again.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert "job_active_state" in plan
     again.close()
+
+
+def test_version_3_store_gets_the_job_timeline(tmp_path):
+    """Version 4: job records keep their transitions (``timeline``); older records read as having
+    none, and their next transition is appended."""
+    import datetime as dt
+
+    from traitctl.engine.jobs import Job
+
+    url = f"sqlite:///{tmp_path / 'v3.db'}"
+    first = Store.open(url)
+    job = first.jobs.create(Job(id=0, trait="A", operation="audit", enqueued=dt.datetime(2026, 5, 1)))
+    first.db.execute_sql("ALTER TABLE traitctl_job DROP COLUMN timeline")
+    first.db.execute_sql("UPDATE traitctl_meta SET value = '3' WHERE key = 'schema_version'")
+    first.close()
+    again = Store.open(url)
+    assert again.schema_version() == SCHEMA_VERSION
+    assert again.jobs.get(job.id).timeline == ()
+    claimed = again.jobs.claim(job.id, "w1", dt.datetime(2026, 5, 1, 0, 1))
+    assert [(e["event"], e["attempt"], e["worker"]) for e in claimed.timeline] == [("started", 1, "w1")]
+    again.close()

@@ -164,9 +164,10 @@ CASES = [
     # [cache], [history]
     ("cache-url", APPEND, "[cache]\nurl = 5\n", "cache -> url: must be a string"),
     ("cache-prefix", APPEND, "[cache]\nprefix = []\n", "cache -> prefix: must be a string"),
-    ("history-zero", APPEND, "[history]\nretention_days = 0\n", "history -> retention_days: must be a whole number of days of at least 1"),
+    ("history-zero", APPEND, "[history]\nretention_days = 0\n", "history -> retention_days: must be a whole number of days from 1 to 36500, not 0"),
     ("history-string", APPEND, '[history]\nretention_days = "30"\n', "history -> retention_days"),
     ("history-bool", APPEND, "[history]\nretention_days = true\n", "history -> retention_days"),
+    ("history-unknown", APPEND, "[history]\nretention_day = 3\n", "history -> retention_day: unknown key. Did you mean 'retention_days'"),
     # top level
     ("top-level-unknown", APPEND, "[telemetri]\nretention = {}\n", "[telemetri]: unknown top-level key. Did you mean 'telemetry'"),
     ("top-level-scalar", PREPEND, "histroy = 5\n", "[histroy]: unknown top-level key. Did you mean 'history'"),

@@ -1,4 +1,4 @@
-"""``traitctl history`` and ``traitctl rollback``: who changed what, and undoing it."""
+"""``traitctl history`` (list, export, purge) and ``traitctl rollback``: who changed what, and undoing it."""
 
 from __future__ import annotations
 
@@ -6,36 +6,146 @@ from typing import Annotated, Optional
 
 import typer
 
-from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, OptTraitOpt, TenantOpt, app_for,
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for,
                                       command_line, examples, limit_option, show_diff)
 
-history_app = typer.Typer(help="Show recorded changes.", add_completion=False, context_settings=CONTEXT_SETTINGS)
+history_app = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
 rollback_app = typer.Typer(help="Undo a recorded change.", add_completion=False, context_settings=CONTEXT_SETTINGS)
 
+KindOpt = Annotated[Optional[list[str]], typer.Option(
+    "--kind", "-k", help="Only kinds matching this glob (config.set, 'flag.*', 'job.*'); repeatable.")]
+SinceOpt = Annotated[Optional[str], typer.Option(
+    "--since", help="Only events at or after: 7d, 12h, 30m back, or 2026-11-01[T10:00] (UTC).")]
+UntilOpt = Annotated[Optional[str], typer.Option(
+    "--until", help="Only events before: 1d, 2h back, or 2026-11-01[T10:00] (UTC).")]
 
-@history_app.command(epilog=examples("traitctl history --limit 20", "traitctl history --trait Cacheable --since 7d",
-                                    "traitctl --json history --kind 'flag.*' --limit 0"))
-def history(trait: OptTraitOpt = None, tenant: TenantOpt = None,
-            since: Optional[str] = typer.Option(None, help="Only events since: 2026-11-01, 2026-11-01T10:00 or 7d, 12h, 30m."),
-            kind: Optional[str] = typer.Option(None, help="Only this kind (config.set) or prefix (config.*, flag.*)."),
+
+@history_app.callback(invoke_without_command=True,
+                      epilog=examples("traitctl history --since 7d --actor ana", "traitctl history --key 'flags.beta*' --limit 0",
+                                      "traitctl history --kind 'job.*' --since 1d",
+                                      "traitctl history export --format csv --since 90d -o audit.csv"))
+def history(ctx: typer.Context, trait: OptTraitOpt = None, tenant: TenantOpt = None, model: ModelOpt = None,
+            actor: Annotated[Optional[str], typer.Option("--actor", help="Only this actor (glob ok).")] = None,
+            key: Annotated[Optional[str], typer.Option(
+                "--key", help="Only this key path, dotted, glob ok: traits.HasUuid.version, 'flags.beta*', version.")] = None,
+            kind: KindOpt = None, since: SinceOpt = None, until: UntilOpt = None,
+            everything: Annotated[bool, typer.Option("--all", help="Job events too (hidden unless --kind 'job.*').")] = False,
             limit: Annotated[int, limit_option("events, newest first")] = 50,
             json: JsonOpt = False) -> None:
-    """List recorded changes, newest first: time, actor, what, before and after."""
-    import datetime as dt
+    """List recorded changes, newest first: configuration, flag, tenant and override changes.
 
-    from traitctl.engine.timeparse import parse_since
+    Job events (job.enqueued, job.failed, job.retried, job.cancelled, job.purged) show with
+    --kind 'job.*' or --all; their Key column names the job.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from traitctl.engine.history import job_id
+    from traitctl.history_service import history_filter, list_events
 
     app_ = app_for(json)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    start = parse_since(since, now) if since else None
-    events = app_.store().events.list(trait=trait, tenant=tenant, since=start, kind=kind, limit=limit)
+    where = history_filter(kinds=kind, everything=everything, actor=actor, trait=trait, model=model, tenant=tenant,
+                           key=key, since=since, until=until)
+    events = list_events(app_, where, limit=limit)
     if app_.out.json_mode:
         app_.out.json({"events": events})
         return
-    rows = [(e.id, e.ts.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.kind, e.tenant or "", e.target,
+
+    def target(e) -> str:
+        job = job_id(e)
+        return f"job {job}" if job is not None else e.target
+
+    rows = [(e.id, e.ts.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.kind, e.tenant or "", target(e),
              e.before if e.before is not None else "-", e.after if e.after is not None else "-") for e in events]
+    hint = "" if not where.hides_jobs else "; job events: --kind 'job.*' or --all"
     app_.out.table(["#", "Time (UTC)", "Actor", "Kind", "Tenant", "Key", "Before", "After"], rows,
-                   caption=f"{len(rows)} events" + (" (limit reached: --limit N for more)" if len(rows) == limit else ""))
+                   caption=f"{len(rows)} events" + (" (limit reached: --limit N for more, 0 for all)"
+                                                    if limit and len(rows) == limit else "") + hint)
+
+
+@history_app.command("export")
+def export(fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (one JSON object per line) or csv.")] = "jsonl",
+           since: SinceOpt = None, until: UntilOpt = None, kind: KindOpt = None,
+           output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+           json: JsonOpt = False) -> None:
+    """Export every event (job events included), oldest first, for an audit: id, time (ISO 8601 UTC),
+    actor, command (passwords hidden), kind, keys, before, after, trait, model, tenant, job.
+
+    The columns are stable (docs/history.md): new ones are only added at the end.
+
+    Examples:
+
+      traitctl history export --format csv --since 90d -o audit.csv
+
+      traitctl history export --since 2026-10-01 --until 2026-11-01 | jq .
+    """
+    import csv
+    import io
+    import json as jsonlib
+
+    from traitctl.commands.common import output_file
+    from traitctl.engine.errors import InputError
+    from traitctl.engine.history import EXPORT_COLUMNS
+    from traitctl.history_service import export_rows, history_filter
+
+    app_ = app_for(json)
+    if fmt not in ("jsonl", "csv"):
+        raise InputError(f"--format {fmt!r} is not one of jsonl, csv.")
+    target = output_file(output, "--output", app_.cwd) if output else None
+    where = history_filter(kinds=kind, everything=True, since=since, until=until)
+    rows = export_rows(app_, where)
+    buffer = io.StringIO()
+    if fmt == "csv":
+        writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    else:
+        for row in rows:
+            buffer.write(jsonlib.dumps(row, ensure_ascii=False, sort_keys=False) + "\n")
+    if target is None:
+        app_.out.stdout.write(buffer.getvalue())
+        return
+    from traitctl.store.toml_file import write_atomic
+
+    write_atomic(target, buffer.getvalue())
+    if app_.out.json_mode:
+        app_.out.json({"output": str(target), "events": len(rows), "format": fmt})
+    else:
+        app_.out.success(f"Wrote {len(rows)} events to {target} ({fmt}).")
+
+
+@history_app.command("purge")
+def purge(older_than: Annotated[str, typer.Option("--older-than", help="Recorded before this long ago: 90d, 52w.")],
+          yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (needed off a terminal).")] = False,
+          dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
+    """Delete every event (configuration events included) recorded before --older-than. The purge
+    is recorded (kind history.purged, with the count). Job events also expire by themselves after
+    [history] retention_days (the daily cleanup job).
+
+    Examples:
+
+      traitctl history purge --older-than 90d --dry-run
+
+      traitctl history purge --older-than 365d --yes
+    """
+    from traitctl.commands.common import confirm
+    from traitctl.engine.jobs import parse_duration
+    from traitctl.history_service import _utcnow
+    from traitctl.history_service import purge as purge_events
+
+    app_ = app_for(json)
+    before = _utcnow() - parse_duration(older_than, "--older-than")
+    if not dry_run:
+        preview = purge_events(app_, before, actor=app_.settings.actor, command=command_line(), dry_run=True)
+        if preview.count:
+            confirm(f"Delete {preview.count} history event(s) recorded before {before:%Y-%m-%d %H:%M} UTC?", yes)
+    done = purge_events(app_, before, actor=app_.settings.actor, command=command_line(), dry_run=dry_run)
+    if app_.out.json_mode:
+        app_.out.json({"dry_run": dry_run, "deleted": 0 if dry_run else done.count, "would_delete": done.count,
+                       "before": before, "kinds": done.kinds, "event": done.event.id if done.event else None})
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    tail = f" (event #{done.event.id})" if done.event else ""
+    app_.out.success(f"{verb} {done.count} event(s) recorded before {before:%Y-%m-%d %H:%M:%S} UTC{tail}.")
 
 
 @rollback_app.command(epilog=examples("traitctl config set ttl 600 --trait Cacheable",

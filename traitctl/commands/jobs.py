@@ -109,7 +109,7 @@ def enqueue(
         return
     service = _service(state)
     job = service.enqueue(spec, trait=trait, model=model, tenant=tenant,
-                          data=values, eta=eta, priority=priority, now=now)
+                          data=values, eta=eta, priority=priority, now=now, record=True)
     _warn_undelivered(state, service)
     if state.out.json_mode:
         state.out.json(job_document(job))
@@ -169,7 +169,10 @@ def _known_trait(state: App, trait: str) -> str:
 
 @app.command()
 def show(job_id: IdArg, json: JsonOpt = False) -> None:
-    """Show one job: attempts, times, worker, exit code, error and the last lines of output."""
+    """Show one job: attempts, times, worker, exit code, error, its timeline (every transition) and
+    the last lines of output."""
+    from traitctl.engine.jobs import full_timeline
+
     state = app_for(json)
     job = _service(state).get(job_id)
     if state.out.json_mode:
@@ -185,6 +188,11 @@ def show(job_id: IdArg, json: JsonOpt = False) -> None:
     for name, value in fields:
         if value not in (None, ""):
             state.out.line(f"{name + ':':<11} {value}")
+    state.out.line("timeline (UTC):")
+    for entry in full_timeline(job):
+        details = ", ".join(f"{k} {_json(v) if isinstance(v, (dict, list)) else v}" for k, v in entry.items()
+                            if k not in ("at", "event"))
+        state.out.line(f"  {entry['at'][:19].replace('T', ' ')}  {entry['event']:<10} {details}".rstrip())
     if job.output:
         state.out.line("output (last lines):")
         for line in job.output.splitlines():
@@ -218,13 +226,15 @@ def cancel(job_id: IdArg, json: JsonOpt = False) -> None:
 @app.command()
 def purge(older_than: Annotated[str, typer.Option("--older-than", help="Finished before this long ago: 7d, 12h.")],
           trait: OptTraitOpt = None, json: JsonOpt = False) -> None:
-    """Delete records of jobs that finished (succeeded, failed, cancelled) before --older-than."""
+    """Delete records of jobs that finished (succeeded, failed, cancelled) before --older-than.
+
+    The purge is recorded in the history (one `job.purged` event with the count)."""
     from traitctl.engine.jobs import parse_duration
     from traitctl.jobs.service import utcnow
 
     state = app_for(json)
     before = utcnow() - parse_duration(older_than, "--older-than")
-    count = state.store().jobs.purge(before, trait=trait)
+    count = _service(state).purge(before, trait=trait)
     if state.out.json_mode:
         state.out.json({"deleted": count, "before": before})
         return

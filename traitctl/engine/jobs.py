@@ -51,6 +51,10 @@ class Job:
     :param max_attempts: ``retries + 1``; a failure with attempts left is retried after back-off.
     :param lost: how many times the job was recovered from a worker that died.
     :param output: the last lines of the command's output (stdout and stderr merged).
+    :param timeline: the transitions after the enqueue, oldest first (see :func:`timeline_entry`):
+        each a dict with ``at`` (ISO time, UTC), ``event`` (``started``, ``succeeded``, ``failed``,
+        ``retrying``, ``requeued``, ``cancelled``, ``retried``), ``attempt``, and per event
+        ``worker``, ``exit_code``, ``error``, ``delay``, ``reason``.
     """
 
     id: int
@@ -78,6 +82,7 @@ class Job:
     error: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
     key: str | None = None
+    timeline: tuple[dict[str, Any], ...] = ()
 
     @property
     def duration(self) -> float | None:
@@ -85,6 +90,23 @@ class Job:
         if self.started and self.finished and self.finished >= self.started:
             return (self.finished - self.started).total_seconds()
         return None
+
+
+# -- the timeline kept in a job's record -------------------------------------------------------------
+def timeline_entry(event: str, at: dt.datetime, **details: Any) -> dict[str, Any]:
+    """One transition of a job's timeline: ``event`` at ``at`` (naive UTC), with the details that
+    are set (``None`` values are left out)."""
+    entry: dict[str, Any] = {"at": at.isoformat(timespec="microseconds"), "event": event}
+    entry.update((k, v) for k, v in details.items() if v is not None)
+    return entry
+
+
+def full_timeline(job: Job) -> list[dict[str, Any]]:
+    """The whole life of ``job``, oldest first: its enqueue (from the record's ``enqueued`` and
+    ``eta``) then every recorded transition (``jobs show``)."""
+    first = timeline_entry("enqueued", job.enqueued, eta=job.eta.isoformat() if job.eta else None) \
+        if job.enqueued else None
+    return ([first] if first else []) + [dict(e) for e in job.timeline]
 
 
 # -- durations and times --------------------------------------------------------------------------

@@ -167,9 +167,12 @@ def parse_time(text: str, what: str = "The time") -> dt.datetime:
     return check_time(value, what)
 
 
-def parse_since(text: str, now: dt.datetime) -> dt.datetime:
-    """A duration back from ``now`` (``7d``; never before :data:`EARLIEST`) or an absolute time."""
-    seconds = duration_seconds(text or "", what="--since")
+def parse_since(text: str, now: dt.datetime, what: str = "--since") -> dt.datetime:
+    """A duration back from ``now`` (``7d``; never before :data:`EARLIEST`) or an absolute time.
+
+    :param what: the option named in errors (``--until`` reads the same way).
+    """
+    seconds = duration_seconds(text or "", what=what)
     if seconds is not None:
         return max(EARLIEST, now - dt.timedelta(seconds=seconds))
-    return parse_time(text, "--since")
+    return parse_time(text, what)

@@ -28,7 +28,7 @@ SECTIONS: Mapping[str, str] = {
     "models": "docs/config.md", "tenants": "docs/config.md", "flags": "docs/flags.md", "jobs": "docs/jobs.md",
     "schedule": "docs/jobs.md", "events": "docs/jobs.md", "health": "docs/health.md",
     "telemetry": "docs/metrics.md", "migration": "docs/migrate-plan.md", "inventory": "docs/inventory.md",
-    "export": "docs/runtime.md", "cache": "docs/config.md", "history": "docs/config.md",
+    "export": "docs/runtime.md", "cache": "docs/config.md", "history": "docs/history.md",
 }
 #: ``[traitctl]`` keys (read by :mod:`traitctl.settings` and :mod:`traitctl.scan`).
 TRAITCTL_KEYS = ("store", "queue", "source", "lock_timeout")
@@ -452,11 +452,12 @@ def _cache(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
 
 
 def _history(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
-    days = section.get("retention_days")
-    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or days < 1):
-        return [(("history", "retention_days"), f"history -> retention_days: must be a whole number of days of "
-                                                f"at least 1, not {days!r}")]
-    return []
+    from traitctl.engine import history
+
+    found = _unknown_keys(section, ("retention_days",), ("history",))
+    if message := _raised(history.retention_days, section):
+        found.append((("history", "retention_days"), message))
+    return found
 
 
 def _nothing(cfg: ConfigData, section: Mapping[str, Any]) -> Found:

@@ -4,7 +4,8 @@
 trait the code no longer has, model overrides for models that no longer use the trait (from the inventory, when it can scan), overrides in the
 store for tenants that no longer exist, and flags that name the trait but are stale.
 ``cleanup`` removes expired flag overrides, telemetry past ``[telemetry] retention``, job records
-past ``[jobs] retention_days`` and old worker heartbeats.
+past ``[jobs] retention_days``, job events in the history past ``[history] retention_days`` and
+old worker heartbeats.
 """
 
 from __future__ import annotations
@@ -162,6 +163,9 @@ def cleanup(app: Any, trait: str | None, now: dt.datetime, data: Mapping[str, An
     else:
         done["skipped"].append("flag overrides (not part of this build)")
     done["telemetry"] = _telemetry(app, store, now, done["skipped"])
+    from traitctl.history_service import apply_retention
+
+    done["history"] = apply_retention(app, now)  # job events past [history] retention_days
     return done
 
 

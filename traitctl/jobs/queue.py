@@ -157,6 +157,28 @@ def _huey_class(backend: str) -> type:
                 return False
             return super().delete(key)
 
+        def enqueue_batch(self, tasks: list) -> None:
+            """Put ready ``tasks`` on the queue in one write: one SQLite transaction, or one Redis
+            pipeline (round trip), instead of one per message. Same rows as :meth:`enqueue`."""
+            if not tasks:
+                return
+            for task in tasks:
+                self._emit("enqueued", task)
+            if backend == "sqlite":
+                storage = self.storage
+                rows = [(storage.name, storage.to_blob(self.serialize_task(t)), t.priority or 0) for t in tasks]
+                with storage.db(commit=True) as curs:
+                    curs.executemany("insert into task (queue, data, priority) values (?, ?, ?)", rows)
+                return
+            import struct
+            import time
+
+            pipe = self.storage.conn.pipeline(transaction=False)
+            for task in tasks:
+                prefix = struct.pack(">Q", int(time.time() * 1e6))
+                pipe.zadd(self.storage.queue_key, {prefix + self.serialize_task(task): -(task.priority or 0)})
+            pipe.execute()
+
         def revoke(self, *args: Any, **kwargs: Any) -> Any:
             raise InputError("traitctl queues do not revoke messages: cancel the job (traitctl jobs cancel ID).")
 

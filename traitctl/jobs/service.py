@@ -1,14 +1,20 @@
-"""Job transitions with their history events, and the Huey messages that carry them.
+"""Job transitions, kept in the job's record, and the Huey messages that carry them.
 
-Each transition is one conditional update of the job record plus one event, in one transaction;
-the Huey message (only the job id and the dispatch time) is sent after it commits. A message
-whose job is no longer ``queued`` is dropped by :meth:`Jobs.claim`, so a duplicate message never
-runs a job twice; a job whose message was lost is found by :meth:`Jobs.redispatch_lost`.
+Each transition is one conditional update of the job record, which also appends the transition to
+the record's timeline (``jobs show`` prints it); the Huey message (only the job id and the dispatch
+time) is sent after it commits. A message whose job is no longer ``queued`` is dropped by
+:meth:`Jobs.claim`, so a duplicate message never runs a job twice; a job whose message was lost is
+found by :meth:`Jobs.redispatch_lost`.
+
+The history (``traitctl history``) gets an event, in the same transaction, only for what an
+operator audits (:data:`AUDITED`): a job enqueued by a person (``Jobs.enqueue(..., record=True)``:
+``jobs enqueue``, the dashboard), a job that failed for good, ``jobs retry``, ``jobs cancel`` and
+``jobs purge``. Runs, successes, automatic retries and recoveries are in the timeline only.
 
 A worker may hand the success of its previous run (:class:`Success`) to its next :meth:`Jobs.claim`:
-both transitions and both events are then one transaction, one commit per job instead of two. The
-record says ``running`` until that commit (or :meth:`Jobs.settle`, when the queue is empty), and a
-crash before it runs the job again, as for any run not yet recorded.
+both transitions are then one transaction, one commit per job instead of two. The record says
+``running`` until that commit (or :meth:`Jobs.settle`, when the queue is empty), and a crash before
+it runs the job again, as for any run not yet recorded.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from traitctl.engine.jobs import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job, Oper
 #: and of the database) every 50-80 jobs; measured, that was a third of a job's store time. The WAL
 #: grows to at most this many pages (4 KiB each, 40 MB) before it is copied back.
 WAL_AUTOCHECKPOINT = 10000
+
+
+#: The job events written to the history (the rest of a job's life is its record's timeline).
+AUDITED = ("job.enqueued", "job.failed", "job.retried", "job.cancelled", "job.purged")
 
 
 def utcnow() -> dt.datetime:
@@ -80,24 +90,30 @@ class Jobs:
         self._queue_for = queue_for
         #: ``(job id, sentence)`` per message that could not be sent (see :meth:`dispatch`).
         self.undelivered: list[tuple[int, str]] = []
+        self._hueys: dict[str, Any] = {}
         tune_store(store)
 
     def huey(self, name: str) -> Any:
-        if self._queue_for is not None:
-            return self._queue_for(name)
-        from traitctl.jobs.queue import open_queue
+        huey = self._hueys.get(name)
+        if huey is None:
+            if self._queue_for is not None:
+                return self._queue_for(name)
+            from traitctl.jobs.queue import open_queue
 
-        return open_queue(self.queue_url, name)
+            huey = self._hueys[name] = open_queue(self.queue_url, name)
+        return huey
 
     # -- creating -------------------------------------------------------------------------------
     def enqueue(self, spec: OperationSpec, *, trait: str | None = None, model: str | None = None,
                 tenant: str | None = None, data: dict | None = None, eta: dt.datetime | None = None,
                 priority: int | None = None, key: str | None = None, now: dt.datetime | None = None,
-                event_data: dict | None = None) -> Job | None:
+                record: bool = False) -> Job | None:
         """Record a job and put its message on its queue. ``None`` when ``key`` exists already.
 
         :param eta: run at this time (naive UTC) instead of now.
         :param key: a unique key (scheduled runs use one per entry and minute).
+        :param record: a person asked for it (``jobs enqueue``): a ``job.enqueued`` history event
+            too. Jobs the system creates (schedule, event delivery) have their record only.
         """
         now = now or utcnow()
         job = self._new(spec, dict(trait=trait, model=model, tenant=tenant, data=data, eta=eta, priority=priority,
@@ -106,22 +122,25 @@ class Jobs:
             job = self.repo.create(job)
             if job is None:
                 return None
-            self._event("job.enqueued", job, extra=event_data)
+            if record:
+                self._event("job.enqueued", job, ts=now)
         self.dispatch(job, now)
         return job
 
-    def enqueue_many(self, spec: OperationSpec, items: list[dict[str, Any]], now: dt.datetime | None = None) -> list[Job]:
+    def enqueue_many(self, spec: OperationSpec, items: list[dict[str, Any]], now: dt.datetime | None = None,
+                     record: bool = False) -> list[Job]:
         """Record many jobs of one operation in one transaction, then send their messages.
 
         :param items: per job, any of ``trait``, ``model``, ``tenant``, ``data``, ``eta``, ``priority``.
+        :param record: as for :meth:`enqueue` (one ``job.enqueued`` event per job).
         """
         now = now or utcnow()
         with self.repo.write():
             jobs = [self.repo.create(self._new(spec, item, now)) for item in items]
-            for job in jobs:
-                self._event("job.enqueued", job)
-        for job in jobs:
-            self.dispatch(job, now)
+            if record:
+                for job in jobs:
+                    self._event("job.enqueued", job, ts=now)
+        self.dispatch_many(jobs, now)
         return jobs
 
     def _new(self, spec: OperationSpec, item: dict[str, Any], now: dt.datetime) -> Job:
@@ -163,6 +182,35 @@ class Jobs:
             return False
         return True
 
+    def dispatch_many(self, jobs: list[Job], now: dt.datetime | None = None) -> int:
+        """Send the messages of ``jobs``: those due now in one write per queue (one SQLite
+        transaction or one Redis round trip), delayed ones one by one. An unreachable queue is
+        handled as by :meth:`dispatch`. Returns how many were sent."""
+        now = now or utcnow()
+        ready: dict[str, list[Job]] = {}
+        sent = 0
+        for job in jobs:
+            if job.eta is not None and job.eta > now:
+                sent += self.dispatch(job, now)
+            else:
+                ready.setdefault(job.queue, []).append(job)
+        for name, batch in ready.items():
+            huey = self.huey(name)
+            stamp = time.time()
+            tasks = [huey.traitctl_run_job.s(job.id, stamp, priority=job.priority or None) for job in batch]
+            try:
+                huey.enqueue_batch(tasks)
+            except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
+                from traitctl.settings import redact_url
+
+                for job in batch:
+                    self.undelivered.append((job.id, f"Job {job.id} is recorded but the queue at "
+                                                     f"{redact_url(self.queue_url)} cannot be reached "
+                                                     f"({type(exc).__name__}); a worker sends it once the queue answers."))
+                continue
+            sent += len(batch)
+        return sent
+
     # -- the worker's side ----------------------------------------------------------------------
     def claim(self, job_id: int, worker: str, done: Sequence[Success] = ()) -> Job | None:
         """Start a run; ``None`` when the message is stale (job cancelled, running, finished).
@@ -173,8 +221,6 @@ class Jobs:
             for item in done:
                 self._record_success(item)
             job = self.repo.claim(job_id, worker, utcnow())
-            if job is not None:
-                self._event("job.started", job)
         return job
 
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
@@ -191,9 +237,7 @@ class Jobs:
         job = done.job
         if not self.repo.finish(job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
                                 result=done.result):
-            return False  # cancelled or put back meanwhile: that transition has its own event
-        self._event("job.succeeded", job, extra={"exit_code": done.exit_code, "result": done.result or {}},
-                    ts=done.at)
+            return False  # cancelled or put back meanwhile: that transition has its own entry
         return True
 
     def fail_unrecorded(self, done: Success, reason: str) -> bool:
@@ -202,7 +246,8 @@ class Jobs:
         False when the run was cancelled or put back meanwhile."""
         job = done.job
         with self.repo.write():
-            if not self.repo.finish(job, FAILED, done.at, exit_code=done.exit_code, error=reason[:500]):
+            if not self.repo.finish(job, FAILED, done.at, exit_code=done.exit_code, error=reason[:500],
+                                    note={"worker": job.worker}):
                 return False
             self._event("job.failed", job, extra={"error": reason[:500], "exit_code": done.exit_code}, ts=done.at)
         return True
@@ -216,14 +261,14 @@ class Jobs:
         if job.attempts < job.max_attempts:
             delay = rules.retry_delay(job.attempts, job.retry_delay, job.backoff)
             eta = now + dt.timedelta(seconds=delay) if delay else None
-            with self.store.db.atomic():
-                if not self.repo.requeue(job, now, eta=eta, error=error, output=output):
-                    return None
-                self._event("job.retrying", job, extra={"error": error, "exit_code": exit_code, "delay": delay})
+            if not self.repo.requeue(job, now, eta=eta, error=error, output=output, event="retrying",
+                                     note={"exit_code": exit_code, "delay": delay}):
+                return None
             self.dispatch(replace(job, eta=eta), now)
             return QUEUED
         with self.store.db.atomic():
-            if not self.repo.finish(job, FAILED, now, exit_code=exit_code, output=output, error=error):
+            if not self.repo.finish(job, FAILED, now, exit_code=exit_code, output=output, error=error,
+                                    note={"worker": job.worker}):
                 return None
             self._event("job.failed", job, extra={"error": error, "exit_code": exit_code})
         return FAILED
@@ -231,10 +276,8 @@ class Jobs:
     def put_back(self, job: Job, reason: str) -> bool:
         """A run interrupted by a worker shutting down goes back to the queue (the attempt counts)."""
         now = utcnow()
-        with self.store.db.atomic():
-            if not self.repo.requeue(job, now, error=reason):
-                return False
-            self._event("job.requeued", job, extra={"reason": reason})
+        if not self.repo.requeue(job, now, error=reason, note={"reason": reason}):
+            return False
         self.dispatch(replace(job, eta=None), now)
         return True
 
@@ -243,14 +286,13 @@ class Jobs:
         now = utcnow()
         if job.lost >= max_lost:
             with self.store.db.atomic():
-                if not self.repo.finish(job, FAILED, now, error=f"{reason}; given up after {job.lost} recoveries"):
+                if not self.repo.finish(job, FAILED, now, error=f"{reason}; given up after {job.lost} recoveries",
+                                        note={"worker": job.worker, "lost": job.lost}):
                     return None
                 self._event("job.failed", job, extra={"error": reason, "lost": job.lost})
             return FAILED
-        with self.store.db.atomic():
-            if not self.repo.requeue(job, now, error=reason, lost=True):
-                return None
-            self._event("job.requeued", job, extra={"reason": reason, "lost": job.lost + 1})
+        if not self.repo.requeue(job, now, error=reason, lost=True, note={"reason": reason, "lost": job.lost + 1}):
+            return None
         self.dispatch(replace(job, eta=None), now)
         return QUEUED
 
@@ -281,7 +323,7 @@ class Jobs:
         job = self.get(job_id)
         rules.check_transition(job.id, job.state, CANCELLED)
         with self.store.db.atomic():
-            if not self.repo.cancel(job, utcnow()):
+            if not self.repo.cancel(job, utcnow(), actor=self.actor):
                 raise rules.InputError(f"Job {job.id} changed state meanwhile; look again with jobs show {job.id}.")
             self._event("job.cancelled", job)
         return self.get(job_id)
@@ -295,7 +337,8 @@ class Jobs:
         rules.check_transition(job.id, job.state, QUEUED)
         now = utcnow()
         with self.store.db.atomic():
-            if not self.repo.requeue(job, now, from_state=job.state, reset_attempts=True):
+            if not self.repo.requeue(job, now, from_state=job.state, reset_attempts=True, event="retried",
+                                     note={"previous_state": job.state, "by": self.actor}):
                 raise rules.InputError(f"Job {job.id} changed state meanwhile; look again with jobs show {job.id}.")
             self._event("job.retried", job, extra={"previous_state": job.state})
         fresh = self.get(job_id)
@@ -309,15 +352,28 @@ class Jobs:
             raise rules.NotFound("job", str(job_id))
         return job
 
+    def purge(self, before: dt.datetime, trait: str | None = None, dry_run: bool = False) -> int:
+        """Delete the records of jobs that finished before ``before`` (only ``trait``'s when given);
+        one ``job.purged`` history event says who did it and how many (none when dry or nothing
+        matched). Returns the count (that would be) deleted."""
+        if dry_run:
+            return self.repo.count_finished(before, trait=trait)
+        with self.repo.write():
+            count = self.repo.purge(before, trait=trait)
+            if count:
+                self.store.events.record(kind="job.purged", actor=self.actor, command=self.command, trait=trait,
+                                         data={"deleted": count, "before": before.isoformat()})
+        return count
+
     def _event(self, kind: str, job: Job, extra: dict | None = None, ts: dt.datetime | None = None) -> None:
+        """One audited history event about ``job`` (:data:`AUDITED`)."""
         data = {"job": job.id, "operation": job.operation, "queue": job.queue, "attempt": job.attempts,
                 "worker": job.worker}
         if job.operation == "deliver":
             data["delivery"] = True  # never delivered to subscribers again (no event loops)
         data.update(extra or {})
-        self.repo.event_writer(self.store.events).record(kind=kind, actor=self.actor, command=self.command,
-                                                         trait=job.trait, model=job.model, tenant=job.tenant,
-                                                         data=data, ts=ts or utcnow())
+        self.store.events.record(kind=kind, actor=self.actor, command=self.command, trait=job.trait,
+                                 model=job.model, tenant=job.tenant, data=data, ts=ts or utcnow())
 
 
 
@@ -325,6 +381,9 @@ def job_document(job: Job) -> dict[str, Any]:
     """The ``--json`` shape of one job (every record field plus ``duration_s``)."""
     from traitctl.output import to_jsonable
 
+    from traitctl.engine.jobs import full_timeline
+
     doc = to_jsonable(job)
+    doc["timeline"] = full_timeline(job)
     doc["duration_s"] = None if job.duration is None else round(job.duration, 3)
     return doc

@@ -335,7 +335,7 @@ class Runtime:
         for entry in rules.due(rules.parse_schedule(section if isinstance(section, Mapping) else {}), minute):
             spec = rules.find_operation(doc.get("traits", {}), entry.trait, entry.operation, self.jobs_section())
             job = jobs.enqueue(spec, trait=entry.trait, model=entry.model, tenant=entry.tenant, data=entry.data,
-                               key=rules.schedule_key(entry, minute), event_data={"schedule": entry.name})
+                               key=rules.schedule_key(entry, minute))
             if job is not None:
                 created.append(job)
         return created

@@ -28,7 +28,7 @@ from traitctl.settings import redact, redact_url
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: How long a SQLite connection waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 10000
@@ -65,8 +65,15 @@ def _partial_job_indexes(db: peewee.Database) -> None:
         db.execute_sql(f"DROP INDEX IF EXISTS {name}")
 
 
+def _job_timeline(db: peewee.Database) -> None:
+    """Version 4: a job's transitions are kept in its record (``timeline``), not as history events."""
+    columns = {c.name for c in db.get_columns("traitctl_job")}
+    if "timeline" not in columns:
+        db.execute_sql("ALTER TABLE traitctl_job ADD COLUMN timeline TEXT NOT NULL DEFAULT ''")
+
+
 #: version -> function(db) upgrading from version-1 (run in order, inside a transaction).
-MIGRATIONS: dict[int, Any] = {2: _drop_event_indexes, 3: _partial_job_indexes}
+MIGRATIONS: dict[int, Any] = {2: _drop_event_indexes, 3: _partial_job_indexes, 4: _job_timeline}
 
 
 def connect(url: str) -> peewee.Database:

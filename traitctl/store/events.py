@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +21,10 @@ def utcnow() -> dt.datetime:
 class EventRepo:
     """Record and list history events.
 
-    Only ``ts`` is indexed besides the id: every job transition writes an event, so each extra
-    index costs every job; listings run newest-first by id with a limit, which stays fast
-    without indexes on kind, trait or tenant (schema version 2 dropped them).
+    Only ``ts`` is indexed besides the id (schema version 2 dropped the indexes on kind, trait and
+    tenant, when every job transition wrote an event; since version 4 jobs keep their transitions
+    in their records and only audited job events are written): listings run newest first by id
+    and stop at their limit, with the filters of :class:`traitctl.engine.history.Filter`.
 
     Listeners added with :meth:`subscribe` are called with each recorded :class:`Event` after it
     is stored (event delivery to subscribers hooks in here).
@@ -106,6 +108,51 @@ class EventRepo:
             query = query.limit(limit)
         return [_to_event(row) for row in query]
 
+    def select(self, where: Any, limit: int | None = 50, newest_first: bool = True) -> list[Event]:
+        """Events passing ``where`` (a :class:`traitctl.engine.history.Filter`), newest first (or
+        oldest first). The kind, actor, trait, tenant and time filters run in SQL; globs and key
+        paths are checked again on each row (:func:`traitctl.engine.history.matches`)."""
+        from traitctl.engine.history import JOB_KIND_PREFIX, matches
+
+        R = self.Row
+        query = R.select().order_by(R.id.desc() if newest_first else R.id)
+        if where.kinds:
+            query = query.where(peewee.reduce(operator.or_, [R.kind ** _like(k) for k in where.kinds]))
+        if where.hides_jobs:
+            query = query.where(~R.kind.startswith(JOB_KIND_PREFIX))
+        if where.actor is not None and not _has_glob(where.actor):
+            query = query.where(R.actor == where.actor)
+        for column, value in ((R.trait, where.trait), (R.tenant, where.tenant)):
+            if value is not None:
+                query = query.where(column == value)
+        if where.model is not None:
+            query = query.where(R.model.is_null(False))
+        if where.since is not None:
+            query = query.where(R.ts >= where.since)
+        if where.until is not None:
+            query = query.where(R.ts < where.until)
+        out = []
+        for row in query.iterator():
+            event = _to_event(row)
+            if matches(event, where):
+                out.append(event)
+                if limit and len(out) >= limit:
+                    break
+        return out
+
+    def delete(self, ids: list[int]) -> int:
+        """Delete the events with these ids (retention and ``history purge``)."""
+        R, deleted = self.Row, 0
+        for start in range(0, len(ids), 500):
+            deleted += R.delete().where(R.id.in_(ids[start:start + 500])).execute()
+        return deleted
+
+    def purge_kind_prefix(self, prefix: str, before: dt.datetime) -> int:
+        """Delete events whose kind starts with ``prefix`` recorded before ``before``."""
+        R = self.Row
+        newest = R.select(peewee.fn.MAX(R.id)).scalar() or 0  # kept: SQLite would give its id out again
+        return R.delete().where(R.kind.startswith(prefix) & (R.ts < before) & (R.id < newest)).execute()
+
     def latest_for(self, file: str, path: tuple[str, ...]) -> Event | None:
         """The newest event that changed ``path`` in ``file``."""
         R = self.Row
@@ -122,3 +169,16 @@ def _to_event(row: Any) -> Event:
                  path=tuple(json.loads(row.path or "[]")), before=row.before, after=row.after,
                  trait=row.trait, model=row.model, tenant=row.tenant, reverts=row.reverts,
                  data=json.loads(row.data or "{}"))
+
+
+def _has_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def _like(pattern: str) -> str:
+    """A glob as a LIKE pattern matching at least what the glob matches (``[…]`` becomes any one
+    character; ``%`` and ``_`` in the glob only widen it): rows are checked again exactly."""
+    import re
+
+    out = re.sub(r"\[[^\]]*\]", "_", pattern)
+    return out.replace("*", "%").replace("?", "_")

@@ -1,4 +1,6 @@
-"""Job records: one row per job (what, state, attempts, times, worker, exit code, output, error).
+"""Job records: one row per job (what, state, attempts, times, worker, exit code, output, error) with
+its timeline: every transition after the enqueue, appended to the record by the transition's own
+update (a JSON object per line in ``timeline``), so a job's life needs no history event.
 
 State changes are conditional updates (``WHERE state = …``) so that two workers, or a worker and a
 ``jobs cancel``, never both win the same transition. Dates are naive UTC.
@@ -15,7 +17,7 @@ from typing import Any
 
 import peewee
 
-from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job
+from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job, timeline_entry
 from traitctl.store.db import model_base, storable_text
 
 #: Columns copied from a :class:`Job` into its row (the rest are JSON or set by transitions).
@@ -74,6 +76,7 @@ class JobRepo:
             output = peewee.TextField(default="")
             error = peewee.TextField(null=True)
             result = peewee.TextField(default="{}")
+            timeline = peewee.TextField(default="")
 
             class Meta:
                 table_name = "traitctl_job"
@@ -93,7 +96,6 @@ class JobRepo:
         self.Cursor = CursorRow
         self.models = [JobRow, CursorRow]
         self.fast = FastJobSql(db, JobRow)
-        self._events: FastEvents | None = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
@@ -138,12 +140,6 @@ class JobRepo:
             raise
         txn.__exit__(None, None, None)
 
-    def event_writer(self, events: Any) -> FastEvents:
-        """The fast writer of job events into ``events`` (the store's events repository)."""
-        if self._events is None or self._events.events is not events:
-            self._events = FastEvents(self.db, events)
-        return self._events
-
     # -- create and read ----------------------------------------------------------------------
     def create(self, job: Job) -> Job | None:
         """Insert ``job`` (its ``id`` is ignored) and return it with its id; ``None`` when a job
@@ -187,22 +183,32 @@ class JobRepo:
 
     # -- transitions (each returns whether it happened) ------------------------------------------
     def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
-        """``queued -> running`` for ``worker``, counting the attempt; ``None`` when the job is not
-        queued (cancelled, already running elsewhere, finished: a duplicate message)."""
+        """``queued -> running`` for ``worker``, counting the attempt (timeline: ``started``);
+        ``None`` when the job is not queued (cancelled, already running elsewhere, finished: a
+        duplicate message)."""
         return self.fast.claim(job_id, worker, now)
 
     def finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
-               output: str = "", error: str | None = None, result: dict | None = None) -> bool:
-        """``running -> state`` for the run ``job`` describes (same worker and attempt)."""
-        return self.fast.finish(job, state, now, exit_code, output, error, _dump(result or {}))
+               output: str = "", error: str | None = None, result: dict | None = None,
+               note: dict | None = None) -> bool:
+        """``running -> state`` for the run ``job`` describes (same worker and attempt); the
+        timeline gets ``state`` with the attempt, exit code, error and ``note``."""
+        entry = timeline_entry(state, now, attempt=job.attempts, exit_code=exit_code,
+                               error=None if error is None else error[:500], **(note or {}))
+        return self.fast.finish(job, state, now, exit_code, output, error, _dump(result or {}), entry)
 
     def requeue(self, job: Job, now: dt.datetime, *, eta: dt.datetime | None = None, error: str | None = None,
                 output: str | None = None, lost: bool = False, from_state: str = RUNNING,
-                reset_attempts: bool = False) -> bool:
-        """Back to ``queued`` (a retry, a put-back, a recovered job or ``jobs retry``)."""
+                reset_attempts: bool = False, event: str = "requeued", note: dict | None = None) -> bool:
+        """Back to ``queued`` (a retry, a put-back, a recovered job or ``jobs retry``); the timeline
+        gets ``event`` (``retrying``, ``requeued``, ``retried``) with the error and ``note``."""
         R = self.Row
+        entry = timeline_entry(event, now, attempt=job.attempts, worker=job.worker if from_state == RUNNING else None,
+                               error=None if error is None else error[:500],
+                               eta=eta.isoformat() if eta else None, **(note or {}))
         values: dict[str, Any] = {"state": QUEUED, "eta": eta, "dispatched": now, "error": storable_text(error),
-                                  "finished": now if from_state == RUNNING else R.finished}
+                                  "finished": now if from_state == RUNNING else R.finished,
+                                  "timeline": R.timeline.concat(timeline_line(entry))}
         if output is not None:
             values["output"] = storable_text(output)
         if lost:
@@ -212,10 +218,11 @@ class JobRepo:
         cond = _same_run(R, job) if from_state == RUNNING else (R.id == job.id) & (R.state == from_state)
         return bool(R.update(**values).where(cond).execute())
 
-    def cancel(self, job: Job, now: dt.datetime) -> bool:
+    def cancel(self, job: Job, now: dt.datetime, actor: str | None = None) -> bool:
         """``queued`` or ``running`` -> ``cancelled`` (a running command is killed by its worker)."""
         R = self.Row
-        return bool(R.update(state="cancelled", finished=now)
+        entry = timeline_entry("cancelled", now, attempt=job.attempts, previous_state=job.state, by=actor)
+        return bool(R.update(state="cancelled", finished=now, timeline=R.timeline.concat(timeline_line(entry)))
                     .where((R.id == job.id) & (R.state == job.state)).execute())
 
     def state_of(self, job_id: int) -> str | None:
@@ -234,6 +241,14 @@ class JobRepo:
         if trait is not None:
             query = query.where(R.trait == trait)
         return query.execute()
+
+    def count_finished(self, before: dt.datetime, trait: str | None = None) -> int:
+        """How many records :meth:`purge` would delete."""
+        R = self.Row
+        query = R.select().where(R.state.in_(sorted(FINISHED)) & (R.finished < before))
+        if trait is not None:
+            query = query.where(R.trait == trait)
+        return query.count()
 
     def count_by_state(self, trait: str | None = None) -> dict[str, int]:
         """``{state: count}`` for every state (zeros included)."""
@@ -318,11 +333,16 @@ class FastJobSql:
         columns = ", ".join(f'"{self.fields[n].column_name}"' for n in self.insert_names)
         every = ", ".join(f'"{f.column_name}"' for f in self.fields.values())
         self.insert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join([p] * len(self.insert_names))}) RETURNING \"id\""
+        # The claim's timeline entry ends with the new attempt number, which only the row knows:
+        # ``"timeline" || '{…"attempt": ' || ("attempts" + 1) || '}\n'`` (the right-hand sides of an
+        # UPDATE read the row as it was).
         self.claim_sql = (f"UPDATE {table} SET \"state\" = {p}, \"attempts\" = \"attempts\" + 1, \"worker\" = {p}, "
-                          f"\"started\" = {p}, \"finished\" = NULL, \"exit_code\" = NULL, \"error\" = NULL "
+                          f"\"started\" = {p}, \"finished\" = NULL, \"exit_code\" = NULL, \"error\" = NULL, "
+                          f"\"timeline\" = \"timeline\" || {p} || (\"attempts\" + 1) || {p} "
                           f"WHERE \"id\" = {p} AND \"state\" = {p} RETURNING {every}")
         self.finish_sql = (f"UPDATE {table} SET \"state\" = {p}, \"finished\" = {p}, \"exit_code\" = {p}, "
-                           f"\"output\" = {p}, \"error\" = {p}, \"result\" = {p} WHERE \"id\" = {p} AND "
+                           f"\"output\" = {p}, \"error\" = {p}, \"result\" = {p}, "
+                           f"\"timeline\" = \"timeline\" || {p} WHERE \"id\" = {p} AND "
                            f"\"state\" = {p} AND \"worker\" = {p} AND \"attempts\" = {p}")
 
     def insert(self, job: Job) -> int:
@@ -332,58 +352,18 @@ class FastJobSql:
         return self.db.execute_sql(self.insert_sql, params).fetchone()[0]
 
     def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
-        row = self.db.execute_sql(self.claim_sql, [RUNNING, worker, self._to_db(now), job_id, QUEUED]).fetchone()
+        head = timeline_line(timeline_entry("started", now, worker=worker))[:-2] + ', "attempt": '
+        row = self.db.execute_sql(self.claim_sql, [RUNNING, worker, self._to_db(now), head, "}\n", job_id,
+                                                   QUEUED]).fetchone()
         if row is None:
             return None
         return Job(**{name: read(row[i]) for name, i, read in self._readers})
 
     def finish(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
-               error: str | None, result: str) -> bool:
-        params = [state, self._to_db(now), exit_code, storable_text(output), storable_text(error), result, job.id,
-                  RUNNING, job.worker, job.attempts]
+               error: str | None, result: str, entry: dict) -> bool:
+        params = [state, self._to_db(now), exit_code, storable_text(output), storable_text(error), result,
+                  timeline_line(entry), job.id, RUNNING, job.worker, job.attempts]
         return self.db.execute_sql(self.finish_sql, params).rowcount == 1
-
-
-class FastEvents:
-    """Job transitions' history events written with one prepared INSERT into the events table (built
-    from the events repository's model, so its columns and defaults stay the source of truth).
-    When a listener is subscribed to the events repository, :meth:`record` goes through it instead,
-    so listeners still see every event."""
-
-    #: The columns :meth:`record` fills; every other column gets its field's default.
-    GIVEN = ("ts", "kind", "actor", "command", "trait", "model", "tenant", "data")
-
-    def __init__(self, db: peewee.Database, events: Any) -> None:
-        self.events = events
-        Row = events.Row
-        fields = [f for f in Row._meta.sorted_fields if f.name != "id"]
-        self.fields = fields
-        sqlite = isinstance(db, peewee.SqliteDatabase)
-        names = [f.name for f in fields]
-        #: Every parameter with its default, and where each given value goes.
-        self._template = [None if callable(f.default) else f.db_value(f.default) for f in fields]
-        self._slots = [names.index(name) for name in self.GIVEN]
-        self._ts = _writer(Row._meta.fields["ts"], sqlite)
-        self._callable = [(i, f) for i, f in enumerate(fields) if callable(f.default) and f.name not in self.GIVEN]
-        columns = ", ".join(f'"{f.column_name}"' for f in fields)
-        self.db = db
-        self.sql = f'INSERT INTO "{Row._meta.table_name}" ({columns}) VALUES ({", ".join([db.param] * len(fields))})'
-
-    def record(self, *, kind: str, actor: str, command: str, trait: str | None = None, model: str | None = None,
-               tenant: str | None = None, data: dict | None = None, ts: dt.datetime | None = None) -> None:
-        """Store one event (the arguments as for ``EventRepo.record``)."""
-        if getattr(self.events, "_listeners", None):
-            self.events.record(kind=kind, actor=actor, command=command, trait=trait, model=model, tenant=tenant,
-                               data=data, ts=ts)
-            return
-        ts = ts or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-        params = list(self._template)
-        for i, field in self._callable:
-            params[i] = field.db_value(field.default())
-        for slot, value in zip(self._slots, (self._ts(ts), kind, actor, command, trait, model, tenant,
-                                             json.dumps(data or {}, default=str))):
-            params[slot] = value
-        self.db.execute_sql(self.sql, params)
 
 
 def _writer(field: Any, sqlite: bool) -> Any:
@@ -395,7 +375,22 @@ def _writer(field: Any, sqlite: bool) -> Any:
         return to_db
     if field.name in ("data", "result"):  # JSON text, from the Job's dict
         return lambda value: _EMPTY if not value else _dump(value)
-    return field.db_value
+    if field.name == "timeline":
+        return lambda entries: "".join(timeline_line(e) for e in entries or ())
+    exact = _PASS_THROUGH.get(type(field))
+    if exact is None:
+        return field.db_value
+    db_value = field.db_value
+
+    def plain(value: Any) -> Any:  # what db_value returns for None and for a value of the column's type
+        return value if value is None or type(value) is exact else db_value(value)
+
+    return plain
+
+
+#: Field classes whose ``db_value`` returns a value of this exact type unchanged (skipped per call).
+_PASS_THROUGH = {peewee.IntegerField: int, peewee.BigIntegerField: int, peewee.FloatField: float,
+                 peewee.CharField: str, peewee.TextField: str}
 
 
 _EMPTY = "{}"
@@ -407,6 +402,8 @@ def _reader(field: Any) -> Any:
     anything else."""
     if field.name in ("data", "result"):
         return lambda value: json.loads(value) if value and value != _EMPTY else {}
+    if field.name == "timeline":
+        return read_timeline
     if not isinstance(field, peewee.DateTimeField):
         return field.python_value
 
@@ -437,6 +434,25 @@ def _dump(value: Any) -> str:
     return json.dumps(value, default=str, sort_keys=True)
 
 
+def timeline_line(entry: dict) -> str:
+    """One timeline entry as stored: compact JSON and a newline (only ASCII: JSON escapes the rest)."""
+    return json.dumps(entry, default=str, separators=(", ", ": ")) + "\n"
+
+
+def read_timeline(text: str | None) -> tuple[dict, ...]:
+    """The stored timeline text back to its entries (a line that is not JSON is skipped)."""
+    if not text:
+        return ()
+    out = []
+    for line in text.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return tuple(out)
+
+
 def _to_job(row: Any) -> Job:
     fields = {name: getattr(row, name) for name in _PLAIN}
-    return Job(id=row.id, data=json.loads(row.data or "{}"), result=json.loads(row.result or "{}"), **fields)
+    return Job(id=row.id, data=json.loads(row.data or "{}"), result=json.loads(row.result or "{}"),
+               timeline=read_timeline(row.timeline), **fields)

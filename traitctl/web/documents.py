@@ -200,12 +200,12 @@ def _chart(repo: Any, name: str, now: float, period: float, step: float) -> dict
 
 def history(app: Any, *, trait: str | None = None, tenant: str | None = None, kind: str | None = None,
             since: str | None = None, limit: int = 50) -> dict:
-    """``traitctl history --json`` with the same filters."""
-    from traitctl.engine.timeparse import parse_since
+    """``traitctl history --json`` with the same filters (job events only when ``kind`` asks)."""
+    from traitctl.history_service import history_filter, list_events
 
-    start = parse_since(since, utcnow()) if since else None
-    events = app.store().events.list(trait=trait or None, tenant=tenant or None, since=start, kind=kind or None,
-                                     limit=limit)
+    where = history_filter(kinds=[kind] if kind else None, trait=trait or None, tenant=tenant or None,
+                           since=since or None, now=utcnow())
+    events = list_events(app, where, limit=limit)
     return {"events": [_event(e) for e in events],
             "filters": {"trait": trait, "tenant": tenant, "kind": kind, "since": since, "limit": limit}}
 

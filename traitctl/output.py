@@ -145,6 +145,36 @@ class Output:
             table.add_row(*row)
         self.console.print(table)
 
+    def grid(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None,
+             caption: str | None = None) -> bool:
+        """Draw the table :meth:`table` would draw, without Rich's layout engine (which takes
+        seconds for thousands of rows), when every cell fits on one line in the terminal; return
+        ``False`` (drawing nothing) when some column would have to fold: then use :meth:`table`."""
+        if self.quiet >= 2:
+            return True
+        cells = [[printable(col, keep="") for col in columns]] + \
+            [["" if v is None else printable(str(v), keep="") for v in row] for row in rows]
+        sizes = [[_cells(v) for v in row] for row in cells]
+        widths = [max(row[i] for row in sizes) for i in range(len(columns))]
+        total = sum(widths) + 3 * len(columns) + 1
+        if total > self.width:
+            return False
+
+        def line(left: str, fill: str, cross: str, right: str) -> str:
+            return left + cross.join(fill * (w + 2) for w in widths) + right
+
+        def row(values: list[str], lengths: list[int], bar: str) -> str:
+            return bar + bar.join(f" {v}{' ' * (w - n)} " for v, n, w in zip(values, lengths, widths)) + bar
+
+        out = [] if not title else _centred(printable(title, keep=""), total)
+        out += [line("┏", "━", "┳", "┓"), row(cells[0], sizes[0], "┃"), line("┡", "━", "╇", "┩")]
+        out += [row(values, lengths, "│") for values, lengths in zip(cells[1:], sizes[1:])]
+        out.append(line("└", "─", "┴", "┘"))
+        if caption:
+            out += _centred(printable(caption, keep=""), total)
+        self.stdout.write("\n".join(out) + "\n")
+        return True
+
     def render(self, renderable: Any) -> None:
         """Print any Rich renderable on stdout."""
         if self.quiet < 2:
@@ -169,6 +199,21 @@ class Output:
     def error(self, text: str) -> None:
         """An error message; always shown."""
         self.stderr.write(f"error: {printable(text)}\n")
+
+    @property
+    def width(self) -> int:
+        """The width tables are drawn to: the Rich console's, found without importing Rich
+        before a console exists (``COLUMNS``, else the terminal's, else 160 off a terminal)."""
+        if self._console is not None:
+            return self._console.width
+        columns = os.environ.get("COLUMNS", "")
+        if columns.strip().isdigit() and int(columns) > 0:
+            return int(columns)
+        if getattr(self.stdout, "isatty", lambda: False)():
+            import shutil
+
+            return shutil.get_terminal_size().columns
+        return 160
 
     # -- Rich consoles, created on first use ------------------------------------------------
     @property
@@ -201,6 +246,26 @@ class Output:
 
         progress = Progress(console=self.err_console, transient=True)
         return _RichProgress(progress, total, description)
+
+
+def _cells(text: str) -> int:
+    """The terminal columns ``text`` takes (wide characters count two)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _centred(text: str, width: int) -> list[str]:
+    """``text`` wrapped to ``width`` columns, each line centred, as Rich sets a table's title."""
+    import textwrap
+
+    out = []
+    for part in textwrap.wrap(text, width) or [""]:
+        room = max(0, width - _cells(part))
+        out.append(" " * (room // 2) + part + " " * (room - room // 2))
+    return out
 
 
 class _NoProgress:

@@ -239,10 +239,23 @@ def _render_explain(app_: App, doc: dict) -> None:
     app_.out.line("Precedence: " + " > ".join(engine.LAYER_ORDER))
 
 
+AllTenantsOpt = Annotated[bool, typer.Option(
+    "--all-tenants", help="Every tenant (from [tenants.<id>] and config/tenants/<id>.toml).")]
+
+
 @app.command()
-def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
-    """Show the effective configuration (value and source of every key) as a table or JSON."""
+def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, all_tenants: AllTenantsOpt = False,
+         json: JsonOpt = False) -> None:
+    """Show the effective configuration (value and source of every key) as a table or JSON.
+
+    With --all-tenants (and --trait): a tenant x key matrix of the trait, each value with the
+    layer it comes from (tenant+model, tenant, model, global, default); --model narrows it to
+    that model's view.
+    """
     app_ = app_for(json)
+    if all_tenants:
+        _show_matrix(app_, trait, model, tenant)
+        return
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
     traits = [trait] if trait else sorted(cfg.traits)
     if model and not trait:
@@ -258,6 +271,23 @@ def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
             for t, keys in result.items() for k, r in keys.items()]
     title = "Effective configuration" + (f" for {model}" if model else "") + (f" in tenant {tenant}" if tenant else "")
     app_.out.table(["Trait", "Key", "Value", "Source"], rows, title=title)
+
+
+def _show_matrix(app_: App, trait: Optional[str], model: Optional[str], tenant: Optional[str]) -> None:
+    from traitctl.engine import config_matrix
+
+    if trait is None or tenant is not None:
+        raise InputError("--all-tenants shows one trait for every tenant: give --trait T (and no --tenant).")
+    cfg = app_.config(tenants="all")
+    trait = engine.match_name("trait", trait, cfg.traits)
+    model = _match_model(app_, cfg, model, False) if model else None
+    grid = config_matrix.matrix(cfg, trait, model, sorted(cfg.tenants), app_.env)
+    if app_.out.json_mode:
+        from traitctl.config_service import matrix_document
+
+        app_.out.json(matrix_document(grid))
+        return
+    _render_matrix(app_, grid)
 
 
 def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[str], tenant: Optional[str],
@@ -357,3 +387,34 @@ def validate(json: JsonOpt = False, no_source: bool = typer.Option(
             app_.out.success(f"{cfg.main_file}: valid ({len(cfg.traits)} traits, {len(cfg.tenants)} tenants).")
     if problems:
         raise typer.Exit(1)
+
+
+# -- views across tenants ----------------------------------------------------------------------------
+#: the longest value shown in a matrix or diff cell (longer ones are elided; --json has them whole)
+CELL_WIDTH = 32
+
+
+def _elide(text: str, width: int = CELL_WIDTH) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _cell_text(cell) -> str:
+    if not cell.found:
+        return "(unset)"
+    return f"{_elide(engine.format_value(cell.value))} ({cell.source})"
+
+
+def _render_matrix(app_: App, grid) -> None:
+    """One row per tenant and a column per key when that fits the terminal; else one row per
+    tenant and key (a list layout of four columns, folded by Rich only when even that is too wide)."""
+    title = f"{grid.trait} across {len(grid.tenants)} tenants" + (f" for {grid.model}" if grid.model else "")
+    caption = "value (source layer)"
+    width = len(grid.keys)
+    texts = [_cell_text(c) for c in grid.cells]
+    rows = [[tenant, *texts[i * width:(i + 1) * width]] for i, tenant in enumerate(grid.tenants)]
+    if app_.out.grid(["Tenant", *grid.keys], rows, title=title, caption=caption):
+        return
+    rows = [[c.tenant, c.key, _elide(engine.format_value(c.value)) if c.found else "(unset)", c.source or ""]
+            for c in grid.cells]
+    if not app_.out.grid(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption):
+        app_.out.table(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption)

@@ -1,0 +1,180 @@
+"""The effective configuration across tenants and environments: the tenant x key matrix of one
+trait, and the values that differ between two tenants or two configurations (staging against
+production), each with the layer it comes from on each side.
+
+Everything here works on parsed :class:`~traitctl.engine.config.ConfigData`; no files are read.
+
+Example usage::
+
+    from traitctl.engine import config_matrix
+    grid = config_matrix.matrix(cfg, "Cacheable", None, sorted(cfg.tenants))
+    found = config_matrix.diff_tenants(cfg, "acme", "globex", ["Cacheable"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from traitctl.engine import config as engine
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One effective value: ``source`` is the winning layer (one of ``LAYER_ORDER``), ``None`` when
+    no layer (not even a schema default) sets the key."""
+
+    tenant: str | None
+    key: str
+    value: Any
+    found: bool
+    source: str | None
+    file: str | None
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """The tenant x key matrix of one trait (``cells`` row by row: tenants, then keys, sorted)."""
+
+    trait: str
+    model: str | None
+    keys: tuple[str, ...]
+    tenants: tuple[str, ...]
+    cells: tuple[Cell, ...]
+
+    def row(self, index: int) -> tuple[Cell, ...]:
+        """The cells of the ``index``-th tenant, in the order of :attr:`keys`."""
+        width = len(self.keys)
+        return self.cells[index * width:(index + 1) * width]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A key whose effective value differs between the two sides of a diff.
+
+    :param tenant: the tenant both sides were resolved for (``None``: no tenant).
+    :param model: the model both sides were resolved for (``None``: no model).
+    """
+
+    trait: str
+    key: str
+    model: str | None
+    tenant: str | None
+    left: Cell
+    right: Cell
+
+
+def _cell(tenant: str | None, resolved: engine.Resolved) -> Cell:
+    winner = resolved.winner
+    return Cell(tenant, resolved.key, resolved.value, resolved.found, winner.kind if winner else None,
+                (winner.file or None) if winner else None)
+
+
+def _keys(layers: Iterable[engine.Layer], schema: Mapping[str, Any]) -> set[str]:
+    keys = set(schema)
+    for layer in layers:
+        keys.update(layer.values)
+    return keys
+
+
+def matrix(cfg: engine.ConfigData, trait: str, model: str | None, tenants: Sequence[str],
+           environ: Mapping[str, str] | None = None) -> Matrix:
+    """Every key of ``trait`` resolved for each of ``tenants`` (and ``model``, when given).
+
+    The keys are those any tenant's layers, the shared layers or the schema define; a key a tenant
+    does not see at all is an unset cell (``found`` false).
+
+    :param tenants: tenant ids of ``cfg`` whose documents are loaded.
+    :param environ: the environment ``env`` tables read (``None``: the files' values).
+    """
+    schema = engine.schema_of(cfg, trait)
+    shared = engine.layers_for(cfg, trait, model, None)  # model, global: the same for every tenant
+    own = [engine.tenant_layers(cfg, trait, model, tenant) for tenant in tenants]
+    keys = _keys(shared, schema)
+    for layers in own:
+        keys |= _keys(layers, ())
+    ordered = tuple(sorted(keys))
+    common = {key: engine.resolve(key, shared, schema, environ) for key in ordered}
+    cells = []
+    for tenant, layers in zip(tenants, own):
+        values = [layer.values for layer in layers if layer.values]
+        for key in ordered:
+            if any(engine._lookup(v, key)[0] for v in values):
+                cells.append(_cell(tenant, engine.resolve(key, layers + shared, schema, environ)))
+            else:
+                cells.append(_cell(tenant, common[key]))
+    return Matrix(trait, model, ordered, tuple(tenants), tuple(cells))
+
+
+def models_for(cfg: engine.ConfigData, trait: str, tenants: Iterable[str | None]) -> set[str]:
+    """The models with an override of ``trait`` in the main file or in one of ``tenants``: the
+    models for which the effective values of ``trait`` may differ from the model-less ones."""
+    found = {m for m, by_trait in cfg.models.items() if isinstance(by_trait, Mapping) and trait in by_trait}
+    for tenant in tenants:
+        source = cfg.tenants.get(tenant) if tenant else None
+        models = engine._table(source.doc, "models") if source is not None else {}
+        found.update(m for m, by_trait in models.items() if isinstance(by_trait, Mapping) and trait in by_trait)
+    return found
+
+
+def compare(left: engine.ConfigData, right: engine.ConfigData, trait: str, model: str | None,
+            left_tenant: str | None, right_tenant: str | None) -> list[Difference]:
+    """The keys of ``trait`` whose effective value differs between ``left`` (for ``left_tenant``)
+    and ``right`` (for ``right_tenant``), both for ``model``. A trait or tenant one side lacks
+    resolves there as no layer would define it (unset, or the next layer)."""
+    sides = []
+    for cfg, tenant in ((left, left_tenant), (right, right_tenant)):
+        layers = engine.layers_for(cfg, trait, model, tenant) if trait in cfg.traits else []
+        sides.append((layers, engine.schema_of(cfg, trait), tenant))
+    keys = sorted(_keys(sides[0][0], sides[0][1]) | _keys(sides[1][0], sides[1][1]))
+    out = []
+    for key in keys:
+        a, b = (_cell(tenant, engine.resolve(key, layers, schema)) for layers, schema, tenant in sides)
+        if a.found != b.found or not _same(a.value, b.value):
+            out.append(Difference(trait, key, model, left_tenant if left_tenant == right_tenant else None, a, b))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    # 1 == 1.0 == true in Python; configuration values of another type are another value
+    return type(a) is type(b) and a == b
+
+
+def diff_tenants(cfg: engine.ConfigData, a: str, b: str, traits: Iterable[str],
+                 model: str | None = None) -> list[Difference]:
+    """Every effective value that differs between tenants ``a`` and ``b`` of one configuration:
+    for each trait, without a model and for each model either tenant (or the main file) overrides
+    it for (only ``model`` when given).
+
+    :param cfg: with the documents of ``a`` and ``b`` loaded.
+    """
+    out: list[Difference] = []
+    for trait in traits:
+        models = [model] if model else [None, *sorted(models_for(cfg, trait, (a, b)))]
+        for each in models:
+            out += compare(cfg, cfg, trait, each, a, b)
+    return out
+
+
+def diff_configs(left: engine.ConfigData, right: engine.ConfigData, traits: Iterable[str],
+                 tenants: Sequence[str | None], model: str | None = None) -> list[Difference]:
+    """Every effective value that differs between two configurations (this one against another
+    environment's), for each of ``tenants`` (``None``: no tenant) and each model that has an
+    override on either side (only ``model`` when given).
+
+    :param left: / :param right: with the documents of ``tenants`` loaded where they exist.
+    """
+    out: list[Difference] = []
+    for trait in traits:
+        for tenant in tenants:
+            scope = (tenant,)
+            models = [model] if model else [None, *sorted(models_for(left, trait, scope) | models_for(right, trait, scope))]
+            for each in models:
+                out += compare(left, right, trait, each, tenant, tenant)
+    return out
+
+
+def tenants_of(*configs: engine.ConfigData) -> list[str]:
+    """The tenant ids of every configuration, sorted and without repeats."""
+    return sorted({t for cfg in configs for t in cfg.tenants})

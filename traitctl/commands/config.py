@@ -290,6 +290,82 @@ def _show_matrix(app_: App, trait: Optional[str], model: Optional[str], tenant: 
     _render_matrix(app_, grid)
 
 
+@app.command()
+def diff(tenant: Annotated[Optional[list[str]], typer.Option(
+             "--tenant", help="Give twice to compare two tenants; with --against, only this tenant.")] = None,
+         against: Annotated[Optional[str], typer.Option(
+             "--against", help="Another environment's traits.toml (its tenants/ folder beside it) to compare with.")] = None,
+         trait: OptTraitOpt = None, model: ModelOpt = None, json: JsonOpt = False,
+         exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when values differ.")] = False) -> None:
+    """Show every effective value that differs, with its source layer on each side: between two
+    tenants (--tenant a --tenant b) or between this configuration and another (--against FILE,
+    e.g. staging against production). Exit 1 when something differs, 0 when equal.
+
+    Values are compared as the files set them (environment variables are not consulted). For each
+    trait the values without a model are compared, and those of each model an override names.
+    """
+    from traitctl import config_service
+    from traitctl.engine import config_matrix
+
+    app_ = app_for(json)
+    tenants = list(tenant or [])
+    if against is None:
+        if len(tenants) != 2:
+            raise InputError("config diff compares two tenants (--tenant a --tenant b) or this configuration "
+                             "--against another traits.toml.")
+        cfg = app_.config(tenants=set(tenants))
+        for each in tenants:
+            engine.check_tenant_id(each)
+            if each not in cfg.tenants:
+                raise NotFound("tenant", each, cfg.tenants)
+        traits, model = _diff_scope(app_, [cfg], trait, model)
+        found = config_matrix.diff_tenants(cfg, tenants[0], tenants[1], traits, model)
+        left, right = {"tenant": tenants[0], "file": cfg.main_file}, {"tenant": tenants[1], "file": cfg.main_file}
+    else:
+        if len(tenants) > 1:
+            raise InputError("With --against, give at most one --tenant (the tenant to compare in both).")
+        other = config_service.load_other(_against_path(app_, against))
+        cfg = app_.config(tenants="all")
+        for each in tenants:
+            engine.check_tenant_id(each)
+            if each not in cfg.tenants and each not in other.tenants:
+                raise NotFound("tenant", each, set(cfg.tenants) | set(other.tenants))
+        traits, model = _diff_scope(app_, [cfg, other], trait, model)
+        scope = tenants or [None, *config_matrix.tenants_of(cfg, other)]
+        found = config_matrix.diff_configs(cfg, other, traits, scope, model)
+        left, right = {"file": cfg.main_file, "tenant": tenants[0] if tenants else None}, \
+            {"file": other.main_file, "tenant": tenants[0] if tenants else None}
+    doc = config_service.diff_document(found, left, right)
+    if app_.out.json_mode:
+        app_.out.json(doc)
+    else:
+        _render_diff(app_, doc, against is not None)
+    if found and not exit_zero:
+        raise typer.Exit(1)
+
+
+def _against_path(app_: App, raw: str):
+    from pathlib import Path
+
+    if not raw.strip():
+        raise InputError("--against needs the path of another traits.toml.")
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else app_.cwd / path
+
+
+def _diff_scope(app_: App, configs: list, trait: Optional[str], model: Optional[str]):
+    """The traits to compare (all of either side, or the one named) and the model named."""
+    names = sorted({t for cfg in configs for t in cfg.traits})
+    traits = [engine.match_name("trait", trait, names)] if trait else names
+    if model:
+        known = sorted({m for cfg in configs for m in cfg.model_names()})
+        try:
+            model = engine.match_name("model", model, known)
+        except NotFound:
+            model = _match_model(app_, configs[0], model, False)
+    return traits, model
+
+
 def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[str], tenant: Optional[str],
            dry_run: bool, force: bool = True) -> None:
     from traitctl.store import toml_file
@@ -418,3 +494,28 @@ def _render_matrix(app_: App, grid) -> None:
             for c in grid.cells]
     if not app_.out.grid(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption):
         app_.out.table(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption)
+
+
+def _side_text(side: dict) -> str:
+    if not side["found"]:
+        return "(unset)"
+    return f"{_elide(engine.format_value(side['value']))} ({side['source']})"
+
+
+def _render_diff(app_: App, doc: dict, environments: bool) -> None:
+    left, right = doc["left"], doc["right"]
+    if environments:
+        names = ("this", "other")
+        heading = f"{left['file']} against {right['file']}" + (f" (tenant {left['tenant']})" if left["tenant"] else "")
+    else:
+        names = (left["tenant"], right["tenant"])
+        heading = f"tenant {names[0]} against tenant {names[1]}"
+    if not doc["differences"]:
+        app_.out.success(f"No differences: {heading}.")
+        return
+    rows = [[d["trait"], d["model"] or "-", *([d["tenant"] or "-"] if environments else []), d["key"],
+             _side_text(d["left"]), _side_text(d["right"])] for d in doc["differences"]]
+    columns = ["Trait", "Model", *(["Tenant"] if environments else []), "Key", names[0], names[1]]
+    caption = f"{doc['count']} difference(s): {heading}; value (source layer)"
+    if not app_.out.grid(columns, rows, caption=caption):
+        app_.out.table(columns, rows, caption=caption)

@@ -118,26 +118,49 @@ def models_for(cfg: engine.ConfigData, trait: str, tenants: Iterable[str | None]
     return found
 
 
-def compare(left: engine.ConfigData, right: engine.ConfigData, trait: str, model: str | None,
-            left_tenant: str | None, right_tenant: str | None) -> list[Difference]:
-    """The keys of ``trait`` whose effective value differs between ``left`` (for ``left_tenant``)
-    and ``right`` (for ``right_tenant``), both for ``model``. A trait or tenant one side lacks
-    resolves there as no layer would define it (unset, or the next layer)."""
+def pairs(left: engine.ConfigData, right: engine.ConfigData, trait: str, model: str | None,
+          left_tenant: str | None, right_tenant: str | None) -> dict[str, tuple[Cell, Cell]]:
+    """Every key of ``trait`` either side defines, resolved on ``left`` (for ``left_tenant``) and on
+    ``right`` (for ``right_tenant``), both for ``model``. A trait or tenant one side lacks resolves
+    there as if no layer of it existed (unset, or the next layer)."""
     sides = []
     for cfg, tenant in ((left, left_tenant), (right, right_tenant)):
         layers = engine.layers_for(cfg, trait, model, tenant) if trait in cfg.traits else []
         sides.append((layers, engine.schema_of(cfg, trait), tenant))
     keys = sorted(_keys(sides[0][0], sides[0][1]) | _keys(sides[1][0], sides[1][1]))
+    return {key: (_cell(sides[0][2], engine.resolve(key, sides[0][0], sides[0][1])),
+                  _cell(sides[1][2], engine.resolve(key, sides[1][0], sides[1][1]))) for key in keys}
+
+
+def compare(left: engine.ConfigData, right: engine.ConfigData, trait: str, models: Iterable[str | None],
+            left_tenant: str | None, right_tenant: str | None) -> list[Difference]:
+    """The keys of ``trait`` whose effective value differs between the two sides (see :func:`pairs`),
+    without a model and for each of ``models``. A model's row is left out when both of its sides
+    are those of the model-less row (same value, same layer): it says nothing new."""
+    tenant = left_tenant if left_tenant == right_tenant else None
+    base = pairs(left, right, trait, None, left_tenant, right_tenant)
     out = []
-    for key in keys:
-        a, b = (_cell(tenant, engine.resolve(key, layers, schema)) for layers, schema, tenant in sides)
-        if a.found != b.found or not _same(a.value, b.value):
-            out.append(Difference(trait, key, model, left_tenant if left_tenant == right_tenant else None, a, b))
+    for model in models:
+        found = base if model is None else pairs(left, right, trait, model, left_tenant, right_tenant)
+        for key, (a, b) in found.items():
+            if _equal(a, b):
+                continue
+            if model is not None and key in base and _same_cell(base[key][0], a) and _same_cell(base[key][1], b):
+                continue
+            out.append(Difference(trait, key, model, tenant, a, b))
     return out
 
 
+def _equal(a: Cell, b: Cell) -> bool:
+    return a.found == b.found and _same(a.value, b.value)
+
+
+def _same_cell(a: Cell, b: Cell) -> bool:
+    return _equal(a, b) and a.source == b.source and a.file == b.file
+
+
 def _same(a: Any, b: Any) -> bool:
-    # 1 == 1.0 == true in Python; configuration values of another type are another value
+    # 1 == 1.0 == true in Python; a configuration value of another type is another value
     return type(a) is type(b) and a == b
 
 
@@ -145,15 +168,14 @@ def diff_tenants(cfg: engine.ConfigData, a: str, b: str, traits: Iterable[str],
                  model: str | None = None) -> list[Difference]:
     """Every effective value that differs between tenants ``a`` and ``b`` of one configuration:
     for each trait, without a model and for each model either tenant (or the main file) overrides
-    it for (only ``model`` when given).
+    it for (only for ``model`` when given).
 
     :param cfg: with the documents of ``a`` and ``b`` loaded.
     """
     out: list[Difference] = []
     for trait in traits:
         models = [model] if model else [None, *sorted(models_for(cfg, trait, (a, b)))]
-        for each in models:
-            out += compare(cfg, cfg, trait, each, a, b)
+        out += compare(cfg, cfg, trait, models, a, b)
     return out
 
 
@@ -167,12 +189,24 @@ def diff_configs(left: engine.ConfigData, right: engine.ConfigData, traits: Iter
     """
     out: list[Difference] = []
     for trait in traits:
+        shared: dict[str | None, dict[str, tuple[Cell, Cell]]] = {}
         for tenant in tenants:
             scope = (tenant,)
-            models = [model] if model else [None, *sorted(models_for(left, trait, scope) | models_for(right, trait, scope))]
-            for each in models:
-                out += compare(left, right, trait, each, tenant, tenant)
+            models = [model] if model else \
+                [None, *sorted(models_for(left, trait, scope) | models_for(right, trait, scope))]
+            for found in compare(left, right, trait, models, tenant, tenant):
+                if tenant is not None and None in tenants and _as_without_tenant(left, right, found, shared):
+                    continue  # the tenant sees what every tenant sees: the row without a tenant says it
+                out.append(found)
     return out
+
+
+def _as_without_tenant(left: engine.ConfigData, right: engine.ConfigData, found: Difference,
+                       shared: dict[str | None, dict[str, tuple[Cell, Cell]]]) -> bool:
+    if found.model not in shared:
+        shared[found.model] = pairs(left, right, found.trait, found.model, None, None)
+    base = shared[found.model].get(found.key)
+    return base is not None and _same_cell(base[0], found.left) and _same_cell(base[1], found.right)
 
 
 def tenants_of(*configs: engine.ConfigData) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from traitctl.commands.common import (DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, TraitOpt, app_for,
-                                      record_edit, show_diff)
+                                      command_line, record_edit, show_diff)
 from traitctl.context import App
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound, ValidationError
@@ -420,8 +420,15 @@ def _literal(value: Any) -> Optional[str]:
     return None if value is ABSENT else engine.format_value(value)
 
 
+TenantsOpt = Annotated[Optional[str], typer.Option(
+    "--tenants", help="Comma-separated tenant ids (a,b,c): one write in each tenant's layer, one event.")]
+AllTenantsWriteOpt = Annotated[bool, typer.Option(
+    "--all-tenants", help="Every tenant's layer: one write, one event (one rollback undoes it).")]
+
+
 @app.command("set")
 def set_(key: str, value: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+         tenants: TenantsOpt = None, all_tenants: AllTenantsWriteOpt = False,
          dry_run: DryRunOpt = False, json: JsonOpt = False,
          force: bool = typer.Option(False, "--force", help="Write a --model override even for a trait the "
                                     "model does not use in the code.")) -> None:
@@ -430,15 +437,79 @@ def set_(key: str, value: str, trait: TraitOpt, model: ModelOpt = None, tenant: 
     The value is checked against the trait's schema before anything is written; the change is
     recorded in history and can be undone with `traitctl rollback EVENT`. With --model, the model
     must use the trait (as the inventory of the configured sources says) unless --force.
+    With --tenants a,b,c or --all-tenants, every tenant is checked before any file is written, the
+    files are written under the configuration's lock, and one event records every key.
     """
-    _write(app_for(json), key, value, trait, model, tenant, dry_run, force=force)
+    app_ = app_for(json)
+    if tenants is not None or all_tenants:
+        _bulk(app_, key, value, trait, model, tenant, tenants, all_tenants, dry_run, force)
+        return
+    _write(app_, key, value, trait, model, tenant, dry_run, force=force)
 
 
 @app.command()
-def unset(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, dry_run: DryRunOpt = False,
+def unset(key: str, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+          tenants: TenantsOpt = None, all_tenants: AllTenantsWriteOpt = False, dry_run: DryRunOpt = False,
           json: JsonOpt = False) -> None:
-    """Remove KEY from the layer chosen by --model/--tenant (the next layer then applies)."""
-    _write(app_for(json), key, None, trait, model, tenant, dry_run)
+    """Remove KEY from the layer chosen by --model/--tenant (the next layer then applies).
+
+    With --tenants a,b,c or --all-tenants: from each of those tenants that sets it, as one event.
+    """
+    app_ = app_for(json)
+    if tenants is not None or all_tenants:
+        _bulk(app_, key, None, trait, model, tenant, tenants, all_tenants, dry_run, True)
+        return
+    _write(app_, key, None, trait, model, tenant, dry_run)
+
+
+def _bulk(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[str], tenant: Optional[str],
+          tenants: Optional[str], all_tenants: bool, dry_run: bool, force: bool) -> None:
+    """``config set/unset --tenants a,b`` / ``--all-tenants``: checked once, then one locked write."""
+    from traitctl import config_service
+    from traitctl.engine.limits import check_value_text
+    from traitctl.store import toml_file
+
+    if tenant is not None or (tenants is not None and all_tenants):
+        raise InputError("Give one of --tenant, --tenants a,b,c or --all-tenants.")
+    check_value_text(key, f"KEY {key[:40]!r}")
+    cfg = app_.config(tenants="all")
+    trait = engine.match_name("trait", trait, cfg.traits)
+    model = _match_model(app_, cfg, model, True) if model else None
+    targets = config_service.tenant_targets(cfg, None if all_tenants else tenants.split(","))
+    if model and raw is not None and not force:
+        _check_uses(app_, cfg, trait, model, None)
+    if raw is None:
+        value: Any = toml_file.ABSENT
+        if key.split(".", 1)[0] in engine.RESERVED_TRAIT_KEYS:
+            raise ValidationError(f"{trait} -> {key}: '{key}' is reserved; edit the file to change it.")
+    else:
+        value = engine.parse_value(raw, engine.schema_of(cfg, trait).get(key))
+        # one schema for every tenant: checked once (the message names the first tenant's key path)
+        engine.validate_set(cfg, trait, key, value,
+                            engine.table_path(trait, model, cfg.tenants[targets[0]]) + tuple(key.split(".")))
+    kind = "config.unset" if raw is None else "config.set"
+    edit, event = config_service.bulk_write(app_, trait, model, targets, key, value, kind=kind, dry_run=dry_run,
+                                            command=command_line())
+    _report_bulk(app_, edit, event, targets, dry_run)
+
+
+def _report_bulk(app_: App, edit, event, targets: list[str], dry_run: bool) -> None:
+    from traitctl.history_service import change_list
+
+    changes = [{k: v for k, v in c.items() if k != "removed"} for c in change_list(edit)]
+    if app_.out.json_mode:
+        app_.out.json({"dry_run": dry_run, "changed": edit.changed, "tenants": targets,
+                       "event": event.id if event else None, "events": [event.id] if event else [],
+                       "changes": changes, "diff": edit.diff() if dry_run else None})
+    elif dry_run:
+        show_diff(app_, edit)
+    elif event is None:
+        app_.out.success("No change: every tenant already has that value.")
+    else:
+        files = len({c["file"] for c in changes})
+        app_.out.success(f"{event.target.rsplit(' -> ', 1)[-1]}: {len(changes)} tenant layer(s) changed in "
+                         f"{files} file(s), {len(targets) - len(changes)} already as asked (event #{event.id}; "
+                         f"`traitctl rollback {event.id}` undoes all).")
 
 
 @app.command()

@@ -514,8 +514,14 @@ class MultiEdit:
         import difflib
 
         return "".join("".join(difflib.unified_diff(e.before.splitlines(keepends=True), e.after.splitlines(keepends=True),
-                                                    fromfile=f"a/{e.file}", tofile=f"b/{e.file}"))
+                                                    fromfile=f"a/{_shown(e.file)}", tofile=f"b/{_shown(e.file)}"))
                        for e in self.edits if e.changed)
+
+
+def _shown(path: Path) -> str:
+    """A file as a diff header names it: relative to the current folder when inside it."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else str(path).lstrip("/")
 
 
 def edit_files(lock_path: Path, files: Mapping[Path, list[Change]], *, lock_timeout: float = 10.0,

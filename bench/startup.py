@@ -1,7 +1,10 @@
-"""Start-up cost of traitctl against bare Python, on the bundled example.
+"""Start-up cost of traitctl against bare Python, on the bundled example, and the fleet view
+`config show --trait T --all-tenants` on 5,000 tenants with one file each (bench/config_scale.py's
+configuration, layout `files`).
 
-Usage: python bench/startup.py [--runs 15]
-Prints medians and the ratio to `python -c pass` measured in the same run (target: config get <= 6x).
+Usage: python bench/startup.py [--runs 15] [--tenants 5000]
+Prints medians and the ratio to `python -c pass` measured in the same run (target: config get <= 6x);
+the fleet view also prints its ratio to `traitctl --help` (target: <= 1 s median end to end).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -20,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--tenants", type=int, default=5000, help="tenant files for the fleet view (0: skip it)")
     args = parser.parse_args()
     py = sys.executable
     env = {"TRAITCTL_CONFIG": str(ROOT / "config" / "traits.toml"), "NO_COLOR": "1"}
@@ -34,7 +39,28 @@ def main() -> None:
         "traitctl config explain ttl --trait Cacheable": ["config", "explain", "ttl", "--trait", "Cacheable"],
     }
     for name, argv in cases.items():
-        report(name, time_command([py, "-m", "traitctl", *argv], args.runs, env=env), baseline)
+        times = time_command([py, "-m", "traitctl", *argv], args.runs, env=env)
+        report(name, times, baseline)
+        if argv == ["--help"]:
+            help_median = statistics.median(times)
+    if args.tenants:
+        fleet(py, args.runs, args.tenants, baseline, help_median)
+
+
+def fleet(py: str, runs: int, tenants: int, baseline: float, help_median: float) -> None:
+    """``config show --all-tenants`` (table and --json) over ``tenants`` tenant files."""
+    import config_scale
+
+    config_scale.TENANTS = tenants
+    with tempfile.TemporaryDirectory() as tmp:
+        path = config_scale.generate(Path(tmp), "files")
+        env = {"TRAITCTL_CONFIG": str(path), "NO_COLOR": "1", "COLUMNS": "120"}
+        print(f"\n== {tenants} tenants, one file each (config/tenants/<id>.toml) ==")
+        for name, extra in (("table", []), ("--json", ["--json"]), ("--model (table)", ["-m", "App\\Models\\Model7"])):
+            times = time_command([py, "-m", "traitctl", "config", "show", "-t", "Trait7", "--all-tenants", *extra],
+                                 runs, env=env)
+            report(f"config show --all-tenants {name}", times, baseline)
+            print(f"{'':<48} ratio to traitctl --help {statistics.median(times) / help_median:5.2f}x")
 
 
 if __name__ == "__main__":

@@ -87,8 +87,8 @@ def matrix_document(grid: Any) -> dict:
     """The ``traitctl config show --all-tenants --json`` document: one row per tenant and key,
     ``{tenant, key, value, source, file}`` (``source``: the winning layer, ``null`` when unset)."""
     return {"trait": grid.trait, "model": grid.model, "keys": list(grid.keys), "tenants": len(grid.tenants),
-            "rows": [{"tenant": c.tenant, "key": c.key, "value": c.value, "source": c.source, "file": c.file}
-                     for c in grid.cells]}
+            "rows": [{"tenant": tenant, "key": c.key, "value": c.value, "source": c.source, "file": c.file}
+                     for i, tenant in enumerate(grid.tenants) for c in grid.row(i)]}
 
 
 def load_other(path: Path) -> engine.ConfigData:

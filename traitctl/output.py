@@ -152,9 +152,18 @@ class Output:
         ``False`` (drawing nothing) when some column would have to fold: then use :meth:`table`."""
         if self.quiet >= 2:
             return True
-        cells = [[printable(col, keep="") for col in columns]] + \
-            [["" if v is None else printable(str(v), keep="") for v in row] for row in rows]
-        sizes = [[_cells(v) for v in row] for row in cells]
+        shown: dict[Any, tuple[str, int]] = {}  # big tables repeat their values: escape and measure each once
+
+        def cell(value: Any) -> tuple[str, int]:
+            found = shown.get(value)
+            if found is None:
+                text = "" if value is None else printable(str(value), keep="")
+                found = shown[value] = (text, _cells(text))
+            return found
+
+        measured = [[cell(v) for v in columns]] + [[cell(v) for v in row] for row in rows]
+        cells = [[text for text, _ in row] for row in measured]
+        sizes = [[size for _, size in row] for row in measured]
         widths = [max(row[i] for row in sizes) for i in range(len(columns))]
         total = sum(widths) + 3 * len(columns) + 1
         if total > self.width:

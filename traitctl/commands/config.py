@@ -556,13 +556,13 @@ def _render_matrix(app_: App, grid) -> None:
     tenant and key (a list layout of four columns, folded by Rich only when even that is too wide)."""
     title = f"{grid.trait} across {len(grid.tenants)} tenants" + (f" for {grid.model}" if grid.model else "")
     caption = "value (source layer)"
-    width = len(grid.keys)
-    texts = [_cell_text(c) for c in grid.cells]
-    rows = [[tenant, *texts[i * width:(i + 1) * width]] for i, tenant in enumerate(grid.tenants)]
+    texts: dict[int, str] = {}  # tenants seeing the same value share a cell: format it once
+    rows = [[tenant, *(texts.get(id(c)) or texts.setdefault(id(c), _cell_text(c)) for c in grid.row(i))]
+            for i, tenant in enumerate(grid.tenants)]
     if app_.out.grid(["Tenant", *grid.keys], rows, title=title, caption=caption):
         return
-    rows = [[c.tenant, c.key, _elide(engine.format_value(c.value)) if c.found else "(unset)", c.source or ""]
-            for c in grid.cells]
+    rows = [[tenant, c.key, _elide(engine.format_value(c.value)) if c.found else "(unset)", c.source or ""]
+            for i, tenant in enumerate(grid.tenants) for c in grid.row(i)]
     if not app_.out.grid(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption):
         app_.out.table(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption)
 

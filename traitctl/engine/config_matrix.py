@@ -23,9 +23,9 @@ from traitctl.engine import config as engine
 @dataclass(frozen=True)
 class Cell:
     """One effective value: ``source`` is the winning layer (one of ``LAYER_ORDER``), ``None`` when
-    no layer (not even a schema default) sets the key."""
+    no layer (not even a schema default) sets the key. Tenants that see the same value from the
+    same layer share one cell."""
 
-    tenant: str | None
     key: str
     value: Any
     found: bool
@@ -35,7 +35,8 @@ class Cell:
 
 @dataclass(frozen=True)
 class Matrix:
-    """The tenant x key matrix of one trait (``cells`` row by row: tenants, then keys, sorted)."""
+    """The tenant x key matrix of one trait (``cells`` row by row: tenants, then keys, sorted;
+    the ``i``-th tenant's cells are ``row(i)``)."""
 
     trait: str
     model: str | None
@@ -65,9 +66,9 @@ class Difference:
     right: Cell
 
 
-def _cell(tenant: str | None, resolved: engine.Resolved) -> Cell:
+def _cell(resolved: engine.Resolved) -> Cell:
     winner = resolved.winner
-    return Cell(tenant, resolved.key, resolved.value, resolved.found, winner.kind if winner else None,
+    return Cell(resolved.key, resolved.value, resolved.found, winner.kind if winner else None,
                 (winner.file or None) if winner else None)
 
 
@@ -90,21 +91,35 @@ def matrix(cfg: engine.ConfigData, trait: str, model: str | None, tenants: Seque
     """
     schema = engine.schema_of(cfg, trait)
     shared = engine.layers_for(cfg, trait, model, None)  # model, global: the same for every tenant
-    own = [engine.tenant_layers(cfg, trait, model, tenant) for tenant in tenants]
+    own = [engine.tenant_layers(cfg, trait, model, tenant) if _mentions(cfg, tenant, trait, model) else []
+           for tenant in tenants]
     keys = _keys(shared, schema)
     for layers in own:
         keys |= _keys(layers, ())
     ordered = tuple(sorted(keys))
-    common = {key: engine.resolve(key, shared, schema, environ) for key in ordered}
-    cells = []
-    for tenant, layers in zip(tenants, own):
+    common = [_cell(engine.resolve(key, shared, schema, environ)) for key in ordered]
+    cells: list[Cell] = []
+    for layers in own:
         values = [layer.values for layer in layers if layer.values]
-        for key in ordered:
+        if not values:
+            cells += common
+            continue
+        for key, cell in zip(ordered, common):
             if any(engine._lookup(v, key)[0] for v in values):
-                cells.append(_cell(tenant, engine.resolve(key, layers + shared, schema, environ)))
-            else:
-                cells.append(_cell(tenant, common[key]))
+                cell = _cell(engine.resolve(key, layers + shared, schema, environ))
+            cells.append(cell)
     return Matrix(trait, model, ordered, tuple(tenants), tuple(cells))
+
+
+def _mentions(cfg: engine.ConfigData, tenant: str, trait: str, model: str | None) -> bool:
+    """Whether the tenant's document may hold a layer of ``trait`` (a quick look before building it)."""
+    doc = cfg.tenants[tenant].doc or {}
+    traits = doc.get("traits")
+    if isinstance(traits, Mapping) and trait in traits:
+        return True
+    models = doc.get("models")
+    by_trait = models.get(model) if model and isinstance(models, Mapping) else None
+    return isinstance(by_trait, Mapping) and trait in by_trait
 
 
 def models_for(cfg: engine.ConfigData, trait: str, tenants: Iterable[str | None]) -> set[str]:
@@ -128,8 +143,8 @@ def pairs(left: engine.ConfigData, right: engine.ConfigData, trait: str, model: 
         layers = engine.layers_for(cfg, trait, model, tenant) if trait in cfg.traits else []
         sides.append((layers, engine.schema_of(cfg, trait), tenant))
     keys = sorted(_keys(sides[0][0], sides[0][1]) | _keys(sides[1][0], sides[1][1]))
-    return {key: (_cell(sides[0][2], engine.resolve(key, sides[0][0], sides[0][1])),
-                  _cell(sides[1][2], engine.resolve(key, sides[1][0], sides[1][1]))) for key in keys}
+    return {key: (_cell(engine.resolve(key, sides[0][0], sides[0][1])),
+                  _cell(engine.resolve(key, sides[1][0], sides[1][1]))) for key in keys}
 
 
 def compare(left: engine.ConfigData, right: engine.ConfigData, trait: str, models: Iterable[str | None],

@@ -50,9 +50,21 @@ def read_text(path: Path | str, limits: Any = None) -> str:
     from traitctl.engine.limits import check_file_size
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            check_file_size(os.fstat(handle.fileno()).st_size, str(path), limits or _limits())
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY)  # raw reads: thousands of tenant files are read per --all-tenants
+        try:
+            size = os.fstat(fd).st_size
+            check_file_size(size, str(path), limits or _limits())
+            data = os.read(fd, size + 1)
+            if len(data) > size:  # the file grew since fstat: read the rest
+                chunks = [data]
+                while chunk := os.read(fd, 1 << 20):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        text = data.decode("utf-8")
+        # universal newlines, as text-mode reads give them
+        return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
     except FileNotFoundError:
         raise ConfigFileError(f"{path}: no such file.") from None
     except IsADirectoryError:

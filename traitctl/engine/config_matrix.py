@@ -151,9 +151,11 @@ def compare(left: engine.ConfigData, right: engine.ConfigData, trait: str, model
             left_tenant: str | None, right_tenant: str | None) -> list[Difference]:
     """The keys of ``trait`` whose effective value differs between the two sides (see :func:`pairs`),
     without a model and for each of ``models``. A model's row is left out when both of its sides
-    are those of the model-less row (same value, same layer): it says nothing new."""
+    are those of the model-less row (same value, same layer; when that row is compared too): it says
+    nothing new."""
     tenant = left_tenant if left_tenant == right_tenant else None
-    base = pairs(left, right, trait, None, left_tenant, right_tenant)
+    models = list(models)
+    base = pairs(left, right, trait, None, left_tenant, right_tenant) if None in models else {}
     out = []
     for model in models:
         found = base if model is None else pairs(left, right, trait, model, left_tenant, right_tenant)

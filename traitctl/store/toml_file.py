@@ -13,7 +13,7 @@ import functools
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1010,6 +1010,8 @@ def _apply_full(text: str, changes: list[Change]) -> str:
                     break
                 node[key] = tomlkit.table()
             node = node[key]
+            if not isinstance(node, MutableMapping):
+                raise InputError(f"{' -> '.join(change.path)}: {key!r} is a value, not a table.")
         if node is None:
             continue
         if change.value is ABSENT:

@@ -118,6 +118,36 @@ def diff_document(differences: list, left: dict, right: dict) -> dict:
                              "left": _side(d.left), "right": _side(d.right)} for d in differences]}
 
 
+def check_tenants(tenants: list[str], *configs: engine.ConfigData) -> None:
+    """Refuse a tenant id that is invalid or that none of ``configs`` knows.
+
+    :raises InputError: / :raises NotFound: naming it (near ids suggested).
+    """
+    for tenant in tenants:
+        engine.check_tenant_id(tenant)
+        if not any(tenant in cfg.tenants for cfg in configs):
+            raise NotFound("tenant", tenant, {t for cfg in configs for t in cfg.tenants})
+
+
+def tenant_diff(cfg: engine.ConfigData, a: str, b: str, traits: list[str], model: str | None) -> dict:
+    """The ``config diff --tenant a --tenant b`` document (see :func:`diff_document`)."""
+    from traitctl.engine import config_matrix
+
+    found = config_matrix.diff_tenants(cfg, a, b, traits, model)
+    return diff_document(found, {"tenant": a, "file": cfg.main_file}, {"tenant": b, "file": cfg.main_file})
+
+
+def environment_diff(cfg: engine.ConfigData, other: engine.ConfigData, tenant: str | None, traits: list[str],
+                     model: str | None) -> dict:
+    """The ``config diff --against FILE [--tenant T]`` document: without a tenant and for each tenant of
+    either side, or for ``tenant`` only."""
+    from traitctl.engine import config_matrix
+
+    scope = [tenant] if tenant else [None, *config_matrix.tenants_of(cfg, other)]
+    found = config_matrix.diff_configs(cfg, other, traits, scope, model)
+    return diff_document(found, {"file": cfg.main_file, "tenant": tenant}, {"file": other.main_file, "tenant": tenant})
+
+
 def tenant_targets(cfg: engine.ConfigData, wanted: list[str] | None) -> list[str]:
     """The tenants a bulk write names (``None``: every tenant), each checked once.
 

@@ -305,7 +305,6 @@ def diff(tenant: Annotated[Optional[list[str]], typer.Option(
     trait the values without a model are compared, and those of each model an override names.
     """
     from traitctl import config_service
-    from traitctl.engine import config_matrix
 
     app_ = app_for(json)
     tenants = list(tenant or [])
@@ -314,33 +313,22 @@ def diff(tenant: Annotated[Optional[list[str]], typer.Option(
             raise InputError("config diff compares two tenants (--tenant a --tenant b) or this configuration "
                              "--against another traits.toml.")
         cfg = app_.config(tenants=set(tenants))
-        for each in tenants:
-            engine.check_tenant_id(each)
-            if each not in cfg.tenants:
-                raise NotFound("tenant", each, cfg.tenants)
+        config_service.check_tenants(tenants, cfg)
         traits, model = _diff_scope(app_, [cfg], trait, model)
-        found = config_matrix.diff_tenants(cfg, tenants[0], tenants[1], traits, model)
-        left, right = {"tenant": tenants[0], "file": cfg.main_file}, {"tenant": tenants[1], "file": cfg.main_file}
+        doc = config_service.tenant_diff(cfg, tenants[0], tenants[1], traits, model)
     else:
         if len(tenants) > 1:
             raise InputError("With --against, give at most one --tenant (the tenant to compare in both).")
         other = config_service.load_other(_against_path(app_, against))
         cfg = app_.config(tenants="all")
-        for each in tenants:
-            engine.check_tenant_id(each)
-            if each not in cfg.tenants and each not in other.tenants:
-                raise NotFound("tenant", each, set(cfg.tenants) | set(other.tenants))
+        config_service.check_tenants(tenants, cfg, other)
         traits, model = _diff_scope(app_, [cfg, other], trait, model)
-        scope = tenants or [None, *config_matrix.tenants_of(cfg, other)]
-        found = config_matrix.diff_configs(cfg, other, traits, scope, model)
-        left, right = {"file": cfg.main_file, "tenant": tenants[0] if tenants else None}, \
-            {"file": other.main_file, "tenant": tenants[0] if tenants else None}
-    doc = config_service.diff_document(found, left, right)
+        doc = config_service.environment_diff(cfg, other, tenants[0] if tenants else None, traits, model)
     if app_.out.json_mode:
         app_.out.json(doc)
     else:
         _render_diff(app_, doc, against is not None)
-    if found and not exit_zero:
+    if doc["differences"] and not exit_zero:
         raise typer.Exit(1)
 
 

@@ -53,3 +53,28 @@ def test_tenant_diff_lists_exactly_the_keys_whose_values_differ(cfg):
     assert all(d.model == MODEL for d in found)
     # and a configuration against itself has no difference
     assert config_matrix.diff_configs(cfg, cfg, ["T"], [None, *sorted(cfg.tenants)]) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs(), configs())
+def test_environment_diff_reports_or_implies_every_difference(left, right):
+    """Every (tenant, model, key) whose values differ is a row, or is said by the row without that
+    tenant (or model) with the same two values; every row is a real difference."""
+    tenants = [None, *config_matrix.tenants_of(left, right)]
+    found = config_matrix.diff_configs(left, right, ["T"], tenants)
+
+    def value(cfg, tenant, model, key):
+        resolved = engine.resolve(key, engine.layers_for(cfg, "T", model, tenant), engine.schema_of(cfg, "T"))
+        return (resolved.found, resolved.value)
+
+    for d in found:
+        assert value(left, d.tenant, d.model, d.key) != value(right, d.tenant, d.model, d.key)
+    for tenant in tenants:
+        for model in (None, MODEL):
+            for key in KEYS:
+                a, b = value(left, tenant, model, key), value(right, tenant, model, key)
+                if a == b:
+                    continue
+                assert any(d.key == key and d.tenant in (tenant, None) and d.model in (model, None)
+                           and ((d.left.found, d.left.value), (d.right.found, d.right.value)) == (a, b)
+                           for d in found), (tenant, model, key, a, b)

@@ -122,15 +122,43 @@ def _mentions(cfg: engine.ConfigData, tenant: str, trait: str, model: str | None
     return isinstance(by_trait, Mapping) and trait in by_trait
 
 
-def models_for(cfg: engine.ConfigData, trait: str, tenants: Iterable[str | None]) -> set[str]:
+def models_for(cfg: engine.ConfigData, trait: str, tenants: Iterable[str | None],
+               index: "Index | None" = None) -> set[str]:
     """The models with an override of ``trait`` in the main file or in one of ``tenants``: the
-    models for which the effective values of ``trait`` may differ from the model-less ones."""
-    found = {m for m, by_trait in cfg.models.items() if isinstance(by_trait, Mapping) and trait in by_trait}
+    models for which the effective values of ``trait`` may differ from the model-less ones.
+
+    :param index: ``Index(cfg)``, when several traits are asked about.
+    """
+    found = set((index or Index(cfg)).main_models.get(trait, ()))
     for tenant in tenants:
-        source = cfg.tenants.get(tenant) if tenant else None
-        models = engine._table(source.doc, "models") if source is not None else {}
-        found.update(m for m, by_trait in models.items() if isinstance(by_trait, Mapping) and trait in by_trait)
+        found.update(_tenant_models(cfg, tenant, trait))
     return found
+
+
+def _tenant_models(cfg: engine.ConfigData, tenant: str | None, trait: str) -> list[str]:
+    source = cfg.tenants.get(tenant) if tenant else None
+    models = engine._table(source.doc, "models") if source is not None else {}
+    return [m for m, by_trait in models.items() if isinstance(by_trait, Mapping) and trait in by_trait]
+
+
+class Index:
+    """What a diff over thousands of tenants asks again and again, computed once per configuration:
+    trait -> models the main file overrides it for, and tenant -> the traits its document sets."""
+
+    def __init__(self, cfg: engine.ConfigData) -> None:
+        self.main_models: dict[str, set[str]] = {}
+        for model, by_trait in cfg.models.items():
+            if isinstance(by_trait, Mapping):
+                for trait in by_trait:
+                    self.main_models.setdefault(trait, set()).add(model)
+        self.tenant_traits: dict[str, set[str]] = {}
+        for tenant, source in cfg.tenants.items():
+            doc = source.doc or {}
+            traits = set(engine._table(doc, "traits"))
+            for by_trait in engine._table(doc, "models").values():
+                if isinstance(by_trait, Mapping):
+                    traits.update(by_trait)
+            self.tenant_traits[tenant] = traits
 
 
 def pairs(left: engine.ConfigData, right: engine.ConfigData, trait: str, model: str | None,
@@ -190,8 +218,9 @@ def diff_tenants(cfg: engine.ConfigData, a: str, b: str, traits: Iterable[str],
     :param cfg: with the documents of ``a`` and ``b`` loaded.
     """
     out: list[Difference] = []
+    index = Index(cfg)
     for trait in traits:
-        models = [model] if model else [None, *sorted(models_for(cfg, trait, (a, b)))]
+        models = [model] if model else [None, *sorted(models_for(cfg, trait, (a, b), index))]
         out += compare(cfg, cfg, trait, models, a, b)
     return out
 
@@ -205,17 +234,39 @@ def diff_configs(left: engine.ConfigData, right: engine.ConfigData, traits: Iter
     :param left: / :param right: with the documents of ``tenants`` loaded where they exist.
     """
     out: list[Difference] = []
+    summarised = None in tenants  # tenant rows equal to the rows without a tenant are left out
+    indexes = (Index(left), Index(right))
     for trait in traits:
         shared: dict[str | None, dict[str, tuple[Cell, Cell]]] = {}
         for tenant in tenants:
+            if summarised and tenant is not None and _same_own_layers(left, right, indexes, tenant, trait):
+                continue  # its own layers are alike on both sides: what differs is in the row without a tenant
             scope = (tenant,)
             models = [model] if model else \
-                [None, *sorted(models_for(left, trait, scope) | models_for(right, trait, scope))]
+                [None, *sorted(models_for(left, trait, scope, indexes[0]) | models_for(right, trait, scope, indexes[1]))]
             for found in compare(left, right, trait, models, tenant, tenant):
-                if tenant is not None and None in tenants and _as_without_tenant(left, right, found, shared):
+                if summarised and tenant is not None and _as_without_tenant(left, right, found, shared):
                     continue  # the tenant sees what every tenant sees: the row without a tenant says it
                 out.append(found)
     return out
+
+
+def _same_own_layers(left: engine.ConfigData, right: engine.ConfigData, indexes: tuple[Index, Index],
+                     tenant: str, trait: str) -> bool:
+    """Whether ``tenant`` sets the same values for ``trait`` on both sides (or none on either). Its
+    cells then either agree or fall through to the shared layers, where they are the cells of the
+    row without a tenant."""
+    if not any(trait in index.tenant_traits.get(tenant, ()) for index in indexes):
+        return True
+    return _own_tables(left, tenant, trait) == _own_tables(right, tenant, trait)
+
+
+def _own_tables(cfg: engine.ConfigData, tenant: str, trait: str) -> tuple[Any, dict[str, Any]]:
+    source = cfg.tenants.get(tenant)
+    doc = (source.doc if source is not None else None) or {}
+    models = {m: by_trait[trait] for m, by_trait in engine._table(doc, "models").items()
+              if isinstance(by_trait, Mapping) and trait in by_trait}
+    return engine._table(doc, "traits").get(trait), models
 
 
 def _as_without_tenant(left: engine.ConfigData, right: engine.ConfigData, found: Difference,

@@ -542,6 +542,9 @@ def _cell_text(cell) -> str:
 def _render_matrix(app_: App, grid) -> None:
     """One row per tenant and a column per key when that fits the terminal; else one row per
     tenant and key (a list layout of four columns, folded by Rich only when even that is too wide)."""
+    if not grid.tenants:
+        app_.out.success("No tenants: add one with `traitctl tenants add ID` (or a file config/tenants/<id>.toml).")
+        return
     title = f"{grid.trait} across {len(grid.tenants)} tenants" + (f" for {grid.model}" if grid.model else "")
     caption = "value (source layer)"
     texts: dict[int, str] = {}  # tenants seeing the same value share a cell: format it once

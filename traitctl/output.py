@@ -165,9 +165,14 @@ class Output:
         cells = [[text for text, _ in row] for row in measured]
         sizes = [[size for _, size in row] for row in measured]
         widths = [max(row[i] for row in sizes) for i in range(len(columns))]
+        # the minimum widths :meth:`table` gives Rich (counted in characters, as there)
+        wanted = [min(max(len(row[i]) for row in cells), 20) for i in range(len(columns))]
+        if sum(wanted) + 3 * len(columns) + 1 <= self.width:
+            widths = [max(w, m) for w, m in zip(widths, wanted)]
         total = sum(widths) + 3 * len(columns) + 1
-        if total > self.width:
-            return False
+        if total > self.width or any(_cells(word) > total for text in (title, caption) if text
+                                     for word in printable(text, keep="").split()):
+            return False  # Rich folds a column, or a word of the title wider than the table
 
         def line(left: str, fill: str, cross: str, right: str) -> str:
             return left + cross.join(fill * (w + 2) for w in widths) + right

@@ -292,9 +292,9 @@ def _show_matrix(app_: App, trait: Optional[str], model: Optional[str], tenant: 
 
 @app.command()
 def diff(tenant: Annotated[Optional[list[str]], typer.Option(
-             "--tenant", help="Give twice to compare two tenants; with --against, only this tenant.")] = None,
+             "--tenant", metavar="ID", help="Give twice to compare two tenants; with --against, only this tenant.")] = None,
          against: Annotated[Optional[str], typer.Option(
-             "--against", help="Another environment's traits.toml (its tenants/ folder beside it) to compare with.")] = None,
+             "--against", metavar="FILE", help="Another environment's traits.toml (its tenants/ folder beside it) to compare with.")] = None,
          trait: OptTraitOpt = None, model: ModelOpt = None, json: JsonOpt = False,
          exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when values differ.")] = False) -> None:
     """Show every effective value that differs, with its source layer on each side: between two
@@ -409,7 +409,7 @@ def _literal(value: Any) -> Optional[str]:
 
 
 TenantsOpt = Annotated[Optional[str], typer.Option(
-    "--tenants", help="Comma-separated tenant ids (a,b,c): one write in each tenant's layer, one event.")]
+    "--tenants", metavar="A,B,C", help="Comma-separated tenant ids (a,b,c): one write in each tenant's layer, one event.")]
 AllTenantsWriteOpt = Annotated[bool, typer.Option(
     "--all-tenants", help="Every tenant's layer: one write, one event (one rollback undoes it).")]
 

@@ -237,21 +237,37 @@ def last_change(store: Any, flag: engine.Flag) -> dt.datetime | None:
     return engine.created_at(flag)
 
 
-def list_row(store: Any, flag: engine.Flag, overrides: int, now: dt.datetime) -> dict[str, Any]:
-    """One flag as ``traitctl flags list --json`` shows it: state, next step, guard status, stale."""
-    upcoming = rollout.next_step(rollout.parse_schedule(list(flag.schedule)), now)
+def list_row(store: Any, flag: engine.Flag, overrides: int, now: dt.datetime,
+             tenant: str | None = None) -> dict[str, Any]:
+    """One flag as ``traitctl flags list --json`` shows it: state, next step, guard status, stale.
+
+    :param tenant: show the flag as this tenant's evaluation sees it: its ``[flags.<name>.tenants.<id>]``
+        keys applied, ``tenant_keys`` naming them, and the schedule's next step only when it reaches
+        the tenant (``schedule_applies``: a tenant's own percentage, or its ``enabled = false``, is
+        not moved by the schedule; ``None`` without a schedule).
+    """
+    seen = engine.for_tenant(flag, tenant)
+    replaced = sorted(k for k in (flag.tenants.get(tenant) or {}) if k in engine.TENANT_KEYS) if tenant else []
+    follows = "percentage" not in replaced and not ("enabled" in replaced and not seen.enabled)
+    upcoming = rollout.next_step(rollout.parse_schedule(list(flag.schedule)), now) if follows else None
     guard = check_guard(store, flag, now)
     stale = engine.is_stale(flag, last_change(store, flag), now, 30)
-    return {"name": flag.name, "state": engine.state_of(flag), "enabled": flag.enabled,
-            "percentage": flag.percentage, "bucketing": flag.bucketing, "tenants": sorted(flag.tenants),
-            "overrides": overrides, "next_step": str(upcoming) if upcoming else None,
-            "guard": guard.status if guard else None, "stale": stale, "paused": flag.paused}
+    row = {"name": flag.name, "state": engine.state_of(seen), "enabled": seen.enabled,
+           "percentage": seen.percentage, "bucketing": seen.bucketing, "tenants": sorted(flag.tenants),
+           "overrides": overrides, "next_step": str(upcoming) if upcoming else None,
+           "guard": guard.status if guard else None, "stale": stale, "paused": flag.paused}
+    if tenant is not None:
+        row.update(tenant=tenant, tenant_keys=replaced, stickiness=seen.stickiness,
+                   schedule_applies=follows if flag.schedule else None)
+    return row
 
 
-def list_document(store: Any, doc: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
-    """The ``traitctl flags list --json`` document: ``{"flags": [row, …]}``."""
+def list_document(store: Any, doc: Mapping[str, Any], now: dt.datetime, tenant: str | None = None) -> dict[str, Any]:
+    """The ``traitctl flags list --json`` document: ``{"flags": [row, …]}`` (``tenant``: as
+    :func:`list_row`; the document then names it)."""
     counts = store.flag_overrides.counts(now=now)
-    return {"flags": [list_row(store, flag, counts.get(flag.name, 0), now) for flag in load(doc).values()]}
+    rows = [list_row(store, flag, counts.get(flag.name, 0), now, tenant) for flag in load(doc).values()]
+    return {"flags": rows, **({"tenant": tenant} if tenant is not None else {})}
 
 
 def evaluation_json(result: engine.Evaluation) -> dict[str, Any]:

@@ -49,6 +49,8 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
     event = store.events.get(event_id)
     if event is None:
         raise NotFound("event", str(event_id))
+    if event.data.get("changes"):
+        return _rollback_changes(app, event, actor, command, force, dry_run)
     if not event.file:
         raise InputError(f"Event #{event.id} ({event.kind}) changed no configuration file; it cannot be rolled back.")
     if event.data.get("file_created") or event.data.get("file_deleted"):
@@ -118,6 +120,73 @@ def _rollback_file(app: Any, event: Any, actor: str, command: str, force: bool, 
                                          data={"file_deleted": not after, "file_created": bool(after),
                                                "text": before or after})
     return Rollback(edit, message, [recorded])
+
+
+def change_list(edit: Any) -> list[dict]:
+    """The changed keys of an edit (one :class:`~traitctl.store.toml_file.Edit` or a
+    :class:`~traitctl.store.toml_file.MultiEdit`) as ``data.changes`` of one event: file, key path,
+    TOML literals before and after, and for a removal the lines it took out."""
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    out = []
+    for one in getattr(edit, "edits", [edit]):
+        for change in one.changes:
+            before = None if change.old is ABSENT else render_value(change.old)
+            after = None if change.value is ABSENT else render_value(change.value)
+            if before != after:
+                out.append({"file": str(one.file), "path": list(change.path), "before": before, "after": after,
+                            **({"removed": change.removed} if change.removed and after is None else {})})
+    return out
+
+
+def record_changes(store: Any, kind: str, edit: Any, *, actor: str, command: str, trait: str | None = None,
+                   model: str | None = None, tenant: str | None = None, reverts: int | None = None,
+                   data: dict | None = None) -> Any:
+    """Record one event for every key a command changed, in one file or many: ``data.changes``
+    lists them all (see :func:`change_list`), and the event's own file, path, before and after are
+    those of the first. ``None`` when nothing changed.
+
+    A rollback of the event restores every change at once (:func:`rollback`).
+    """
+    changes = change_list(edit)
+    if not changes:
+        return None
+    first = changes[0]
+    return store.events.record(kind=kind, actor=actor, command=command, file=first["file"],
+                               path=tuple(first["path"]), before=first["before"], after=first["after"],
+                               trait=trait, model=model, tenant=tenant, reverts=reverts,
+                               data={**(data or {}), "changes": changes})
+
+
+def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool) -> Rollback:
+    """Undo every change of a multi-key event (``data.changes``) as one locked operation."""
+    from traitctl.store import toml_file
+
+    files: dict[Path, list] = {}
+    expected: dict[tuple[str, tuple[str, ...]], Any] = {}
+    for item in event.data["changes"]:
+        path, key = Path(item["file"]), tuple(item["path"])
+        restore = list(item.get("removed") or []) if item["before"] is not None and item["after"] is None else None
+        files.setdefault(path, []).append(toml_file.Change(key, decode(item["before"]), restore=restore))
+        expected[(str(path), key)] = decode(item["after"])
+
+    def check(path: Path, data: dict) -> None:
+        for change in files[path]:
+            current = toml_file._get(data, change.path)
+            if not force and not _same(current, expected[(str(path), change.path)]):
+                now = "unset" if current is toml_file.ABSENT else toml_file.render_value(current)
+                raise Conflict(f"{path}: {' -> '.join(change.path)} is now {now}, not as event #{event.id} left it; "
+                               "nothing rolled back; pass --force to roll back anyway.")
+
+    edit = toml_file.edit_files(app.settings.config_path, files, check=check, dry_run=dry_run,
+                                lock_timeout=app.settings.lock_timeout)
+    count = len(event.data["changes"])
+    message = f"Rolled back event #{event.id}: {count} key(s) in {len(files)} file(s) restored"
+    if dry_run:
+        return Rollback(edit, message)
+    done = record_changes(app.store(), "rollback", edit, actor=actor, command=command, trait=event.trait,
+                          model=event.model, tenant=event.tenant, reverts=event.id, data={"reverts": event.id})
+    return Rollback(edit, message, [done] if done else [])
 
 
 def decode(literal: str | None) -> Any:

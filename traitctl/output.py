@@ -262,6 +262,50 @@ class Output:
         out += [printable(caption, keep="")] if caption else []
         self.stdout.write("".join(line + "\n" for line in out))
 
+    def grid(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None,
+             caption: str | None = None) -> bool:
+        """Draw the table :meth:`table` would draw, without Rich's layout engine (which takes
+        seconds for thousands of rows), when every cell fits on one line in the terminal; return
+        ``False`` (drawing nothing) when some column would have to fold: then use :meth:`table`."""
+        if self.quiet >= 2:
+            return True
+        shown: dict[Any, tuple[str, int]] = {}  # big tables repeat their values: escape and measure each once
+
+        def cell(value: Any) -> tuple[str, int]:
+            found = shown.get(value)
+            if found is None:
+                text = "" if value is None else printable(str(value))
+                found = shown[value] = (text, -1 if "\n" in text or "\t" in text else _cell_width(text))
+            return found
+
+        heads = [(printable(str(v), keep=""), _cell_width(printable(str(v), keep=""))) for v in columns]
+        measured = [heads] + [[cell(v) for v in row] + [("", 0)] * (len(columns) - len(row)) for row in rows]
+        cells = [[text for text, _ in row] for row in measured]
+        sizes = [[size for _, size in row] for row in measured]
+        if any(size < 0 for row in sizes for size in row):
+            return False  # a value of several lines: the general layout
+        # as :func:`table_layout` when every column gets its longest line
+        widths = [max(row[i] for row in sizes) for i in range(len(columns))]
+        total = sum(widths) + _BOX_PER_COLUMN * len(columns) + _BOX_ONCE
+        if total > self.width or any(_cell_width(word) > total for text in (title, caption) if text
+                                     for word in printable(text, keep="").split()):
+            return False  # the boxed layout would not fit, or a word of the title wider than the table
+
+        def line(left: str, fill: str, cross: str, right: str) -> str:
+            return left + cross.join(fill * (w + 2) for w in widths) + right
+
+        def row(values: list[str], lengths: list[int], bar: str) -> str:
+            return bar + bar.join(f" {v}{' ' * (w - n)} " for v, n, w in zip(values, lengths, widths)) + bar
+
+        out = [] if not title else _centred(printable(title, keep=""), total)
+        out += [line("┏", "━", "┳", "┓"), row(cells[0], sizes[0], "┃"), line("┡", "━", "╇", "┩")]
+        out += [row(values, lengths, "│") for values, lengths in zip(cells[1:], sizes[1:])]
+        out.append(line("└", "─", "┴", "┘"))
+        if caption:
+            out += _centred(printable(caption, keep=""), total)
+        self.stdout.write("\n".join(out) + "\n")
+        return True
+
     def render(self, renderable: Any) -> None:
         """Print any Rich renderable on stdout."""
         if self.quiet < 2:
@@ -286,6 +330,21 @@ class Output:
     def error(self, text: str) -> None:
         """An error message; always shown."""
         self.stderr.write(f"error: {printable(text)}\n")
+
+    @property
+    def width(self) -> int:
+        """The width tables are drawn to: the Rich console's, found without importing Rich
+        before a console exists (``COLUMNS``, else the terminal's, else 160 off a terminal)."""
+        if self._console is not None:
+            return self._console.width
+        columns = os.environ.get("COLUMNS", "")
+        if columns.strip().isdigit() and int(columns) > 0:
+            return int(columns)
+        if getattr(self.stdout, "isatty", lambda: False)():
+            import shutil
+
+            return shutil.get_terminal_size().columns
+        return 160
 
     # -- Rich consoles, created on first use ------------------------------------------------
     @property
@@ -318,6 +377,26 @@ class Output:
 
         progress = Progress(console=self.err_console, transient=True)
         return _RichProgress(progress, total, description)
+
+
+def _cell_width(text: str) -> int:
+    """The terminal columns ``text`` takes (wide characters count two)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _centred(text: str, width: int) -> list[str]:
+    """``text`` wrapped to ``width`` columns, each line centred, as Rich sets a table's title."""
+    import textwrap
+
+    out = []
+    for part in textwrap.wrap(text, width) or [""]:
+        room = max(0, width - _cell_width(part))
+        out.append(" " * (room // 2) + part + " " * (room - room // 2))
+    return out
 
 
 class _NoProgress:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt,
-                                      TraitOpt, app_for, examples, record_edit, show_diff)
+                                      TraitOpt, app_for, command_line, examples, record_edit, show_diff)
 from traitctl.context import App
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound, ValidationError
@@ -246,10 +246,23 @@ def _render_explain(app_: App, doc: dict) -> None:
     app_.out.line("Precedence: " + " > ".join(engine.LAYER_ORDER))
 
 
+AllTenantsOpt = Annotated[bool, typer.Option(
+    "--all-tenants", help="Every tenant (from [tenants.<id>] and config/tenants/<id>.toml).")]
+
+
 @app.command()
-def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, json: JsonOpt = False) -> None:
-    """Show the effective configuration (value and source of every key) as a table or JSON."""
+def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = None, all_tenants: AllTenantsOpt = False,
+         json: JsonOpt = False) -> None:
+    """Show the effective configuration (value and source of every key) as a table or JSON.
+
+    With --all-tenants (and --trait): a tenant x key matrix of the trait, each value with the
+    layer it comes from (tenant+model, tenant, model, global, default); --model narrows it to
+    that model's view.
+    """
     app_ = app_for(json)
+    if all_tenants:
+        _show_matrix(app_, trait, model, tenant)
+        return
     cfg, trait, model, tenant = _target(app_, trait, model, tenant)
     traits = [trait] if trait else sorted(cfg.traits)
     if model and not trait:
@@ -265,6 +278,87 @@ def show(trait: OptTraitOpt = None, model: ModelOpt = None, tenant: TenantOpt = 
             for t, keys in result.items() for k, r in keys.items()]
     title = "Effective configuration" + (f" for {model}" if model else "") + (f" in tenant {tenant}" if tenant else "")
     app_.out.table(["Trait", "Key", "Value", "Source"], rows, title=title)
+
+
+def _show_matrix(app_: App, trait: Optional[str], model: Optional[str], tenant: Optional[str]) -> None:
+    from traitctl.engine import config_matrix
+
+    if trait is None or tenant is not None:
+        raise InputError("--all-tenants shows one trait for every tenant: give --trait T (and no --tenant).")
+    cfg = app_.config(tenants="all")
+    trait = engine.match_name("trait", trait, cfg.traits)
+    model = _match_model(app_, cfg, model, False) if model else None
+    grid = config_matrix.matrix(cfg, trait, model, sorted(cfg.tenants), app_.env)
+    if app_.out.json_mode:
+        from traitctl.config_service import matrix_document
+
+        app_.out.json(matrix_document(grid))
+        return
+    _render_matrix(app_, grid)
+
+
+@app.command()
+def diff(tenant: Annotated[Optional[list[str]], typer.Option(
+             "--tenant", metavar="ID", help="Give twice to compare two tenants; with --against, only this tenant.")] = None,
+         against: Annotated[Optional[str], typer.Option(
+             "--against", metavar="FILE", help="Another environment's traits.toml (its tenants/ folder beside it) to compare with.")] = None,
+         trait: OptTraitOpt = None, model: ModelOpt = None, json: JsonOpt = False,
+         exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when values differ.")] = False) -> None:
+    """Show every effective value that differs, with its source layer on each side: between two
+    tenants (--tenant a --tenant b) or between this configuration and another (--against FILE,
+    e.g. staging against production). Exit 1 when something differs, 0 when equal.
+
+    Values are compared as the files set them (environment variables are not consulted). For each
+    trait the values without a model are compared, and those of each model an override names.
+    """
+    from traitctl import config_service
+
+    app_ = app_for(json)
+    tenants = list(tenant or [])
+    if against is None:
+        if len(tenants) != 2:
+            raise InputError("config diff compares two tenants (--tenant a --tenant b) or this configuration "
+                             "--against another traits.toml.")
+        cfg = app_.config(tenants=set(tenants))
+        config_service.check_tenants(tenants, cfg)
+        traits, model = _diff_scope(app_, [cfg], trait, model)
+        doc = config_service.tenant_diff(cfg, tenants[0], tenants[1], traits, model)
+    else:
+        if len(tenants) > 1:
+            raise InputError("With --against, give at most one --tenant (the tenant to compare in both).")
+        other = config_service.load_other(_against_path(app_, against))
+        cfg = app_.config(tenants="all")
+        config_service.check_tenants(tenants, cfg, other)
+        traits, model = _diff_scope(app_, [cfg, other], trait, model)
+        doc = config_service.environment_diff(cfg, other, tenants[0] if tenants else None, traits, model)
+    if app_.out.json_mode:
+        app_.out.json(doc)
+    else:
+        _render_diff(app_, doc, against is not None)
+    if doc["differences"] and not exit_zero:
+        raise typer.Exit(1)
+
+
+def _against_path(app_: App, raw: str):
+    from pathlib import Path
+
+    if not raw.strip():
+        raise InputError("--against needs the path of another traits.toml.")
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else app_.cwd / path
+
+
+def _diff_scope(app_: App, configs: list, trait: Optional[str], model: Optional[str]):
+    """The traits to compare (all of either side, or the one named) and the model named."""
+    names = sorted({t for cfg in configs for t in cfg.traits})
+    traits = [engine.match_name("trait", trait, names)] if trait else names
+    if model:
+        known = sorted({m for cfg in configs for m in cfg.model_names()})
+        try:
+            model = engine.match_name("model", model, known)
+        except NotFound:
+            model = _match_model(app_, configs[0], model, False)
+    return traits, model
 
 
 def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[str], tenant: Optional[str],
@@ -321,10 +415,17 @@ def _literal(value: Any) -> Optional[str]:
     return None if value is ABSENT else engine.format_value(value)
 
 
+TenantsOpt = Annotated[Optional[str], typer.Option(
+    "--tenants", metavar="A,B,C", help="Comma-separated tenant ids (a,b,c): one write in each tenant's layer, one event.")]
+AllTenantsWriteOpt = Annotated[bool, typer.Option(
+    "--all-tenants", help="Every tenant's layer: one write, one event (one rollback undoes it).")]
+
+
 @app.command("set")
 def set_(key: KeyArg,
          value: Annotated[str, typer.Argument(metavar="VALUE", help="The new value in TOML syntax: 42, true, '\"text\"', '[1, 2]'.")],
          trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+         tenants: TenantsOpt = None, all_tenants: AllTenantsWriteOpt = False,
          dry_run: DryRunOpt = False, json: JsonOpt = False,
          force: bool = typer.Option(False, "--force", help="Write a --model override even for a trait the "
                                     "model does not use in the code.")) -> None:
@@ -333,15 +434,79 @@ def set_(key: KeyArg,
     The value is checked against the trait's schema before anything is written; the change is
     recorded in history and can be undone with `traitctl rollback EVENT`. With --model, the model
     must use the trait (as the inventory of the configured sources says) unless --force.
+    With --tenants a,b,c or --all-tenants, every tenant is checked before any file is written, the
+    files are written under the configuration's lock, and one event records every key.
     """
-    _write(app_for(json), key, value, trait, model, tenant, dry_run, force=force)
+    app_ = app_for(json)
+    if tenants is not None or all_tenants:
+        _bulk(app_, key, value, trait, model, tenant, tenants, all_tenants, dry_run, force)
+        return
+    _write(app_, key, value, trait, model, tenant, dry_run, force=force)
 
 
 @app.command()
-def unset(key: KeyArg, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, dry_run: DryRunOpt = False,
+def unset(key: KeyArg, trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None,
+          tenants: TenantsOpt = None, all_tenants: AllTenantsWriteOpt = False, dry_run: DryRunOpt = False,
           json: JsonOpt = False) -> None:
-    """Remove KEY from the layer chosen by --model/--tenant (the next layer then applies)."""
-    _write(app_for(json), key, None, trait, model, tenant, dry_run)
+    """Remove KEY from the layer chosen by --model/--tenant (the next layer then applies).
+
+    With --tenants a,b,c or --all-tenants: from each of those tenants that sets it, as one event.
+    """
+    app_ = app_for(json)
+    if tenants is not None or all_tenants:
+        _bulk(app_, key, None, trait, model, tenant, tenants, all_tenants, dry_run, True)
+        return
+    _write(app_, key, None, trait, model, tenant, dry_run)
+
+
+def _bulk(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[str], tenant: Optional[str],
+          tenants: Optional[str], all_tenants: bool, dry_run: bool, force: bool) -> None:
+    """``config set/unset --tenants a,b`` / ``--all-tenants``: checked once, then one locked write."""
+    from traitctl import config_service
+    from traitctl.engine.limits import check_value_text
+    from traitctl.store import toml_file
+
+    if tenant is not None or (tenants is not None and all_tenants):
+        raise InputError("Give one of --tenant, --tenants a,b,c or --all-tenants.")
+    check_value_text(key, f"KEY {key[:40]!r}")
+    cfg = app_.config(tenants="all")
+    trait = engine.match_name("trait", trait, cfg.traits)
+    model = _match_model(app_, cfg, model, True) if model else None
+    targets = config_service.tenant_targets(cfg, None if all_tenants else tenants.split(","))
+    if model and raw is not None and not force:
+        _check_uses(app_, cfg, trait, model, None)
+    if raw is None:
+        value: Any = toml_file.ABSENT
+        if key.split(".", 1)[0] in engine.RESERVED_TRAIT_KEYS:
+            raise ValidationError(f"{trait} -> {key}: '{key}' is reserved; edit the file to change it.")
+    else:
+        value = engine.parse_value(raw, engine.schema_of(cfg, trait).get(key))
+        # one schema for every tenant: checked once (the message names the first tenant's key path)
+        engine.validate_set(cfg, trait, key, value,
+                            engine.table_path(trait, model, cfg.tenants[targets[0]]) + tuple(key.split(".")))
+    kind = "config.unset" if raw is None else "config.set"
+    edit, event = config_service.bulk_write(app_, trait, model, targets, key, value, kind=kind, dry_run=dry_run,
+                                            command=command_line())
+    _report_bulk(app_, edit, event, targets, dry_run)
+
+
+def _report_bulk(app_: App, edit, event, targets: list[str], dry_run: bool) -> None:
+    from traitctl.history_service import change_list
+
+    changes = [{k: v for k, v in c.items() if k != "removed"} for c in change_list(edit)]
+    if app_.out.json_mode:
+        app_.out.json({"dry_run": dry_run, "changed": edit.changed, "tenants": targets,
+                       "event": event.id if event else None, "events": [event.id] if event else [],
+                       "changes": changes, "diff": edit.diff() if dry_run else None})
+    elif dry_run:
+        show_diff(app_, edit)
+    elif event is None:
+        app_.out.success("No change: every tenant already has that value.")
+    else:
+        files = len({c["file"] for c in changes})
+        app_.out.success(f"{event.target.rsplit(' -> ', 1)[-1]}: {len(changes)} tenant layer(s) changed in "
+                         f"{files} file(s), {len(targets) - len(changes)} already as asked (event #{event.id}; "
+                         f"`traitctl rollback {event.id}` undoes all).")
 
 
 @app.command()
@@ -366,3 +531,62 @@ def validate(json: JsonOpt = False, no_source: bool = typer.Option(
             app_.out.success(f"{cfg.main_file}: valid ({len(cfg.traits)} traits, {len(cfg.tenants)} tenants).")
     if problems:
         raise typer.Exit(1)
+
+
+# -- views across tenants ----------------------------------------------------------------------------
+#: the longest value shown in a matrix or diff cell (longer ones are elided; --json has them whole)
+CELL_WIDTH = 32
+
+
+def _elide(text: str, width: int = CELL_WIDTH) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _cell_text(cell) -> str:
+    if not cell.found:
+        return "(unset)"
+    return f"{_elide(engine.format_value(cell.value))} ({cell.source})"
+
+
+def _render_matrix(app_: App, grid) -> None:
+    """One row per tenant and a column per key when that fits the terminal; else one row per
+    tenant and key (a list layout of four columns, folded by Rich only when even that is too wide)."""
+    if not grid.tenants:
+        app_.out.success("No tenants: add one with `traitctl tenants add ID` (or a file config/tenants/<id>.toml).")
+        return
+    title = f"{grid.trait} across {len(grid.tenants)} tenants" + (f" for {grid.model}" if grid.model else "")
+    caption = "value (source layer)"
+    texts: dict[int, str] = {}  # tenants seeing the same value share a cell: format it once
+    rows = [[tenant, *(texts.get(id(c)) or texts.setdefault(id(c), _cell_text(c)) for c in grid.row(i))]
+            for i, tenant in enumerate(grid.tenants)]
+    if app_.out.grid(["Tenant", *grid.keys], rows, title=title, caption=caption):
+        return
+    rows = [[tenant, c.key, _elide(engine.format_value(c.value)) if c.found else "(unset)", c.source or ""]
+            for i, tenant in enumerate(grid.tenants) for c in grid.row(i)]
+    if not app_.out.grid(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption):
+        app_.out.table(["Tenant", "Key", "Value", "Source"], rows, title=title, caption=caption)
+
+
+def _side_text(side: dict) -> str:
+    if not side["found"]:
+        return "(unset)"
+    return f"{_elide(engine.format_value(side['value']))} ({side['source']})"
+
+
+def _render_diff(app_: App, doc: dict, environments: bool) -> None:
+    left, right = doc["left"], doc["right"]
+    if environments:
+        names = ("this", "other")
+        heading = f"{left['file']} against {right['file']}" + (f" (tenant {left['tenant']})" if left["tenant"] else "")
+    else:
+        names = (left["tenant"], right["tenant"])
+        heading = f"tenant {names[0]} against tenant {names[1]}"
+    if not doc["differences"]:
+        app_.out.success(f"No differences: {heading}.")
+        return
+    rows = [[d["trait"], d["model"] or "-", *([d["tenant"] or "-"] if environments else []), d["key"],
+             _side_text(d["left"]), _side_text(d["right"])] for d in doc["differences"]]
+    columns = ["Trait", "Model", *(["Tenant"] if environments else []), "Key", names[0], names[1]]
+    caption = f"{doc['count']} difference(s): {heading}; value (source layer)"
+    if not app_.out.grid(columns, rows, caption=caption):
+        app_.out.table(columns, rows, caption=caption)

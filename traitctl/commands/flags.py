@@ -98,15 +98,35 @@ def flag_json(flag: engine.Flag) -> dict[str, Any]:
 
 # -- reading -----------------------------------------------------------------------------------------------------------
 @app.command("list")
-def list_(json: JsonOpt = False, now: NowOpt = None) -> None:
-    """List flags: state, percentage, algorithm, tenants, overrides, next step, guard, stale marker."""
+def list_(json: JsonOpt = False, now: NowOpt = None, tenant: Annotated[Optional[str], typer.Option(
+        "--tenant", callback=not_empty, help="Each flag as this tenant's evaluation sees it (its settings applied).")] = None,
+        ) -> None:
+    """List flags: state, percentage, algorithm, tenants, overrides, next step, guard, stale marker.
+
+    With --tenant: each flag's effective state for that tenant (enabled, percentage, algorithm
+    after its [flags.<name>.tenants.<id>] keys; the next step only when the schedule reaches it).
+    """
     from traitctl import flags_service
 
     app_ = app_for(json)
-    doc = flags_service.list_document(app_.store(), app_.main_doc(), _now(now))
+    if tenant is not None:
+        from traitctl.engine.config import check_tenant_id
+
+        known = app_.config().tenants  # ids of tenant files are listed, not read
+        if check_tenant_id(tenant) not in known:
+            raise NotFound("tenant", tenant, known)
+    doc = flags_service.list_document(app_.store(), app_.main_doc(), _now(now), tenant)
     rows = doc["flags"]
     if app_.out.json_mode:
         app_.out.json(doc)
+        return
+    if tenant is not None:
+        app_.out.table(["flag", "state", "%", "algorithm", "set by tenant", "overrides", "next step", "guard"],
+                       [[r["name"], r["state"] + (" (paused)" if r["paused"] else ""), _pct(r["percentage"]),
+                         r["bucketing"], ", ".join(r["tenant_keys"]) or "-", r["overrides"],
+                         r["next_step"] or ("not for this tenant" if r["schedule_applies"] is False else "-"),
+                         r["guard"] or "-"] for r in rows],
+                       title=f"Flags as tenant {tenant} sees them", caption=f"{len(rows)} flag(s)")
         return
     app_.out.table(["flag", "state", "%", "algorithm", "tenants", "overrides", "next step", "guard", "stale"],
                    [[r["name"], r["state"] + (" (paused)" if r["paused"] else ""), _pct(r["percentage"]),

@@ -171,16 +171,24 @@ def check_tenant_id(tenant: str) -> str:
 
 
 # -- resolution ---------------------------------------------------------------------------------
+def tenant_layers(cfg: ConfigData, trait: str, model: str | None, tenant: str | None) -> list[Layer]:
+    """The tenant's own layers for (trait, model): tenant+model (with a model), then tenant; none
+    for no tenant, an unknown one or one whose document is not loaded."""
+    source = cfg.tenants.get(tenant) if tenant else None
+    if source is None or source.doc is None:
+        return []
+    layers: list[Layer] = []
+    if model:
+        values = _table(_table(_table(source.doc, "models"), model), trait)
+        layers.append(_layer("tenant+model", source.file, source.prefix + ("models", model, trait), values))
+    values = _table(_table(source.doc, "traits"), trait)
+    layers.append(_layer("tenant", source.file, source.prefix + ("traits", trait), values))
+    return layers
+
+
 def layers_for(cfg: ConfigData, trait: str, model: str | None = None, tenant: str | None = None) -> list[Layer]:
     """The layers that apply to (trait, model, tenant), most specific first; defaults excluded."""
-    layers: list[Layer] = []
-    source = cfg.tenants.get(tenant) if tenant else None
-    if source is not None and source.doc is not None:
-        if model:
-            values = _table(_table(_table(source.doc, "models"), model), trait)
-            layers.append(_layer("tenant+model", source.file, source.prefix + ("models", model, trait), values))
-        values = _table(_table(source.doc, "traits"), trait)
-        layers.append(_layer("tenant", source.file, source.prefix + ("traits", trait), values))
+    layers = tenant_layers(cfg, trait, model, tenant)
     if model:
         layers.append(_layer("model", cfg.main_file, ("models", model, trait), _table(cfg.models.get(model), trait)))
     table = cfg.traits.get(trait)

@@ -96,7 +96,10 @@ def check_file_text(text: str, where: str, limits: ConfigLimits) -> None:
 
     :raises ConfigFileError: naming the file, the line, the limit and the variable that raises it.
     """
-    if nesting(text, limits.max_depth) > limits.max_depth:
+    limit = limits.max_depth
+    if text.count("[") + text.count("{") <= limit and text.count(".") < limit:
+        return  # too few brackets to nest past the limit, too few dots for a key of that many parts
+    if nesting(text, limit) > limit:
         line = deep_line(text, limits.max_depth)
         raise ConfigFileError(f"{where}:{line}: nested more than {limits.max_depth} levels deep (arrays, inline tables "
                               f"or dotted-key parts); simplify it, or raise the limit with {DEPTH_VAR} "

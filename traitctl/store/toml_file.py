@@ -13,7 +13,7 @@ import functools
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,13 +41,30 @@ def _limits():
     return config_limits()
 
 
-def read_text(path: Path) -> str:
-    """The text of a configuration file, refused (before reading it) past the size limit."""
+def read_text(path: Path | str, limits: Any = None) -> str:
+    """The text of a configuration file, refused (before reading it) past the size limit.
+
+    :param limits: the :class:`~traitctl.engine.limits.ConfigLimits` (read from the environment
+        when ``None``; callers reading thousands of files pass them once).
+    """
     from traitctl.engine.limits import check_file_size
 
     try:
-        check_file_size(os.stat(path).st_size, str(path), _limits())
-        return path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY)  # raw reads: thousands of tenant files are read per --all-tenants
+        try:
+            size = os.fstat(fd).st_size
+            check_file_size(size, str(path), limits or _limits())
+            data = os.read(fd, size + 1)
+            if len(data) > size:  # the file grew since fstat: read the rest
+                chunks = [data]
+                while chunk := os.read(fd, 1 << 20):
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+        finally:
+            os.close(fd)
+        text = data.decode("utf-8")
+        # universal newlines, as text-mode reads give them
+        return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
     except FileNotFoundError:
         raise ConfigFileError(f"{path}: no such file.") from None
     except IsADirectoryError:
@@ -58,12 +75,12 @@ def read_text(path: Path) -> str:
         raise ConfigFileError(f"{path}: cannot be read ({exc.strerror}).") from None
 
 
-def parse(text: str, path: Path | str) -> dict:
+def parse(text: str, path: Path | str, limits: Any = None) -> dict:
     """Parse TOML text; on error raise :class:`ConfigFileError` naming file, line and column.
     Text nested past the depth limit is refused before any parser sees it."""
     from traitctl.engine.limits import check_file_text
 
-    check_file_text(text, str(path), _limits())
+    check_file_text(text, str(path), limits or _limits())
     try:
         import rtoml
 
@@ -85,10 +102,10 @@ def parse(text: str, path: Path | str) -> dict:
 _LAST_READ: dict[str, tuple[str, dict]] = {}
 
 
-def read(path: Path) -> dict:
-    """The parsed contents of a TOML file."""
-    text = read_text(path)
-    data = parse(text, path)
+def read(path: Path | str, limits: Any = None) -> dict:
+    """The parsed contents of a TOML file (``limits``: as for :func:`read_text`)."""
+    text = read_text(path, limits)
+    data = parse(text, path, limits)
     _LAST_READ[str(path)] = (text, data)
     return data
 
@@ -133,11 +150,14 @@ def load_config(config_path: Path, main_doc: Mapping[str, Any], tenants: str | I
     known = set(file_ids)
     wanted = file_ids if tenants == "all" else [t for t in (tenants or ()) if t in known]
     duplicated = tuple(t for t in file_ids if t in sources)
-    for tenant_id in wanted:
-        path = tenant_file(config_path, tenant_id)
-        sources[tenant_id] = TenantSource(tenant_id, str(path), (), read(path))
-    # Tenants not asked for are known by name only: no Path objects, no reads (thousands of files).
+    # Tenant files are named by string (no Path objects) and share one reading of the limits:
+    # thousands of them are read for --all-tenants.
     folder = os.path.join(str(config_path.parent), "tenants", "")
+    limits = _limits() if wanted else None
+    for tenant_id in wanted:
+        path = f"{folder}{tenant_id}.toml"
+        sources[tenant_id] = TenantSource(tenant_id, path, (), read(path, limits))
+    # Tenants not asked for are known by name only: no reads.
     for tenant_id in file_ids:
         if tenant_id not in sources:
             sources[tenant_id] = TenantSource(tenant_id, f"{folder}{tenant_id}.toml", (), None)
@@ -485,6 +505,76 @@ def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Cal
         write_atomic(path, after)
         result.written = True
     return result
+
+
+@dataclass
+class MultiEdit:
+    """The result of :func:`edit_files`: one :class:`Edit` per file, shown as one diff."""
+
+    edits: list[Edit] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(e.changed for e in self.edits)
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for e in self.edits for c in e.changes]
+
+    def diff(self) -> str:
+        """The unified diffs of every changed file, one after the other (paths as given)."""
+        import difflib
+
+        return "".join("".join(difflib.unified_diff(e.before.splitlines(keepends=True), e.after.splitlines(keepends=True),
+                                                    fromfile=f"a/{_shown(e.file)}", tofile=f"b/{_shown(e.file)}"))
+                       for e in self.edits if e.changed)
+
+
+def _shown(path: Path) -> str:
+    """A file as a diff header names it: relative to the current folder when inside it."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else str(path).lstrip("/")
+
+
+def edit_files(lock_path: Path, files: Mapping[Path, list[Change]], *, lock_timeout: float = 10.0,
+               dry_run: bool = False, check: Callable[[Path, dict], None] | None = None) -> MultiEdit:
+    """Apply changes to several TOML files as one operation, under the lock of ``lock_path`` (the
+    main configuration file): every file's edit is computed and checked before any file is written,
+    so a file that cannot be edited (unreadable, invalid TOML, refused by ``check``) means nothing
+    is written. Each other file is then written under its own lock too (single-file writers take
+    it), re-edited when it changed in the meantime.
+
+    :param files: path -> its changes (``lock_path`` itself may be one of them).
+    :param check: called with each file's path and its data, before anything is written.
+    :raises LockTimeout: when another writer holds a lock past ``lock_timeout`` seconds.
+    """
+    with lock_for(lock_path, lock_timeout):
+        planned = []
+        for path, changes in files.items():
+            check_writable_folder(path)
+            probe = None if check is None else functools.partial(check, path)
+            planned.append(_edit_locked(path, changes, dry_run=True, check=probe, create=False))
+        if dry_run:
+            return MultiEdit(planned)
+        done = []
+        for plan in planned:
+            done.append(_write_planned(plan, plan.file == lock_path, lock_timeout, check) if plan.changed else plan)
+        return MultiEdit(done)
+
+
+def _write_planned(plan: Edit, locked: bool, lock_timeout: float, check: Callable | None) -> Edit:
+    """Write a planned edit: its text as computed when the file is unchanged since, else redone."""
+    import contextlib
+
+    with contextlib.nullcontext() if locked else lock_for(plan.file, lock_timeout):
+        if read_text(plan.file) != plan.before:
+            probe = None if check is None else functools.partial(check, plan.file)
+            for change in plan.changes:
+                change.old, change.removed = ABSENT, None
+            return _edit_locked(plan.file, plan.changes, dry_run=False, check=probe, create=False)
+        write_atomic(plan.file, plan.after)
+        plan.written = True
+        return plan
 
 
 def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
@@ -920,6 +1010,8 @@ def _apply_full(text: str, changes: list[Change]) -> str:
                     break
                 node[key] = tomlkit.table()
             node = node[key]
+            if not isinstance(node, MutableMapping):
+                raise InputError(f"{' -> '.join(change.path)}: {key!r} is a value, not a table.")
         if node is None:
             continue
         if change.value is ABSENT:

@@ -60,11 +60,25 @@ def test_bodies_are_emptied_and_lines_kept():
     low = flat.lower()
     text = php._skeleton(source, flat, low, [])
     assert len(text) < len(source) and text.count(b"\n") == source.count(b"\n")
-    assert b"fake" not in text and b"public function last(): void {}" in text
+    assert b"fake" not in text and b"public function last(){}" in text and b"?string" not in text
     facts = php.parse_php(source)
     assert facts == _whole(source)
     methods = {m[0]: m[1] for m in facts["classes"][1]["methods"]}
     assert methods["last"] == source[:source.index(b"function last")].count(b"\n") + 1
+
+
+def test_constructor_parameters_are_kept_and_other_signatures_cut():
+    source = (b"<?php\nclass P\n{\n    public function __CONSTRUCT(\n        private readonly array $a = ['{'],\n"
+              b"        protected ?int $b = null,\n    ) {\n    }\n\n    public function x__construct(int $c,\n"
+              b"        int $d): static { return $this; }\n    abstract public function f(#[Sensitive] string $e): void;\n}\n")
+    flat = php._ATOMS.sub(php._blank, source)
+    text = php._skeleton(source, flat, flat.lower(), [])
+    assert b"private readonly array $a" in text and b"$c" not in text and b"$e" not in text
+    assert text.count(b"\n") == source.count(b"\n")
+    facts = php.parse_php(source)
+    assert facts == _whole(source)
+    assert [p[:2] for p in facts["classes"][0]["properties"]] == [["a", 5], ["b", 6]]
+    assert [m[:2] for m in facts["classes"][0]["methods"]] == [["__CONSTRUCT", 4], ["x__construct", 10], ["f", 12]]
 
 
 def test_declarations_inside_bodies_are_still_found():

@@ -81,7 +81,7 @@ _ATOMS = re.compile(rb"""'(?:[^'\\]++|\\.)*+'|"(?:[^"\\]++|\\.)*+"|`(?:[^`\\]++|
                     rb"""|<<<[ \t]*+(?P<q>["']?)(?P<id>[A-Za-z_\x80-\xff][\w\x80-\xff]*+)(?P=q)\r?\n.*?\r?\n[ \t]*+(?P=id)\b""",
                     re.S)
 #: A named function or method up to its body's opening brace (or the `;` of an abstract one).
-_FUNCTION = re.compile(rb"function\s*+&?\s*+[a-z_\x80-\xff][\w\x80-\xff]*+\s*+\([^{;]*+[{;]")
+_FUNCTION = re.compile(rb"function\s*+&?\s*+[a-z_\x80-\xff][\w\x80-\xff]*+(\s*+\([^{;]*+)[{;]")
 #: `class X` (trait, interface, enum) in the lower-cased code: one pattern per keyword, each starting
 #: with its literal, so `re` skips to the candidates (an alternation, or a look-behind, makes it try
 #: every position: 15x slower on a framework's code). The byte before is checked in Python.
@@ -93,12 +93,13 @@ def _blank(match: re.Match) -> bytes:
 
 
 def _skeleton(source: bytes, flat: bytes, low: bytes, keep: list[int]) -> bytes:
-    """``source`` with every function and method body emptied (its newlines kept, so lines stay
-    right): tree-sitter then parses about 40% of the bytes, and nothing the inventory reads
-    (declarations, signatures, trait uses, properties) is inside a body. A body that holds a
-    class-like or an anonymous class is kept. ``flat`` is ``source`` with strings and comments
-    blanked (same length), ``low`` that lower-cased, ``keep`` the sorted offsets of every possible
-    declaration or anonymous class. A file with inline HTML (``?>``) is kept whole."""
+    """``source`` with every function and method body emptied and every parameter list and return
+    type but a constructor's cut to ``()`` (newlines kept, so lines stay right): tree-sitter then
+    parses about a third of the bytes, and nothing the inventory reads (declarations, method names
+    and modifiers, promoted constructor parameters, trait uses, properties) is in what was cut. A
+    body that holds a class-like or an anonymous class is kept. ``flat`` is ``source`` with strings
+    and comments blanked (same length), ``low`` that lower-cased, ``keep`` the sorted offsets of
+    every possible declaration or anonymous class. A file with inline HTML (``?>``) is kept whole."""
     if b"?>" in source:
         return source
     parts: list[bytes] = []
@@ -106,8 +107,14 @@ def _skeleton(source: bytes, flat: bytes, low: bytes, keep: list[int]) -> bytes:
     find, count = flat.find, flat.count
     for match in _FUNCTION.finditer(low):
         start = match.end() - 1
-        if start < pos or flat[start] != 0x7B or (match.start() and low[match.start() - 1] in _NAME_BYTES):
-            continue  # inside a body already emptied, abstract (`;`), or `$function`/`->function(`
+        if start < pos or (match.start() and low[match.start() - 1] in _NAME_BYTES):
+            continue  # inside a body already emptied, or `$function`/`->function(`
+        name_end = match.start(1)
+        if low[name_end - 11:name_end] != b"__construct" or low[name_end - 12] in _NAME_BYTES:
+            parts += (source[pos:name_end], b"()", b"\n" * source.count(b"\n", name_end, start))
+            pos = start
+        if flat[start] != 0x7B:
+            continue  # abstract (`;`)
         depth, at = 1, start + 1
         while depth:  # the matching `}`: strings and comments are blank in `flat`
             close = find(b"}", at)

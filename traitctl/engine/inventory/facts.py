@@ -17,6 +17,7 @@ def prepare() -> None:
     from traitctl.engine.inventory.php import _parser_and_queries
 
     _parser_and_queries()
+    _parser_and_queries(True)
 
 
 def parse_file(source: bytes, rel: str, language: str, module: str = "") -> dict[str, Any]:

@@ -494,7 +494,8 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     hits = same = 0
     if cache is not None and use_cache:
         todo, hits = _stat_hits(files, cache, results)
-        todo, refreshed = _digest_hits(todo, cache, results)
+        if todo and not cache.empty():  # an empty cache has no content to match: read each file once
+            todo, refreshed = _digest_hits(todo, cache, results)
         same = len(refreshed)
     if progress and results:
         progress(len(results))

@@ -131,5 +131,9 @@ class FileCacheRepo:
             self.Result.delete().execute()
             return self.Row.delete().execute()
 
+    def empty(self) -> bool:
+        """Whether no file entry is cached at all."""
+        return self.Row.select(self.Row.path).limit(1).tuples().first() is None
+
     def count(self) -> int:
         return self.Row.select().count()

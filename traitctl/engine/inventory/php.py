@@ -50,13 +50,15 @@ def parse_php(source: bytes) -> dict[str, Any]:
     :param source: the file's bytes.
     """
     # All PHP: one `<?php` tag first, no `?>` anywhere (a `?>` in a string or a comment counts too).
-    parser, ts, query = _parser_and_queries(source.startswith(b"<?php") and b"?>" not in source)
-    flat = _ATOMS.sub(_blank, source)
-    # Inline HTML (`?>`) can hold quotes and `//` a PHP comment would not: count in the raw text there.
-    low = flat.lower() if b"?>" not in source else source.lower()
+    html = b"?>" in source
+    parser, ts, query = _parser_and_queries(source.startswith(b"<?php") and not html)
+    # Inline HTML (`?>`) can hold quotes and `//` a PHP comment would not: such a file is parsed
+    # whole, and its keywords are counted in the raw text.
+    code = source if html else _ATOMS.sub(_stub, source)
+    low = code.lower()
     declarations = [m.start() for pattern in _DECLARATION for m in pattern.finditer(low)]
     anonymous = [m.start() for m in _ANONYMOUS.finditer(low)]
-    text = _skeleton(source, flat, low, sorted(declarations + anonymous))
+    text = _skeleton(source, code, low, sorted(declarations + anonymous))
     tree = parser.parse(text)
     if tree.root_node.has_error and text is not source:
         tree = parser.parse(source)  # the cut went wrong somewhere: the whole file, as written
@@ -92,47 +94,56 @@ _FUNCTION = re.compile(rb"function\s*+&?\s*+[a-z_\x80-\xff][\w\x80-\xff]*+(\s*+\
 _DECLARATION = tuple(re.compile(k + rb"\s++[a-z_\x80-\xff]") for k in (b"class", b"trait", b"interface", b"enum"))
 
 
-def _blank(match: re.Match) -> bytes:
-    return b" " * (match.end() - match.start())
+def _stub(match: re.Match) -> bytes:
+    """A string or heredoc becomes ``''``, a comment a space, each followed by its newlines: the
+    facts never read one (names are identifiers), and without them nothing but code is left."""
+    text = match[0]
+    if 10 in text:  # a newline
+        return (b" " if text[0] in _COMMENT_STARTS else b"''") + b"\n" * text.count(b"\n")
+    return b" " if text[0] in _COMMENT_STARTS else b"''"
 
 
-def _skeleton(source: bytes, flat: bytes, low: bytes, keep: list[int]) -> bytes:
-    """``source`` with every function and method body emptied and every parameter list and return
-    type but a constructor's cut to ``()`` (newlines kept, so lines stay right): tree-sitter then
-    parses about a third of the bytes, and nothing the inventory reads (declarations, method names
-    and modifiers, promoted constructor parameters, trait uses, properties) is in what was cut. A
-    body that holds a class-like or an anonymous class is kept. ``flat`` is ``source`` with strings
-    and comments blanked (same length), ``low`` that lower-cased, ``keep`` the sorted offsets of
-    every possible declaration or anonymous class. A file with inline HTML (``?>``) is kept whole."""
+_COMMENT_STARTS = b"/#"
+
+
+def _skeleton(source: bytes, code: bytes, low: bytes, keep: list[int]) -> bytes:
+    """``code`` (``source`` with every string and heredoc cut to ``''`` and every comment to a
+    space, newlines kept) with every function and method body emptied and every parameter list and
+    return type but a constructor's cut to ``()`` (newlines kept, so lines stay right): tree-sitter
+    then parses about a third of the bytes, and nothing the inventory reads (declarations, method
+    names and modifiers, promoted constructor parameters, trait uses, properties) is in what was
+    cut. A body that holds a class-like or an anonymous class is kept. ``low`` is ``code``
+    lower-cased, ``keep`` the sorted offsets in it of every possible declaration or anonymous
+    class. A file with inline HTML (``?>``) is kept whole."""
     if b"?>" in source:
         return source
     parts: list[bytes] = []
     pos = 0
-    find, count = flat.find, flat.count
+    find, count = code.find, code.count
     for match in _FUNCTION.finditer(low):
         start = match.end() - 1
         if start < pos or (match.start() and low[match.start() - 1] in _NAME_BYTES):
             continue  # inside a body already emptied, or `$function`/`->function(`
         name_end = match.start(1)
         if low[name_end - 11:name_end] != b"__construct" or low[name_end - 12] in _NAME_BYTES:
-            parts += (source[pos:name_end], b"()", b"\n" * source.count(b"\n", name_end, start))
+            parts += (code[pos:name_end], b"()", b"\n" * code.count(b"\n", name_end, start))
             pos = start
-        if flat[start] != 0x7B:
+        if code[start] != 0x7B:
             continue  # abstract (`;`)
         depth, at = 1, start + 1
-        while depth:  # the matching `}`: strings and comments are blank in `flat`
+        while depth:  # the matching `}`: strings and comments hold no braces in `code`
             close = find(b"}", at)
             if close < 0:
-                return source
+                return code
             depth += count(b"{", at, close) - 1
             at = close + 1
         if keep and bisect_left(keep, start) < len(keep) and keep[bisect_left(keep, start)] < at:
             continue
-        parts += (source[pos:start + 1], b"\n" * source.count(b"\n", start, at))
+        parts += (code[pos:start + 1], b"\n" * code.count(b"\n", start, at))
         pos = at - 1
     if not parts:
-        return source
-    parts.append(source[pos:])
+        return code
+    parts.append(code[pos:])
     return b"".join(parts)
 
 

@@ -538,7 +538,7 @@ def _digest_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) 
     digests = {}
     for f in files:
         try:
-            digests[f.path] = content_digest(Path(f.path).read_bytes())
+            digests[f.path] = content_digest(_read(f.path))
         except OSError:
             continue  # parse_one reports it
     known = cache.by_digest(digests.values())
@@ -668,11 +668,16 @@ def parse_one(f: SourceFile) -> tuple[str, dict]:
     from traitctl.engine.inventory.facts import parse_file
 
     try:
-        data = Path(f.path).read_bytes()
+        data = _read(f.path)
     except OSError as exc:
         return "", {"language": f.language, "module": f.module, "classes": [],
                     "warnings": [[0, f"cannot read: {exc.strerror or exc}"]]}
     return content_digest(data), parse_file(data, f.rel, f.language, f.module)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:  # no Path object made per file
+        return fh.read()
 
 
 def content_digest(data: bytes) -> str:

@@ -24,6 +24,7 @@ BODIES = [
     "return match ($x) { 1 => '{', default => '}' };",
     "$function = 1; $o->function(1); return static::function();",
     "",
+    "/** stars * ** } {*/ /***/ /* */ return 3; /*} unclosed? no: */",
 ]
 
 

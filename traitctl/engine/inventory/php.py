@@ -232,9 +232,23 @@ def _scope_at(scopes: list[_Scope], at: int) -> "_Resolver":
     return scopes[-1].resolver(at)
 
 
+#: `use A\B;` / `use A\B as C;`: one class import, read from the text (one node access, not four).
+_PLAIN_USE = re.compile(rb"use\s++\\?+([a-z_\x80-\xff][\w\x80-\xff]*+(?:\\[a-z_\x80-\xff][\w\x80-\xff]*+)*+)"
+                        rb"(?:\s++as\s++([a-z_\x80-\xff][\w\x80-\xff]*+))?\s*+;", re.I)
+
+
 def _imports(nodes: list[Any], scope: _Scope) -> None:
     for decl in nodes:
-        if decl.type != "namespace_use_declaration" or _kind_keyword(decl):
+        if decl.type != "namespace_use_declaration":
+            continue
+        text = decl.text
+        plain = _PLAIN_USE.fullmatch(text)
+        if plain is not None and plain[1].lower() not in (b"function", b"const") and not decl.has_error:
+            target = plain[1].decode("utf-8", "replace")
+            alias = plain[2].decode("utf-8", "replace") if plain[2] else target.rsplit("\\", 1)[-1]
+            scope.imports.append((decl.start_byte, alias.lower(), target))
+            continue
+        if _KIND_KEYWORD.match(text):
             continue  # `use function` / `use const` never name classes
         prefix = ""
         for child in decl.children:

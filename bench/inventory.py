@@ -13,16 +13,17 @@ copied to a scratch folder first, so one file can be changed) it prints, as medi
 * ``php tokenize`` (when ``php`` is on PATH and the tree has PHP files): ``bench/php_tokenize.php``,
   ``PhpToken::tokenize`` over every PHP file with a minimal declaration scan, in one PHP process
   (the second baseline: what a tokenizer-based scan written in PHP costs);
-* ``cold jobs=1`` / ``cold jobs=2``: :func:`traitctl.scan.scan` with an empty cache (serial, two workers);
+* ``cold jobs=1`` / ``cold jobs=2``: :func:`traitctl.scan.scan` with an empty cache (serial; two
+  processes parsing, the scanning one included);
 * ``warm``: the same scan once the store's cache holds every file (the whole inventory is reused);
 * ``1 changed``: a warm scan after one file was edited (it alone is parsed, the inventory is
   rebuilt from the cached facts of the others);
 * ``cold --lib`` / ``warm --lib`` (with ``--lib``): the cold and warm scans with those library trees;
 * ``cli warm``: ``traitctl inventory PATH --json`` end to end (process start included);
 
-with ms per file, files per second, the ratios to ``cat`` and to the tokenizer scan, the CPU
-seconds of the measuring process (wall time on shared CPUs follows their load; CPU time much less)
-and its peak RSS. Each measurement runs in a fresh child process so its peak memory is its own.
+with ms per file, files per second, the ratios to ``cat`` and to the tokenizer scan (wall time,
+and CPU time: ``cpu x tok``), the CPU seconds of the measuring process and its parsing processes
+(wall time on shared CPUs follows their load; CPU time much less) and its peak RSS. Each measurement runs in a fresh child process so its peak memory is its own.
 """
 
 from __future__ import annotations
@@ -237,13 +238,14 @@ def _median(samples: list[dict]) -> dict:
 def report(r: dict) -> None:
     files, cat = r["files"], r["cat"]
     tok = r.get("tokenize", {}).get("seconds")
+    tok_cpu = r.get("tokenize", {}).get("cpu")
     print(f"\n{r['tree']}: {files} files, {r['lines']} lines; {r['cold1']['traits']} traits, "
           f"{r['cold1']['models']} models; load average {r['load'][0]:.1f} before, {r['load'][1]:.1f} after")
     print(f"  {'measure':<14}{'median s':>10}{'cpu s':>8}{'ms/file':>10}{'files/s':>10}{'x cat':>8}"
-          f"{'x tok':>8}{'peak MB':>9}")
+          f"{'x tok':>8}{'cpu x tok':>10}{'peak MB':>9}")
     rows = [("cat", cat, None, None)]
     if "tokenize" in r:
-        rows.append(("php tokenize", tok, r["tokenize"]["cpu"], None))
+        rows.append(("php tokenize", tok, tok_cpu, None))
     names = [("cold jobs=1", "cold1"), ("cold jobs=2", "cold2"), ("warm", "warm"), ("1 changed", "changed"),
              ("cold --lib", "cold_lib"), ("warm --lib", "warm_lib")]
     rows += [(name, r[key]["seconds"], r[key]["cpu"], r[key]["peak_mb"]) for name, key in names if key in r]
@@ -251,9 +253,10 @@ def report(r: dict) -> None:
     for name, seconds, cpu, peak in rows:
         cpu_text = f"{cpu:8.2f}" if cpu is not None else f"{'':>8}"
         tok_text = f"{seconds / tok:8.2f}" if tok else f"{'':>8}"
+        tok_cpu_text = f"{cpu / tok_cpu:10.2f}" if tok_cpu and cpu is not None else f"{'':>10}"
         peak_text = f"{peak:9.0f}" if peak else f"{'':>9}"
         print(f"  {name:<14}{seconds:10.3f}{cpu_text}{1000 * seconds / files:10.3f}{files / seconds:10.0f}"
-              f"{seconds / cat:8.1f}{tok_text}{peak_text}")
+              f"{seconds / cat:8.1f}{tok_text}{tok_cpu_text}{peak_text}")
 
 
 def _copy_tree(given: Path, into: Path) -> Path:

@@ -76,7 +76,7 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
     :param use_cache: ``False`` re-parses every file (and refreshes the cache when a store is given).
     :param progress: called once as ``progress(0, total)`` when the file count is known, then as
         ``progress(n)`` with the number of files just handled (for a progress bar).
-    :param jobs: worker processes for parsing; ``None`` picks by file count and CPU count.
+    :param jobs: processes parsing (this one included); ``None`` picks by file count and CPU count.
     :param stats: filled with cache figures (see :func:`parse_all`), ``reused``: 1 when the
         whole inventory came from the store (an unchanged tree: nothing parsed or rebuilt), else 0,
         and ``library_files``: how many library files were read.
@@ -494,18 +494,20 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     hits = same = 0
     if cache is not None and use_cache:
         todo, hits = _stat_hits(files, cache, results)
-        todo, refreshed = _digest_hits(todo, cache, results)
+        if todo and not cache.empty():  # an empty cache has no content to match: read each file once
+            todo, refreshed = _digest_hits(todo, cache, results)
         same = len(refreshed)
     if progress and results:
         progress(len(results))
     fresh = _parse_many(todo, progress, jobs)
-    for f, (_, facts) in zip(todo, fresh):
+    for f, (_, facts, _) in zip(todo, fresh):
         results[f.path] = facts
     if cache is not None:
-        cache.put_many(refreshed + [_entry(f, digest, facts) for f, (digest, facts) in zip(todo, fresh) if digest])
+        cache.put_many(refreshed + [_entry(f, digest, data if data is not None else facts)
+                                    for f, (digest, facts, data) in zip(todo, fresh) if digest])
     if stats is not None:
         stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo),
-                     unreadable=sum(1 for digest, _ in fresh if not digest))
+                     unreadable=sum(1 for digest, _, _ in fresh if not digest))
     # The shown path depends on the root it was reached from, so it is not part of the cached facts.
     return [{**results[f.path], "file": f.rel} for f in files]
 
@@ -536,7 +538,7 @@ def _digest_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) 
     digests = {}
     for f in files:
         try:
-            digests[f.path] = content_digest(Path(f.path).read_bytes())
+            digests[f.path] = content_digest(_read(f.path))
         except OSError:
             continue  # parse_one reports it
     known = cache.by_digest(digests.values())
@@ -561,31 +563,104 @@ def _entry(f: SourceFile, digest: str, facts: dict | str) -> Any:
 
 
 def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,
-                jobs: int | None) -> list[tuple[str, dict]]:
+                jobs: int | None) -> list[tuple[str, dict, str | None]]:
+    """``(digest, facts, facts as JSON or None)`` per file of ``todo``, in order."""
     workers = jobs if jobs is not None else (min(os.cpu_count() or 1, 8)
                                              if len(todo) >= PARALLEL_MIN_FILES else 1)
     if workers <= 1 or len(todo) < 2:
         out = []
         for f in todo:
-            out.append(parse_one(f))
+            digest, facts = parse_one(f)
+            out.append((digest, facts, None))
             if progress:
                 progress(1)
         return out
     return _parse_pool(todo, progress, workers)
 
 
-def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None,
-                workers: int) -> list[tuple[str, dict]]:
-    from concurrent.futures import ProcessPoolExecutor
+#: Shares of the files per parsing process: enough for the processes to even out, few enough that
+#: handing them over costs nothing.
+CHUNKS_PER_PROCESS = 6
 
-    chunk = max(16, len(todo) // (workers * 8))
-    out: list[tuple[str, dict]] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for result in pool.map(parse_one, todo, chunksize=chunk):
-            out.append(result)
+
+def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None,
+                workers: int) -> list[tuple[str, dict, str | None]]:
+    """Parse with ``workers`` processes, this one included: ``workers - 1`` pool processes take
+    chunks from the front, this process from the back, until none are left. A worker sends back
+    each file's facts as JSON (what the cache stores anyway, and faster to move than a pickle)."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from orjson import loads
+
+    from traitctl.engine.inventory.facts import prepare
+
+    prepare()  # a forked worker starts with the parsers loaded
+    chunks = _chunks(todo, workers * CHUNKS_PER_PROCESS)
+    done: dict[int, list[tuple[str, dict, str | None]]] = {}
+    front, back = 0, len(chunks)
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_pool_context()) as pool:
+        running: dict[Any, int] = {}
+
+        def collect(finished: Iterable[Any]) -> None:
+            for future in finished:
+                index = running.pop(future)
+                done[index] = [(digest, loads(data), data) for digest, data in future.result()]
+                if progress:
+                    progress(len(done[index]))
+
+        def submit() -> None:
+            nonlocal front
+            while front < back and len(running) < 2 * (workers - 1):
+                running[pool.submit(_parse_chunk, chunks[front])] = front
+                front += 1
+
+        submit()
+        while front < back:
+            back -= 1
+            out = []
+            for f in chunks[back]:
+                digest, facts = parse_one(f)
+                out.append((digest, facts, None))
+            done[back] = out
             if progress:
-                progress(1)
+                progress(len(out))
+            collect([f for f in running if f.done()])
+            submit()
+        while running:
+            collect(wait(running, return_when=FIRST_COMPLETED).done)
+    return [item for index in range(len(chunks)) for item in done[index]]
+
+
+def _chunks(files: list[SourceFile], count: int) -> list[list[SourceFile]]:
+    """``files`` cut into about ``count`` runs of about equal bytes (parse time follows size)."""
+    share = max(1, sum(f.size for f in files) // count)
+    out: list[list[SourceFile]] = [[]]
+    filled = 0
+    for f in files:
+        if filled >= share:
+            out.append([])
+            filled = 0
+        out[-1].append(f)
+        filled += f.size
     return out
+
+
+def _pool_context() -> Any:
+    """``fork`` where it exists and this process runs one thread (a forked worker starts at once,
+    with everything imported); else the platform's default start method."""
+    import multiprocessing
+    import threading
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+def _parse_chunk(files: list[SourceFile]) -> list[tuple[str, str]]:
+    """A worker's share: ``(digest, facts as JSON)`` per file."""
+    from orjson import dumps
+
+    return [(digest, dumps(facts).decode()) for digest, facts in map(parse_one, files)]
 
 
 def parse_one(f: SourceFile) -> tuple[str, dict]:
@@ -593,11 +668,16 @@ def parse_one(f: SourceFile) -> tuple[str, dict]:
     from traitctl.engine.inventory.facts import parse_file
 
     try:
-        data = Path(f.path).read_bytes()
+        data = _read(f.path)
     except OSError as exc:
         return "", {"language": f.language, "module": f.module, "classes": [],
                     "warnings": [[0, f"cannot read: {exc.strerror or exc}"]]}
     return content_digest(data), parse_file(data, f.rel, f.language, f.module)
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:  # no Path object made per file
+        return fh.read()
 
 
 def content_digest(data: bytes) -> str:

@@ -170,3 +170,15 @@ def test_trait_uses_trait_closure_is_transitive_and_cycle_safe():
     model = inv.model("N\\M")
     assert model.traits_direct == ("N\\A",) and model.traits_via_traits == ("N\\B", "N\\C")
     assert [(o.method, o.trait) for o in model.overrides] == [("c", "N\\C")]
+
+
+def test_every_import_form_resolves_as_php_does():
+    """Plain imports are read from their text, the other forms from the tree: both as PHP binds them."""
+    src = (b"<?php\nnamespace N;\nUSE Lib\\Base AS Root;\nuse \\Lib\\Other;\nuse  Lib\\Spaced  as  Sp ;\n"
+           b"use function Lib\\helper;\nuse const Lib\\LIMIT;\nuse Lib\\{Group, Grouped as G, function f};\n"
+           b"use Lib\\One, Lib\\Two as Deux;\nuse /* a comment */ Lib\\Commented as Cm;\n"
+           b"class A extends Root implements Other, Sp, G, Group, Deux, One, Cm, helper, LIMIT, f {}\n")
+    cls = parse_php(src)["classes"][0]
+    assert cls["parent"] == "Lib\\Base"
+    assert cls["interfaces"] == ["Lib\\Other", "Lib\\Spaced", "Lib\\Grouped", "Lib\\Group", "Lib\\Two", "Lib\\One",
+                                 "Lib\\Commented", "N\\helper", "N\\LIMIT", "N\\f"]

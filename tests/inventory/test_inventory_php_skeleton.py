@@ -1,6 +1,6 @@
-"""The cold PHP parse empties function bodies before tree-sitter parses a file: the facts must be
-those of the whole file, whatever the bodies hold (strings, heredocs and comments with braces,
-declarations, anonymous classes, inline HTML)."""
+"""The cold PHP parse empties function bodies and cuts strings, comments and most parameter lists
+before tree-sitter parses a file: the facts must be those of the whole file, whatever the bodies
+hold (strings, heredocs and comments with braces, declarations, anonymous classes, inline HTML)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ BODIES = [
     "return match ($x) { 1 => '{', default => '}' };",
     "$function = 1; $o->function(1); return static::function();",
     "",
+    "/** stars * ** } {*/ /***/ /* */ return 3; /*} unclosed? no: */",
 ]
 
 
@@ -56,15 +57,29 @@ def test_each_body_gives_the_facts_of_the_whole_file(body):
 
 def test_bodies_are_emptied_and_lines_kept():
     source = _file(BODIES[:6])
-    flat = php._ATOMS.sub(php._blank, source)
-    low = flat.lower()
-    text = php._skeleton(source, flat, low, [])
+    code = php._ATOMS.sub(php._stub, source)
+    text = php._skeleton(source, code, code.lower(), [])
     assert len(text) < len(source) and text.count(b"\n") == source.count(b"\n")
-    assert b"fake" not in text and b"public function last(): void {}" in text
+    assert b"#[Attr('')]" in text and b"'}'" not in text  # strings cut to '', attributes kept
+    assert b"fake" not in text and b"public function last(){}" in text and b"?string" not in text
     facts = php.parse_php(source)
     assert facts == _whole(source)
     methods = {m[0]: m[1] for m in facts["classes"][1]["methods"]}
     assert methods["last"] == source[:source.index(b"function last")].count(b"\n") + 1
+
+
+def test_constructor_parameters_are_kept_and_other_signatures_cut():
+    source = (b"<?php\nclass P\n{\n    public function __CONSTRUCT(\n        private readonly array $a = ['{'],\n"
+              b"        protected ?int $b = null,\n    ) {\n    }\n\n    public function x__construct(int $c,\n"
+              b"        int $d): static { return $this; }\n    abstract public function f(#[Sensitive] string $e): void;\n}\n")
+    code = php._ATOMS.sub(php._stub, source)
+    text = php._skeleton(source, code, code.lower(), [])
+    assert b"private readonly array $a" in text and b"$c" not in text and b"$e" not in text
+    assert text.count(b"\n") == source.count(b"\n")
+    facts = php.parse_php(source)
+    assert facts == _whole(source)
+    assert [p[:2] for p in facts["classes"][0]["properties"]] == [["a", 5], ["b", 6]]
+    assert [m[:2] for m in facts["classes"][0]["methods"]] == [["__CONSTRUCT", 4], ["x__construct", 10], ["f", 12]]
 
 
 def test_declarations_inside_bodies_are_still_found():

@@ -114,12 +114,14 @@ def test_no_cache_parses_everything_and_refreshes(tmp_path):
 def test_filecache_contract(store):
     """The repository on every backend: put, get by path, find by digest, replace, clear."""
     entry = CachedFile(path="/x/a.php", size=10, mtime_ns=123456789012345678, digest="d1", version="1:", data="{}")
+    assert store.filecache.empty() and store.filecache.put_many([]) == 0
     assert store.filecache.put_many([entry, CachedFile("/x/b.php", 5, 1, "d2", "1:", '{"a": 1}')]) == 2
+    assert not store.filecache.empty()
     assert store.filecache.get_many(["/x/a.php", "/x/missing.php"]) == {"/x/a.php": entry}
     assert store.filecache.by_digest(["d2"]) == {("d2", "1:"): '{"a": 1}'}
     store.filecache.put_many([CachedFile("/x/a.php", 11, 2, "d3", "1:", "[]")])
     assert store.filecache.get_many(["/x/a.php"])["/x/a.php"].digest == "d3"
-    assert store.filecache.clear() == 2 and store.filecache.count() == 0
+    assert store.filecache.clear() == 2 and store.filecache.count() == 0 and store.filecache.empty()
 
 
 def test_parallel_scan_equals_serial(tmp_path):

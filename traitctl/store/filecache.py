@@ -97,16 +97,19 @@ class FileCacheRepo:
 
     def put_many(self, entries: Iterable[CachedFile]) -> int:
         """Insert or replace entries (one transaction). Returns how many were written."""
-        rows = [e.__dict__ for e in entries]
-        R = self.Row
+        # One prepared upsert run by the driver's executemany: peewee's multi-row INSERT costs
+        # more to build in Python than the database needs to store the rows (measured).
+        rows = [(e.path, e.size, e.mtime_ns, e.digest, e.version, e.data) for e in entries]
+        if not rows:
+            return 0
+        left, right = self.db.quote[0], self.db.quote[-1]
+        table = f"{left}{self.Row._meta.table_name}{right}"
+        marks = ", ".join([self.db.param] * 6)
+        sql = (f"INSERT INTO {table} (path, size, mtime_ns, digest, version, data) VALUES ({marks}) "
+               "ON CONFLICT (path) DO UPDATE SET size = EXCLUDED.size, mtime_ns = EXCLUDED.mtime_ns, "
+               "digest = EXCLUDED.digest, version = EXCLUDED.version, data = EXCLUDED.data")
         with self.db.atomic():
-            for start in range(0, len(rows), CHUNK // 6):
-                (R.insert_many(rows[start:start + CHUNK // 6])
-                 .on_conflict(conflict_target=[R.path],
-                              update={R.size: peewee.EXCLUDED.size, R.mtime_ns: peewee.EXCLUDED.mtime_ns,
-                                      R.digest: peewee.EXCLUDED.digest, R.version: peewee.EXCLUDED.version,
-                                      R.data: peewee.EXCLUDED.data})
-                 .execute())
+            self.db.cursor().executemany(sql, rows)
         return len(rows)
 
     def get_result(self, scope: str, state: str) -> str | None:
@@ -127,6 +130,10 @@ class FileCacheRepo:
         with self.db.atomic():
             self.Result.delete().execute()
             return self.Row.delete().execute()
+
+    def empty(self) -> bool:
+        """Whether no file entry is cached at all."""
+        return self.Row.select(self.Row.path).limit(1).tuples().first() is None
 
     def count(self) -> int:
         return self.Row.select().count()

@@ -12,6 +12,14 @@ from typing import Any
 FACTS_VERSION = 3
 
 
+def prepare() -> None:
+    """Load the parsers now (before forking parsing processes, so each starts with them)."""
+    from traitctl.engine.inventory.php import _parser_and_queries
+
+    _parser_and_queries()
+    _parser_and_queries(True)
+
+
 def parse_file(source: bytes, rel: str, language: str, module: str = "") -> dict[str, Any]:
     """The facts of one file: ``language``, ``module``, ``classes``, ``warnings`` (and Python's
     ``declarative``). Blade templates (``*.blade.php``) hold no declarations and are not parsed.

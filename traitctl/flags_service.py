@@ -156,20 +156,21 @@ def _copy(table: Mapping[str, Any]) -> dict:
 
 def record(store: Any, kind: str, edit: Any, *, actor: str, command: str, flag: str | None = None, tenant: str | None = None,
            data: dict | None = None) -> list:
-    """One history event per changed key of ``edit`` (TOML literals before/after, so the
-    foundation's ``traitctl rollback EVENT`` can undo it)."""
-    from traitctl.store.toml_file import ABSENT, render_value
+    """Record the changed keys of ``edit`` as ONE history event (TOML literals before/after and
+    the edit's hunks, so that ``traitctl rollback EVENT`` undoes the whole write).
 
-    events = []
-    for change in edit.changes:
-        before = None if change.old is ABSENT else render_value(change.old)
-        after = None if change.value is ABSENT else render_value(change.value)
-        if before != after:
-            extra = {"removed": change.removed} if change.removed else {}
-            events.append(store.events.record(kind=kind, actor=actor, command=command, file=str(edit.file),
-                                              path=change.path, before=before, after=after, tenant=tenant,
-                                              data={"flag": flag or change.path[1], **(data or {}), **extra}))
-    return events
+    :returns: ``[event]``, or ``[]`` when no value changed.
+    """
+    from traitctl.history_service import record_edits
+
+    names = sorted({change.path[1] for change in edit.changes if len(change.path) > 1})
+    label = flag or (names[0] if len(names) == 1 else None)
+    extra = {"flag": label} if label else {}
+    if len(names) > 1:
+        extra["flags"] = names
+    event = record_edits(store, kind, [edit], actor=actor, command=command, tenant=tenant,
+                         data={**extra, **(data or {})})
+    return [event] if event is not None else []
 
 
 # -- schedules -------------------------------------------------------------------------------------------------------

@@ -1,10 +1,15 @@
-"""Undo a recorded change: the use case behind ``traitctl rollback EVENT`` and the dashboard's
-rollback button. The configuration edit is locked and re-checked; the rollback is itself recorded.
+"""Record a command's writes as one history event, and undo one: the use cases behind every
+configuration write, ``traitctl rollback EVENT`` and the dashboard's rollback button.
+
+One command = one event: every key it changed (in one file or several) is listed in the event's
+``data.changes``, with the edit's hunks (``data.patch``) so that a rollback puts back the exact
+text. The configuration edit of a rollback is locked and re-checked; the rollback is itself recorded.
 
 Example usage::
 
-    from traitctl.history_service import rollback
-    done = rollback(app, 42, actor="alice", command="traitctl rollback 42")
+    from traitctl.history_service import record_edits, rollback
+    event = record_edits(store, "config.set", [edit], actor="alice", command="traitctl config set …")
+    done = rollback(app, event.id, actor="alice", command=f"traitctl rollback {event.id}")
 """
 
 from __future__ import annotations
@@ -28,6 +33,88 @@ class Rollback:
     edit: Any
     message: str
     events: list = field(default_factory=list)
+    #: every file's edit (a one-command event may have changed several files)
+    edits: list = field(default_factory=list)
+
+
+def record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str, trait: str | None = None,
+                 model: str | None = None, tenant: str | None = None, data: dict | None = None,
+                 reverts: int | None = None) -> Any:
+    """Record the changes of ``edits`` (:class:`~traitctl.store.toml_file.Edit`, one per file) as ONE event.
+
+    The event's ``path`` is the longest key path all changes share, ``before``/``after`` the TOML
+    literals there (the changed keys only, as an inline table, when there are several);
+    ``data.changes`` lists each change (file, path, before, after) and ``data.patch`` keeps each
+    file's hunks (:func:`~traitctl.store.toml_file.hunks`) for an exact rollback.
+
+    :param data: extra fields for ``data`` (``flag``, ``source``, ...).
+    :returns: the recorded event, or ``None`` when no value changed.
+    """
+    changes = [(edit, change, before, after) for edit in edits for change, before, after in _literals(edit)]
+    if not changes:
+        return None
+    prefix = _common_prefix([change.path for _, change, _, _ in changes])
+    if len(changes) == 1:
+        _, change, before, after = changes[0]
+    else:
+        before, after = _summary(changes, prefix, "old"), _summary(changes, prefix, "value")
+    files = list(dict.fromkeys(str(edit.file) for edit, _, _, _ in changes))
+    extra = {"changes": [{"file": str(edit.file), "path": list(change.path), "before": b, "after": a}
+                         for edit, change, b, a in changes],
+             "patch": {str(edit.file): _hunks(edit) for edit in edits if edit.changed}}
+    if len(files) > 1:
+        extra["files"] = files
+    return store.events.record(kind=kind, actor=actor, command=command, file=files[0], path=prefix, before=before,
+                               after=after, trait=trait, model=model, tenant=tenant, reverts=reverts,
+                               data={**(data or {}), **extra})
+
+
+def _literals(edit: Any) -> list:
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    out = []
+    for change in edit.changes:
+        before = None if change.old is ABSENT else render_value(change.old)
+        after = None if change.value is ABSENT else render_value(change.value)
+        if before != after:
+            out.append((change, before, after))
+    return out
+
+
+def _hunks(edit: Any) -> list[dict]:
+    from traitctl.store.toml_file import hunks
+
+    return hunks(edit.before, edit.after)
+
+
+def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    first = paths[0]
+    size = min(len(p) for p in paths)
+    for depth in range(size):
+        if any(p[depth] != first[depth] for p in paths):
+            return first[:depth]
+    return first[:size]
+
+
+def _summary(changes: list, prefix: tuple[str, ...], side: str) -> str | None:
+    """The changed keys below ``prefix`` on one side (``old`` or ``value``) as an inline-table
+    literal; ``None`` when none of them is set on that side."""
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    table: dict = {}
+    for _, change, _, _ in changes:
+        value = getattr(change, side)
+        rest = change.path[len(prefix):]
+        if value is ABSENT or not rest:
+            continue
+        node = table
+        for key in rest[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[rest[-1]] = value
+    return render_value(table) if table else None
 
 
 def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool = False,
@@ -49,6 +136,8 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
         raise InputError(f"Event #{event.id} ({event.kind}) changed no configuration file; it cannot be rolled back.")
     if event.data.get("file_created") or event.data.get("file_deleted"):
         return _rollback_file(app, event, actor, command, force, dry_run)
+    if event.data.get("changes"):
+        return _rollback_changes(app, event, actor, command, force, dry_run)
     if not event.path:
         raise InputError(f"Event #{event.id} ({event.kind}) names no key; it cannot be rolled back.")
     before = decode(event.before)
@@ -70,6 +159,74 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
         return Rollback(edit, message)
     done = _record(store, edit, event, actor, command)
     return Rollback(edit, message, done)
+
+
+def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool) -> Rollback:
+    """Undo every change of a one-command event: per file, one locked edit in reverse order (the
+    recorded hunks put the text back exactly where the file is otherwise unchanged). All files are
+    checked first, so a conflict in one of them writes nothing anywhere."""
+    by_file: dict[str, list[dict]] = {}
+    for change in event.data["changes"]:
+        by_file.setdefault(change["file"], []).append(change)
+    patches = event.data.get("patch") or {}
+    for file, changes in by_file.items():  # every file checked before any is written
+        _revert_file(app, event, file, changes, patches.get(file), force, dry_run=True)
+    edits = [_revert_file(app, event, file, changes, patches.get(file), force, dry_run=dry_run)
+             for file, changes in by_file.items()]
+    what = event.target or ", ".join(by_file)
+    count = len(event.data["changes"])
+    message = f"Rolled back event #{event.id}: " + (
+        f"{what} = {event.before or '(unset)'}" if count == 1 else f"{count} changes under {what}")
+    combined = _combined(edits)
+    if dry_run:
+        return Rollback(combined, message)
+    done = record_edits(app.store(), "rollback", edits, actor=actor, command=command, trait=event.trait,
+                        model=event.model, tenant=event.tenant, data={"reverts": event.id}, reverts=event.id)
+    return Rollback(combined, message, [done] if done else [], edits)
+
+
+def _revert_file(app: Any, event: Any, file: str, changes: list[dict], patch: list | None, force: bool,
+                 dry_run: bool) -> Any:
+    from traitctl.store import toml_file
+
+    wanted = [(tuple(c["path"]), decode(c["before"]), decode(c["after"])) for c in reversed(changes)]
+    removal_only = len(changes) == 1 and changes[0]["after"] is None and changes[0]["before"] is not None
+
+    def check(data: dict) -> None:
+        if force:
+            return
+        for path, _, expected in wanted:
+            current = toml_file._get(data, path)
+            if not _same(current, expected):
+                now = "unset" if current is toml_file.ABSENT else toml_file.render_value(current)
+                left = "unset" if expected is toml_file.ABSENT else toml_file.render_value(expected)
+                raise Conflict(f"{' -> '.join(path)} is now {now}, not {left} as event #{event.id} left it; "
+                               "pass --force to roll back anyway.")
+
+    edits = [toml_file.Change(path, before, restore=(list(patch or []) if removal_only else [])
+                              if expected is toml_file.ABSENT and before is not toml_file.ABSENT else None)
+             for path, before, expected in wanted]
+    return toml_file.edit(Path(file), edits, check=check, dry_run=dry_run, lock_timeout=app.settings.lock_timeout,
+                          undo=patch)
+
+
+def _combined(edits: list) -> Any:
+    """One object with ``diff()`` and ``changed`` over several files' edits."""
+    if len(edits) == 1:
+        return edits[0]
+    return _Edits(edits)
+
+
+@dataclass
+class _Edits:
+    edits: list
+
+    @property
+    def changed(self) -> bool:
+        return any(e.changed for e in self.edits)
+
+    def diff(self) -> str:
+        return "".join(e.diff() for e in self.edits)
 
 
 def _record(store: Any, edit: Any, event: Any, actor: str, command: str) -> list:

@@ -33,7 +33,7 @@ def test_tenant_add_remove_and_remove_force_roll_back_exactly(cli, config_file: 
     text = config_file.read_text()
     assert "[tenants.acme" not in text and "# Background jobs (docs/jobs.md)." in text
     event = _roll_back_last(cli)
-    assert event["kind"] == "tenant.remove" and event["data"]["removed"]
+    assert event["kind"] == "tenant.remove" and event["data"]["patch"]
     assert config_file.read_text() == original
 
 

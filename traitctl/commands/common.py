@@ -47,26 +47,16 @@ def command_line() -> str:
 
 def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: str | None = None,
                 tenant: str | None = None, data: dict | None = None) -> list:
-    """Record one history event per change of a written :class:`~traitctl.store.toml_file.Edit`.
+    """Record a written :class:`~traitctl.store.toml_file.Edit` (or a list of them, one per file)
+    as ONE history event holding every changed key (:func:`traitctl.history_service.record_edits`),
+    so that ``traitctl rollback EVENT`` undoes the whole command. Returns ``[event]``, or ``[]``
+    when nothing changed."""
+    from traitctl.history_service import record_edits
 
-    ``before``/``after`` are stored as TOML literals (``None`` when absent) so a rollback can
-    restore the exact value; a removal also keeps the lines it took out (``data.removed``), so a
-    rollback puts back the same text. Returns the recorded events.
-    """
-    from traitctl.store.toml_file import ABSENT, render_value
-
-    store = app.store()
-    events = []
-    for change in edit.changes:
-        before = None if change.old is ABSENT else render_value(change.old)
-        after = None if change.value is ABSENT else render_value(change.value)
-        if before == after:
-            continue
-        extra = {"removed": change.removed} if change.removed else {}
-        events.append(store.events.record(kind=kind, actor=app.settings.actor, command=command_line(),
-                                          file=str(edit.file), path=change.path, before=before, after=after,
-                                          trait=trait, model=model, tenant=tenant, data={**(data or {}), **extra} or None))
-    return events
+    edits = edit if isinstance(edit, list) else [edit]
+    event = record_edits(app.store(), kind, edits, actor=app.settings.actor, command=command_line(), trait=trait,
+                         model=model, tenant=tenant, data=data)
+    return [event] if event is not None else []
 
 
 def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:

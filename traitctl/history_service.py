@@ -35,6 +35,8 @@ class Rollback:
     events: list = field(default_factory=list)
     #: every file's edit (a one-command event may have changed several files)
     edits: list = field(default_factory=list)
+    #: flag overrides put back (``{user, action, on, expires}``), for override events
+    overrides: list = field(default_factory=list)
 
 
 def record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str, trait: str | None = None,
@@ -132,12 +134,23 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
     event = store.events.get(event_id)
     if event is None:
         raise NotFound("event", str(event_id))
+    if not event.file and event.kind in OVERRIDE_KINDS:
+        return _rollback_overrides(app, event, actor, command, force, dry_run)
     if not event.file:
         raise InputError(f"Event #{event.id} ({event.kind}) changed no configuration file; it cannot be rolled back.")
     if event.data.get("file_created") or event.data.get("file_deleted"):
         return _rollback_file(app, event, actor, command, force, dry_run)
     if event.data.get("changes"):
-        return _rollback_changes(app, event, actor, command, force, dry_run)
+        restored: list = []
+
+        def overrides() -> dict:  # a flag deleted with its overrides gets them back too
+            restored.extend(_restore(app, event, actor, force, dry_run))
+            return {"overrides": restored} if restored else {}
+
+        done = _rollback_changes(app, event, actor, command, force, dry_run,
+                                 overrides if event.data.get("overrides") else None)
+        done.overrides = restored
+        return done
     if not event.path:
         raise InputError(f"Event #{event.id} ({event.kind}) names no key; it cannot be rolled back.")
     before = decode(event.before)
@@ -161,7 +174,31 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
     return Rollback(edit, message, done)
 
 
-def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool) -> Rollback:
+#: event kinds that changed flag overrides in the store (no file): a rollback puts the overrides back
+OVERRIDE_KINDS = ("flag.override", "flag.clear-override")
+
+
+def _rollback_overrides(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool) -> Rollback:
+    done = _restore(app, event, actor, force, dry_run)
+    name, count = event.data.get("flag"), sum(1 for d in done if d["action"] != "expired")
+    message = f"Rolled back event #{event.id}: {count} override(s) of {name} put back" + (
+        f" ({len(done) - count} expired since)" if len(done) > count else "")
+    if dry_run:
+        return Rollback(None, message, overrides=done)
+    recorded = app.store().events.record(kind="rollback", actor=actor, command=command, path=event.path,
+                                         before=event.after, after=event.before, reverts=event.id,
+                                         data={"flag": name, "reverts": event.id, "overrides": done})
+    return Rollback(None, message, [recorded], overrides=done)
+
+
+def _restore(app: Any, event: Any, actor: str, force: bool, dry_run: bool) -> list:
+    from traitctl.flags_service import restore_overrides, utcnow
+
+    return restore_overrides(app.store(), event, now=utcnow(), actor=actor, dry_run=dry_run, force=force)
+
+
+def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool,
+                      also: Any = None) -> Rollback:
     """Undo every change of a one-command event: per file, one locked edit in reverse order (the
     recorded hunks put the text back exactly where the file is otherwise unchanged). All files are
     checked first, so a conflict in one of them writes nothing anywhere."""
@@ -178,10 +215,12 @@ def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: boo
     message = f"Rolled back event #{event.id}: " + (
         f"{what} = {event.before or '(unset)'}" if count == 1 else f"{count} changes under {what}")
     combined = _combined(edits)
+    extra = also() if also is not None else {}  # what else the event changed (a deleted flag's overrides)
     if dry_run:
         return Rollback(combined, message)
     done = record_edits(app.store(), "rollback", edits, actor=actor, command=command, trait=event.trait,
-                        model=event.model, tenant=event.tenant, data={"reverts": event.id}, reverts=event.id)
+                        model=event.model, tenant=event.tenant, data={"reverts": event.id, **extra},
+                        reverts=event.id)
     return Rollback(combined, message, [done] if done else [], edits)
 
 

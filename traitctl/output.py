@@ -86,6 +86,27 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def human_time(value: Any) -> str:
+    """The one time format of tables and sentences: ``2026-12-01 10:00:00`` (UTC; headings say so).
+
+    JSON carries ISO 8601 instead (:func:`to_jsonable`). ``value`` is a naive UTC datetime (the
+    store's convention), an aware one (converted to UTC), a date, epoch seconds, or ``None`` (``""``).
+    """
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
 class Output:
     """Where every command writes.
 

@@ -146,7 +146,7 @@ def test_tenants_add_list_remove_and_rollback(cli, project):
     assert cli("tenants", "add", "../x").exit_code == 2
     refused = cli("tenants", "remove", "acme")
     assert refused.exit_code == 1 and "--force" in refused.stderr
-    assert cli("tenants", "remove", "globex", "--force").exit_code == 0
+    assert cli("tenants", "remove", "globex", "--force", "--yes").exit_code == 0
     assert not (project / "config" / "tenants" / "globex.toml").exists()
     removed = json.loads(cli("history", "--json", "--kind", "tenant.remove").stdout)["events"][0]
     assert cli("rollback", str(removed["id"])).exit_code == 0

@@ -19,6 +19,9 @@ def not_empty(value: Optional[str]) -> Optional[str]:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Show the diff; write nothing.")]
+#: for writes that change the store rather than a file: a summary of what would change
+DryRunSummaryOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Say what would change; write nothing.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed off a terminal).")]
 TraitOpt = Annotated[str, typer.Option("--trait", "-t", help="Trait name (as in [traits.<Trait>]).", callback=not_empty)]
 OptTraitOpt = Annotated[Optional[str], typer.Option("--trait", "-t", help="Only this trait.", callback=not_empty)]
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model FQN (or unique short name).",
@@ -57,6 +60,35 @@ def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: s
     event = record_edits(app.store(), kind, edits, actor=app.settings.actor, command=command_line(), trait=trait,
                          model=model, tenant=tenant, data=data)
     return [event] if event is not None else []
+
+
+def event_ids(events: list) -> list[int]:
+    """The ids of recorded events (``None`` entries, for writes that changed nothing, left out)."""
+    return [e.id for e in events if e is not None]
+
+
+def event_ref(events: list) -> str:
+    """How an answer names the events it recorded: `` (event #12)``, or nothing when none."""
+    ids = event_ids(events)
+    return f" (event {', '.join(f'#{i}' for i in ids)})" if ids else ""
+
+
+def write_document(edit, events: list, dry_run: bool, **extra) -> dict:
+    """The ``--json`` answer of a configuration write: ``dry_run``, the file, whether it changed,
+    the diff, each changed key (TOML literals before and after), the recorded event ids and the
+    changed object(s) in ``extra`` (``flag``, ``tenant``, ...). ``edit`` may be a list (one per file)."""
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    edits = edit if isinstance(edit, list) else [edit]
+
+    def literal(value):
+        return None if value is ABSENT else render_value(value)
+
+    changes = [{"file": str(e.file), "path": list(c.path), "before": literal(c.old), "after": literal(c.value)}
+               for e in edits for c in e.changes if literal(c.old) != literal(c.value)]
+    return {"dry_run": dry_run, "file": str(edits[0].file) if edits else None,
+            "changed": any(e.changed for e in edits), "diff": "".join(e.diff() for e in edits),
+            "changes": changes, "events": event_ids(events), **extra}
 
 
 def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:

@@ -287,31 +287,29 @@ def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[
 
     edit = toml_file.edit(file, [toml_file.Change(path, value)], lock_timeout=app_.settings.lock_timeout,
                           dry_run=dry_run, check=check)
-    _report_write(app_, edit, "config.unset" if raw is None else "config.set", trait, model, tenant, dry_run)
+    _report_write(app_, edit, "config.unset" if raw is None else "config.set", trait, model, tenant, dry_run,
+                  key=key, value=value)
 
 
-def _report_write(app_: App, edit, kind: str, trait, model, tenant, dry_run: bool) -> None:
+def _report_write(app_: App, edit, kind: str, trait, model, tenant, dry_run: bool, key: str = "",
+                  value: Any = None) -> None:
+    from traitctl.commands.common import event_ref, write_document
+    from traitctl.store.toml_file import ABSENT
+
     events = [] if dry_run else record_edit(app_, kind, edit, trait=trait, model=model, tenant=tenant)
     app_.reset_config()
     if app_.out.json_mode:
-        app_.out.json({"dry_run": dry_run, "file": str(edit.file), "changed": edit.changed, "diff": edit.diff(),
-                       "events": [e.id for e in events],
-                       "changes": [{"path": list(c.path), "before": _literal(c.old), "after": _literal(c.value)}
-                                   for c in edit.changes]})
+        app_.out.json(write_document(edit, events, dry_run, setting={
+            "trait": trait, "model": model, "tenant": tenant, "key": key,
+            "value": None if value is ABSENT else value, "set": value is not ABSENT}))
     elif dry_run:
         show_diff(app_, edit)
+    elif events:
+        event = events[0]
+        app_.out.success(f"{event.target}: {event.before or '(unset)'} -> {event.after or '(unset)'} "
+                         f"in {edit.file}{event_ref(events)}.")
     else:
-        for change, event in zip(edit.changes, events):
-            app_.out.success(f"{' -> '.join(change.path)}: {event.before or '(unset)'} -> {event.after or '(unset)'} "
-                             f"in {edit.file} (event #{event.id}).")
-        if not events:
-            app_.out.success("No change: the file already has that value.")
-
-
-def _literal(value: Any) -> Optional[str]:
-    from traitctl.store.toml_file import ABSENT
-
-    return None if value is ABSENT else engine.format_value(value)
+        app_.out.success("No change: the file already has that value.")
 
 
 @app.command("set")

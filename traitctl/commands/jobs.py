@@ -7,7 +7,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for, command_line
+from traitctl.commands.common import (DryRunSummaryOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, YesOpt, app_for,
+                                      command_line, confirm)
 from traitctl.context import App
 
 app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True)
@@ -47,7 +48,35 @@ def _json(value: Any) -> str:
 
 
 def _when(value: Any) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+    from traitctl.output import human_time
+
+    return human_time(value)
+
+
+def _would(state: App, job_id: int, new_state: str, sentence: str) -> Any:
+    """A dry run of a state change: the job as it is, checked against the state machine."""
+    from traitctl.engine.jobs import check_transition
+
+    job = _service(state).get(job_id)
+    check_transition(job.id, job.state, new_state)
+    if state.out.json_mode:
+        state.out.json({**job_document(job), "dry_run": True, "events": [], "state_after": new_state})
+    else:
+        state.out.line(f"Job {job.id} ({job.state}) {sentence} (dry run: nothing changed).")
+    return job
+
+
+def _changed(state: App, job: Any, service: Any, before: int) -> None:
+    """The ``--json`` answer of a job write: the job document with ``dry_run`` and the ids of the
+    history events the write recorded."""
+    events = [e.id for e in state.store().events.list(limit=20) if e.id > before
+              and e.data.get("job") == job.id]
+    state.out.json({**job_document(job), "dry_run": False, "events": sorted(events)})
+
+
+def _last_event(state: App) -> int:
+    newest = state.store().events.list(limit=1)
+    return newest[0].id if newest else 0
 
 
 def _operation(state: App, target: str, operation: Optional[str], tenant: Optional[str]) -> tuple:
@@ -75,6 +104,7 @@ def enqueue(
     at: Annotated[Optional[str], typer.Option("--at", help="Run at this ISO time (UTC unless an offset is given).")] = None,
     priority: Annotated[Optional[int], typer.Option("--priority", min=-100, max=100, help="Higher runs first.")] = None,
     all_traits: Annotated[bool, typer.Option("--all", help="audit/cleanup for every trait: jobs enqueue --all cleanup.")] = False,
+    dry_run: DryRunSummaryOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Queue TRAIT OPERATION (or a system OPERATION: audit, cleanup, flags-advance, record-trends,
@@ -97,15 +127,29 @@ def enqueue(
 
         model = _match_model(state, state.config(), model, known_only=True)
     service = _service(state)
+    if dry_run:
+        _would_enqueue(state, service, trait, op, model, tenant, values, eta, priority)
+        return
+    before = _last_event(state)
     job = service.enqueue(spec, trait=trait, model=model, tenant=tenant,
                           data=values, eta=eta, priority=priority, now=now)
     _warn_undelivered(state, service)
     if state.out.json_mode:
-        state.out.json(job_document(job))
+        _changed(state, job, service, before)
         return
     state.out.line(str(job.id))
     when = f" at {_when(eta)} UTC" if eta else ""
     state.out.success(f"Queued {trait + ' ' if trait else ''}{op} as job {job.id} on queue {job.queue}{when}.")
+
+
+def _would_enqueue(state: App, service: Any, trait, op: str, model, tenant, values: dict, eta, priority) -> None:
+    if state.out.json_mode:
+        state.out.json({"dry_run": True, "events": [], "trait": trait, "operation": op, "model": model,
+                        "tenant": tenant, "data": values, "eta": eta, "priority": priority,
+                        "queue": service.default_queue})
+        return
+    when = f" at {_when(eta)} UTC" if eta else ""
+    state.out.line(f"Would queue {trait + ' ' if trait else ''}{op}{when} (dry run: nothing queued).")
 
 
 @app.command("list")
@@ -170,44 +214,67 @@ def show(job_id: IdArg, json: JsonOpt = False) -> None:
 
 
 @app.command()
-def retry(job_id: IdArg, json: JsonOpt = False) -> None:
+def retry(job_id: IdArg, dry_run: DryRunSummaryOpt = False, json: JsonOpt = False) -> None:
     """Queue a finished (failed, cancelled or succeeded) job again, from its first attempt."""
+    from traitctl.engine.jobs import QUEUED
+
     state = app_for(json)
+    if dry_run:
+        _would(state, job_id, QUEUED, "would be queued again from its first attempt")
+        return
     service = _service(state)
+    before = _last_event(state)
     job = service.retry(job_id)
     _warn_undelivered(state, service)
     if state.out.json_mode:
-        state.out.json(job_document(job))
+        _changed(state, job, service, before)
         return
     state.out.success(f"Job {job.id} queued again on {job.queue}.")
 
 
 @app.command()
-def cancel(job_id: IdArg, json: JsonOpt = False) -> None:
+def cancel(job_id: IdArg, dry_run: DryRunSummaryOpt = False, json: JsonOpt = False) -> None:
     """Cancel a queued job, or stop a running one (its command's process group is killed)."""
+    from traitctl.engine.jobs import CANCELLED
+
     state = app_for(json)
-    job = _service(state).cancel(job_id)
+    if dry_run:
+        _would(state, job_id, CANCELLED, "would be cancelled")
+        return
+    service = _service(state)
+    before = _last_event(state)
+    job = service.cancel(job_id)
     if state.out.json_mode:
-        state.out.json(job_document(job))
+        _changed(state, job, service, before)
         return
     state.out.success(f"Job {job.id} cancelled.")
 
 
 @app.command()
 def purge(older_than: Annotated[str, typer.Option("--older-than", help="Finished before this long ago: 7d, 12h.")],
-          trait: OptTraitOpt = None, json: JsonOpt = False) -> None:
-    """Delete records of jobs that finished (succeeded, failed, cancelled) before --older-than."""
+          trait: OptTraitOpt = None, dry_run: DryRunSummaryOpt = False, yes: YesOpt = False,
+          json: JsonOpt = False) -> None:
+    """Delete records of jobs that finished (succeeded, failed, cancelled) before --older-than (asks
+    first; --yes off a terminal)."""
     from traitctl.engine.jobs import parse_duration
     from traitctl.jobs.service import utcnow
 
     state = app_for(json)
     before = utcnow() - parse_duration(older_than, "--older-than")
-    count = state.store().jobs.purge(before, trait=trait)
+    repo = state.store().jobs
+    if dry_run:
+        count = repo.count_purgeable(before, trait=trait)
+    else:
+        confirm(f"Delete the records of jobs{f' of trait {trait}' if trait else ''} finished before "
+                f"{_when(before)} UTC?", yes)
+        count = repo.purge(before, trait=trait)
     if state.out.json_mode:
-        state.out.json({"deleted": count, "before": before})
+        state.out.json({"dry_run": dry_run, "events": [], "deleted": 0 if dry_run else count,
+                        "would_delete": count if dry_run else None, "before": before})
         return
     state.out.line(str(count))
-    state.out.success(f"Deleted {count} job record(s) finished before {_when(before)} UTC.")
+    state.out.success(f"{'Would delete' if dry_run else 'Deleted'} {count} job record(s) finished before "
+                      f"{_when(before)} UTC" + (" (dry run: nothing deleted)." if dry_run else "."))
 
 
 @app.command()

@@ -235,6 +235,14 @@ class JobRepo:
             query = query.where(R.trait == trait)
         return query.execute()
 
+    def count_purgeable(self, before: dt.datetime, trait: str | None = None) -> int:
+        """How many jobs :meth:`purge` would delete (a dry run)."""
+        R = self.Row
+        query = R.select().where(R.state.in_(sorted(FINISHED)) & (R.finished < before))
+        if trait is not None:
+            query = query.where(R.trait == trait)
+        return query.count()
+
     def count_by_state(self, trait: str | None = None) -> dict[str, int]:
         """``{state: count}`` for every state (zeros included)."""
         from traitctl.engine.jobs import STATES

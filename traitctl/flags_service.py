@@ -18,7 +18,7 @@ from typing import Any
 from traitctl.engine import envvars
 from traitctl.engine import flags as engine
 from traitctl.engine import rollout
-from traitctl.engine.errors import Conflict, NotFound, ValidationError
+from traitctl.engine.errors import Conflict, NotFound, ValidationError, literal
 
 
 def utcnow() -> dt.datetime:
@@ -129,8 +129,8 @@ def write_many(config_path: Path, values: Mapping[str, Mapping[tuple[str, ...], 
 def _check_unchanged(flag: engine.Flag, expect: Mapping[str, Any]) -> None:
     for key, value in expect.items():
         if getattr(flag, key) != value:
-            raise Conflict(f"flags.{flag.name}.{key} changed since it was read ({value!r} -> "
-                           f"{getattr(flag, key)!r}); nothing written, retry.")
+            raise Conflict(f"flags.{flag.name}.{key} changed since it was read ({literal(value)} -> "
+                           f"{literal(getattr(flag, key))}); nothing written, retry.")
 
 
 def _merged(table: Mapping[str, Any], values: Mapping[tuple[str, ...], Any]) -> dict:

@@ -81,7 +81,7 @@ def test_bad_values_exit_2_and_write_nothing(cli, config_file):
     cases = {
         ("config", "set", "ttl", "99999", "-t", "Cacheable"): "traits -> Cacheable -> ttl: 99999 is above the maximum 86400",
         ("config", "set", "ttl", '"soon"', "-t", "Cacheable"): "expected integer, got string",
-        ("config", "set", "store", '"disk"', "-t", "Cacheable"): "is not one of 'redis', 'file', 'array'",
+        ("config", "set", "store", '"disk"', "-t", "Cacheable"): 'is not one of "redis", "file", "array"',
         ("config", "set", "ttl", "not toml", "-t", "Cacheable"): "is not a TOML value",
         ("config", "set", "tll", "5", "-t", "Cacheable"): "unknown key 'tll' for trait Cacheable. Did you mean 'ttl'",
         ("config", "set", "ttl", "5", "-t", "Cachable"): "Unknown trait 'Cachable'. Did you mean 'Cacheable'",

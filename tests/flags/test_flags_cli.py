@@ -63,7 +63,7 @@ def test_tenant_settings_and_explain(cli):
     assert cli("flags", "set", "trait_caching", "--tenant", "globex", "--disable").exit_code == 0
     result = cli("flags", "eval", "trait_caching", "--tenant", "globex", "--explain")
     assert result.stdout.splitlines()[0] == "off"
-    assert "tenant globex replaces enabled = False" in result.stdout
+    assert "tenant globex replaces enabled = false" in result.stdout
     acme = json.loads(cli("flags", "eval", "trait_caching", "--tenant", "acme", "--json").stdout)
     assert acme["on"] is True and acme["bucket"] == zlib.crc32(b"trait_caching:acme") % 100
 

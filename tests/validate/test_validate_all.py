@@ -81,12 +81,12 @@ CASES = [
     ("flag-percentage-nan", "percentage = 25\n", "percentage = nan\n", "flags.trait_caching.percentage = nan is not a finite number"),
     ("flag-percentage-range", "percentage = 25\n", "percentage = 150\n", "flags.trait_caching.percentage = 150 is outside 0-100"),
     ("flag-percentage-fraction", "percentage = 25\n", "percentage = 2.5\n", "is not a whole number"),
-    ("flag-algorithm", 'stickiness = "tenant"\n', 'stickiness = "tenant"\nbucketing = "md5"\n', "bucketing = 'md5' is not an algorithm"),
+    ("flag-algorithm", 'stickiness = "tenant"\n', 'stickiness = "tenant"\nbucketing = "md5"\n', 'bucketing = "md5" is not an algorithm'),
     ("flag-enabled-type", "enabled = true\npercentage = 25\n", 'enabled = "yes"\npercentage = 25\n', None),
     ("flag-unknown-key", 'stickiness = "tenant"\n', 'stickiness = "tenant"\nrollout = 5\n', "flags.trait_caching.rollout is not a flag setting"),
     ("flag-schedule", '"10@2026-12-01", "50@2026-12-08"', '"x@2026-12-01", "50@2026-12-08"', "flags.traits_management_system.schedule: Schedule step"),
     ("flag-schedule-type", 'schedule = ["10@2026-12-01", "50@2026-12-08", "100@2026-12-15"]', "schedule = 5", "schedule must be a list"),
-    ("flag-guard-action", 'action = "rollback"', 'action = "explode"', "guard.action = 'explode' must be one of"),
+    ("flag-guard-action", 'action = "rollback"', 'action = "explode"', 'guard.action = "explode" must be one of'),
     ("flag-tenant-key", "[flags.trait_caching.tenants.acme]\npercentage = 100\n",
      "[flags.trait_caching.tenants.acme]\npercentage = 100\nowner = \"x\"\n", "cannot be set per tenant"),
     # [jobs]
@@ -154,7 +154,7 @@ CASES = [
     ("inventory-type", "exclude = []", "exclude = [1]", "inventory -> exclude must be a list of strings"),
     ("inventory-unknown", "exclude = []", "exlcude = []", "inventory -> exlcude: unknown key. Did you mean 'exclude'"),
     # [export]
-    ("export-format", APPEND, '[export]\nformats = ["laravel", "php"]\n', "export -> formats: 'php' is not a format"),
+    ("export-format", APPEND, '[export]\nformats = ["laravel", "php"]\n', 'export -> formats: "php" is not a format'),
     ("export-formats-type", APPEND, '[export]\nformats = "laravel"\n', "export -> formats: must be a list"),
     ("export-formats-twice", APPEND, '[export]\nformats = ["json", "json"]\n', "a format is listed twice"),
     ("export-path", APPEND, '[export]\njson = ""\n', "export -> json: must be a non-empty path"),
@@ -173,7 +173,7 @@ CASES = [
     ("section-not-table", PREPEND, "cache = 5\n", "[cache] must be a table, not an integer"),
 ]
 # The flag "enabled" case names its own fragment (the flags module's wording).
-CASES = [c if c[3] is not None else (*c[:3], "flags.trait_caching.enabled = 'yes' must be true or false") for c in CASES]
+CASES = [c if c[3] is not None else (*c[:3], 'flags.trait_caching.enabled = "yes" must be true or false') for c in CASES]
 
 
 def _edit(text: str, old: str | None, new: str) -> str:

@@ -81,11 +81,11 @@ def write_document(edit, events: list, dry_run: bool, **extra) -> dict:
 
     edits = edit if isinstance(edit, list) else [edit]
 
-    def literal(value):
+    def toml(value):
         return None if value is ABSENT else render_value(value)
 
-    changes = [{"file": str(e.file), "path": list(c.path), "before": literal(c.old), "after": literal(c.value)}
-               for e in edits for c in e.changes if literal(c.old) != literal(c.value)]
+    changes = [{"file": str(e.file), "path": list(c.path), "before": toml(c.old), "after": toml(c.value)}
+               for e in edits for c in e.changes if toml(c.old) != toml(c.value)]
     return {"dry_run": dry_run, "file": str(edits[0].file) if edits else None,
             "changed": any(e.changed for e in edits), "diff": "".join(e.diff() for e in edits),
             "changes": changes, "events": event_ids(events), **extra}

@@ -137,3 +137,35 @@ def test_flags_get_and_messages_show_toml_values_not_python_reprs(cli, config_fi
     config_file.write_text(config_file.read_text().replace('stickiness = "tenant"', 'stickiness = true', 1))
     broken = cli("flags", "get", "trait_caching")
     assert broken.exit_code == 2 and "stickiness = true must be a non-empty string" in broken.stderr
+
+
+def test_one_event_over_several_files_rolls_back_every_file(project: Path, config_file: Path):
+    """A command that edits several files (one edit per file) records one event; its rollback
+    checks every file first, then puts each back byte for byte."""
+    import os
+
+    from traitctl.context import App, GlobalOptions
+    from traitctl.engine.errors import Conflict
+    from traitctl.history_service import record_edits, rollback
+    from traitctl.output import Output
+    from traitctl.store import toml_file
+
+    tenant_file = config_file.parent / "tenants" / "globex.toml"
+    originals = {path: path.read_bytes() for path in (config_file, tenant_file)}
+    app = App(options=GlobalOptions(config=str(config_file)), env=os.environ, cwd=project, out=Output())
+    try:
+        edits = [toml_file.edit(config_file, [toml_file.Change(("tenants", "acme", "traits", "Cacheable", "ttl"), 7)]),
+                 toml_file.edit(tenant_file, [toml_file.Change(("traits", "Cacheable", "ttl"), 7)])]
+        event = record_edits(app.store(), "config.set", edits, actor="ana", command="traitctl config set ttl 7")
+        assert event.data["files"] == [str(config_file), str(tenant_file)]
+        assert [c["file"] for c in event.data["changes"]] == [str(config_file), str(tenant_file)]
+        tenant_file.write_text(tenant_file.read_text().replace("ttl = 7", "ttl = 8"))
+        with pytest.raises(Conflict, match="is now 8, not 7"):
+            rollback(app, event.id, actor="ana", command=f"traitctl rollback {event.id}")
+        assert b"ttl = 7" in config_file.read_bytes()  # the conflict in the second file wrote nothing
+        tenant_file.write_text(tenant_file.read_text().replace("ttl = 8", "ttl = 7"))
+        done = rollback(app, event.id, actor="ana", command=f"traitctl rollback {event.id}")
+        assert len(done.events) == 1 and done.events[0].reverts == event.id
+        assert {path: path.read_bytes() for path in originals} == originals
+    finally:
+        app.close()

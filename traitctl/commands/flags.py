@@ -610,11 +610,11 @@ def export(format_: FormatOpt = "json",
            dry_run: DryRunOpt = False,
            check: Annotated[bool, typer.Option("--check", help="Exit 1 with the diff when the files differ.")] = False,
            allow_lossy: Annotated[bool, typer.Option("--allow-lossy", help="Losses are warnings, not exit 2.")] = False,
-           ) -> None:
+           json: JsonOpt = False) -> None:
     """Same as `traitctl export` (kept for scripts): flagd definitions, Laravel config files or the JSON snapshot."""
     from traitctl.commands import export as export_command
 
-    export_command.run(app_for(), [format_], "-" if output is None and format_ != "laravel" else output,
+    export_command.run(app_for(json), [format_], "-" if output is None and format_ != "laravel" else output,
                        dry_run=dry_run, check=check, allow_lossy=allow_lossy)
 
 

@@ -206,8 +206,9 @@ def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: boo
     for change in event.data["changes"]:
         by_file.setdefault(change["file"], []).append(change)
     patches = event.data.get("patch") or {}
-    for file, changes in by_file.items():  # every file checked before any is written
-        _revert_file(app, event, file, changes, patches.get(file), force, dry_run=True)
+    if len(by_file) > 1:  # every file checked before any is written
+        for file, changes in by_file.items():
+            _revert_file(app, event, file, changes, patches.get(file), force, dry_run=True)
     edits = [_revert_file(app, event, file, changes, patches.get(file), force, dry_run=dry_run)
              for file, changes in by_file.items()]
     what = event.target or ", ".join(by_file)
@@ -242,9 +243,14 @@ def _revert_file(app: Any, event: Any, file: str, changes: list[dict], patch: li
                 raise Conflict(f"{' -> '.join(path)} is now {now}, not {left} as event #{event.id} left it; "
                                "pass --force to roll back anyway.")
 
-    edits = [toml_file.Change(path, before, restore=(list(patch or []) if removal_only else [])
-                              if expected is toml_file.ABSENT and before is not toml_file.ABSENT else None)
-             for path, before, expected in wanted]
+    def restore(before: Any, expected: Any) -> list | None:
+        # putting back what the event removed: its exact lines when it removed one key or table
+        # (the hunks of its edit), else a normal table where the removed one was
+        if expected is not toml_file.ABSENT or before is toml_file.ABSENT:
+            return None
+        return list(patch or []) if removal_only else []
+
+    edits = [toml_file.Change(path, before, restore=restore(before, expected)) for path, before, expected in wanted]
     return toml_file.edit(Path(file), edits, check=check, dry_run=dry_run, lock_timeout=app.settings.lock_timeout,
                           undo=patch)
 

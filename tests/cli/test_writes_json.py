@@ -169,3 +169,26 @@ def test_one_event_over_several_files_rolls_back_every_file(project: Path, confi
         assert {path: path.read_bytes() for path in originals} == originals
     finally:
         app.close()
+
+
+def test_events_recorded_before_one_event_per_command_still_roll_back(project: Path, config_file: Path):
+    """A store keeps events of the older layout (one key, no data.changes): they roll back as before."""
+    import os
+
+    from traitctl.context import App, GlobalOptions
+    from traitctl.history_service import rollback
+    from traitctl.output import Output
+    from traitctl.store import toml_file
+
+    original = config_file.read_bytes()
+    app = App(options=GlobalOptions(config=str(config_file)), env=os.environ, cwd=project, out=Output())
+    try:
+        path = ("traits", "Cacheable", "ttl")
+        toml_file.edit(config_file, [toml_file.Change(path, 99)])
+        old = app.store().events.record(kind="config.set", actor="ana", command="traitctl config set ttl 99",
+                                        file=str(config_file), path=path, before="3600", after="99")
+        done = rollback(app, old.id, actor="ana", command=f"traitctl rollback {old.id}")
+        assert done.message == f"Rolled back event #{old.id}: traits -> Cacheable -> ttl = 3600"
+        assert config_file.read_bytes() == original
+    finally:
+        app.close()

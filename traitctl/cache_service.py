@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from traitctl.engine import cache as scheme
-from traitctl.engine.errors import InputError
+from traitctl.engine.errors import InputError, literal
 
 #: keys whose ``MEMORY USAGE`` is asked for (the total is the sample's mean times the key count).
 MEMORY_SAMPLE = 1000
@@ -66,9 +66,9 @@ def cache_url(app: Any, option: str | None, section: Mapping[str, Any] | None = 
         if url is None:
             return None
         if not isinstance(url, str):
-            raise InputError(f"[cache] url must be a string, not {url!r}.")
+            raise InputError(f"[cache] url must be a string, not {literal(url)}.")
     if not url.startswith(URL_SCHEMES):
-        raise InputError(f"{where} {redact_url(url)!r} is not a Redis URL (redis://host:port/db, rediss://…, "
+        raise InputError(f"{where} {literal(redact_url(url))} is not a Redis URL (redis://host:port/db, rediss://…, "
                          "unix://…).")
     return url
 
@@ -86,7 +86,7 @@ def target(app: Any, option: str | None, trait: str | None = None, model: str | 
                          "[cache] url.")
     prefix = section.get("prefix", scheme.DEFAULT_PREFIX)
     if not isinstance(prefix, str):
-        raise InputError(f"[cache] prefix must be a string, not {prefix!r}.")
+        raise InputError(f"[cache] prefix must be a string, not {literal(prefix)}.")
     return Target(url, prefix, trait, model, tenant)
 
 
@@ -193,7 +193,8 @@ def flush(app: Any, t: Target, *, dry_run: bool, confirm: Any, command: str) -> 
     try:
         found = _matching(store, t)
         result: dict[str, Any] = {"cache": t.shown_url, "pattern": t.pattern, "dry_run": dry_run,
-                                  "matched": len(found), "removed": 0, "sample": [_text(k) for k in found[:10]]}
+                                  "matched": len(found), "removed": 0, "sample": [_text(k) for k in found[:10]],
+                                  "events": []}
         if dry_run or not found:
             return result
         confirm(f"Remove {len(found)} cache keys matching {t.pattern} from {t.shown_url}?", len(found))
@@ -210,6 +211,7 @@ def flush(app: Any, t: Target, *, dry_run: bool, confirm: Any, command: str) -> 
         tenant=t.tenant, data={"cache": t.shown_url, "pattern": t.pattern, "matched": len(found),
                                "removed": result["removed"]})
     result["event"] = event.id
+    result["events"] = [event.id]
     return result
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from traitctl.engine import snapshot as engine
-from traitctl.engine.errors import InputError, ValidationError
+from traitctl.engine.errors import InputError, ValidationError, literal
 
 FORMATS = ("laravel", "json", "flagd")
 RENDERERS = {"laravel": "traitctl.engine.export_laravel", "flagd": "traitctl.engine.export_flagd"}
@@ -67,7 +67,7 @@ def settings(doc: Mapping[str, Any]) -> Mapping[str, Any]:
         raise ValidationError("[export] must be a table (formats, laravel, json, flagd, allow_lossy).")
     formats = table.get("formats", [])
     if not isinstance(formats, list) or any(f not in FORMATS for f in formats):
-        raise ValidationError(f"[export] formats = {formats!r}: use a list of {', '.join(FORMATS)}.")
+        raise ValidationError(f"[export] formats = {literal(formats)}: use a list of {', '.join(FORMATS)}.")
     return table
 
 
@@ -174,7 +174,7 @@ def _configured(app: Any, fmt: str) -> tuple[Path | None, str]:
     value = table.get(fmt)
     if value is not None:
         if not isinstance(value, str) or not value.strip():
-            raise InputError(f"[export] {fmt} = {value!r} must be a non-empty path.")
+            raise InputError(f"[export] {fmt} = {literal(value)} must be a non-empty path.")
         return base / value, f"[export] {fmt}"
     if fmt == "laravel":
         return _laravel_default(app, base), "the Laravel config folder"

@@ -18,7 +18,7 @@ from typing import Any
 from traitctl.engine import envvars
 from traitctl.engine import flags as engine
 from traitctl.engine import rollout
-from traitctl.engine.errors import Conflict, NotFound, ValidationError
+from traitctl.engine.errors import Conflict, NotFound, ValidationError, literal
 
 
 def utcnow() -> dt.datetime:
@@ -129,8 +129,8 @@ def write_many(config_path: Path, values: Mapping[str, Mapping[tuple[str, ...], 
 def _check_unchanged(flag: engine.Flag, expect: Mapping[str, Any]) -> None:
     for key, value in expect.items():
         if getattr(flag, key) != value:
-            raise Conflict(f"flags.{flag.name}.{key} changed since it was read ({value!r} -> "
-                           f"{getattr(flag, key)!r}); nothing written, retry.")
+            raise Conflict(f"flags.{flag.name}.{key} changed since it was read ({literal(value)} -> "
+                           f"{literal(getattr(flag, key))}); nothing written, retry.")
 
 
 def _merged(table: Mapping[str, Any], values: Mapping[tuple[str, ...], Any]) -> dict:
@@ -156,31 +156,33 @@ def _copy(table: Mapping[str, Any]) -> dict:
 
 def record(store: Any, kind: str, edit: Any, *, actor: str, command: str, flag: str | None = None, tenant: str | None = None,
            data: dict | None = None) -> list:
-    """One history event per changed key of ``edit`` (TOML literals before/after, so the
-    foundation's ``traitctl rollback EVENT`` can undo it)."""
-    from traitctl.store.toml_file import ABSENT, render_value
+    """Record the changed keys of ``edit`` as ONE history event (TOML literals before/after and
+    the edit's hunks, so that ``traitctl rollback EVENT`` undoes the whole write).
 
-    events = []
-    for change in edit.changes:
-        before = None if change.old is ABSENT else render_value(change.old)
-        after = None if change.value is ABSENT else render_value(change.value)
-        if before != after:
-            extra = {"removed": change.removed} if change.removed else {}
-            events.append(store.events.record(kind=kind, actor=actor, command=command, file=str(edit.file),
-                                              path=change.path, before=before, after=after, tenant=tenant,
-                                              data={"flag": flag or change.path[1], **(data or {}), **extra}))
-    return events
+    :returns: ``[event]``, or ``[]`` when no value changed.
+    """
+    from traitctl.history_service import record_edits
+
+    names = sorted({change.path[1] for change in edit.changes if len(change.path) > 1})
+    label = flag or (names[0] if len(names) == 1 else None)
+    extra = {"flag": label} if label else {}
+    if len(names) > 1:
+        extra["flags"] = names
+    event = record_edits(store, kind, [edit], actor=actor, command=command, tenant=tenant,
+                         data={**extra, **(data or {})})
+    return [event] if event is not None else []
 
 
 # -- schedules -------------------------------------------------------------------------------------------------------
 def advance(config_path: Path, store: Any, now: dt.datetime, *, doc: Mapping[str, Any] | None = None,
             actor: str = "traitctl", command: str = "traitctl flags advance", lock_timeout: float = 10.0,
-            dry_run: bool = False, only: str | None = None) -> list[rollout.Decision]:
+            dry_run: bool = False, only: str | None = None, recorded: list | None = None) -> list[rollout.Decision]:
     """Check guards and apply every due schedule step (idempotent); record each automatic decision
     with its evidence in history. Used by ``traitctl flags advance`` and the periodic job.
 
     :param doc: the parsed main file (read from ``config_path`` when ``None``).
     :param only: advance this flag only.
+    :param recorded: when given, the recorded history events are appended to it.
     :returns: one decision per flag with a schedule or a guard.
     """
     from traitctl.store import toml_file
@@ -195,27 +197,30 @@ def advance(config_path: Path, store: Any, now: dt.datetime, *, doc: Mapping[str
             continue
         decision = rollout.decide(flag, now, check_guard(store, flag, now))
         if not dry_run:
-            _apply(config_path, store, flag, decision, actor=actor, command=command, lock_timeout=lock_timeout)
+            event = _apply(config_path, store, flag, decision, actor=actor, command=command,
+                           lock_timeout=lock_timeout)
+            if event is not None and recorded is not None:
+                recorded.append(event)
         decisions.append(decision)
     return decisions
 
 
 def _apply(config_path: Path, store: Any, flag: engine.Flag, decision: rollout.Decision, *, actor: str,
-           command: str, lock_timeout: float) -> None:
+           command: str, lock_timeout: float) -> Any:
     data = {"decision": decision.action, "reason": decision.reason, "step": decision.step,
             "evidence": dict(decision.evidence)}
     if decision.action == "hold":
-        store.events.record(kind="flag.hold", actor=actor, command=command, path=("flags", flag.name),
-                            data={"flag": flag.name, **data})
-        return
+        return store.events.record(kind="flag.hold", actor=actor, command=command, path=("flags", flag.name),
+                                   data={"flag": flag.name, **data})
     if decision.action not in ("advance", "rollback"):
-        return
+        return None
     values: dict[tuple[str, ...], Any] = {("enabled",): decision.enabled, ("percentage",): decision.percentage}
     if decision.action == "rollback":
         values[("paused",)] = True
     expect = {"enabled": flag.enabled, "percentage": flag.percentage}
     edit = write(config_path, flag.name, values, lock_timeout=lock_timeout, expect=expect)
-    record(store, f"flag.{decision.action}", edit, actor=actor, command=command, flag=flag.name, data=data)
+    events = record(store, f"flag.{decision.action}", edit, actor=actor, command=command, flag=flag.name, data=data)
+    return events[0] if events else None
 
 
 # -- documents -------------------------------------------------------------------------------------------------
@@ -279,16 +284,81 @@ def evaluation_json(result: engine.Evaluation) -> dict[str, Any]:
 
 def set_override(store: Any, name: str, user: str, on: bool, *, lasting: dt.timedelta, now: dt.datetime,
                  actor: str, command: str) -> Any:
-    """Force flag ``name`` on or off for ``user`` until ``now + lasting``; recorded in history.
+    """Force flag ``name`` on or off for ``user`` until ``now + lasting``; recorded in history (the
+    override it replaced in ``data.previous``, so that a rollback puts it back).
 
     :returns: the recorded event.
     """
     previous = store.flag_overrides.set(name, user, on, expires=now + lasting, now=now, actor=actor)
+    data: dict[str, Any] = {"flag": name, "user": user, "expires": (now + lasting).isoformat()}
+    if previous is not None:
+        data["previous"] = {"on": previous.on, "expires": previous.expires.isoformat()}
     return store.events.record(kind="flag.override", actor=actor, command=command,
                                path=("flags", name, "overrides", user),
                                before=None if previous is None else _literal(previous.on),
-                               after=_literal(on), data={"flag": name, "user": user,
-                                                         "expires": (now + lasting).isoformat()})
+                               after=_literal(on), data=data)
+
+
+def record_cleared(store: Any, name: str, gone: list, *, actor: str, command: str, user: str | None = None) -> Any:
+    """Record the overrides of ``name`` a command cleared as ONE event (each with its value and
+    expiry in ``data.overrides``, so that a rollback sets them again).
+
+    :param user: the one user cleared (the event's key is then that user's override).
+    :returns: the event, or ``None`` when nothing was cleared.
+    """
+    if not gone:
+        return None
+    path = ("flags", name, "overrides") + ((user,) if user is not None else ())
+    before = _literal(gone[0].on) if user is not None else \
+        "{" + ", ".join(f"{_key(o.subject)} = {_literal(o.on)}" for o in gone) + "}"
+    return store.events.record(kind="flag.clear-override", actor=actor, command=command, path=path, before=before,
+                               after=None, data={"flag": name, **({"user": user} if user is not None else {}),
+                                                 "overrides": [override_data(o) for o in gone]})
+
+
+def override_data(o: Any) -> dict[str, Any]:
+    """An override as history keeps it (user, value, ISO expiry), enough to set it again."""
+    return {"user": o.subject, "on": o.on, "expires": o.expires.isoformat()}
+
+
+def _key(name: str) -> str:
+    from traitctl.store.toml_file import render_key
+
+    return render_key(name)
+
+
+def restore_overrides(store: Any, event: Any, *, now: dt.datetime, actor: str, dry_run: bool = False,
+                      force: bool = False) -> list[dict[str, Any]]:
+    """Undo the override part of ``event`` (``flag.override``, ``flag.clear-override``, or a
+    ``flag.delete`` that cleared overrides): put back what was there before, skipping overrides
+    that have expired since.
+
+    :raises Conflict: when an override set by ``flag.override`` changed since, unless ``force``.
+    :returns: what was (or, dry, would be) done: ``{user, action, on, expires}`` per override.
+    """
+    data = event.data
+    name = data.get("flag")
+    if event.kind == "flag.override":
+        current = store.flag_overrides.get(name, data["user"], now=now)
+        if not force and (current is None or _literal(current.on) != event.after):
+            raise Conflict(f"The override of {name} for user {data['user']} changed since event #{event.id}; "
+                           "pass --force to roll back anyway.")
+        previous = data.get("previous")
+        wanted = [{"user": data["user"], **previous}] if previous else []
+        done = [] if wanted else [{"user": data["user"], "action": "clear"}]
+        if not dry_run and not wanted:
+            store.flag_overrides.clear(name, data["user"], now=now)
+    else:
+        wanted, done = list(data.get("overrides") or []), []
+    for item in wanted:
+        expires = dt.datetime.fromisoformat(item["expires"])
+        if expires <= now:
+            done.append({"user": item["user"], "action": "expired", "on": item["on"], "expires": item["expires"]})
+            continue
+        if not dry_run:
+            store.flag_overrides.set(name, item["user"], bool(item["on"]), expires=expires, now=now, actor=actor)
+        done.append({"user": item["user"], "action": "set", "on": item["on"], "expires": expires.isoformat()})
+    return done
 
 
 def _literal(on: bool) -> str:

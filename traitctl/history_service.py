@@ -1,5 +1,9 @@
-"""Undo a recorded change: the use case behind ``traitctl rollback EVENT`` and the dashboard's
-rollback button. The configuration edit is locked and re-checked; the rollback is itself recorded.
+"""Record a command's writes as one history event, and undo one: the use cases behind every
+configuration write, ``traitctl rollback EVENT`` and the dashboard's rollback button.
+
+One command = one event: every key it changed (in one file or several) is listed in the event's
+``data.changes``, with the edit's hunks (``data.patch``) so that a rollback puts back the exact
+text. The configuration edit of a rollback is locked and re-checked; the rollback is itself recorded.
 
 Also the audit log's reading side: listing with filters (:func:`list_events`), the stable export
 (:func:`export_rows`), ``history purge`` (:func:`purge`, itself recorded) and the retention of job
@@ -7,8 +11,9 @@ events that the daily ``cleanup`` applies (:func:`apply_retention`).
 
 Example usage::
 
-    from traitctl.history_service import rollback
-    done = rollback(app, 42, actor="alice", command="traitctl rollback 42")
+    from traitctl.history_service import record_edits, rollback
+    event = record_edits(store, "config.set", [edit], actor="alice", command="traitctl config set …")
+    done = rollback(app, event.id, actor="alice", command=f"traitctl rollback {event.id}")
 """
 
 from __future__ import annotations
@@ -32,6 +37,90 @@ class Rollback:
     edit: Any
     message: str
     events: list = field(default_factory=list)
+    #: every file's edit (a one-command event may have changed several files)
+    edits: list = field(default_factory=list)
+    #: flag overrides put back (``{user, action, on, expires}``), for override events
+    overrides: list = field(default_factory=list)
+
+
+def record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str, trait: str | None = None,
+                 model: str | None = None, tenant: str | None = None, data: dict | None = None,
+                 reverts: int | None = None) -> Any:
+    """Record the changes of ``edits`` (:class:`~traitctl.store.toml_file.Edit`, one per file) as ONE event.
+
+    The event's ``path`` is the longest key path all changes share, ``before``/``after`` the TOML
+    literals there (the changed keys only, as an inline table, when there are several);
+    ``data.changes`` lists each change (file, path, before, after) and ``data.patch`` keeps each
+    file's hunks (:func:`~traitctl.store.toml_file.hunks`) for an exact rollback.
+
+    :param data: extra fields for ``data`` (``flag``, ``source``, ...).
+    :returns: the recorded event, or ``None`` when no value changed.
+    """
+    changes = [(edit, change, before, after) for edit in edits for change, before, after in _literals(edit)]
+    if not changes:
+        return None
+    prefix = _common_prefix([change.path for _, change, _, _ in changes])
+    if len(changes) == 1:
+        _, change, before, after = changes[0]
+    else:
+        before, after = _summary(changes, prefix, "old"), _summary(changes, prefix, "value")
+    files = list(dict.fromkeys(str(edit.file) for edit, _, _, _ in changes))
+    extra = {"changes": [{"file": str(edit.file), "path": list(change.path), "before": b, "after": a}
+                         for edit, change, b, a in changes],
+             "patch": {str(edit.file): _hunks(edit) for edit in edits if edit.changed}}
+    if len(files) > 1:
+        extra["files"] = files
+    return store.events.record(kind=kind, actor=actor, command=command, file=files[0], path=prefix, before=before,
+                               after=after, trait=trait, model=model, tenant=tenant, reverts=reverts,
+                               data={**(data or {}), **extra})
+
+
+def _literals(edit: Any) -> list:
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    out = []
+    for change in edit.changes:
+        before = None if change.old is ABSENT else render_value(change.old)
+        after = None if change.value is ABSENT else render_value(change.value)
+        if before != after:
+            out.append((change, before, after))
+    return out
+
+
+def _hunks(edit: Any) -> list[dict]:
+    from traitctl.store.toml_file import hunks
+
+    return hunks(edit.before, edit.after)
+
+
+def _common_prefix(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    first = paths[0]
+    size = min(len(p) for p in paths)
+    for depth in range(size):
+        if any(p[depth] != first[depth] for p in paths):
+            return first[:depth]
+    return first[:size]
+
+
+def _summary(changes: list, prefix: tuple[str, ...], side: str) -> str | None:
+    """The changed keys below ``prefix`` on one side (``old`` or ``value``) as an inline-table
+    literal; ``None`` when none of them is set on that side."""
+    from traitctl.store.toml_file import ABSENT, render_value
+
+    table: dict = {}
+    for _, change, _, _ in changes:
+        value = getattr(change, side)
+        rest = change.path[len(prefix):]
+        if value is ABSENT or not rest:
+            continue
+        node = table
+        for key in rest[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[rest[-1]] = value
+    return render_value(table) if table else None
 
 
 def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool = False,
@@ -49,12 +138,23 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
     event = store.events.get(event_id)
     if event is None:
         raise NotFound("event", str(event_id))
-    if event.data.get("changes"):
-        return _rollback_changes(app, event, actor, command, force, dry_run)
+    if not event.file and event.kind in OVERRIDE_KINDS:
+        return _rollback_overrides(app, event, actor, command, force, dry_run)
     if not event.file:
         raise InputError(f"Event #{event.id} ({event.kind}) changed no configuration file; it cannot be rolled back.")
     if event.data.get("file_created") or event.data.get("file_deleted"):
         return _rollback_file(app, event, actor, command, force, dry_run)
+    if event.data.get("changes"):
+        restored: list = []
+
+        def overrides() -> dict:  # a flag deleted with its overrides gets them back too
+            restored.extend(_restore(app, event, actor, force, dry_run))
+            return {"overrides": restored} if restored else {}
+
+        done = _rollback_changes(app, event, actor, command, force, dry_run,
+                                 overrides if event.data.get("overrides") else None)
+        done.overrides = restored
+        return done
     if not event.path:
         raise InputError(f"Event #{event.id} ({event.kind}) names no key; it cannot be rolled back.")
     before = decode(event.before)
@@ -76,6 +176,113 @@ def rollback(app: Any, event_id: int, *, actor: str, command: str, force: bool =
         return Rollback(edit, message)
     done = _record(store, edit, event, actor, command)
     return Rollback(edit, message, done)
+
+
+#: event kinds that changed flag overrides in the store (no file): a rollback puts the overrides back
+OVERRIDE_KINDS = ("flag.override", "flag.clear-override")
+
+
+def _rollback_overrides(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool) -> Rollback:
+    done = _restore(app, event, actor, force, dry_run)
+    name, count = event.data.get("flag"), sum(1 for d in done if d["action"] != "expired")
+    message = f"Rolled back event #{event.id}: {count} override(s) of {name} put back" + (
+        f" ({len(done) - count} expired since)" if len(done) > count else "")
+    if dry_run:
+        return Rollback(None, message, overrides=done)
+    recorded = app.store().events.record(kind="rollback", actor=actor, command=command, path=event.path,
+                                         before=event.after, after=event.before, reverts=event.id,
+                                         data={"flag": name, "reverts": event.id, "overrides": done})
+    return Rollback(None, message, [recorded], overrides=done)
+
+
+def _restore(app: Any, event: Any, actor: str, force: bool, dry_run: bool) -> list:
+    from traitctl.flags_service import restore_overrides, utcnow
+
+    return restore_overrides(app.store(), event, now=utcnow(), actor=actor, dry_run=dry_run, force=force)
+
+
+def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool,
+                      also: Any = None) -> Rollback:
+    """Undo every change of a one-command event: per file, one locked edit in reverse order (the
+    recorded hunks put the text back exactly where the file is otherwise unchanged). All files are
+    checked first, so a conflict in one of them writes nothing anywhere."""
+    by_file: dict[str, list[dict]] = {}
+    for change in event.data["changes"]:
+        by_file.setdefault(change["file"], []).append(change)
+    patches = event.data.get("patch") or {}
+    several = len(by_file) > 1
+    if several:  # every file checked before any is written
+        for file, changes in by_file.items():
+            _revert_file(app, event, file, changes, patches.get(file), force, dry_run=True, several=True)
+    edits = [_revert_file(app, event, file, changes, patches.get(file), force, dry_run=dry_run, several=several)
+             for file, changes in by_file.items()]
+    count = len(event.data["changes"])
+    if count == 1:
+        what = f"{event.target or next(iter(by_file))} = {event.before or '(unset)'}"
+    elif event.target:
+        what = f"{count} changes under {event.target}"
+    else:  # several files with no common key path (a write across tenants)
+        what = f"{count} key(s) in {len(by_file)} file(s) restored"
+    message = f"Rolled back event #{event.id}: {what}"
+    combined = _combined(edits)
+    extra = also() if also is not None else {}  # what else the event changed (a deleted flag's overrides)
+    if dry_run:
+        return Rollback(combined, message)
+    done = record_edits(app.store(), "rollback", edits, actor=actor, command=command, trait=event.trait,
+                        model=event.model, tenant=event.tenant, data={"reverts": event.id, **extra},
+                        reverts=event.id)
+    return Rollback(combined, message, [done] if done else [], edits)
+
+
+def _revert_file(app: Any, event: Any, file: str, changes: list[dict], patch: list | None, force: bool,
+                 dry_run: bool, several: bool = False) -> Any:
+    from traitctl.store import toml_file
+
+    wanted = [(tuple(c["path"]), decode(c["before"]), decode(c["after"])) for c in reversed(changes)]
+    removal_only = len(changes) == 1 and changes[0]["after"] is None and changes[0]["before"] is not None
+
+    def check(data: dict) -> None:
+        if force:
+            return
+        for path, _, expected in wanted:
+            current = toml_file._get(data, path)
+            if not _same(current, expected):
+                now = "unset" if current is toml_file.ABSENT else toml_file.render_value(current)
+                left = "unset" if expected is toml_file.ABSENT else toml_file.render_value(expected)
+                where = f"{file}: " if several else ""
+                nothing = "nothing rolled back; " if several else ""
+                raise Conflict(f"{where}{' -> '.join(path)} is now {now}, not {left} as event #{event.id} left it; "
+                               f"{nothing}pass --force to roll back anyway.")
+
+    def restore(before: Any, expected: Any) -> list | None:
+        # putting back what the event removed: its exact lines when it removed one key or table
+        # (the hunks of its edit), else a normal table where the removed one was
+        if expected is not toml_file.ABSENT or before is toml_file.ABSENT:
+            return None
+        return list(patch or []) if removal_only else []
+
+    edits = [toml_file.Change(path, before, restore=restore(before, expected)) for path, before, expected in wanted]
+    return toml_file.edit(Path(file), edits, check=check, dry_run=dry_run, lock_timeout=app.settings.lock_timeout,
+                          undo=patch)
+
+
+def _combined(edits: list) -> Any:
+    """One object with ``diff()`` and ``changed`` over several files' edits."""
+    if len(edits) == 1:
+        return edits[0]
+    return _Edits(edits)
+
+
+@dataclass
+class _Edits:
+    edits: list
+
+    @property
+    def changed(self) -> bool:
+        return any(e.changed for e in self.edits)
+
+    def diff(self) -> str:
+        return "".join(e.diff() for e in self.edits)
 
 
 def _record(store: Any, edit: Any, event: Any, actor: str, command: str) -> list:
@@ -142,51 +349,11 @@ def change_list(edit: Any) -> list[dict]:
 def record_changes(store: Any, kind: str, edit: Any, *, actor: str, command: str, trait: str | None = None,
                    model: str | None = None, tenant: str | None = None, reverts: int | None = None,
                    data: dict | None = None) -> Any:
-    """Record one event for every key a command changed, in one file or many: ``data.changes``
-    lists them all (see :func:`change_list`), and the event's own file, path, before and after are
-    those of the first. ``None`` when nothing changed.
-
-    A rollback of the event restores every change at once (:func:`rollback`).
-    """
-    changes = change_list(edit)
-    if not changes:
-        return None
-    first = changes[0]
-    return store.events.record(kind=kind, actor=actor, command=command, file=first["file"],
-                               path=tuple(first["path"]), before=first["before"], after=first["after"],
-                               trait=trait, model=model, tenant=tenant, reverts=reverts,
-                               data={**(data or {}), "changes": changes})
-
-
-def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: bool, dry_run: bool) -> Rollback:
-    """Undo every change of a multi-key event (``data.changes``) as one locked operation."""
-    from traitctl.store import toml_file
-
-    files: dict[Path, list] = {}
-    expected: dict[tuple[str, tuple[str, ...]], Any] = {}
-    for item in event.data["changes"]:
-        path, key = Path(item["file"]), tuple(item["path"])
-        restore = list(item.get("removed") or []) if item["before"] is not None and item["after"] is None else None
-        files.setdefault(path, []).append(toml_file.Change(key, decode(item["before"]), restore=restore))
-        expected[(str(path), key)] = decode(item["after"])
-
-    def check(path: Path, data: dict) -> None:
-        for change in files[path]:
-            current = toml_file._get(data, change.path)
-            if not force and not _same(current, expected[(str(path), change.path)]):
-                now = "unset" if current is toml_file.ABSENT else toml_file.render_value(current)
-                raise Conflict(f"{path}: {' -> '.join(change.path)} is now {now}, not as event #{event.id} left it; "
-                               "nothing rolled back; pass --force to roll back anyway.")
-
-    edit = toml_file.edit_files(app.settings.config_path, files, check=check, dry_run=dry_run,
-                                lock_timeout=app.settings.lock_timeout)
-    count = len(event.data["changes"])
-    message = f"Rolled back event #{event.id}: {count} key(s) in {len(files)} file(s) restored"
-    if dry_run:
-        return Rollback(edit, message)
-    done = record_changes(app.store(), "rollback", edit, actor=actor, command=command, trait=event.trait,
-                          model=event.model, tenant=event.tenant, reverts=event.id, data={"reverts": event.id})
-    return Rollback(edit, message, [done] if done else [])
+    """Record one event for every key a command changed, in one file (an
+    :class:`~traitctl.store.toml_file.Edit`) or many (a :class:`~traitctl.store.toml_file.MultiEdit`):
+    :func:`record_edits` over its files. ``None`` when nothing changed."""
+    return record_edits(store, kind, list(getattr(edit, "edits", [edit])), actor=actor, command=command, trait=trait,
+                        model=model, tenant=tenant, data=data, reverts=reverts)
 
 
 def decode(literal: str | None) -> Any:

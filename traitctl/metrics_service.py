@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from traitctl.engine.errors import InputError, NotFound
+from traitctl.engine.errors import InputError, NotFound, literal
 
 
 def iso(ts: float | None) -> str | None:
@@ -64,7 +64,7 @@ def series_of(repo: Any, name: str, labels: dict) -> list:
     if not found:
         if name not in repo.names():
             raise NotFound("metric", name, repo.names())
-        raise InputError(f"Metric {name!r} has no series with labels {labels}.")
+        raise InputError(f"Metric {name!r} has no series with labels {literal(labels)}.")
     return found
 
 

@@ -158,6 +158,27 @@ def _rich_table(layout: tuple[str, list[int]], title: str | None, caption: str |
                  show_lines=False, title_justify=justify, caption_justify=justify, **frame)
 
 
+def human_time(value: Any) -> str:
+    """The one time format of tables and sentences: ``2026-12-01 10:00:00`` (UTC; headings say so).
+
+    JSON carries ISO 8601 instead (:func:`to_jsonable`). ``value`` is a naive UTC datetime (the
+    store's convention), an aware one (converted to UTC), a date, epoch seconds, or ``None`` (``""``).
+    """
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        value = dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
 class Output:
     """Where every command writes.
 
@@ -275,7 +296,7 @@ class Output:
             found = shown.get(value)
             if found is None:
                 text = "" if value is None else printable(str(value))
-                found = shown[value] = (text, -1 if "\n" in text or "\t" in text else _cell_width(text))
+                found = shown[value] = (text, len(text) if _plain(text) else -1)
             return found
 
         heads = [(printable(str(v), keep=""), _cell_width(printable(str(v), keep=""))) for v in columns]
@@ -283,7 +304,7 @@ class Output:
         cells = [[text for text, _ in row] for row in measured]
         sizes = [[size for _, size in row] for row in measured]
         if any(size < 0 for row in sizes for size in row):
-            return False  # a value of several lines: the general layout
+            return False  # a value of several lines, or not plain ASCII: the general layout
         # as :func:`table_layout` when every column gets its longest line
         widths = [max(row[i] for row in sizes) for i in range(len(columns))]
         total = sum(widths) + _BOX_PER_COLUMN * len(columns) + _BOX_ONCE
@@ -377,6 +398,20 @@ class Output:
 
         progress = Progress(console=self.err_console, transient=True)
         return _RichProgress(progress, total, description)
+
+
+def _plain(text: str) -> bool:
+    """Whether every character of ``text`` takes one terminal cell and Rich draws it as it is
+    (printable ASCII, or a letter, digit, punctuation or symbol of width one such as ``…``): wide,
+    zero-width, combining and space characters other than " " follow Rich's own rules."""
+    if text.isascii():
+        return text.isprintable()
+    import unicodedata
+
+    from rich.cells import cell_len
+
+    return all(ch.isascii() and ch.isprintable()
+               or unicodedata.category(ch)[0] in "LNPS" and cell_len(ch) == 1 for ch in text)
 
 
 def _cell_width(text: str) -> int:

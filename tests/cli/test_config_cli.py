@@ -81,7 +81,7 @@ def test_bad_values_exit_2_and_write_nothing(cli, config_file):
     cases = {
         ("config", "set", "ttl", "99999", "-t", "Cacheable"): "traits -> Cacheable -> ttl: 99999 is above the maximum 86400",
         ("config", "set", "ttl", '"soon"', "-t", "Cacheable"): "expected integer, got string",
-        ("config", "set", "store", '"disk"', "-t", "Cacheable"): "is not one of 'redis', 'file', 'array'",
+        ("config", "set", "store", '"disk"', "-t", "Cacheable"): 'is not one of "redis", "file", "array"',
         ("config", "set", "ttl", "not toml", "-t", "Cacheable"): "is not a TOML value",
         ("config", "set", "tll", "5", "-t", "Cacheable"): "unknown key 'tll' for trait Cacheable. Did you mean 'ttl'",
         ("config", "set", "ttl", "5", "-t", "Cachable"): "Unknown trait 'Cachable'. Did you mean 'Cacheable'",
@@ -146,7 +146,7 @@ def test_tenants_add_list_remove_and_rollback(cli, project):
     assert cli("tenants", "add", "../x").exit_code == 2
     refused = cli("tenants", "remove", "acme")
     assert refused.exit_code == 1 and "--force" in refused.stderr
-    assert cli("tenants", "remove", "globex", "--force").exit_code == 0
+    assert cli("tenants", "remove", "globex", "--force", "--yes").exit_code == 0
     assert not (project / "config" / "tenants" / "globex.toml").exists()
     removed = json.loads(cli("history", "--json", "--kind", "tenant.remove").stdout)["events"][0]
     assert cli("rollback", str(removed["id"])).exit_code == 0

@@ -44,10 +44,6 @@ WRITES = {
 }
 
 #: Writes whose --dry-run is being added on another branch; empty this list once it is merged.
-AWAITING_DRY_RUN = {
-    ("flags", "override"), ("flags", "clear-override"), ("jobs", "retry"), ("jobs", "cancel"),
-    ("jobs", "purge"), ("metrics", "record"), ("metrics", "ingest"), ("metrics", "reset"),
-}
 
 #: Examples that start a server or a worker (they run until stopped): parsed, not run.
 LONG_RUNNING = ("serve", "worker")
@@ -180,13 +176,10 @@ def test_output_files_are_output_o():
 
 
 def test_every_write_has_dry_run():
-    assert WRITES <= set(TREE) and AWAITING_DRY_RUN <= WRITES
-    for path in sorted(WRITES - AWAITING_DRY_RUN):
+    assert WRITES <= set(TREE)
+    for path in sorted(WRITES):
         params = {n for p in _options(TREE[path]) for n in _names(p)}
         assert {"--dry-run", "-n"} <= params, path
-    for path in sorted(AWAITING_DRY_RUN):
-        params = {n for p in _options(TREE[path]) for n in _names(p)}
-        assert "--dry-run" not in params, f"{path} has --dry-run now: take it off AWAITING_DRY_RUN"
 
 
 @pytest.mark.parametrize("path", sorted(WITH_EXAMPLES), ids=lambda p: " ".join(p) or "traitctl")

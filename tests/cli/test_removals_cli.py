@@ -24,22 +24,22 @@ def _roll_back_last(cli) -> dict:
 def test_tenant_add_remove_and_remove_force_roll_back_exactly(cli, config_file: Path):
     original = config_file.read_text()
     assert cli("tenants", "add", "zed").exit_code == 0
-    result = cli("tenants", "remove", "zed")
+    result = cli("tenants", "remove", "zed", "--yes")
     assert result.exit_code == 0, result
     assert config_file.read_text() == original  # the next section's banner is still there
 
-    result = cli("tenants", "remove", "acme", "--force")
+    result = cli("tenants", "remove", "acme", "--force", "--yes")
     assert result.exit_code == 0, result
     text = config_file.read_text()
     assert "[tenants.acme" not in text and "# Background jobs (docs/jobs.md)." in text
     event = _roll_back_last(cli)
-    assert event["kind"] == "tenant.remove" and event["data"]["removed"]
+    assert event["kind"] == "tenant.remove" and event["data"]["patch"]
     assert config_file.read_text() == original
 
 
 def test_flag_delete_keeps_the_next_flag_and_rolls_back_exactly(cli, config_file: Path):
     original = config_file.read_text()
-    result = cli("flags", "delete", "trait_caching", "--force")
+    result = cli("flags", "delete", "trait_caching", "--force", "-y")
     assert result.exit_code == 0, result
     text = config_file.read_text()
     assert "# `traitctl migrate-plan` (docs/migrate-plan.md)" in text and "[flags.trait_caching" not in text
@@ -85,7 +85,7 @@ def test_tenants_folder_linked_out_of_the_config_folder_is_not_written(cli, proj
     before = {p.name: p.read_bytes() for p in outside.iterdir()}
     for args in (("tenants", "add", "newco", "--file"),
                  ("config", "set", "separator", '"-"', "--trait", "HasSlug", "--tenant", "globex"),
-                 ("tenants", "remove", "globex", "--force")):
+                 ("tenants", "remove", "globex", "--force", "--yes")):
         result = cli(*args)
         assert result.exit_code == 2, (args, result)
         assert "symbolic link" in result.stderr and "Traceback" not in result.stderr

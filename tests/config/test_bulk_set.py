@@ -133,7 +133,7 @@ def test_rollback_refused_when_one_value_changed_since(run, fleet: Path, events,
     changed = snapshot()
     refused = run("rollback", "1")
     assert refused.exit_code == 1
-    assert refused.stderr.startswith("error: ") and "traits -> Cacheable -> ttl is now 91, not as event #1 left it; " \
+    assert refused.stderr.startswith("error: ") and "initech.toml: traits -> Cacheable -> ttl is now 91, not 90 as event #1 left it; " \
         "nothing rolled back; pass --force to roll back anyway.\n" in refused.stderr
     assert snapshot() == changed and len(events()) == 2
     assert run("rollback", "1", "--force").exit_code == 0

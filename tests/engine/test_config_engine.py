@@ -72,8 +72,8 @@ def test_parse_value_refuses_non_toml():
     (True, {"type": "integer"}, "expected integer, got boolean"),
     (0, {"type": "integer", "min": 1}, "below the minimum 1"),
     (11, {"type": "integer", "max": 10}, "above the maximum 10"),
-    ("b", {"type": "string", "allowed": ["a"]}, "'b' is not one of 'a'"),
-    (["a", "z"], {"type": "array", "allowed": ["a"]}, "'z' is not one of 'a'"),
+    ("b", {"type": "string", "allowed": ["a"]}, '"b" is not one of "a"'),
+    (["a", "z"], {"type": "array", "allowed": ["a"]}, '"z" is not one of "a"'),
 ])
 def test_check_value_names_the_rule(value, rule, message):
     problem = engine.check_value(("traits", "T", "k"), value, rule)
@@ -101,7 +101,7 @@ def test_validate_reports_every_problem_kind():
     joined = "\n".join(messages)
     assert "expected integer, got string" in joined
     assert "unknown key 'extra'" in joined
-    assert "'nope' is not one of" in joined
+    assert '"nope" is not one of' in joined
     assert "override for model 'App\\Gone'" in joined
     assert "unknown trait 'Unknown'" in joined
     assert "[multi_tenancy] enabled is false" in joined

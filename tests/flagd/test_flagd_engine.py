@@ -120,7 +120,7 @@ def test_constants_tenants_and_the_seed_share():
         "metadata": {"bucketing": "crc32", "exactFor": "none"}}
     seeded, warnings = _render(enabled=True, percentage=10, bucketing="crc32-seed")
     assert seeded["flags"]["f"]["targeting"]["if"][1]["fractional"][1:] == [["on", 11], ["off", 89]]
-    assert "bucketing = 'crc32-seed', which flagd cannot compute" in warnings[0]
+    assert 'bucketing = "crc32-seed", which flagd cannot compute' in warnings[0]
     assert "same share (11%), but other subjects are on" in warnings[0]
 
 
@@ -129,14 +129,14 @@ def test_warnings_for_other_hashes_env_values_and_mixed_generations():
                           tenants={"acme": {"bucketing": "flagd-v3"}, "b": {"bucketing": "flagd"}})
     text = "\n".join(warnings)
     assert "flags.f.enabled comes from the environment variable FEATURE_F" in text
-    assert "flags.f.bucketing = 'unleash', which flagd cannot compute" in text
+    assert 'flags.f.bucketing = "unleash", which flagd cannot compute' in text
     assert "(tenant acme)" not in text  # flagd-v3 for acme is exact
     assert "flag f mixes flagd generations (flagd, flagd-v3) across tenants" in text
     assert len(warnings) == 3
 
 
 def test_a_broken_override_or_setting_is_named():
-    with pytest.raises(ValidationError, match=r"flags\.f\.overrides\.7\.expires = 'soon' is not an ISO 8601 time"):
+    with pytest.raises(ValidationError, match=r'flags\.f\.overrides\.7\.expires = "soon" is not an ISO 8601 time'):
         _render(enabled=True, overrides={"7": {"on": True, "expires": "soon"}})
     with pytest.raises(ValidationError, match=r"flags\.f\.overrides\.7 must be"):
         _render(enabled=True, overrides={"7": {"on": "yes"}})

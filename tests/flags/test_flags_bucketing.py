@@ -200,7 +200,7 @@ def test_compile_applies_overrides_and_tenant_settings():
 def test_parse_flag_rejects_bad_tables_naming_the_key():
     with pytest.raises(engine.ValidationError, match=r"flags.x.percentage = 120 is outside 0-100"):
         engine.parse_flag("x", {"enabled": True, "percentage": 120})
-    with pytest.raises(engine.ValidationError, match=r"flags.x.bucketing = 'md5' is not an algorithm"):
+    with pytest.raises(engine.ValidationError, match=r'flags.x.bucketing = "md5" is not an algorithm'):
         engine.parse_flag("x", {"bucketing": "md5"})
     with pytest.raises(engine.ValidationError, match=r"flags.x.tenants.acme.owner cannot be set per tenant"):
         engine.parse_flag("x", {"tenants": {"acme": {"owner": "me"}}})

@@ -63,7 +63,7 @@ def test_tenant_settings_and_explain(cli):
     assert cli("flags", "set", "trait_caching", "--tenant", "globex", "--disable").exit_code == 0
     result = cli("flags", "eval", "trait_caching", "--tenant", "globex", "--explain")
     assert result.stdout.splitlines()[0] == "off"
-    assert "tenant globex replaces enabled = False" in result.stdout
+    assert "tenant globex replaces enabled = false" in result.stdout
     acme = json.loads(cli("flags", "eval", "trait_caching", "--tenant", "acme", "--json").stdout)
     assert acme["on"] is True and acme["bucket"] == zlib.crc32(b"trait_caching:acme") % 100
 
@@ -201,14 +201,19 @@ def test_delete_force_drops_overrides_and_rollback_restores_the_flag(cli, config
     assert cli("flags", "override", "trait_caching", "--user", "1", "--off").exit_code == 0
     refused = cli("flags", "delete", "trait_caching")
     assert refused.exit_code == 1 and "has 1 override(s)" in refused.stderr
-    assert cli("flags", "delete", "trait_caching", "--force").exit_code == 0
+    unconfirmed = cli("flags", "delete", "trait_caching", "--force")
+    assert unconfirmed.exit_code == 2 and "Pass --yes" in unconfirmed.stderr
+    assert cli("flags", "delete", "trait_caching", "--force", "--yes").exit_code == 0
     assert "trait_caching" not in _toml(config_file)["flags"]
     assert cli("flags", "lint").exit_code == 0  # no override left behind for the deleted flag
     events = json.loads(cli("flags", "history", "trait_caching", "--json").stdout)["events"]
-    assert [e["kind"] for e in events[:2]] == ["flag.clear-override", "flag.delete"]
-    assert cli("rollback", str(events[1]["id"])).exit_code == 0
+    assert events[0]["kind"] == "flag.delete"  # one event: the table and the override it cleared
+    assert [o["user"] for o in events[0]["data"]["overrides"]] == ["1"]
+    assert cli("rollback", str(events[0]["id"])).exit_code == 0
     restored = _toml(config_file)["flags"]["trait_caching"]
     assert restored["percentage"] == 25 and restored["tenants"] == {"acme": {"percentage": 100}}
+    overrides = json.loads(cli("flags", "overrides", "trait_caching", "--json").stdout)["overrides"]
+    assert [(o["user"], o["on"]) for o in overrides] == [("1", False)]  # the override came back too
 
 
 def test_every_flags_subcommand_has_help():

@@ -114,10 +114,10 @@ def test_rate_guard_divides_by_the_denominator():
 
 
 @pytest.mark.parametrize("table, message", [
-    ({"metric": "e", "above": 1, "action": "panic"}, "action = 'panic'"),
+    ({"metric": "e", "above": 1, "action": "panic"}, 'action = "panic"'),
     ({"above": 1}, "metric must name a metric"),
-    ({"metric": "e", "above": "x"}, "above = 'x' must be a number"),
-    ({"metric": "e", "above": 1, "agg": "p99"}, "agg = 'p99'"),
+    ({"metric": "e", "above": "x"}, 'above = "x" must be a number'),
+    ({"metric": "e", "above": 1, "agg": "p99"}, 'agg = "p99"'),
     ({"metric": "e", "above": 1, "window": "soon"}, "window: Duration 'soon' does not parse"),
 ])
 def test_bad_guards(table, message):

@@ -79,7 +79,7 @@ def test_jobs_path_records_only_what_an_operator_audits(cli, project, store):
     assert [(e["event"], e.get("attempt"), e.get("worker")) for e in shown["timeline"]] == [
         ("enqueued", None, None), ("started", 1, "w9"), ("failed", 1, "w9")]
     assert shown["timeline"][-1]["error"] == "boom" and shown["timeline"][-1]["exit_code"] == 3
-    purged = cli("jobs", "purge", "--older-than", "0s", "--json")
+    purged = cli("jobs", "purge", "--older-than", "0s", "--yes", "--json")
     assert purged.exit_code == 0 and json.loads(purged.stdout)["deleted"] == 2
     events = _listed(cli, "--kind", "job.purged")
     assert len(events) == 1 and events[0]["data"]["deleted"] == 2 and events[0]["actor"] == "tester"
@@ -159,8 +159,11 @@ def test_export_round_trips_with_the_secret_hidden(cli, project, store):
     command = f"traitctl --store postgresql://ana:{secret}@db/prod config set ttl 120 --trait Cacheable"
     config = store.events.record(kind="config.set", actor="ana", command=command, file="traits.toml",
                                  path=("traits", "Cacheable", "ttl"), before="3600", after="120",
-                                 trait="Cacheable", data={"paths": [["traits", "Cacheable", "ttl"],
-                                                                    ["traits", "Cacheable", "driver"]]})
+                                 trait="Cacheable", data={"changes": [
+                                     {"file": "traits.toml", "path": ["traits", "Cacheable", "ttl"], "before": "3600",
+                                      "after": "120"},
+                                     {"file": "traits.toml", "path": ["traits", "Cacheable", "driver"],
+                                      "before": None, "after": '"redis"'}]})
     removed = store.events.record(kind="config.unset", actor="bob", command="traitctl config unset x",
                                   path=("traits", "A", "x"), before='"a,b \\"quoted\\""', after=None)
     job = store.events.record(kind="job.failed", actor="w", command="traitctl worker", data={"job": 5})

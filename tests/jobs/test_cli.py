@@ -96,7 +96,7 @@ def test_purge_keeps_recent_and_unfinished(cli, jobs_project, open_store):
             store.jobs.finish(store.jobs.claim(job.id, "w", old), "succeeded", old)
     recent = store.jobs.claim(store.jobs.create(Job(id=0, trait=None, operation="noop", enqueued=old)).id, "w", old)
     store.jobs.finish(recent, "failed", dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
-    assert cli("jobs", "purge", "--older-than", "7d").stdout.strip() == "1"
+    assert cli("jobs", "purge", "--older-than", "7d", "--yes").stdout.strip() == "1"
     assert sorted(j.state for j in store.jobs.list()) == ["failed", "queued"]
     assert cli("jobs", "purge", "--older-than", "a week").exit_code == 2
 

@@ -180,7 +180,7 @@ def test_jobs_settings():
     assert rules.parse_jobs_settings({}) == rules.JobsSettings()
     conf = rules.parse_jobs_settings({"queue": "slow", "heartbeat": 0.5, "lost_after": 3, "retention_days": 7})
     assert (conf.queue, conf.heartbeat, conf.lost_after, conf.retention_days) == ("slow", 0.5, 3.0, 7)
-    for section, message in (({"heartbeat": "fast"}, "jobs -> heartbeat: 'fast' must be a number"),
+    for section, message in (({"heartbeat": "fast"}, 'jobs -> heartbeat: "fast" must be a number'),
                               ({"heartbeat": 5, "lost_after": 5}, "must be longer than jobs -> heartbeat"),
                               ({"queue": "a/b"}, "Invalid queue name 'a/b'")):
         with pytest.raises(InputError, match=message):

@@ -51,14 +51,14 @@ CASES = [
     ("op-callable-syntax", APPEND, '[traits.HasUuid.operations.fill]\ncallable = "nocolon"\n', "is not \"package.module:function\""),
     ("op-name", APPEND, '[traits.HasUuid.operations."bad name"]\ncommand = ["true"]\n', "Invalid operation name 'bad name'"),
     ("op-unknown-key", "retries = 3 ", "retires = 3 ", "unknown key 'retires'"),
-    ("op-retries-word", "retries = 3 ", 'retries = "many" ', "prune -> retries: 'many' must be a number from 0 to 100"),
+    ("op-retries-word", "retries = 3 ", 'retries = "many" ', 'prune -> retries: "many" must be a number from 0 to 100'),
     ("op-retries-fraction", "retries = 3 ", "retries = 2.5 ", "prune -> retries: 2.5 must be a whole number"),
     ("op-timeout-word", 'timeout = "10m"', 'timeout = "forever"', "is not a duration"),
     ("op-timeout-zero", 'timeout = "10m"', "timeout = 0", "prune -> timeout: 0 must be a number from 0.001"),
     ("op-retry-delay-negative", 'retry_delay = "30s"', "retry_delay = -1", "prune -> retry_delay: -1 must be a number from 0"),
     ("op-backoff-range", "backoff = 2\n", "backoff = 50\n", "prune -> backoff: 50 must be a number from 1 to 10"),
     ("op-priority-range", "priority = 0\n", "priority = 1000\n", "prune -> priority: 1000 must be a number from -100 to 100"),
-    ("op-priority-type", "priority = 0\n", 'priority = "high"\n', "prune -> priority: 'high' must be a number"),
+    ("op-priority-type", "priority = 0\n", 'priority = "high"\n', 'prune -> priority: "high" must be a number'),
     ("op-cwd-type", 'cwd = "../examples/laravel-app"', "cwd = 5", "prune -> cwd: must be a string"),
     ("op-queue-name", "priority = 0\n", 'priority = 0\nqueue = "no spaces"\n', "Invalid queue name 'no spaces'"),
     # env tables (settings and flags)
@@ -81,16 +81,16 @@ CASES = [
     ("flag-percentage-nan", "percentage = 25\n", "percentage = nan\n", "flags.trait_caching.percentage = nan is not a finite number"),
     ("flag-percentage-range", "percentage = 25\n", "percentage = 150\n", "flags.trait_caching.percentage = 150 is outside 0-100"),
     ("flag-percentage-fraction", "percentage = 25\n", "percentage = 2.5\n", "is not a whole number"),
-    ("flag-algorithm", 'stickiness = "tenant"\n', 'stickiness = "tenant"\nbucketing = "md5"\n', "bucketing = 'md5' is not an algorithm"),
+    ("flag-algorithm", 'stickiness = "tenant"\n', 'stickiness = "tenant"\nbucketing = "md5"\n', 'bucketing = "md5" is not an algorithm'),
     ("flag-enabled-type", "enabled = true\npercentage = 25\n", 'enabled = "yes"\npercentage = 25\n', None),
     ("flag-unknown-key", 'stickiness = "tenant"\n', 'stickiness = "tenant"\nrollout = 5\n', "flags.trait_caching.rollout is not a flag setting"),
     ("flag-schedule", '"10@2026-12-01", "50@2026-12-08"', '"x@2026-12-01", "50@2026-12-08"', "flags.traits_management_system.schedule: Schedule step"),
     ("flag-schedule-type", 'schedule = ["10@2026-12-01", "50@2026-12-08", "100@2026-12-15"]', "schedule = 5", "schedule must be a list"),
-    ("flag-guard-action", 'action = "rollback"', 'action = "explode"', "guard.action = 'explode' must be one of"),
+    ("flag-guard-action", 'action = "rollback"', 'action = "explode"', 'guard.action = "explode" must be one of'),
     ("flag-tenant-key", "[flags.trait_caching.tenants.acme]\npercentage = 100\n",
      "[flags.trait_caching.tenants.acme]\npercentage = 100\nowner = \"x\"\n", "cannot be set per tenant"),
     # [jobs]
-    ("jobs-heartbeat-type", "heartbeat = 2 ", 'heartbeat = "fast" ', "jobs -> heartbeat: 'fast' must be a number from 0.05 to 3600"),
+    ("jobs-heartbeat-type", "heartbeat = 2 ", 'heartbeat = "fast" ', 'jobs -> heartbeat: "fast" must be a number from 0.05 to 3600'),
     ("jobs-lost-after", "lost_after = 15 ", "lost_after = 1 ", "must be longer than jobs -> heartbeat"),
     ("jobs-retention", "retention_days = 30 ", "retention_days = 0 ", "jobs -> retention_days: 0 must be a number from 1"),
     ("jobs-queue-name", 'queue = "default" ', 'queue = "a b" ', "Invalid queue name 'a b'"),
@@ -154,7 +154,7 @@ CASES = [
     ("inventory-type", "exclude = []", "exclude = [1]", "inventory -> exclude must be a list of strings"),
     ("inventory-unknown", "exclude = []", "exlcude = []", "inventory -> exlcude: unknown key. Did you mean 'exclude'"),
     # [export]
-    ("export-format", APPEND, '[export]\nformats = ["laravel", "php"]\n', "export -> formats: 'php' is not a format"),
+    ("export-format", APPEND, '[export]\nformats = ["laravel", "php"]\n', 'export -> formats: "php" is not a format'),
     ("export-formats-type", APPEND, '[export]\nformats = "laravel"\n', "export -> formats: must be a list"),
     ("export-formats-twice", APPEND, '[export]\nformats = ["json", "json"]\n', "a format is listed twice"),
     ("export-path", APPEND, '[export]\njson = ""\n', "export -> json: must be a non-empty path"),
@@ -174,7 +174,7 @@ CASES = [
     ("section-not-table", PREPEND, "cache = 5\n", "[cache] must be a table, not an integer"),
 ]
 # The flag "enabled" case names its own fragment (the flags module's wording).
-CASES = [c if c[3] is not None else (*c[:3], "flags.trait_caching.enabled = 'yes' must be true or false") for c in CASES]
+CASES = [c if c[3] is not None else (*c[:3], 'flags.trait_caching.enabled = "yes" must be true or false') for c in CASES]
 
 
 def _edit(text: str, old: str | None, new: str) -> str:

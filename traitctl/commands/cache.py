@@ -91,8 +91,8 @@ def flush(trait: TraitOpt, model: ModelOpt = None, tenant: TenantOpt = None, cac
     elif not result["matched"]:
         app_.out.success(f"No keys match {result['pattern']}.")
     else:
-        app_.out.success(f"Removed {result['removed']} of {result['matched']} keys matching {result['pattern']}; "
-                         f"history event #{result['event']}.")
+        app_.out.success(f"Removed {result['removed']} of {result['matched']} keys matching {result['pattern']} "
+                         f"(event #{result['event']}).")
 
 
 def _confirm(question: str, yes: bool) -> None:

@@ -20,6 +20,8 @@ def not_empty(value: Optional[str]) -> Optional[str]:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Show the diff; write nothing.")]
+#: for writes that change the store rather than a file: a summary of what would change
+DryRunSummaryOpt = Annotated[bool, typer.Option("--dry-run", "-n", help="Say what would change; write nothing.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation (needed off a terminal).")]
 TraitOpt = Annotated[str, typer.Option("--trait", "-t", help="Trait name (as in [traits.<Trait>]).", callback=not_empty,
                                        autocompletion=completion.trait_names)]
@@ -75,26 +77,45 @@ def command_line() -> str:
 
 def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: str | None = None,
                 tenant: str | None = None, data: dict | None = None) -> list:
-    """Record one history event per change of a written :class:`~traitctl.store.toml_file.Edit`.
+    """Record a written :class:`~traitctl.store.toml_file.Edit` (or a list of them, one per file)
+    as ONE history event holding every changed key (:func:`traitctl.history_service.record_edits`),
+    so that ``traitctl rollback EVENT`` undoes the whole command. Returns ``[event]``, or ``[]``
+    when nothing changed."""
+    from traitctl.history_service import record_edits
 
-    ``before``/``after`` are stored as TOML literals (``None`` when absent) so a rollback can
-    restore the exact value; a removal also keeps the lines it took out (``data.removed``), so a
-    rollback puts back the same text. Returns the recorded events.
-    """
+    edits = edit if isinstance(edit, list) else [edit]
+    event = record_edits(app.store(), kind, edits, actor=app.settings.actor, command=command_line(), trait=trait,
+                         model=model, tenant=tenant, data=data)
+    return [event] if event is not None else []
+
+
+def event_ids(events: list) -> list[int]:
+    """The ids of recorded events (``None`` entries, for writes that changed nothing, left out)."""
+    return [e.id for e in events if e is not None]
+
+
+def event_ref(events: list) -> str:
+    """How an answer names the events it recorded: `` (event #12)``, or nothing when none."""
+    ids = event_ids(events)
+    return f" (event {', '.join(f'#{i}' for i in ids)})" if ids else ""
+
+
+def write_document(edit, events: list, dry_run: bool, **extra) -> dict:
+    """The ``--json`` answer of a configuration write: ``dry_run``, the file, whether it changed,
+    the diff, each changed key (TOML literals before and after), the recorded event ids and the
+    changed object(s) in ``extra`` (``flag``, ``tenant``, ...). ``edit`` may be a list (one per file)."""
     from traitctl.store.toml_file import ABSENT, render_value
 
-    store = app.store()
-    events = []
-    for change in edit.changes:
-        before = None if change.old is ABSENT else render_value(change.old)
-        after = None if change.value is ABSENT else render_value(change.value)
-        if before == after:
-            continue
-        extra = {"removed": change.removed} if change.removed else {}
-        events.append(store.events.record(kind=kind, actor=app.settings.actor, command=command_line(),
-                                          file=str(edit.file), path=change.path, before=before, after=after,
-                                          trait=trait, model=model, tenant=tenant, data={**(data or {}), **extra} or None))
-    return events
+    edits = edit if isinstance(edit, list) else [edit]
+
+    def toml(value):
+        return None if value is ABSENT else render_value(value)
+
+    changes = [{"file": str(e.file), "path": list(c.path), "before": toml(c.old), "after": toml(c.value)}
+               for e in edits for c in e.changes if toml(c.old) != toml(c.value)]
+    return {"dry_run": dry_run, "file": str(edits[0].file) if edits else None,
+            "changed": any(e.changed for e in edits), "diff": "".join(e.diff() for e in edits),
+            "changes": changes, "events": event_ids(events), **extra}
 
 
 def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:

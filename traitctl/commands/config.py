@@ -388,31 +388,29 @@ def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[
 
     edit = toml_file.edit(file, [toml_file.Change(path, value)], lock_timeout=app_.settings.lock_timeout,
                           dry_run=dry_run, check=check)
-    _report_write(app_, edit, "config.unset" if raw is None else "config.set", trait, model, tenant, dry_run)
+    _report_write(app_, edit, "config.unset" if raw is None else "config.set", trait, model, tenant, dry_run,
+                  key=key, value=value)
 
 
-def _report_write(app_: App, edit, kind: str, trait, model, tenant, dry_run: bool) -> None:
+def _report_write(app_: App, edit, kind: str, trait, model, tenant, dry_run: bool, key: str = "",
+                  value: Any = None) -> None:
+    from traitctl.commands.common import event_ref, write_document
+    from traitctl.store.toml_file import ABSENT
+
     events = [] if dry_run else record_edit(app_, kind, edit, trait=trait, model=model, tenant=tenant)
     app_.reset_config()
     if app_.out.json_mode:
-        app_.out.json({"dry_run": dry_run, "file": str(edit.file), "changed": edit.changed, "diff": edit.diff(),
-                       "events": [e.id for e in events],
-                       "changes": [{"path": list(c.path), "before": _literal(c.old), "after": _literal(c.value)}
-                                   for c in edit.changes]})
+        app_.out.json(write_document(edit, events, dry_run, setting={
+            "trait": trait, "model": model, "tenant": tenant, "key": key,
+            "value": None if value is ABSENT else value, "set": value is not ABSENT}))
     elif dry_run:
         show_diff(app_, edit)
+    elif events:
+        event = events[0]
+        app_.out.success(f"{event.target}: {event.before or '(unset)'} -> {event.after or '(unset)'} "
+                         f"in {edit.file}{event_ref(events)}.")
     else:
-        for change, event in zip(edit.changes, events):
-            app_.out.success(f"{' -> '.join(change.path)}: {event.before or '(unset)'} -> {event.after or '(unset)'} "
-                             f"in {edit.file} (event #{event.id}).")
-        if not events:
-            app_.out.success("No change: the file already has that value.")
-
-
-def _literal(value: Any) -> Optional[str]:
-    from traitctl.store.toml_file import ABSENT
-
-    return None if value is ABSENT else engine.format_value(value)
+        app_.out.success("No change: the file already has that value.")
 
 
 TenantsOpt = Annotated[Optional[str], typer.Option(
@@ -487,10 +485,10 @@ def _bulk(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[s
     kind = "config.unset" if raw is None else "config.set"
     edit, event = config_service.bulk_write(app_, trait, model, targets, key, value, kind=kind, dry_run=dry_run,
                                             command=command_line())
-    _report_bulk(app_, edit, event, targets, dry_run)
+    _report_bulk(app_, key, edit, event, targets, dry_run)
 
 
-def _report_bulk(app_: App, edit, event, targets: list[str], dry_run: bool) -> None:
+def _report_bulk(app_: App, key: str, edit, event, targets: list[str], dry_run: bool) -> None:
     from traitctl.history_service import change_list
 
     changes = [{k: v for k, v in c.items() if k != "removed"} for c in change_list(edit)]
@@ -504,7 +502,7 @@ def _report_bulk(app_: App, edit, event, targets: list[str], dry_run: bool) -> N
         app_.out.success("No change: every tenant already has that value.")
     else:
         files = len({c["file"] for c in changes})
-        app_.out.success(f"{event.target.rsplit(' -> ', 1)[-1]}: {len(changes)} tenant layer(s) changed in "
+        app_.out.success(f"{key}: {len(changes)} tenant layer(s) changed in "
                          f"{files} file(s), {len(targets) - len(changes)} already as asked (event #{event.id}; "
                          f"`traitctl rollback {event.id}` undoes all).")
 

@@ -21,13 +21,13 @@ OWNED = ("index.md", "traits/*.md", "models/*.md")
 
 
 @app.command()
-def generate(out: OutOpt = DEFAULT_OUT, dry_run: DryRunOpt = False) -> None:
+def generate(out: OutOpt = DEFAULT_OUT, dry_run: DryRunOpt = False, json_: JsonOpt = False) -> None:
     """Write index.md, traits/<FQN>.md and models/<FQN>.md (stale pages removed)."""
     from traitctl.store.toml_file import write_atomic
 
     from traitctl.commands.common import output_folder
 
-    state = app_for()
+    state = app_for(json_)
     if out != DEFAULT_OUT:  # the default docs/traits is made with its parent, as the bundled layout expects
         output_folder(out, "--output", state.cwd)
     folder = _folder(state, out)
@@ -39,6 +39,10 @@ def generate(out: OutOpt = DEFAULT_OUT, dry_run: DryRunOpt = False) -> None:
                 write_atomic(folder / page.path, page.text)
         for path in drift.stale:
             (folder / path).unlink()
+    if state.out.json_mode:  # pages are not configuration: no history event
+        state.out.json({"dry_run": dry_run, "events": [], "out": str(folder), "pages": len(pages),
+                        "new": drift.missing, "changed": drift.changed, "removed": drift.stale})
+        return
     verb = "Would write" if dry_run else "Wrote"
     for kind, paths in (("new", drift.missing), ("changed", drift.changed), ("removed", drift.stale)):
         for path in paths:

@@ -64,7 +64,7 @@ def run(app_: App, formats: list[str], out: Optional[str], *, dry_run: bool = Fa
 
 def _render(app_: App, results: list, dry_run: bool, check: bool) -> None:
     if app_.out.json_mode:
-        app_.out.json({"dry_run": dry_run, "check": check, "exports": [
+        app_.out.json({"dry_run": dry_run, "check": check, "events": [], "exports": [
             {"format": r.format, "losses": r.losses, "files": [
                 {"path": str(f.path) if f.path else None, "changed": f.changed, "written": f.written,
                  **({"content": f.text} if f.path is None else {}), **({"diff": f.diff} if f.diff else {})}

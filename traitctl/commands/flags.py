@@ -10,9 +10,11 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, FlagArg, JsonOpt, TenantOpt, app_for, command_line,
-                                      examples, format_option, limit_option, not_empty, show_diff)
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, DryRunSummaryOpt, FlagArg, JsonOpt, TenantOpt, YesOpt,
+                                      app_for, command_line, confirm, event_ref, examples, format_option, limit_option,
+                                      not_empty, show_diff, write_document)
 from traitctl.context import App
+from traitctl.output import human_time
 from traitctl.engine import flags as engine
 from traitctl.engine import rollout
 from traitctl.engine.errors import InputError, NotFound
@@ -66,23 +68,44 @@ def _percentage(text: str) -> int:
 
 
 def _write(app_: App, name: str, values: dict, *, kind: str, dry_run: bool, tenant: str | None = None,
-           must_exist: bool = True, data: dict | None = None, message: str = "") -> list:
-    """Edit ``[flags.<name>]`` (show the diff when dry), record history, say what changed."""
+           must_exist: bool = True, data: dict | None = None, message: str = "", answer: bool = True) -> tuple:
+    """Edit ``[flags.<name>]``, record ONE history event, and answer (``answer=False``: the caller
+    answers): the diff when dry, the flag and event ids with ``--json``, else a sentence.
+
+    :returns: ``(edit, events)``.
+    """
     from traitctl import flags_service
 
     edit = flags_service.write(app_.config_path, name, values, lock_timeout=app_.settings.lock_timeout,
                                dry_run=dry_run, must_exist=must_exist)
-    if dry_run:
+    events: list = []
+    if not dry_run:
+        app_.reset_config()
+        events = flags_service.record(app_.store(), kind, edit, actor=app_.settings.actor, command=command_line(),
+                                      flag=name, tenant=tenant, data=data)
+    if answer:
+        _answer(app_, edit, events, dry_run, name, message)
+    return edit, events
+
+
+def _answer(app_: App, edit: Any, events: list, dry_run: bool, name: str, message: str, **extra: Any) -> None:
+    if app_.out.json_mode:
+        app_.out.json(write_document(edit, events, dry_run, flag=_flag_after(edit, name), **extra))
+    elif dry_run:
         show_diff(app_, edit)
-        return []
-    app_.reset_config()
-    events = flags_service.record(app_.store(), kind, edit, actor=app_.settings.actor, command=command_line(),
-                                  flag=name, tenant=tenant, data=data)
-    if not edit.changed:
+    elif not edit.changed:
         app_.out.success("No change: the file already has that value.")
     elif message:
-        app_.out.success(message + (f" (event {events[0].id})" if events else ""))
-    return events
+        app_.out.success(message + event_ref(events) + ".")
+
+
+def _flag_after(edit: Any, name: str) -> dict[str, Any] | None:
+    """The flag as the edited text has it (``None`` once deleted): the changed object of a write."""
+    from traitctl import flags_service
+    from traitctl.store.toml_file import parse
+
+    table = flags_service.section(parse(edit.after, edit.file)).get(name)
+    return None if table is None else flag_json(engine.parse_flag(name, table))
 
 
 def _scope(tenant: str | None) -> tuple[str, ...]:
@@ -154,9 +177,11 @@ def get(name: FlagArg, json: JsonOpt = False) -> None:
     if app_.out.json_mode:
         app_.out.json(data)
         return
+    from traitctl.engine.config import plain_value
+
     for key, value in data.items():
         if value not in (None, "", {}, []):
-            app_.out.line(f"{key}: {value}")
+            app_.out.line(f"{key}: {plain_value(value)}")
 
 
 # -- writing -------------------------------------------------------------------------------------------------------------
@@ -166,9 +191,9 @@ def set_(name: FlagArg,
          percentage: Annotated[Optional[str], typer.Option("--percentage", "-p", help="0-100.")] = None,
          bucketing: Annotated[Optional[str], typer.Option(help="crc32 | crc32-seed | unleash | flagd | flagd-v1 | flagd-v3.")] = None,
          stickiness: Annotated[Optional[str], typer.Option(help="user | tenant | model | an attribute.")] = None,
-         tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+         tenant: TenantOpt = None, dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
     """Change a flag (or, with --tenant, that tenant's flag settings)."""
-    app_ = app_for()
+    app_ = app_for(json)
     _flag(app_, name)
     _check_tenant(app_, tenant)
     values: dict[tuple[str, ...], Any] = {}
@@ -193,22 +218,23 @@ def _check_algorithm(name: str) -> None:
 
 
 @app.command()
-def enable(name: FlagArg, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+def enable(name: FlagArg, tenant: TenantOpt = None, dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
     """Turn a flag on (short for set --enable)."""
-    set_(name, enable=True, tenant=tenant, dry_run=dry_run)
+    set_(name, enable=True, tenant=tenant, dry_run=dry_run, json=json)
 
 
 @app.command()
-def disable(name: FlagArg, tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+def disable(name: FlagArg, tenant: TenantOpt = None, dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
     """Turn a flag off (short for set --disable)."""
-    set_(name, enable=False, tenant=tenant, dry_run=dry_run)
+    set_(name, enable=False, tenant=tenant, dry_run=dry_run, json=json)
 
 
 @app.command("rollout")
 def rollout_to(name: FlagArg, percentage: Annotated[str, typer.Argument(help="0-100 (decimals allowed).")],
-               tenant: TenantOpt = None, dry_run: DryRunOpt = False) -> None:
+               tenant: TenantOpt = None, dry_run: DryRunOpt = False,
+               json: JsonOpt = False) -> None:
     """Enable a flag for PERCENTAGE of its subjects (short for set --enable --percentage P)."""
-    set_(name, enable=True, percentage=percentage, tenant=tenant, dry_run=dry_run)
+    set_(name, enable=True, percentage=percentage, tenant=tenant, dry_run=dry_run, json=json)
 
 
 @app.command()
@@ -220,9 +246,9 @@ def create(name: Annotated[str, typer.Argument(help="The new flag's name: letter
            bucketing: Annotated[str, typer.Option(help="crc32 | crc32-seed | unleash | flagd | flagd-v1 | flagd-v3.")] = "crc32",
            stickiness: Annotated[str, typer.Option(help="user | tenant | model | an attribute.")] = "user",
            expires: Annotated[Optional[str], typer.Option(help="Date a temporary flag should be gone by.")] = None,
-           dry_run: DryRunOpt = False) -> None:
-    """Add a new flag to the configuration file."""
-    app_ = app_for()
+           dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
+    """Add a new flag to the configuration file (one history event; `traitctl rollback EVENT` removes it)."""
+    app_ = app_for(json)
     from traitctl import flags_service
 
     _check_name(name)
@@ -242,11 +268,13 @@ def create(name: Annotated[str, typer.Argument(help="The new flag's name: letter
 
 @app.command()
 def delete(name: FlagArg, force: Annotated[bool, typer.Option("--force", help="Also drop its overrides and schedule.")] = False,
-           dry_run: DryRunOpt = False) -> None:
-    """Remove a flag (refused while it has overrides or a schedule, unless --force)."""
+           dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False) -> None:
+    """Remove a flag (refused while it has overrides or a schedule, unless --force; asks first, --yes
+    off a terminal). One history event: `traitctl rollback EVENT` restores the flag and its overrides."""
+    from traitctl import flags_service
     from traitctl.store.toml_file import ABSENT
 
-    app_ = app_for()
+    app_ = app_for(json)
     flag = _flag(app_, name)
     now = _now(None)
     overrides = app_.store().flag_overrides.list(name, now=now)
@@ -254,10 +282,24 @@ def delete(name: FlagArg, force: Annotated[bool, typer.Option("--force", help="A
         what = " and ".join(w for w in (f"{len(overrides)} override(s)" if overrides else "",
                                         "a schedule" if flag.schedule else "") if w)
         raise InputError(f"Flag {name!r} has {what}; clear them first or use --force.", exit_code=1)
-    _write(app_, name, {(): ABSENT}, kind="flag.delete", dry_run=dry_run, must_exist=True,
-           message=f"Flag {name} deleted.")
-    if not dry_run and overrides:
-        _record_cleared(app_, name, app_.store().flag_overrides.clear(name, now=now))
+    if not dry_run:
+        confirm(f"Delete flag {name}" + (f" and its {len(overrides)} override(s)?" if overrides else "?"), yes)
+    edit = flags_service.write(app_.config_path, name, {(): ABSENT}, lock_timeout=app_.settings.lock_timeout,
+                               dry_run=dry_run, must_exist=True)
+    events: list = []
+    if not dry_run:
+        app_.reset_config()
+        gone = app_.store().flag_overrides.clear(name, now=now) if overrides else []
+        events = flags_service.record(app_.store(), "flag.delete", edit, actor=app_.settings.actor,
+                                      command=command_line(), flag=name,
+                                      data={"overrides": [flags_service.override_data(o) for o in gone]} if gone else None)
+    cleared = [_override_json(o) for o in overrides]
+    _answer(app_, edit, events, dry_run, name, f"Flag {name} deleted" + (
+        f" with {len(overrides)} override(s)" if overrides else ""), overrides_cleared=cleared)
+
+
+def _override_json(o: Any) -> dict[str, Any]:
+    return {"user": o.subject, "on": o.on, "expires": o.expires, "created": o.created, "actor": o.actor}
 
 
 # -- overrides -------------------------------------------------------------------------------------------------------------
@@ -268,23 +310,33 @@ UserOpt = Annotated[Optional[str], typer.Option("--user", "-u", help="User id.",
 def override(name: FlagArg, user: Annotated[str, typer.Option("--user", "-u", help="User id.", callback=not_empty)],
              on: Annotated[Optional[bool], typer.Option("--on/--off", help="Force the flag on or off.")] = None,
              ttl: Annotated[str, typer.Option(help="How long it lasts: 30d, 12h, 90m.")] = "30d",
-             now: NowOpt = None) -> None:
+             now: NowOpt = None, dry_run: DryRunSummaryOpt = False, json: JsonOpt = False) -> None:
     """Force a flag on or off for one user until the TTL runs out (30 days by default)."""
-    app_ = app_for()
+    app_ = app_for(json)
     if on is None:
         raise InputError("Say --on or --off.")
     _flag(app_, name)
     from traitctl import flags_service
 
     moment, lasting = _now(now), rollout.parse_duration(ttl)
-    event = flags_service.set_override(app_.store(), name, user, on, lasting=lasting, now=moment,
-                                       actor=app_.settings.actor, command=command_line())
-    app_.out.success(f"{name} is {'on' if on else 'off'} for user {user} until "
-                     f"{rollout.format_time(moment + lasting)} UTC (event {event.id}).")
-
-
-def _literal(on: bool) -> str:
-    return "true" if on else "false"
+    until = moment + lasting
+    store = app_.store()
+    previous = store.flag_overrides.get(name, user, now=moment)
+    event = None if dry_run else flags_service.set_override(store, name, user, on, lasting=lasting, now=moment,
+                                                            actor=app_.settings.actor, command=command_line())
+    if app_.out.json_mode:
+        app_.out.json({"dry_run": dry_run, "events": [event.id] if event else [],
+                       "override": {"flag": name, "user": user, "on": on, "expires": until},
+                       "previous": None if previous is None else _override_json(previous)})
+        return
+    sentence = (f"{name} {'would be' if dry_run else 'is'} {'on' if on else 'off'} for user {user} until "
+                f"{human_time(until)} UTC")
+    if previous is not None:
+        sentence += f" (replacing {'on' if previous.on else 'off'} until {human_time(previous.expires)} UTC)"
+    if dry_run:
+        app_.out.line(sentence + "; dry run: nothing written.")
+    else:
+        app_.out.success(sentence + event_ref([event]) + ".")
 
 
 @app.command()
@@ -298,34 +350,47 @@ def overrides(name: FlagArg, json: JsonOpt = False, now: NowOpt = None) -> None:
                                                     "created": o.created, "actor": o.actor} for o in found]})
         return
     app_.out.table(["user", "value", "expires (UTC)", "set by"],
-                   [[o.subject, "on" if o.on else "off", rollout.format_time(o.expires), o.actor] for o in found],
+                   [[o.subject, "on" if o.on else "off", human_time(o.expires), o.actor] for o in found],
                    caption=f"{len(found)} override(s)")
 
 
 @app.command("clear-override")
 def clear_override(name: FlagArg, user: UserOpt = None,
-                   all_: Annotated[bool, typer.Option("--all", help="Every override of the flag.")] = False,
-                   now: NowOpt = None) -> None:
-    """Remove one user's override (or --all of the flag's)."""
-    app_ = app_for()
+                   all_: Annotated[bool, typer.Option("--all", help="Every override of the flag (asks first; "
+                                                      "--yes off a terminal).")] = False,
+                   now: NowOpt = None, dry_run: DryRunSummaryOpt = False, yes: YesOpt = False,
+                   json: JsonOpt = False) -> None:
+    """Remove one user's override (or --all of the flag's), recorded as one history event."""
+    from traitctl import flags_service
+
+    app_ = app_for(json)
     if (user is None) == (not all_):
         raise InputError("Give either --user ID or --all.")
     store = app_.store()
     moment = _now(now)
     if user is not None:
         _flag(app_, name)  # --all also cleans overrides of flags that no longer exist
-    gone = store.flag_overrides.clear(name, user, now=moment)
-    _record_cleared(app_, name, gone)
-    if user is not None and not gone:
+    found = store.flag_overrides.list(name, now=moment)
+    found = [o for o in found if user is None or o.subject == user]
+    if user is not None and not found:
         raise InputError(f"User {user} has no active override of {name}.", exit_code=1)
-    app_.out.success(f"Cleared {len(gone)} override(s) of {name}.")
-
-
-def _record_cleared(app_: App, name: str, gone: list) -> None:
-    for o in gone:
-        app_.store().events.record(kind="flag.clear-override", actor=app_.settings.actor, command=command_line(),
-                                   path=("flags", name, "overrides", o.subject), before=_literal(o.on), after=None,
-                                   data={"flag": name, "user": o.subject})
+    if all_ and found and not dry_run:
+        confirm(f"Clear all {len(found)} override(s) of flag {name}?", yes)
+    event = None
+    if not dry_run:
+        gone = store.flag_overrides.clear(name, user, now=moment)
+        event = flags_service.record_cleared(store, name, gone, actor=app_.settings.actor, command=command_line(),
+                                             user=user)
+        found = gone
+    if app_.out.json_mode:
+        app_.out.json({"dry_run": dry_run, "flag": name, "events": [event.id] if event else [],
+                       "cleared": [_override_json(o) for o in found]})
+    elif dry_run:
+        for o in found:
+            app_.out.line(f"{o.subject}\t{'on' if o.on else 'off'}\t{human_time(o.expires)}")
+        app_.out.success(f"Would clear {len(found)} override(s) of {name} (dry run: nothing written).")
+    else:
+        app_.out.success(f"Cleared {len(found)} override(s) of {name}{event_ref([event])}.")
 
 
 # -- evaluation -------------------------------------------------------------------------------------------------------------
@@ -442,11 +507,11 @@ def _read_subjects(source: str) -> list[str]:
 def schedule(name: FlagArg, steps: Annotated[Optional[list[str]], typer.Argument(
                  help="Steps PERCENT@DATE, e.g. 10@2027-03-01 50@2027-03-08 (dates in the future).")] = None,
              clear: Annotated[bool, typer.Option("--clear", help="Remove the schedule (and unpause).")] = False,
-             now: NowOpt = None, dry_run: DryRunOpt = False) -> None:
+             now: NowOpt = None, dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
     """Set a rollout schedule: traitctl flags schedule NAME 10@2026-12-01 50@2026-12-03 100@2026-12-05."""
     from traitctl.store.toml_file import ABSENT
 
-    app_ = app_for()
+    app_ = app_for(json)
     _flag(app_, name)
     if clear:
         values = {("schedule",): ABSENT, ("paused",): ABSENT}
@@ -468,13 +533,16 @@ def advance(flag: Annotated[Optional[str], typer.Option("--flag", help="Only thi
 
     app_ = app_for(json)
     store = app_.store()
+    recorded: list = []
     decisions = flags_service.advance(app_.config_path, store, _now(now), doc=app_.main_doc(),
                                       actor=app_.settings.actor, command=command_line(),
-                                      lock_timeout=app_.settings.lock_timeout, dry_run=dry_run, only=flag)
+                                      lock_timeout=app_.settings.lock_timeout, dry_run=dry_run, only=flag,
+                                      recorded=recorded)
     if not dry_run:
         app_.mark_written()  # re-export: an override may have expired since the last export
     if app_.out.json_mode:
-        app_.out.json({"dry_run": dry_run, "decisions": [_decision_json(d) for d in decisions]})
+        app_.out.json({"dry_run": dry_run, "decisions": [_decision_json(d) for d in decisions],
+                       "events": [e.id for e in recorded]})
         return
     app_.out.table(["flag", "decision", "percentage", "reason"],
                    [[d.flag, d.action, _pct(d.percentage) if d.enabled else "off", d.reason] for d in decisions],
@@ -547,7 +615,7 @@ def history(name: FlagArg, limit: Annotated[int, limit_option("events, newest fi
         app_.out.json({"flag": name, "events": [_event_json(e) for e in events]})
         return
     app_.out.table(["id", "time (UTC)", "actor", "kind", "key", "before", "after"],
-                   [[e.id, e.ts.isoformat(timespec="seconds"), e.actor, e.kind, ".".join(e.path[2:]) or "(flag)",
+                   [[e.id, human_time(e.ts), e.actor, e.kind, ".".join(e.path[2:]) or "(flag)",
                      e.before or "-", e.after or "-"] for e in events])
 
 
@@ -568,11 +636,11 @@ def export(format_: FormatOpt = "json",
            dry_run: DryRunOpt = False,
            check: Annotated[bool, typer.Option("--check", help="Exit 1 with the diff when the files differ.")] = False,
            allow_lossy: Annotated[bool, typer.Option("--allow-lossy", help="Losses are warnings, not exit 2.")] = False,
-           ) -> None:
+           json: JsonOpt = False) -> None:
     """Same as `traitctl export` (kept for scripts): flagd definitions, Laravel config files or the JSON snapshot."""
     from traitctl.commands import export as export_command
 
-    export_command.run(app_for(), [format_], "-" if output is None and format_ != "laravel" else output,
+    export_command.run(app_for(json), [format_], "-" if output is None and format_ != "laravel" else output,
                        dry_run=dry_run, check=check, allow_lossy=allow_lossy)
 
 
@@ -585,7 +653,7 @@ def _warn_all(app_: App, warnings: list[str]) -> None:
 def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php of a Laravel application.")],
             format_: FormatOpt = "laravel", dry_run: DryRunOpt = False,
             force: Annotated[bool, typer.Option("--force", help="Replace keys of flags that already exist.")] = False,
-            ) -> None:
+            json: JsonOpt = False) -> None:
     """Read the seeds' Laravel feature_flags.php (parsed, never executed) into [flags.<name>], answering as
     the seeds' FeatureFlagService does (percentage first, then the switch); env() names become env tables.
     Existing flags whose keys would change are refused without --force (the diff is shown)."""
@@ -595,7 +663,7 @@ def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php o
     from traitctl.engine import flags_io
     from traitctl.store.toml_file import ABSENT, read_text
 
-    app_ = app_for()
+    app_ = app_for(json)
     if format_ != "laravel":
         raise InputError(f"Unknown import format {format_!r}: only laravel is supported.")
     found, warnings = flags_io.parse_laravel(read_text(Path(file)), file)
@@ -622,15 +690,20 @@ def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php o
         show_diff(app_, edit)
         raise InputError("Import would change existing flags: " + "; ".join(
             f"{name} ({', '.join(keys)})" for name, keys in changed_keys.items()) + ". Use --force to replace them.")
-    if dry_run:
+    events: list = []
+    if not dry_run:
+        app_.reset_config()
+        events = flags_service.record(app_.store(), "flag.import", edit, actor=app_.settings.actor,
+                                      command=command_line(), data={"source": file})
+    if app_.out.json_mode:
+        app_.out.json(write_document(edit, events, dry_run, flags=[_flag_after(edit, n) for n in values],
+                                     unchanged=sorted(set(found) - set(values))))
+    elif dry_run:
         show_diff(app_, edit)
-        return
-    app_.reset_config()
-    flags_service.record(app_.store(), "flag.import", edit, actor=app_.settings.actor, command=command_line(),
-                         data={"source": file})
-    app_.out.success(f"Imported {len(values)} flag(s) from {file}"
-                     + (f" ({len(found) - len(values)} already the same)" if len(values) < len(found) else "")
-                     + " as the seeds' FeatureFlagService answers (crc32-seed).")
+    else:
+        app_.out.success(f"Imported {len(values)} flag(s) from {file}"
+                         + (f" ({len(found) - len(values)} already the same)" if len(values) < len(found) else "")
+                         + " as the seeds' FeatureFlagService answers (crc32-seed)" + event_ref(events) + ".")
 
 
 def _check_import_name(name: str) -> str:

@@ -42,5 +42,11 @@ def health(
         rows = [(c.name, _STATUS_MARK[c.status], c.message, f"{c.duration_ms:.0f} ms") for c in report.checks]
         state.out.table(["check", "status", "message", "time"], rows,
                         title=f"traitctl health: {report.status}",
-                        caption=report.timestamp.isoformat(timespec="seconds"))
+                        caption=_when(report.timestamp))
     raise typer.Exit(rules.exit_code(report.status, strict))
+
+
+def _when(value) -> str:
+    from traitctl.output import human_time
+
+    return human_time(value) + " UTC"

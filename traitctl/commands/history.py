@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for,
-                                      command_line, examples, limit_option, show_diff)
+                                      command_line, event_ref, examples, limit_option, show_diff)
 
 history_app = typer.Typer(add_completion=False, context_settings=CONTEXT_SETTINGS)
 rollback_app = typer.Typer(help="Undo a recorded change.", add_completion=False, context_settings=CONTEXT_SETTINGS)
@@ -162,14 +162,17 @@ def rollback(event_id: int = typer.Argument(..., metavar="EVENT", help="Event nu
 
     app_ = app_for(json)
     done = undo(app_, event_id, actor=app_.settings.actor, command=command_line(), force=force, dry_run=dry_run)
-    if dry_run:
-        show_diff(app_, done.edit)
-        return
-    _say(app_, done.events, done.message)
-
-
-def _say(app_, events, message: str) -> None:
     if app_.out.json_mode:
-        app_.out.json({"events": [e.id for e in events], "message": message})
-    else:
-        app_.out.success(message + (f" (event #{events[0].id})." if events else "."))
+        app_.out.json({"dry_run": dry_run, "reverts": event_id, "events": [e.id for e in done.events],
+                       "message": done.message, "diff": done.edit.diff() if done.edit is not None else "",
+                       "overrides": done.overrides})
+        return
+    if dry_run:
+        if done.edit is not None:
+            show_diff(app_, done.edit)
+        for item in done.overrides:
+            app_.out.line(f"{item['action']}\t{item['user']}" + (
+                f"\t{'on' if item['on'] else 'off'}" if "on" in item else ""))
+        app_.out.success(done.message + " (dry run: nothing written).")
+        return
+    app_.out.success(done.message + event_ref(done.events) + ".")

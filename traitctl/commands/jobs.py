@@ -8,8 +8,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from traitctl import completion
-from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, app_for,
-                                      command_line, examples, limit_option)
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunSummaryOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt,
+                                      YesOpt, app_for, command_line, confirm, examples, limit_option)
 from traitctl.context import App
 
 app = typer.Typer(help="Run trait operations as background jobs and inspect their records.", no_args_is_help=True,
@@ -53,7 +53,35 @@ def _json(value: Any) -> str:
 
 
 def _when(value: Any) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S")
+    from traitctl.output import human_time
+
+    return human_time(value)
+
+
+def _would(state: App, job_id: int, new_state: str, sentence: str) -> Any:
+    """A dry run of a state change: the job as it is, checked against the state machine."""
+    from traitctl.engine.jobs import check_transition
+
+    job = _service(state).get(job_id)
+    check_transition(job.id, job.state, new_state)
+    if state.out.json_mode:
+        state.out.json({**job_document(job), "dry_run": True, "events": [], "state_after": new_state})
+    else:
+        state.out.line(f"Job {job.id} ({job.state}) {sentence} (dry run: nothing changed).")
+    return job
+
+
+def _changed(state: App, job: Any, service: Any, before: int) -> None:
+    """The ``--json`` answer of a job write: the job document with ``dry_run`` and the ids of the
+    history events the write recorded."""
+    events = [e.id for e in state.store().events.list(limit=20) if e.id > before
+              and e.data.get("job") == job.id]
+    state.out.json({**job_document(job), "dry_run": False, "events": sorted(events)})
+
+
+def _last_event(state: App) -> int:
+    newest = state.store().events.list(limit=1)
+    return newest[0].id if newest else 0
 
 
 def _operation(state: App, target: str, operation: Optional[str], tenant: Optional[str]) -> tuple:
@@ -82,8 +110,8 @@ def enqueue(
     at: Annotated[Optional[str], typer.Option("--at", help="Run at this ISO time (UTC unless an offset is given).")] = None,
     priority: Annotated[Optional[int], typer.Option("--priority", min=-100, max=100, help="Higher runs first.")] = None,
     all_traits: Annotated[bool, typer.Option("--all", help="audit/cleanup for every trait: jobs enqueue --all cleanup.")] = False,
+    dry_run: DryRunSummaryOpt = False,
     json: JsonOpt = False,
-    dry_run: DryRunOpt = False,
 ) -> None:
     """Queue TRAIT OPERATION (or a system OPERATION: audit, cleanup, flags-advance, record-trends,
     inventory, noop) and print the job id."""
@@ -104,30 +132,31 @@ def enqueue(
         from traitctl.commands.config import _match_model
 
         model = _match_model(state, state.config(), model, known_only=True)
-    if dry_run:
-        _would_enqueue(state, trait, op, model, tenant, values, eta, priority)
-        return
     service = _service(state)
+    if dry_run:
+        _would_enqueue(state, service, trait, op, model, tenant, values, eta, priority)
+        return
+    before = _last_event(state)
     job = service.enqueue(spec, trait=trait, model=model, tenant=tenant,
                           data=values, eta=eta, priority=priority, now=now, record=True)
     _warn_undelivered(state, service)
     if state.out.json_mode:
-        state.out.json(job_document(job))
+        _changed(state, job, service, before)
         return
     state.out.line(str(job.id))
     when = f" at {_when(eta)} UTC" if eta else ""
     state.out.success(f"Queued {trait + ' ' if trait else ''}{op} as job {job.id} on queue {job.queue}{when}.")
 
 
-def _would_enqueue(state: App, trait: Optional[str], op: str, model: Optional[str], tenant: Optional[str],
-                   values: dict, eta: Any, priority: Optional[int]) -> None:
+def _would_enqueue(state: App, service: Any, trait, op: str, model, tenant, values: dict, eta, priority) -> None:
     """``enqueue --dry-run``: the job that would be queued, checked as a real one; nothing recorded."""
     if state.out.json_mode:
-        state.out.json({"dry_run": True, "trait": trait, "operation": op, "model": model, "tenant": tenant,
-                        "data": values, "eta": eta, "priority": priority})
+        state.out.json({"dry_run": True, "events": [], "trait": trait, "operation": op, "model": model,
+                        "tenant": tenant, "data": values, "eta": eta, "priority": priority,
+                        "queue": service.default_queue})
         return
     when = f" at {_when(eta)} UTC" if eta else ""
-    state.out.success(f"Would queue {trait + ' ' if trait else ''}{op}{when} (--dry-run: nothing queued).")
+    state.out.line(f"Would queue {trait + ' ' if trait else ''}{op}{when} (dry run: nothing queued).")
 
 
 @app.command("list")
@@ -200,33 +229,48 @@ def show(job_id: IdArg, json: JsonOpt = False) -> None:
 
 
 @app.command()
-def retry(job_id: IdArg, json: JsonOpt = False) -> None:
+def retry(job_id: IdArg, dry_run: DryRunSummaryOpt = False, json: JsonOpt = False) -> None:
     """Queue a finished (failed, cancelled or succeeded) job again, from its first attempt."""
+    from traitctl.engine.jobs import QUEUED
+
     state = app_for(json)
+    if dry_run:
+        _would(state, job_id, QUEUED, "would be queued again from its first attempt")
+        return
     service = _service(state)
+    before = _last_event(state)
     job = service.retry(job_id)
     _warn_undelivered(state, service)
     if state.out.json_mode:
-        state.out.json(job_document(job))
+        _changed(state, job, service, before)
         return
     state.out.success(f"Job {job.id} queued again on {job.queue}.")
 
 
 @app.command()
-def cancel(job_id: IdArg, json: JsonOpt = False) -> None:
+def cancel(job_id: IdArg, dry_run: DryRunSummaryOpt = False, json: JsonOpt = False) -> None:
     """Cancel a queued job, or stop a running one (its command's process group is killed)."""
+    from traitctl.engine.jobs import CANCELLED
+
     state = app_for(json)
-    job = _service(state).cancel(job_id)
+    if dry_run:
+        _would(state, job_id, CANCELLED, "would be cancelled")
+        return
+    service = _service(state)
+    before = _last_event(state)
+    job = service.cancel(job_id)
     if state.out.json_mode:
-        state.out.json(job_document(job))
+        _changed(state, job, service, before)
         return
     state.out.success(f"Job {job.id} cancelled.")
 
 
 @app.command()
 def purge(older_than: Annotated[str, typer.Option("--older-than", help="Finished before this long ago: 7d, 12h.")],
-          trait: OptTraitOpt = None, json: JsonOpt = False) -> None:
-    """Delete records of jobs that finished (succeeded, failed, cancelled) before --older-than.
+          trait: OptTraitOpt = None, dry_run: DryRunSummaryOpt = False, yes: YesOpt = False,
+          json: JsonOpt = False) -> None:
+    """Delete records of jobs that finished (succeeded, failed, cancelled) before --older-than (asks
+    first; --yes off a terminal).
 
     The purge is recorded in the history (one `job.purged` event with the count)."""
     from traitctl.engine.jobs import parse_duration
@@ -234,12 +278,20 @@ def purge(older_than: Annotated[str, typer.Option("--older-than", help="Finished
 
     state = app_for(json)
     before = utcnow() - parse_duration(older_than, "--older-than")
-    count = _service(state).purge(before, trait=trait)
+    service = _service(state)
+    last = _last_event(state)
+    if not dry_run:
+        confirm(f"Delete the records of jobs{f' of trait {trait}' if trait else ''} finished before "
+                f"{_when(before)} UTC?", yes)
+    count = service.purge(before, trait=trait, dry_run=dry_run)
+    events = [e.id for e in state.store().events.list(kind="job.purged", limit=5) if e.id > last]
     if state.out.json_mode:
-        state.out.json({"deleted": count, "before": before})
+        state.out.json({"dry_run": dry_run, "events": sorted(events), "deleted": 0 if dry_run else count,
+                        "would_delete": count if dry_run else None, "before": before})
         return
     state.out.line(str(count))
-    state.out.success(f"Deleted {count} job record(s) finished before {_when(before)} UTC.")
+    state.out.success(f"{'Would delete' if dry_run else 'Deleted'} {count} job record(s) finished before "
+                      f"{_when(before)} UTC" + (" (dry run: nothing deleted)." if dry_run else "."))
 
 
 @app.command()

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from traitctl.commands.common import (CONTEXT_SETTINGS, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt, YesOpt, app_for,
-                                      examples, format_option, limit_option)
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunSummaryOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt,
+                                      YesOpt, app_for, examples, format_option, limit_option)
 from traitctl.context import App
 from traitctl.engine.errors import InputError
 
@@ -51,6 +51,12 @@ def _iso(ts: float | None) -> str | None:
     from traitctl.metrics_service import iso
 
     return iso(ts)
+
+
+def _when(ts: float | None) -> str:
+    from traitctl.output import human_time
+
+    return human_time(ts)
 
 
 def _number(value: float | None) -> str:
@@ -154,18 +160,27 @@ def record(
     kind: Annotated[str, typer.Option("--kind", "-k", help="counter, gauge or timing.")] = "counter",
     label: LabelOpt = None,
     at: Annotated[Optional[str], typer.Option("--at", help="When (ISO 8601, epoch seconds, -5m); default now.")] = None,
+    dry_run: DryRunSummaryOpt = False,
     json: JsonOpt = False,
 ) -> None:
-    """Record one point."""
+    """Record one point (metrics are not history: no event is recorded)."""
     from traitctl.engine import telemetry_formats as tf
 
     app_ = app_for(json)
     now = _now()
     point = tf.make_point(name, value, kind, _labels(label), now if at is None else tf.parse_time(at, now))
-    app_.store().metrics.write([point])
+    repo = app_.store().metrics
+    known = repo.known_kinds().get(point.name)
+    if known is not None and known != point.kind:  # what write() refuses, said before a dry run succeeds
+        raise InputError(f"Metric {point.name} is a {known}; it cannot take {point.kind} points.")
+    if not dry_run:
+        repo.write([point])
     if app_.out.json_mode:
         app_.out.json({"name": point.name, "kind": point.kind, "value": point.value, "ts": _iso(point.ts),
-                       "labels": point.labels})
+                       "labels": point.labels, "dry_run": dry_run, "events": []})
+    elif dry_run:
+        app_.out.line(f"Would record {point.name} = {_number(point.value)} ({point.kind}) at {_when(point.ts)} UTC "
+                      "(dry run: nothing written).")
     else:
         app_.out.success(f"Recorded {point.name} = {_number(point.value)} ({point.kind}).")
 
@@ -175,6 +190,7 @@ def ingest(
     source: Annotated[str, typer.Argument(help="File to read, or - for standard input.")],
     fmt: Annotated[str, format_option("jsonl", "prometheus", "statsd", "laravel-log")] = "jsonl",
     strict: Annotated[bool, typer.Option("--strict", help="Any bad line: store nothing, exit 2.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Parse and count the points; store nothing.")] = False,
     json: JsonOpt = False,
 ) -> None:
     """Store the points of a file (bad lines are counted, reported and skipped)."""
@@ -185,14 +201,20 @@ def ingest(
     _check_format(fmt, FORMATS)
     repo = app_.store().metrics
     with _open_source(source) as stream, _progress(app_, source) as bar:
-        report = telemetry.ingest(repo, _counted(stream, bar) if bar else stream, fmt, now=_now(), strict=strict)
+        report = telemetry.ingest(repo, _counted(stream, bar) if bar else stream, fmt, now=_now(), strict=strict,
+                                  dry_run=dry_run)
     if app_.out.json_mode:
-        app_.out.json({"stored": report.stored, "skipped": report.skipped, "bad": report.bad,
-                       "bad_lines": [{"line": n, "reason": r} for n, r in report.examples]})
+        app_.out.json({"dry_run": dry_run, "events": [], "stored": 0 if dry_run else report.stored,
+                       "would_store": report.stored if dry_run else None, "skipped": report.skipped,
+                       "bad": report.bad, "bad_lines": [{"line": n, "reason": r} for n, r in report.examples]})
+    elif dry_run:
+        app_.out.line(f"Would store {report.stored} point(s) from {source}; {report.skipped} line(s) without a "
+                      "metric (dry run: nothing stored).")
     else:
         app_.out.success(f"Stored {report.stored} point(s) from {source}; {report.skipped} line(s) without a metric.")
     if report.bad:
-        app_.out.warn(f"{source}: {report.bad_summary()}; the good lines were stored.")
+        app_.out.warn(f"{source}: {report.bad_summary()}; the good lines "
+                      + ("would be stored." if dry_run else "were stored."))
 
 
 def _progress(app_: App, source: str):
@@ -274,7 +296,7 @@ def _show_table(app_: App, name: str, kind: str, columns: dict, times: list, lim
     if not columns:
         app_.out.success(f"No points of {name} in that window.")
         return
-    rows = [[_iso(t)] + [_number(v.get(t)) for v in columns.values()] for t in times]
+    rows = [[_when(t)] + [_number(v.get(t)) for v in columns.values()] for t in times]
     shown, caption = _cap(rows[::-1], limit, "intervals")
     app_.out.table(["Interval start (UTC)", *columns], shown[::-1], title=f"{name} ({kind})", caption=caption)
     if sys.stdout.isatty() and not app_.out.quiet:
@@ -330,7 +352,7 @@ def _trend_table(app_: App, name: str, period: str, interval: str, doc: dict) ->
     rows += [["slope (per second)", f"{trend['slope']:.6g}"], ["intercept", _number(trend["intercept"])],
              ["direction", trend["direction"]], ["confidence (R²)", f"{trend['confidence']:.3f}"],
              ["forecast next interval", _number(forecast["next_value"])],
-             ["forecast at (UTC)", _iso(forecast["next_timestamp"])]]
+             ["forecast at (UTC)", _when(forecast["next_timestamp"])]]
     app_.out.table(["", name], rows, title=f"Trend of {name}: last {period} by {interval}",
                    caption="direction: stable unless the line moves more than 5% of the mean over the period")
 
@@ -460,27 +482,35 @@ def export(
 @app.command()
 def reset(
     trait: OptTraitOpt = None,
+    dry_run: DryRunSummaryOpt = False,
     yes: YesOpt = False,
     json: JsonOpt = False,
 ) -> None:
-    """Delete recorded metrics (all, or one trait's); recorded in history."""
-    from traitctl.commands.common import command_line
+    """Delete recorded metrics (all, or one trait's); recorded in history (asks first, --yes off a terminal)."""
+    from traitctl.commands.common import command_line, event_ref
 
     app_ = app_for(json)
     store = app_.store()
     series = store.metrics.series(trait=trait)
-    if not series:
-        app_.out.success("No metrics to reset." if trait is None else f"No metrics recorded for trait {trait}.")
-        return
     what = f"{len(series)} series" + (f" of trait {trait}" if trait else "")
+    if dry_run or not series:
+        points = sum(s.count for s in store.metrics.summaries(series, None, None)) if series else 0
+        if app_.out.json_mode:
+            app_.out.json({"dry_run": dry_run, "events": [], "series": len(series), "points": points})
+        elif not series:
+            app_.out.success("No metrics to reset." if trait is None else f"No metrics recorded for trait {trait}.")
+        else:
+            app_.out.line(f"Would delete {what} ({points} points; dry run: nothing deleted).")
+        return
     _confirm(f"Delete {what} and all their points?", yes)
     deleted = store.metrics.delete(series)
     event = store.events.record(kind="metrics.reset", actor=app_.settings.actor, command=command_line(),
                                 trait=trait, data={"series": len(series), "points": deleted})
     if app_.out.json_mode:
-        app_.out.json({"series": len(series), "points": deleted, "event": event.id})
+        app_.out.json({"dry_run": False, "events": [event.id], "series": len(series), "points": deleted,
+                       "event": event.id})
     else:
-        app_.out.success(f"Deleted {what} ({deleted} points); history event #{event.id}.")
+        app_.out.success(f"Deleted {what} ({deleted} points){event_ref([event])}.")
 
 
 def _confirm(question: str, yes: bool) -> None:

@@ -126,29 +126,37 @@ def _table(state, plan) -> None:
 
 
 def _apply(state, plan, dry_run: bool) -> None:
-    """Write each phase-4 flag's schedule through the flags code (as ``flags schedule`` does)."""
+    """Write every phase-4 flag's schedule through the flags code (as ``flags schedule`` does), in
+    one locked edit recorded as one history event (one rollback undoes the whole apply)."""
     from traitctl import flags_service
-    from traitctl.commands.common import command_line, show_diff
+    from traitctl.commands.common import command_line, event_ref, show_diff, write_document
     from traitctl.engine import plan as engine
     from traitctl.engine import rollout
     from traitctl.store.toml_file import ABSENT
 
     existing = flags_service.section(state.main_doc())
     now = flags_service.utcnow()
-    for name, steps in engine.schedules(plan).items():
+    values: dict = {}
+    steps_of = engine.schedules(plan)
+    for name, steps in steps_of.items():
         parsed = rollout.parse_schedule(steps)
         rollout.check_future(parsed, now)
-        values = {("schedule",): [str(s) for s in parsed], ("paused",): ABSENT}
+        values[name] = {("schedule",): [str(s) for s in parsed], ("paused",): ABSENT}
         if name not in existing:
-            values.update({("enabled",): False, ("percentage",): 0, ("created",): now.date(),
-                           ("description",): "Migration phase 4 (traitctl migrate-plan)"})
-        edit = flags_service.write(state.config_path, name, values, lock_timeout=state.settings.lock_timeout,
-                                   dry_run=dry_run, must_exist=False)
-        if dry_run:
-            show_diff(state, edit)
-            continue
+            values[name].update({("enabled",): False, ("percentage",): 0, ("created",): now.date(),
+                                 ("description",): "Migration phase 4 (traitctl migrate-plan)"})
+    edit = flags_service.write_many(state.config_path, values, lock_timeout=state.settings.lock_timeout,
+                                    dry_run=dry_run, must_exist=False)
+    events: list = []
+    if not dry_run:
         state.reset_config()
         events = flags_service.record(state.store(), "flag.schedule", edit, actor=state.settings.actor,
-                                      command=command_line(), flag=name, data={"source": "migrate-plan"})
-        state.out.success(f"Schedule of {name} set: {' '.join(steps)}"
-                          + (f" (event {events[0].id})" if events else " (no change)"))
+                                      command=command_line(), data={"source": "migrate-plan"})
+    if state.out.json_mode:
+        state.out.json(write_document(edit, events, dry_run, schedules=steps_of))
+    elif dry_run:
+        show_diff(state, edit)
+    else:
+        for name, steps in steps_of.items():
+            state.out.success(f"Schedule of {name} set: {' '.join(steps)}")
+        state.out.success(("Schedules written" if edit.changed else "No change") + event_ref(events) + ".")

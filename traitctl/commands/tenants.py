@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from traitctl import completion
-from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, app_for, command_line, examples,
-                                      record_edit, show_diff)
+from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, YesOpt, app_for, command_line, confirm,
+                                      event_ref, examples, record_edit, show_diff, write_document)
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound
 
@@ -77,8 +77,9 @@ def _refuse_existing(data: dict, tenant: str) -> None:
 
 @app.command()
 def remove(tenant: TenantArg, force: bool = typer.Option(False, "--force", help="Remove even when it has overrides."),
-           dry_run: DryRunOpt = False, json: JsonOpt = False) -> None:
-    """Remove TENANT and its overrides (refused while it has overrides, unless --force).
+           dry_run: DryRunOpt = False, yes: YesOpt = False, json: JsonOpt = False) -> None:
+    """Remove TENANT and its overrides (refused while it has overrides, unless --force; asks first,
+    --yes off a terminal).
 
     The removed table is kept in history: `traitctl rollback EVENT` restores it.
     """
@@ -94,6 +95,9 @@ def remove(tenant: TenantArg, force: bool = typer.Option(False, "--force", help=
     if overrides and not force:
         raise InputError(f"Tenant '{tenant}' has {overrides} overrides in {source.file}; pass --force to remove it "
                          "with them (history keeps a copy for rollback).", exit_code=1)
+    if not dry_run:
+        confirm(f"Remove tenant {tenant}" + (f" and its {overrides} overrides" if overrides else "")
+                + (f" ({source.file} is deleted)?" if not source.prefix else "?"), yes)
     if source.prefix:
         edit = toml_file.edit(toml_file.Path(source.file), [toml_file.Change(source.prefix, toml_file.ABSENT)],
                               dry_run=dry_run, lock_timeout=app_.settings.lock_timeout)
@@ -112,26 +116,32 @@ def _remove_file(app_, path, tenant: str, dry_run: bool) -> None:
         if not dry_run:
             os.unlink(path)
     edit = toml_file.Edit(path, text, "", [])
-    if dry_run:
-        show_diff(app_, edit)
-        return
-    event = app_.store().events.record(kind="tenant.remove", actor=app_.settings.actor, command=command_line(),
-                                       file=str(path), path=(), tenant=tenant,
-                                       data={"file_deleted": True, "text": text})
-    _report(app_, [event], f"Removed tenant {tenant} ({path} deleted)")
+    events = [] if dry_run else [app_.store().events.record(
+        kind="tenant.remove", actor=app_.settings.actor, command=command_line(), file=str(path), path=(),
+        tenant=tenant, data={"file_deleted": True, "text": text})]
+    _report(app_, edit, events, dry_run, tenant, None, f"Removed tenant {tenant} ({path} deleted)")
 
 
 def _done(app_, edit, kind: str, tenant: str, dry_run: bool, data: dict) -> None:
-    if dry_run:
-        show_diff(app_, edit)
-        return
-    events = record_edit(app_, kind, edit, tenant=tenant, data=data)
+    events = [] if dry_run else record_edit(app_, kind, edit, tenant=tenant, data=data)
     verb = "Added" if kind == "tenant.add" else "Removed"
-    _report(app_, events, f"{verb} tenant {tenant} in {edit.file}")
+    after = {"id": tenant, "name": _name_in(edit, tenant), "file": str(edit.file)} if kind == "tenant.add" else None
+    _report(app_, edit, events, dry_run, tenant, after, f"{verb} tenant {tenant} in {edit.file}")
 
 
-def _report(app_, events, message: str) -> None:
+def _name_in(edit, tenant: str):
+    from traitctl.store.toml_file import parse
+
+    doc = parse(edit.after, edit.file)
+    return doc.get("name") if "tenants" not in doc else doc["tenants"].get(tenant, {}).get("name")
+
+
+def _report(app_, edit, events, dry_run: bool, tenant: str, after, message: str) -> None:
+    """The answer of a tenant write: the diff when dry, the tenant and event ids with --json, else a sentence."""
     if app_.out.json_mode:
-        app_.out.json({"events": [e.id for e in events], "message": message})
+        app_.out.json(write_document(edit, events, dry_run, tenant=after, removed=None if after else tenant,
+                                     message=message))
+    elif dry_run:
+        show_diff(app_, edit)
     else:
-        app_.out.success(message + (f" (event #{events[0].id})." if events else "."))
+        app_.out.success(message + event_ref(events) + ".")

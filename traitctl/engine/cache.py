@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from traitctl.engine.errors import literal
+
 #: Laravel's default ``cache.prefix`` (``Str::slug(env('APP_NAME', 'laravel'), '_').'_cache_'``).
 DEFAULT_PREFIX = "laravel_cache_"
 NAMESPACE = "traitctl"
@@ -107,7 +109,7 @@ def ttl(value: Any) -> int | None:
 def ttl_problem(value: Any) -> str | None:
     """Why a configured ``cache_ttl`` is not usable (``None`` when it is)."""
     if ttl(value) is None:
-        return f"must be a whole number of seconds of at least 1, not {value!r}"
+        return f"must be a whole number of seconds of at least 1, not {literal(value)}"
     return None
 
 

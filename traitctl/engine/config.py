@@ -17,7 +17,7 @@ from typing import Any
 from traitctl.engine import envvars
 from traitctl.engine.cache import TTL_KEY as CACHE_TTL_KEY
 from traitctl.engine.cache import ttl_problem
-from traitctl.engine.errors import InputError, NotFound, ValidationError
+from traitctl.engine.errors import InputError, NotFound, ValidationError, literal
 
 #: ``env = { key = "VARIABLE" }`` in a settings or flag table: the environment variable behind a key.
 ENV_KEY = envvars.ENV_KEY
@@ -297,17 +297,17 @@ def check_value(path: tuple[str, ...], value: Any, rule: Mapping[str, Any] | Non
     where = " -> ".join(path)
     kind = rule.get("type")
     if kind and not _is_type(value, kind):
-        return f"{where}: expected {kind}, got {_type_name(value)} {value!r}"
+        return f"{where}: expected {kind}, got {_type_name(value)} {literal(value)}"
     if "min" in rule and _is_number(value) and value < rule["min"]:
-        return f"{where}: {value!r} is below the minimum {rule['min']!r}"
+        return f"{where}: {literal(value)} is below the minimum {literal(rule['min'])}"
     if "max" in rule and _is_number(value) and value > rule["max"]:
-        return f"{where}: {value!r} is above the maximum {rule['max']!r}"
+        return f"{where}: {literal(value)} is above the maximum {literal(rule['max'])}"
     allowed = rule.get("allowed")
     if isinstance(allowed, list) and allowed:
         items = value if kind == "array" and isinstance(value, list) else [value]
         bad = [v for v in items if v not in allowed]
         if bad:
-            return f"{where}: {bad[0]!r} is not one of {', '.join(repr(a) for a in allowed)}"
+            return f"{where}: {literal(bad[0])} is not one of {', '.join(literal(a) for a in allowed)}"
     return None
 
 
@@ -344,7 +344,7 @@ def check_rule(path: tuple[str, ...], rule: Any) -> list[str]:
         return [f"{where}: a schema entry must be a table such as {{ type = \"integer\", default = 1 }}"]
     problems = []
     if rule.get("type") not in SCHEMA_TYPES:
-        problems.append(f"{where} -> type: {rule.get('type')!r} is not one of {', '.join(SCHEMA_TYPES)}")
+        problems.append(f"{where} -> type: {literal(rule.get('type'))} is not one of {', '.join(SCHEMA_TYPES)}")
     for unknown in sorted(set(rule) - SCHEMA_FIELDS):
         problems.append(f"{where}: unknown schema field '{unknown}'")
     if "default" in rule and not problems:
@@ -489,22 +489,8 @@ def table_path(trait: str, model: str | None, tenant: TenantSource | None) -> tu
 
 
 def format_value(value: Any) -> str:
-    """A value as a TOML literal, for display (strings quoted, tables inline)."""
-    import datetime as dt
-    import json
-
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        inner = ", ".join(f"{k} = {format_value(v)}" for k, v in value.items())
-        return "{ " + inner + " }" if inner else "{}"
-    return repr(value) if isinstance(value, float) else str(value)
+    """A value as a TOML literal, for display (strings quoted, tables inline): :func:`~traitctl.engine.errors.literal`."""
+    return literal(value)
 
 
 def plain_value(value: Any) -> str:

@@ -6,6 +6,29 @@ import difflib
 from collections.abc import Iterable
 
 
+def literal(value: object) -> str:
+    """How messages show a value: as TOML writes it (``true``, ``"text"``, ``[1, 2]``,
+    ``{ a = 1 }``, ``2026-12-01``), never as a Python repr (``True``, ``'text'``, ``datetime.date(…)``)."""
+    import datetime as dt
+    import json
+    from collections.abc import Mapping
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{k} = {literal(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    if value is None:
+        return "nothing"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 class TraitctlError(Exception):
     """Base of every error traitctl reports to a user.
 

@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from traitctl.engine.errors import literal
 from traitctl.engine.flags import FLAG_KEYS, FLAGD_ALGORITHMS, TENANT_KEYS, Flag, for_tenant, parse_flag
 
 FLAGD_SCHEMA = "https://flagd.dev/schema/v0/flags.json"
@@ -74,7 +75,7 @@ def _env_warnings(name: str, entry: Mapping[str, Any]) -> list[str]:
         for key, variable in sorted(((table or {}).get("env") or {}).items()):
             found.append(f"flags.{name}{where}.{key} comes from the environment variable {variable} in the "
                          f"application; flagd has no environment lookup, so the export holds the default "
-                         f"{table.get(key)!r}.")
+                         f"{literal(table.get(key))}.")
     return found
 
 
@@ -157,9 +158,9 @@ def _override(name: str, user: str, override: Any) -> tuple[bool, float | int | 
         try:
             expires = dt.datetime.fromisoformat(expires)
         except ValueError:
-            raise ValidationError(f"{where}.expires = {expires!r} is not an ISO 8601 time.") from None
+            raise ValidationError(f"{where}.expires = {literal(expires)} is not an ISO 8601 time.") from None
     if not isinstance(expires, dt.datetime):
-        raise ValidationError(f"{where}.expires = {expires!r} is not a time.")
+        raise ValidationError(f"{where}.expires = {literal(expires)} is not a time.")
     if expires.tzinfo is None:
         expires = expires.replace(tzinfo=dt.timezone.utc)
     # $flagd.timestamp is whole Unix seconds: "timestamp < expiry" is exact for whole-second expiries
@@ -177,7 +178,7 @@ def _rule(flag: Flag, warnings: list[str], tenant: str | None) -> Any:
     if share >= 100:
         return "on"
     if flag.bucketing not in FLAGD_ALGORITHMS:
-        warnings.append(f"{where} = {flag.bucketing!r}, which flagd cannot compute: exported as a "
+        warnings.append(f"{where} = {literal(flag.bucketing)}, which flagd cannot compute: exported as a "
                         f"flagd split with the same share ({share}%), but other subjects are on; use bucketing "
                         "flagd, flagd-v1 or flagd-v3 (the generation your flagd runtime has) for equal answers.")
     key = "targetingKey" if flag.stickiness == "user" else flag.stickiness

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from traitctl.engine.cache import DEFAULT_PREFIX as DEFAULT_CACHE_PREFIX
+from traitctl.engine.errors import literal
 
 #: the version of the ``'@traitctl'`` layout; readers refuse other versions.
 FORMAT = 1
@@ -334,7 +335,7 @@ def _epoch(value: Any, where: str, losses: list[str]) -> float | int | None:
     try:
         moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     except ValueError:
-        losses.append(f"{where}.expires: {value!r} is not an ISO 8601 time; exported as never expiring.")
+        losses.append(f"{where}.expires: {literal(value)} is not an ISO 8601 time; exported as never expiring.")
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)

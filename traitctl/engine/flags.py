@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from traitctl.engine.errors import ValidationError
+from traitctl.engine.errors import ValidationError, literal
 
 ALGORITHMS = ("crc32", "crc32-seed", "unleash", "flagd", "flagd-v1", "flagd-v3")
 #: flagd's ``fractional`` generations, oldest first (``flagd`` is v2).
@@ -266,17 +266,17 @@ def _setting_problems(where: str, table: Mapping[str, Any]) -> list[str]:
     found = []
     for key in ("enabled", "temporary", "paused"):
         if key in table and not isinstance(table[key], bool):
-            found.append(f"{where}.{key} = {table[key]!r} must be true or false.")
+            found.append(f"{where}.{key} = {literal(table[key])} must be true or false.")
     if "percentage" in table:
         message = percentage_problem(table["percentage"])
         if message:
-            found.append(f"{where}.percentage = {table['percentage']!r} {message}")
+            found.append(f"{where}.percentage = {literal(table['percentage'])} {message}")
     algorithm = table.get("bucketing", "crc32")
     if algorithm not in ALGORITHMS:
-        found.append(f"{where}.bucketing = {algorithm!r} is not an algorithm (use {', '.join(ALGORITHMS)}).")
+        found.append(f"{where}.bucketing = {literal(algorithm)} is not an algorithm (use {', '.join(ALGORITHMS)}).")
     for key in ("stickiness", "group", "description", "owner"):
         if key in table and not (isinstance(table[key], str) and (table[key] or key in ("description", "owner"))):
-            found.append(f"{where}.{key} = {table[key]!r} must be a non-empty string.")
+            found.append(f"{where}.{key} = {literal(table[key])} must be a non-empty string.")
     return found
 
 
@@ -355,7 +355,7 @@ def _tenant_detail(flag: Flag, tenant: str | None) -> str:
     override = flag.tenants.get(tenant)
     if not override:
         return f"tenant {tenant} has no flag settings: global settings"
-    return f"tenant {tenant} replaces " + ", ".join(f"{k} = {v!r}" for k, v in sorted(override.items()))
+    return f"tenant {tenant} replaces " + ", ".join(f"{k} = {literal(v)}" for k, v in sorted(override.items()))
 
 
 def _percentage_step(flag: Flag, context: Context, steps: list[Step]) -> Evaluation:

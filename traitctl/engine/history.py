@@ -85,10 +85,11 @@ def _may_match_job(pattern: str) -> bool:
 
 
 def event_paths(event: Event) -> list[tuple[str, ...]]:
-    """Every key path an event changed: its ``path``, and those listed in ``data["paths"]`` (an
-    event that changed several keys), without repeats."""
+    """Every key path an event changed: its ``path``, and the paths of ``data["changes"]`` (an
+    event of one command that changed several keys), without repeats."""
     out = [event.path] if event.path else []
-    for extra in event.data.get("paths") or ():
+    for change in event.data.get("changes") or ():
+        extra = change.get("path") if isinstance(change, dict) else None
         if isinstance(extra, (list, tuple)) and all(isinstance(p, str) for p in extra) and tuple(extra) not in out:
             out.append(tuple(extra))
     return out

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from traitctl.engine.errors import InputError, NotFound
+from traitctl.engine.errors import InputError, NotFound, literal
 from traitctl.engine.timeparse import duration_seconds
 
 # -- states -------------------------------------------------------------------------------------
@@ -266,13 +266,13 @@ def _number(where: str, table: Mapping, key: str, default: float, low: float, hi
     if isinstance(value, str) and key in ("timeout", "retry_delay"):
         value = parse_duration(value, f"{where} -> {key}").total_seconds()
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise InputError(f"{where} -> {key}: {value!r} must be a number from {low:g} to {high:g}.")
+        raise InputError(f"{where} -> {key}: {literal(value)} must be a number from {low:g} to {high:g}.")
     return value
 
 
 def _whole(where: str, table: Mapping, key: str, value: float) -> int:
     if value != int(value):
-        raise InputError(f"{where} -> {key}: {table.get(key)!r} must be a whole number.")
+        raise InputError(f"{where} -> {key}: {literal(table.get(key))} must be a whole number.")
     return int(value)
 
 
@@ -482,7 +482,7 @@ def parse_subscriber(index: int, table: Any) -> Subscriber:
         raise InputError(f"{where}: a subscriber needs command = [\"prog\", \"arg\"].")
     name = table.get("name", f"subscriber-{index}")
     if not isinstance(name, str):
-        raise InputError(f"{where} -> name: must be a string, not {name!r}.")
+        raise InputError(f"{where} -> name: must be a string, not {literal(name)}.")
     check_name("subscriber", name)
     return Subscriber(name=name, on=tuple(on), command=spec.command,
                       timeout=spec.timeout if spec.timeout is not None else 30.0,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from traitctl.engine import timeparse
-from traitctl.engine.errors import InputError, ValidationError
+from traitctl.engine.errors import InputError, ValidationError, literal
 from traitctl.engine.flags import Flag, percentage_problem
 
 AGGREGATES = ("sum", "count", "avg", "min", "max")
@@ -207,7 +207,7 @@ def parse_guard(name: str, table: Mapping[str, Any] | None) -> Guard | None:
     where = f"flags.{name}.guard"
     action = table.get("action", "hold")
     if action not in ACTIONS:
-        raise ValidationError(f"{where}.action = {action!r} must be one of {', '.join(ACTIONS)}.")
+        raise ValidationError(f"{where}.action = {literal(action)} must be one of {', '.join(ACTIONS)}.")
     raw = table.get("conditions", [table])
     if not isinstance(raw, list) or not raw:
         raise ValidationError(f"{where}.conditions must be a non-empty list of tables.")
@@ -221,10 +221,10 @@ def _condition(where: str, table: Any) -> Condition:
     if not isinstance(metric, str) or not metric:
         raise ValidationError(f"{where}.metric must name a metric.")
     if isinstance(above, bool) or not isinstance(above, (int, float)):
-        raise ValidationError(f"{where}.above = {above!r} must be a number.")
+        raise ValidationError(f"{where}.above = {literal(above)} must be a number.")
     agg = table.get("agg", "sum")
     if agg not in AGGREGATES:
-        raise ValidationError(f"{where}.agg = {agg!r} must be one of {', '.join(AGGREGATES)}.")
+        raise ValidationError(f"{where}.agg = {literal(agg)} must be one of {', '.join(AGGREGATES)}.")
     try:
         window = parse_duration(table.get("window", "15m"))
     except InputError as exc:

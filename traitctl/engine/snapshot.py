@@ -22,7 +22,7 @@ from typing import Any
 from traitctl.engine import envvars
 from traitctl.engine.cache import prefix_of as cache_prefix_of
 from traitctl.engine.config import RESERVED_TRAIT_KEYS, ConfigData, TenantSource, schema_of
-from traitctl.engine.errors import InputError
+from traitctl.engine.errors import InputError, literal
 
 SCHEMA = "traitctl.snapshot/1"
 #: keys of a flag's (or a flag tenant's) table the snapshot carries.
@@ -156,7 +156,7 @@ def check(doc: Any, path: str = "<snapshot>") -> Mapping[str, Any]:
     """
     if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, Mapping) else type(doc).__name__
-        raise InputError(f"{path}: not a {SCHEMA} document (schema {found!r}).")
+        raise InputError(f"{path}: not a {SCHEMA} document (schema {literal(found)}).")
     return doc
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from traitctl.engine.config import ENV_KEY, ConfigData, Problem, TenantSource
 from traitctl.engine.config import validate as validate_traits
-from traitctl.engine.errors import InputError, suggest
+from traitctl.engine.errors import InputError, literal, suggest
 
 #: Top-level tables of ``traits.toml``, with the document that describes each.
 SECTIONS: Mapping[str, str] = {
@@ -145,7 +145,7 @@ def string_list(value: Any, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InputError(f"{where} must be a list of strings, not {value!r}.")
+        raise InputError(f"{where} must be a list of strings, not {literal(value)}.")
     return tuple(value)
 
 
@@ -159,7 +159,7 @@ def lock_timeout(raw: Any, where: str = "[traitctl] lock_timeout") -> float:
     except (TypeError, ValueError, OverflowError):
         value = math.nan
     if not math.isfinite(value) or not 0 <= value <= MAX_LOCK_TIMEOUT:
-        raise InputError(f"{where} must be a finite number of seconds from 0 to {MAX_LOCK_TIMEOUT:g}, not {raw!r}.")
+        raise InputError(f"{where} must be a finite number of seconds from 0 to {MAX_LOCK_TIMEOUT:g}, not {literal(raw)}.")
     return value
 
 
@@ -178,21 +178,21 @@ def export_problems(section: Mapping[str, Any]) -> Found:
     formats = section.get("formats", [])
     if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
         found.append((("export", "formats"), f"export -> formats: must be a list such as [\"laravel\", \"json\"], "
-                                             f"not {formats!r}"))
+                                             f"not {literal(formats)}"))
     else:
         for fmt in formats:
             if fmt not in EXPORT_FORMATS:
-                found.append((("export", "formats"), f"export -> formats: {fmt!r} is not a format "
+                found.append((("export", "formats"), f"export -> formats: {literal(fmt)} is not a format "
                                                      f"(use {', '.join(EXPORT_FORMATS)}).{suggest(fmt, EXPORT_FORMATS)}"))
         if len(set(formats)) != len(formats):
             found.append((("export", "formats"), "export -> formats: a format is listed twice"))
     for key in EXPORT_FORMATS:
         if key in section and not (isinstance(section[key], str) and section[key].strip()):
             found.append((("export", key), f"export -> {key}: must be a non-empty path (relative to this file), "
-                                           f"not {section[key]!r}"))
+                                           f"not {literal(section[key])}"))
     if "allow_lossy" in section and not isinstance(section["allow_lossy"], bool):
         found.append((("export", "allow_lossy"), f"export -> allow_lossy: must be true or false, "
-                                                 f"not {section['allow_lossy']!r}"))
+                                                 f"not {literal(section['allow_lossy'])}"))
     return found
 
 
@@ -209,7 +209,7 @@ def _traitctl(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
         value = section.get(key, "")
         if not isinstance(value, str):
             found.append((("traitctl", key), f"traitctl -> {key}: must be a URL string (\"\" = the embedded "
-                                             f"default), not {value!r}"))
+                                             f"default), not {literal(value)}"))
         elif value and not value.startswith(schemes):
             shown = value.split("://", 1)[0] + "://…" if "://" in value else "a URL without a scheme"
             found.append((("traitctl", key), f"traitctl -> {key}: {shown} is not a supported URL; use "
@@ -225,11 +225,11 @@ def _multi_tenancy(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
     found = _unknown_keys(section, MULTI_TENANCY_KEYS, ("multi_tenancy",))
     if "enabled" in section and not isinstance(section["enabled"], bool):
         found.append((("multi_tenancy", "enabled"), f"multi_tenancy -> enabled: must be true or false, "
-                                                    f"not {section['enabled']!r}"))
+                                                    f"not {literal(section['enabled'])}"))
     for key in ("column", "tenant_model"):
         if key in section and not (isinstance(section[key], str) and section[key]):
             found.append((("multi_tenancy", key), f"multi_tenancy -> {key}: must be a non-empty string, "
-                                                  f"not {section[key]!r}"))
+                                                  f"not {literal(section[key])}"))
     return found
 
 
@@ -419,9 +419,9 @@ def _inventory(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
             found.append((("inventory", key), message))
     env = section.get("python_env")
     if env is not None and not (isinstance(env, str) and env):
-        found.append((("inventory", "python_env"), f"inventory -> python_env: must be a folder name, not {env!r}"))
+        found.append((("inventory", "python_env"), f"inventory -> python_env: must be a folder name, not {literal(env)}"))
     if "vendor" in section and not isinstance(section["vendor"], bool):
-        found.append((("inventory", "vendor"), f"inventory -> vendor: must be true or false, not {section['vendor']!r}"))
+        found.append((("inventory", "vendor"), f"inventory -> vendor: must be true or false, not {literal(section['vendor'])}"))
     return found
 
 
@@ -436,7 +436,7 @@ def _cache(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
     """``[cache]`` (docs/cache.md): ``url`` a Redis URL, ``prefix`` a string without spaces or control
     characters (a Redis key prefix)."""
     found = _unknown_keys(section, CACHE_KEYS, ("cache",))
-    found += [(("cache", key), f"cache -> {key}: must be a string, not {section[key]!r}")
+    found += [(("cache", key), f"cache -> {key}: must be a string, not {literal(section[key])}")
               for key in CACHE_KEYS if key in section and not isinstance(section[key], str)]
     url = section.get("url")
     if isinstance(url, str) and not url.startswith(("redis://", "rediss://", "unix://")):
@@ -446,7 +446,7 @@ def _cache(cfg: ConfigData, section: Mapping[str, Any]) -> Found:
     prefix = section.get("prefix")
     if isinstance(prefix, str) and any(ord(c) <= 0x20 or ord(c) == 0x7f for c in prefix):
         found.append((("cache", "prefix"), f"cache -> prefix: must not contain spaces or control characters, "
-                                           f"not {prefix!r}"))
+                                           f"not {literal(prefix)}"))
     return found
 
 
@@ -513,7 +513,7 @@ def _tenant_meta(tenant: TenantSource) -> list[Problem]:
     for key in ("name", "description"):
         if key in doc and not isinstance(doc[key], str):
             found.append(Problem(tenant.file, tenant.prefix + (key,),
-                                 f"{' -> '.join(tenant.prefix + (key,)) or key}: must be a string, not {doc[key]!r}"))
+                                 f"{' -> '.join(tenant.prefix + (key,)) or key}: must be a string, not {literal(doc[key])}"))
     for key in sorted(k for k in doc if k not in TENANT_META_KEYS and not isinstance(doc[k], Mapping)):
         found.append(Problem(tenant.file, tenant.prefix + (key,),
                              f"{' -> '.join(tenant.prefix + (key,))}: unknown tenant key.{suggest(key, TENANT_META_KEYS)}"

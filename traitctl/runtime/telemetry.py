@@ -58,7 +58,7 @@ class IngestReport:
 
 
 def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: bool = False,
-           batch_size: int = 50_000) -> IngestReport:
+           batch_size: int = 50_000, dry_run: bool = False) -> IngestReport:
     """Parse ``lines`` of ``fmt`` and store the points, one transaction per batch.
 
     Bad lines are counted (the first few kept with their numbers) and skipped. With ``strict``
@@ -67,13 +67,15 @@ def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: boo
     :param repo: the store's ``metrics`` repository.
     :param now: time given to points without a timestamp (epoch seconds).
     :param batch_size: lines (``jsonl``) or points (other formats) per batch.
+    :param dry_run: parse and write in one transaction that is rolled back: ``stored`` says how
+        many points would be stored, and nothing is.
     :raises InputError: with ``strict`` when a line is bad (nothing is stored then).
     """
     parse = parser_for(fmt, now)
     report = IngestReport()
     kinds = repo.known_kinds()
     with _without_gc():
-        writer = repo.batch_writer(one_transaction=strict)
+        writer = repo.batch_writer(one_transaction=strict or dry_run, background=False if dry_run else None)
         try:
             if fmt == "jsonl":
                 _ingest_json(JsonRows(now, kinds), lines, report, writer, strict, batch_size)
@@ -82,7 +84,10 @@ def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: boo
         except BaseException:
             writer.close(commit=False)
             raise
-        report.stored = writer.close(commit=not (strict and report.bad))
+        would = writer.stored
+        report.stored = writer.close(commit=not (strict and report.bad) and not dry_run)
+        if dry_run and not (strict and report.bad):
+            report.stored = would
     if strict and report.bad:
         raise InputError(f"Nothing stored (--strict): {report.bad_summary()}.")
     return report

@@ -463,27 +463,34 @@ class ConfigLock:
 
 
 def edit(path: Path, changes: list[Change], *, lock_timeout: float = 10.0, dry_run: bool = False,
-         check: Callable[[dict], None] | None = None, create: bool = False) -> Edit:
+         check: Callable[[dict], None] | None = None, create: bool = False,
+         undo: list[dict] | None = None) -> Edit:
     """Apply ``changes`` to the TOML file at ``path`` safely.
 
     :param check: called with the file's data re-read under the lock, before anything is written;
         it raises to refuse the edit (validation against the current state).
     :param create: start from an empty file when ``path`` does not exist.
     :param dry_run: compute the new text and diff, write nothing.
+    :param undo: given by a rollback: the :func:`hunks` of the edit it undoes. When each still
+        finds its place and putting back its lines gives exactly the data ``changes`` make, that
+        text is written (the file comes back byte for byte); otherwise the changes are applied as usual.
     :raises LockTimeout: when another writer holds the lock past ``lock_timeout`` seconds.
     """
     with lock_for(path, lock_timeout):
-        return _edit_locked(path, changes, dry_run=dry_run, check=check, create=create)
+        return _edit_locked(path, changes, dry_run=dry_run, check=check, create=create, undo=undo)
 
 
 def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Callable[[dict], None] | None,
-                 create: bool) -> Edit:
+                 create: bool, undo: list[dict] | None = None) -> Edit:
     before = "" if create and not path.exists() else read_text(path)
     data = _parse_again(before, path, reuse=not dry_run)
     if check is not None:
         check(data)
     for change in changes:
         change.old = _get(data, change.path)
+    undone = _undo_text(before, undo, data, changes, path) if undo else None
+    if undone is not None:
+        return _finish(path, before, undone, changes, dry_run)
     after = before
     for change in changes:
         text, after = after, _apply_text(after, change)
@@ -500,6 +507,10 @@ def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Cal
         _prune_empty(data, changes, parsed)
         if parsed != data:  # pragma: no cover - tomlkit itself would be wrong
             raise ConfigFileError(f"{path}: the edit could not be written without changing other keys; nothing written.")
+    return _finish(path, before, after, changes, dry_run)
+
+
+def _finish(path: Path, before: str, after: str, changes: list[Change], dry_run: bool) -> Edit:
     result = Edit(path, before, after, changes)
     if not dry_run and result.changed:
         write_atomic(path, after)
@@ -575,6 +586,35 @@ def _write_planned(plan: Edit, locked: bool, lock_timeout: float, check: Callabl
         write_atomic(plan.file, plan.after)
         plan.written = True
         return plan
+
+
+def _undo_text(text: str, undo: list[dict], data: dict, changes: list[Change], path: Path) -> str | None:
+    """``text`` with each recorded hunk's new lines replaced by its old ones, when every hunk finds
+    its place and the result holds exactly the data ``changes`` make (``None`` otherwise)."""
+    import copy
+
+    lines = text.split("\n")
+    places = [_place(lines, hunk) for hunk in undo]
+    if any(p is None for p in places):
+        return None
+    for place, hunk in sorted(zip(places, undo), key=lambda x: x[0], reverse=True):
+        lines[place:place + len(hunk.get("new", []))] = list(hunk["lines"])
+    candidate = "\n".join(lines)
+    expected = copy.deepcopy(data)
+    for change in changes:
+        _set(expected, change.path, change.value)
+    try:
+        parsed = parse(candidate, path)
+    except ConfigFileError:
+        return None
+    _prune_empty(expected, changes, parsed)
+    if parsed != expected:
+        return None
+    for change in changes:
+        if change.value is ABSENT:
+            change.removed = None
+        _set(data, change.path, change.value)  # a reused parse keeps matching the file
+    return candidate
 
 
 def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:

@@ -215,8 +215,11 @@ def _event(e: Any) -> dict:
 
     doc = to_jsonable(e)
     doc["target"] = e.target
-    doc["can_rollback"] = bool(e.file) and (bool(e.path) or bool(e.data.get("file_created") or
-                                                                e.data.get("file_deleted")))
+    from traitctl.history_service import OVERRIDE_KINDS
+
+    doc["can_rollback"] = (bool(e.file) and (bool(e.path) or bool(e.data.get("file_created") or e.data.get("file_deleted")
+                                                                  or e.data.get("changes")))
+                           or (not e.file and e.kind in OVERRIDE_KINDS))
     return doc
 
 

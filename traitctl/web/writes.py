@@ -40,7 +40,7 @@ def flag_set(app: Any, name: str, values: dict, tenant: str | None, command: str
     if not edit.changed:
         return f"No change: flag {name} already has that value."
     return f"Flag {name}{f' (tenant {tenant})' if tenant else ''} updated" + (
-        f" (event {events[0].id})." if events else ".")
+        f" (event #{events[0].id})." if events else ".")
 
 
 def flag_override(app: Any, name: str, user: str, on: bool, ttl: str, command: str) -> str:
@@ -54,7 +54,7 @@ def flag_override(app: Any, name: str, user: str, on: bool, ttl: str, command: s
     now = flags_service.utcnow()
     event = flags_service.set_override(app.store(), name, user, on, lasting=rollout.parse_duration(ttl), now=now,
                                        actor=app.settings.actor, command=command)
-    return f"{name} is {'on' if on else 'off'} for user {user} (event {event.id})."
+    return f"{name} is {'on' if on else 'off'} for user {user} (event #{event.id})."
 
 
 def job_action(app: Any, job_id: int, action: str, command: str) -> str:

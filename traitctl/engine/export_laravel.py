@@ -120,9 +120,9 @@ def _cells(exact_global: Mapping[str, Any], exact_models: Mapping[str, Any], exa
     """The layers as one resolved lookup cell per (trait, lookup key), and the cells holding ``env()``.
 
     A cell is ``[0 => global value (schema default folded in), '<Model FQN>' => model value, ...,
-    1 => [tenant => tenant cell]]``; a tenant cell is ``[0 => tenant value, else the global one,
-    '<Model FQN>' => tenant+model value, ...]`` and, for a tenant without its own value of the key,
-    also holds the model values. So ``get`` is at most: the cell, the tenant cell, the model entry, ``0``.
+    1 => [tenant => tenant cell]]``; a tenant cell is ``[0 => tenant value (when the tenant has one),
+    '<Model FQN>' => tenant+model value, ...]``. ``get`` reads the tenant cell's model entry, its
+    ``0``, then the cell's model entry and its ``0``: tenant+model > tenant > model > global.
     """
     cells: dict[str, dict[str, dict[Any, Any]]] = {}
     for trait, table in exact_global.items():
@@ -150,12 +150,7 @@ def _cells(exact_global: Mapping[str, Any], exact_models: Mapping[str, Any], exa
             entry: dict[Any, Any] = {}
             if tenant in own.get((trait, key), {}):
                 entry[0] = own[(trait, key)][tenant]
-                entry.update(pairs.get((trait, key), {}).get(tenant, {}))
-            else:
-                if 0 in base:
-                    entry[0] = base[0]
-                entry.update({m: v for m, v in base.items() if m != 0})
-                entry.update(pairs.get((trait, key), {}).get(tenant, {}))
+            entry.update(sorted(pairs.get((trait, key), {}).get(tenant, {}).items()))
             tenants[tenant] = entry
         base[1] = tenants
     out: dict[str, Any] = {}

@@ -20,9 +20,9 @@ final class TraitConfig
 {
     /**
      * trait -> lookup key -> cell: `[0 => global value (schema default folded in), '<Model FQN>' =>
-     * model value, ..., 1 => [tenant => tenant cell]]`; a tenant cell is `[0 => tenant value (else the
-     * global one), '<Model FQN>' => tenant+model value (and the model values when the tenant has no
-     * value of its own), ...]`. Cells holding a null are in $exact instead (`??` cannot see a null).
+     * model value, ..., 1 => [tenant => tenant cell]]`; a tenant cell is `[0 => tenant value (when the
+     * tenant has one), '<Model FQN>' => tenant+model value, ...]`. Cells holding a null are in $exact
+     * instead (`??` cannot see a null).
      *
      * @var array<string, array<string, array<int|string, mixed>>>
      */
@@ -92,10 +92,14 @@ final class TraitConfig
     public function get(string $trait, string $key, ?string $model = null, string|int|null $tenant = null,
                         mixed $default = null): mixed
     {
-        // the hot path: at most the cell, its tenant cell, the model entry and the cell's value
+        // the hot path: the cell, the tenant's cell, the model entries and the values
         $c = $this->cells[$trait][$key] ?? null;
-        if ($tenant !== null) {
-            $c = $c[1][$tenant] ?? $c;
+        if ($tenant !== null && null !== $t = $c[1][$tenant] ?? null) {
+            if ($model !== null) {
+                return $t[$model] ?? $t[0] ?? $c[$model] ?? $c[0]
+                    ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+            }
+            return $t[0] ?? $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
         }
         if ($model !== null) {
             return $c[$model] ?? $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
@@ -110,13 +114,15 @@ final class TraitConfig
         if ($c === null) {
             return $default;
         }
-        if ($tenant !== null && isset($c[1][$tenant])) {
-            $c = $c[1][$tenant];
+        foreach ($tenant !== null && isset($c[1][$tenant]) ? [$c[1][$tenant], $c] : [$c] as $layer) {
+            if ($model !== null && \array_key_exists($model, $layer)) {
+                return $layer[$model];
+            }
+            if (\array_key_exists(0, $layer)) {
+                return $layer[0];
+            }
         }
-        if ($model !== null && \array_key_exists($model, $c)) {
-            return $c[$model];
-        }
-        return \array_key_exists(0, $c) ? $c[0] : $default;
+        return $default;
     }
 
     /** Moves the cell of `$trait`.`$key` to $exact when one of its values is null. */

@@ -23,10 +23,8 @@ final class FeatureFlags
     private array $flags;
     /** @var array<string, array<string|int, array{on: bool, until: int|float|null}>> */
     private array $overrides;
-    /** @var array<string, bool|array<int, mixed>> flag -> compiled global rule (see compile()) */
+    /** @var array<string, array<string|int, bool|array<int, mixed>>> flag -> tenant ('' = none) -> compiled rule (see compile()) */
     private array $rules = [];
-    /** @var array<string, array<string|int, bool|array<int, mixed>>> flag -> tenant -> compiled rule */
-    private array $tenantRules = [];
 
     private const CRC32 = 1;
     private const UNLEASH = 2;
@@ -80,8 +78,7 @@ final class FeatureFlags
             }
         }
         // a rule: the constant answer, or [bucketing, threshold, hash prefix, stickiness]
-        $rule = ($tenant === null ? null : $this->tenantRules[$flag][$tenant] ?? null)
-            ?? $this->rules[$flag] ?? $this->compileFlag($flag, $tenant);
+        $rule = $this->rules[$flag][$tenant ?? ''] ?? $this->rules[$flag][''] ?? $this->compileFlag($flag, $tenant);
         if (\is_bool($rule)) {
             return $rule;
         }
@@ -107,13 +104,15 @@ final class FeatureFlags
     /** Compiles every rule of `$flag` (global and per tenant) and returns the one for `$tenant`. */
     private function compileFlag(string $flag, string|int|null $tenant): bool|array
     {
-        $this->rules[$flag] = $this->compile($flag, null);
+        $rules = [];
         foreach ((array) ($this->flags[$flag]['tenants'] ?? []) as $id => $_) {
             if ($id !== '') {
-                $this->tenantRules[$flag][$id] = $this->compile($flag, $id);
+                $rules[$id] = $this->compile($flag, $id);
             }
         }
-        return ($tenant === null ? null : $this->tenantRules[$flag][$tenant] ?? null) ?? $this->rules[$flag];
+        $rules[''] = $this->compile($flag, null);
+        $this->rules[$flag] = $rules;
+        return $rules[$tenant ?? ''] ?? $rules[''];
     }
 
     /**

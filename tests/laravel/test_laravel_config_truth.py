@@ -1,15 +1,22 @@
 """Truth test: PHP ``Traitctl\\TraitConfig::get`` on the exported ``traits.php``, loaded through
-Laravel's ``Illuminate\\Config\\Repository``, answers every (trait, key, model, tenant) exactly as
-traitctl's resolution does, environment variables included."""
+Laravel's ``Illuminate\\Config\\Repository``, ``traitctl config get --batch`` and Python's
+``traitctl.runtime.TraitConfig`` answer every (trait, key, model, tenant) alike, environment
+variables included."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from traitctl.engine import config as engine
 from traitctl.engine.config import ConfigData, TenantSource
+from traitctl.output import to_jsonable
 
 TRAITS, MODELS, TENANTS = 50, 300, 40
 KEYS = ("size", "label", "enabled", "mail.from", "opts.x")
@@ -80,29 +87,6 @@ def _value(rng: random.Random, key: str, tag: str) -> Any:
     return rng.choice([f"{tag}-value", "naïve ✓ 東京", "it's \\ back", "", "a.b.c"])
 
 
-def _expected(cfg: ConfigData, models: list[str | None], tenants: list[str | None]) -> dict[tuple, list]:
-    """traitctl's answers, (trait, tenant) -> per model the values of KEYS (None-model answers reused for
-    models without a table of that trait in any layer: their layers are empty, so resolution is the same)."""
-    out = {}
-    for trait in cfg.traits:
-        schema = engine.schema_of(cfg, trait)
-        for tenant in tenants:
-            plain = _resolve_all(cfg, trait, None, tenant, schema)
-            rows = []
-            for model in models:
-                has_table = model is not None and (trait in cfg.models.get(model, {}) or (
-                    tenant is not None and trait in cfg.tenants[tenant].doc["models"].get(model, {})))
-                rows.append(_resolve_all(cfg, trait, model, tenant, schema) if has_table else plain)
-            out[(trait, tenant)] = rows
-    return out
-
-
-def _resolve_all(cfg: ConfigData, trait: str, model: str | None, tenant: str | None, schema: Any) -> list:
-    layers = engine.layers_for(cfg, trait, model, tenant)
-    found = [engine.resolve(key, layers, schema, ENVIRON) for key in KEYS]
-    return [[r.value] if r.found else "missing" for r in found]
-
-
 def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
@@ -135,33 +119,106 @@ foreach ($input['traits'] as $trait) {
 """
 
 
-def test_every_lookup_agrees_with_traitctl(php_kit, snapshot_of):
+def _write_project(cfg: ConfigData, root: Path) -> Path:
+    """``root/config/traits.toml`` holding ``cfg`` (tenants as ``[tenants.<id>]`` tables)."""
+    import tomlkit
+
+    doc = dict(cfg.main)
+    doc["tenants"] = {tenant: source.doc for tenant, source in cfg.tenants.items()}
+    path = root / "config" / "traits.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    return path
+
+
+def _traitctl(*args: str, cwd: Path, env: dict[str, str], **kwargs: Any) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "traitctl", *args], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_every_lookup_agrees_three_ways(php_kit, tmp_path):
+    """PHP ``TraitConfig::get`` through ``Illuminate\\Config\\Repository`` on ``traitctl export
+    --format laravel``, ``traitctl config get --json --batch`` (one real process) and Python
+    ``traitctl.runtime.TraitConfig.get`` on the same ``traits.toml`` agree.
+
+    PHP answers every (trait, key, model, tenant) combination: 50 traits x 5 keys x (300 models + none)
+    x (40 tenants + none) = 3,085,250. traitctl and Python answer every distinct situation: the
+    combinations whose model has a table of the trait (in the model or the tenant+model layer) or is
+    none, and whose tenant has a table of it (the tenant or the tenant+model layer) or is none. Every
+    other combination has exactly the layers of one of these (a model without a table: those of no
+    model; a tenant without one: those of no tenant), so PHP is compared with traitctl's answer for
+    that situation on every combination, and Python with traitctl on every situation.
+    """
+    from traitctl.runtime import TraitConfig
+
     cfg = generate()
-    folder, losses = php_kit.export(snapshot_of(cfg))
-    assert losses == []
+    root = tmp_path / "project"
+    toml = _write_project(cfg, root)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TC_")} | ENVIRON
+    out_dir = root / "laravel"
+    out_dir.mkdir()
+    export = _traitctl("export", "--format", "laravel", "--out", str(out_dir), cwd=root, env=env)
+    assert export.wait(120) == 0, export.stderr.read()  # without --allow-lossy: nothing lost
     for name in ("traits.php", "feature_flags.php"):
-        php_kit.lint(folder / name)
+        php_kit.lint(out_dir / name)
     models = [None] + sorted(cfg.models)
     tenants = [None] + sorted(cfg.tenants)
     traits = list(cfg.traits)
+
+    def situation(trait: str, model: str | None, tenant: str | None) -> tuple[str, str | None, str | None]:
+        """The (trait, model, tenant) with exactly the layers of this one: no model when the model has
+        no table of the trait (its own or the tenant's), no tenant when the tenant has none either."""
+        pair = model is not None and tenant is not None and trait in cfg.tenants[tenant].doc["models"].get(model, {})
+        if not (pair or (model is not None and trait in cfg.models.get(model, {}))):
+            model = None
+        if not (pair or (tenant is not None and trait in cfg.tenants[tenant].doc["traits"])):
+            tenant = None
+        return trait, model, tenant
+
+    situations = sorted({situation(t, m, n) for t in traits for n in tenants for m in models},
+                        key=lambda s: (s[0], s[1] or "", s[2] or ""))
+    queries = [(trait, key, model, tenant) for trait, model, tenant in situations for key in KEYS]
+    batch = _traitctl("config", "get", "--json", "--batch", "-", cwd=root, env=env, stdin=subprocess.PIPE)
     request = {"traits": traits, "tenants": tenants, "models": models, "keys": list(KEYS)}
-    out = php_kit.run(f"$argv_dir = {str(folder)!r};\n" + PHP_LOOP, env=ENVIRON, input=json.dumps(request))
-    lines = out.splitlines()
-    assert len(lines) == len(traits) * len(tenants)
-    expected = _expected(cfg, models, tenants)
-    compared, disagreements = 0, []
-    for (trait, tenant), line in zip(((t, n) for t in traits for n in tenants), lines):
-        for model, got_row, want_row in zip(models, json.loads(line), expected[(trait, tenant)]):
-            for key, got, want in zip(KEYS, got_row, want_row):
-                compared += 1
+    # traitctl answers while PHP runs (two processes, one each)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cli_out = pool.submit(batch.communicate, "".join(
+            json.dumps({"trait": t, "key": k, "model": m, "tenant": n}) + "\n" for t, k, m, n in queries), 300)
+        php_lines = php_kit.run(f"$argv_dir = {str(out_dir)!r};\n" + PHP_LOOP, env=ENVIRON,
+                                input=json.dumps(request)).splitlines()
+        stdout, stderr = cli_out.result()
+    assert batch.returncode == 0, stderr[-2000:]
+    answers = [json.loads(line) for line in stdout.splitlines()]
+    assert len(answers) == len(queries) and not any("error" in a for a in answers)
+    cli = {query: [a["value"]] if a["found"] else "missing" for query, a in zip(queries, answers)}
+
+    python = TraitConfig.load(toml, environ=ENVIRON)
+    missing = object()
+    compared_python, wrong = 0, []
+    for query in queries:
+        value = python.get(*query, default=missing)
+        got = "missing" if value is missing else json.loads(json.dumps([to_jsonable(value)]))
+        compared_python += 1
+        if not _same(got, cli[query]):
+            wrong.append(("python", query, got, cli[query]))
+
+    assert len(php_lines) == len(traits) * len(tenants)
+    compared_php = 0
+    for (trait, tenant), line in zip(((t, n) for t in traits for n in tenants), php_lines):
+        for model, got_row in zip(models, json.loads(line)):
+            _, same_model, same_tenant = situation(trait, model, tenant)
+            for key, got in zip(KEYS, got_row):
+                compared_php += 1
+                want = cli[(trait, key, same_model, same_tenant)]
                 if not _same(got, want):
-                    disagreements.append((trait, key, model, tenant, got, want))
-    assert compared == TRAITS * len(KEYS) * (MODELS + 1) * (TENANTS + 1) == 3_085_250
-    assert disagreements[:5] == [] and len(disagreements) == 0
+                    wrong.append(("php", (trait, key, model, tenant), got, want))
+    assert wrong[:5] == [] and len(wrong) == 0
+    assert compared_php == TRAITS * len(KEYS) * (MODELS + 1) * (TENANTS + 1) == 3_085_250
+    assert compared_python == len(queries) > 10_000
     # the generated answers are not trivial: every layer and the environment decide somewhere
-    kinds = {engine.resolve("size", engine.layers_for(cfg, t, m, n), engine.schema_of(cfg, t), ENVIRON).winner.kind
-             for t in traits for m in models[:40] for n in tenants}
-    assert kinds == {"tenant+model", "tenant", "model", "global", "default"}
+    layers = {a["layer"] for a in answers}
+    assert layers == {"tenant+model", "tenant", "model", "global", "default", None}
+    assert sum(1 for a in answers if "env" in a) > 500
 
 
 def test_seed_keys_through_laravel_config(php_kit, snapshot_of):

@@ -13,9 +13,9 @@ Each file has two parts:
   another) is listed in the file's header comment.
 - **``'@traitctl'``**: every layer exactly, for ``Traitctl\\TraitConfig`` and ``Traitctl\\FeatureFlags``
   (``integrations/laravel``). No trait can be named ``@traitctl`` (PHP class names cannot contain ``@``).
-  Trait layers are maps *lookup key -> value* holding every key traitctl's dotted-key rule can reach
-  (the literal key, then nested paths ``mail.from``), so a lookup is one array access per layer;
-  ``global`` already has the schema defaults under the global values.
+  Trait settings are one resolved lookup cell per (trait, lookup key) (see :func:`_cells`), for every
+  key traitctl's dotted-key rule can reach (the literal key, then nested paths ``mail.from``), with
+  the schema defaults folded into the global values.
 
 An ``env`` table becomes ``env('NAME', <value>)`` where the value sits. The returned losses are what
 the PHP arrays cannot express exactly (the companion would answer differently); they do not include
@@ -36,6 +36,8 @@ from traitctl.engine.errors import literal
 
 #: the version of the ``'@traitctl'`` layout; readers refuse other versions.
 FORMAT = 1
+#: the version of ``traits.php``'s ``'@traitctl'`` layout (2: lookup cells).
+TRAITS_FORMAT = 2
 EXACT_KEY = "@traitctl"
 FLAG_SETTINGS = ("enabled", "percentage", "bucketing", "stickiness", "group")
 FLAG_DEFAULTS: dict[str, Any] = {"enabled": False, "percentage": None, "bucketing": "crc32", "stickiness": "user",
@@ -105,11 +107,69 @@ def _traits_body(snap: Mapping[str, Any], losses: list[str], notes: list[str]) -
         notes.append("model and tenant+model overrides are only in '@traitctl' (the seeds' TraitConfig has no key for "
                      "them): read them with Traitctl\\TraitConfig::get.")
     body["tenant_overrides"] = tenant_tree
-    body[EXACT_KEY] = {"format": FORMAT, "source": snap.get("source"), "digest": snap.get("digest"),
-                       "global": exact_global, "models": exact_models, "tenants": exact_tenants,
-                       "tenant_models": exact_tenant_models,
-                       "cache": {"prefix": _cache_prefix(snap)}}
+    for model in exact_models:
+        if _PHP_INT_KEY.match(model):
+            losses.append(f"models.{model}: PHP reads this model name as an integer key of the lookup cells.")
+    cells, nullable = _cells(exact_global, exact_models, exact_tenants, exact_tenant_models)
+    body[EXACT_KEY] = {"format": TRAITS_FORMAT, "source": snap.get("source"), "digest": snap.get("digest"),
+                       "cells": cells, "nullable": nullable, "cache": {"prefix": _cache_prefix(snap)}}
     return body
+
+
+def _cells(exact_global: Mapping[str, Any], exact_models: Mapping[str, Any], exact_tenants: Mapping[str, Any],
+           exact_tenant_models: Mapping[str, Any]) -> tuple[dict[str, Any], list[list[str]]]:
+    """The layers as one resolved lookup cell per (trait, lookup key), and the cells holding ``env()``.
+
+    A cell is ``[0 => global value (schema default folded in), '<Model FQN>' => model value, ...,
+    1 => [tenant => tenant cell]]``; a tenant cell is ``[0 => tenant value (when the tenant has one),
+    '<Model FQN>' => tenant+model value, ...]``. ``get`` reads the tenant cell's model entry, its
+    ``0``, then the cell's model entry and its ``0``: tenant+model > tenant > model > global.
+    """
+    cells: dict[str, dict[str, dict[Any, Any]]] = {}
+    for trait, table in exact_global.items():
+        for key, value in table.items():
+            cells.setdefault(trait, {}).setdefault(key, {})[0] = value
+    for model, by_trait in exact_models.items():
+        for trait, table in by_trait.items():
+            for key, value in table.items():
+                cells.setdefault(trait, {}).setdefault(key, {})[model] = value
+    own: dict[tuple[str, str], dict[str, Any]] = {}
+    pairs: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for tenant, by_trait in exact_tenants.items():
+        for trait, table in by_trait.items():
+            for key, value in table.items():
+                own.setdefault((trait, key), {})[tenant] = value
+    for tenant, by_model in exact_tenant_models.items():
+        for model, by_trait in by_model.items():
+            for trait, table in by_trait.items():
+                for key, value in table.items():
+                    pairs.setdefault((trait, key), {}).setdefault(tenant, {})[model] = value
+    for trait, key in sorted(set(own) | set(pairs)):
+        base = cells.setdefault(trait, {}).setdefault(key, {})
+        tenants = {}
+        for tenant in sorted(set(own.get((trait, key), {})) | set(pairs.get((trait, key), {}))):
+            entry: dict[Any, Any] = {}
+            if tenant in own.get((trait, key), {}):
+                entry[0] = own[(trait, key)][tenant]
+            entry.update(sorted(pairs.get((trait, key), {}).get(tenant, {}).items()))
+            tenants[tenant] = entry
+        base[1] = tenants
+    out: dict[str, Any] = {}
+    nullable: list[list[str]] = []
+    for trait in sorted(cells):
+        out[trait] = {}
+        for key in sorted(cells[trait]):
+            cell = cells[trait][key]
+            ordered = {k: cell[k] for k in sorted((k for k in cell if k not in (0, 1)), key=str)}
+            if 0 in cell:
+                ordered = {0: cell[0], **ordered}
+            if 1 in cell:
+                ordered[1] = cell[1]
+            out[trait][key] = ordered
+            if any(isinstance(v, Env) for v in cell.values()) \
+                    or any(isinstance(v, Env) for entry in cell.get(1, {}).values() for v in entry.values()):
+                nullable.append([trait, key])
+    return out, nullable
 
 
 def _cache_prefix(snap: Mapping[str, Any]) -> str:
@@ -382,7 +442,8 @@ def php_literal(value: Any, indent: int = 0) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
     pad, inner = "    " * indent, "    " * (indent + 1)
     if isinstance(value, Mapping):
-        items = [f"{inner}{php_literal(str(k))} => {php_literal(v, indent + 1)}," for k, v in value.items()]
+        items = [f"{inner}{k if type(k) is int else php_literal(str(k))} => {php_literal(v, indent + 1)},"
+                 for k, v in value.items()]
     else:
         items = [f"{inner}{php_literal(v, indent + 1)}," for v in value]
     return "[\n" + "\n".join(items) + f"\n{pad}]" if items else "[]"

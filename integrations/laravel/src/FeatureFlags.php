@@ -23,8 +23,13 @@ final class FeatureFlags
     private array $flags;
     /** @var array<string, array<string|int, array{on: bool, until: int|float|null}>> */
     private array $overrides;
-    /** @var array<string, array<string|int, array<int, mixed>>> flag -> tenant ('' = none) -> compiled rule */
-    private array $compiled = [];
+    /** @var array<string, array<string|int, bool|array<int, mixed>>> flag -> tenant ('' = none) -> compiled rule (see compile()) */
+    private array $rules = [];
+
+    private const CRC32 = 1;
+    private const UNLEASH = 2;
+    private const BY_USER = 0;
+    private const BY_TENANT = 1;
     /** @var null|\Closure(): float */
     private ?\Closure $clock;
 
@@ -66,30 +71,28 @@ final class FeatureFlags
     public function isEnabled(string $flag, string|int|null $user = null, string|int|null $tenant = null,
                               array $attributes = []): bool
     {
-        if ($user !== null && isset($this->overrides[$flag][$user])) {
+        if ($this->overrides !== [] && $user !== null && isset($this->overrides[$flag][$user])) {
             $override = $this->overrides[$flag][$user];
-            if ($override['until'] === null || $override['until'] > ($this->clock === null ? microtime(true) : ($this->clock)())) {
+            if ($override['until'] === null || $override['until'] > ($this->clock === null ? \microtime(true) : ($this->clock)())) {
                 return $override['on'];
             }
         }
-        $rule = $this->compiled[$flag][$tenant ?? ''] ??= $this->compile($flag, $tenant);
-        if ($rule[0] !== null) {
-            return $rule[0];
+        // a rule: the constant answer, or [bucketing, threshold, hash prefix, stickiness]
+        $rule = $this->rules[$flag][$tenant ?? ''] ?? $this->rules[$flag][''] ?? $this->compileFlag($flag, $tenant);
+        if (\is_bool($rule)) {
+            return $rule;
         }
-        $subject = match ($rule[2]) {
-            'user' => $user,
-            'tenant' => $tenant,
-            default => $attributes[$rule[2]] ?? null,
-        };
+        $subject = $rule[3] === self::BY_USER ? $user : ($rule[3] === self::BY_TENANT ? $tenant : $attributes[$rule[3]] ?? null);
         if ($subject === null) {
-            return $rule[5];
+            return false;  // only a flag on for every bucket is on without a subject (a constant rule)
         }
-        return match ($rule[1]) {
-            'crc32' => crc32($rule[4] . $subject) % 100 < $rule[3],
-            'crc32-seed' => crc32($rule[4] . $subject) % 100 <= $rule[3],
-            'unleash' => hexdec(hash('murmur3a', $rule[4] . $subject)) % 100 < $rule[3],
-            default => self::flagd($rule[1], $flag, (string) $subject, $rule[3], $rule[2]),
-        };
+        if ($rule[0] === self::CRC32) {
+            return \crc32($rule[2] . $subject) % 100 < $rule[1];
+        }
+        if ($rule[0] === self::UNLEASH) {
+            return \hexdec(\hash('murmur3a', $rule[2] . $subject)) % 100 < $rule[1];
+        }
+        return self::flagd($rule[0], $flag, (string) $subject, $rule[1], (string) $rule[4]);
     }
 
     /** The flag names this file defines. @return list<string> */
@@ -98,16 +101,32 @@ final class FeatureFlags
         return array_map('strval', array_keys($this->flags));
     }
 
+    /** Compiles every rule of `$flag` (global and per tenant) and returns the one for `$tenant`. */
+    private function compileFlag(string $flag, string|int|null $tenant): bool|array
+    {
+        $rules = [];
+        foreach ((array) ($this->flags[$flag]['tenants'] ?? []) as $id => $_) {
+            if ($id !== '') {
+                $rules[$id] = $this->compile($flag, $id);
+            }
+        }
+        $rules[''] = $this->compile($flag, null);
+        $this->rules[$flag] = $rules;
+        return $rules[$tenant ?? ''] ?? $rules[''];
+    }
+
     /**
-     * [constant answer or null, algorithm, stickiness, percentage, hash prefix, answer without a subject]
+     * The constant answer, or [bucketing (CRC32, UNLEASH or the flagd algorithm's name), threshold
+     * (on when the bucket is below it), hash prefix, stickiness (BY_USER, BY_TENANT or an attribute
+     * name), the stickiness name].
      *
-     * @return array<int, mixed>
+     * @return bool|array<int, mixed>
      */
-    private function compile(string $flag, string|int|null $tenant): array
+    private function compile(string $flag, string|int|null $tenant): bool|array
     {
         $settings = $this->flags[$flag] ?? null;
         if ($settings === null) {
-            return [false];
+            return false;
         }
         if ($tenant !== null && $tenant !== '' && isset($settings['tenants'][$tenant])) {
             $settings = $settings['tenants'][$tenant];
@@ -118,20 +137,27 @@ final class FeatureFlags
         }
         $pct = self::percentage($settings['percentage'] ?? null, $flag);
         if (!self::enabled($settings['enabled'] ?? false)) {
-            return [false];
+            return false;
         }
         if ($pct === null || $pct >= 100 || ($algorithm === 'crc32-seed' && ($pct === 0 || $pct >= 99))) {
-            return [true];
+            return true;
         }
         if ($pct <= 0) {
-            return [false];
+            return false;
         }
-        $prefix = match ($algorithm) {
-            'crc32', 'crc32-seed' => $flag . ':',
-            'unleash' => ($settings['group'] ?? null ?: $flag) . ':',
-            default => $flag,
+        [$code, $threshold, $prefix] = match ($algorithm) {
+            'crc32' => [self::CRC32, $pct, $flag . ':'],
+            'crc32-seed' => [self::CRC32, $pct + 1, $flag . ':'],  // bucket <= percentage
+            'unleash' => [self::UNLEASH, $pct, ($settings['group'] ?? null ?: $flag) . ':'],
+            default => [$algorithm, $pct, $flag],
         };
-        return [null, $algorithm, (string) ($settings['stickiness'] ?? 'user'), $pct, $prefix, false];
+        $stickiness = (string) ($settings['stickiness'] ?? 'user');
+        $by = match ($stickiness) {
+            'user' => self::BY_USER,
+            'tenant' => self::BY_TENANT,
+            default => $stickiness,
+        };
+        return [$code, $threshold, $prefix, $by, $stickiness];
     }
 
     private static function flagd(string $algorithm, string $flag, string $subject, int $percentage,

@@ -10,52 +10,71 @@ namespace Traitctl;
  *
  * Precedence, most specific first: tenant+model > tenant > model > global > schema default. A key
  * with dots is looked up literally first, then as a nested path (`mail.from`): the export already
- * holds every reachable path, so a lookup is one array access per layer.
+ * holds every reachable path, resolved into one lookup cell per (trait, key), so a lookup is a few
+ * array accesses.
  *
  * A hand-written file in the seeds' shape (no '@traitctl' key) is read as global values
  * (`<Trait>.<key>`) and tenant values (`tenant_overrides.<tenant>.<Trait>.<key>`).
  */
 final class TraitConfig
 {
-    /** @var array<string, array<string, mixed>> trait -> key -> value (schema defaults under global values) */
-    private array $global;
-    /** @var array<string, array<string, array<string, mixed>>> model -> trait -> key -> value */
-    private array $models;
-    /** @var array<string, array<string, array<string, mixed>>> tenant -> trait -> key -> value */
-    private array $tenants;
-    /** @var array<string, array<string, array<string, array<string, mixed>>>> tenant -> model -> trait -> key -> value */
-    private array $tenantModels;
+    /**
+     * trait -> lookup key -> cell: `[0 => global value (schema default folded in), '<Model FQN>' =>
+     * model value, ..., 1 => [tenant => tenant cell]]`; a tenant cell is `[0 => tenant value (when the
+     * tenant has one), '<Model FQN>' => tenant+model value, ...]`. Cells holding a null are in $exact
+     * instead (`??` cannot see a null).
+     *
+     * @var array<string, array<string, array<int|string, mixed>>>
+     */
+    private array $cells = [];
+    /** @var array<string, array<string, array<int|string, mixed>>> the cells holding a null value */
+    private array $exact = [];
     /** `[cache] prefix`: what precedes traitctl's part of a cache key in Redis (docs/cache.md) */
     private string $cachePrefix = self::DEFAULT_CACHE_PREFIX;
 
     /** Laravel's default `cache.prefix` (an app named `laravel`). */
     public const DEFAULT_CACHE_PREFIX = 'laravel_cache_';
 
+    /** The `'@traitctl'` layout this class reads (`traitctl export --format laravel` writes it). */
+    public const FORMAT = 2;
+
     /** @param array<string, mixed> $config the array `traits.php` returns (Laravel: `config('traits')`) */
     public function __construct(array $config)
     {
         $exact = $config['@traitctl'] ?? null;
         if (is_array($exact)) {
-            if (($exact['format'] ?? null) !== 1) {
+            if (($exact['format'] ?? null) !== self::FORMAT) {
                 throw new \UnexpectedValueException(
                     "traits.php: '@traitctl' format " . var_export($exact['format'] ?? null, true)
-                    . ' is not 1; re-export it with this version of traitctl or update the companion.');
+                    . ' is not ' . self::FORMAT . '; re-export it with this version of traitctl or update the companion.');
             }
-            $this->global = $exact['global'] ?? [];
-            $this->models = $exact['models'] ?? [];
-            $this->tenants = $exact['tenants'] ?? [];
-            $this->tenantModels = $exact['tenant_models'] ?? [];
+            $this->cells = (array) ($exact['cells'] ?? []);
+            // env() runs when the file is loaded: only the cells it reaches can hold a null
+            foreach ((array) ($exact['nullable'] ?? []) as [$trait, $key]) {
+                $this->separateNulls((string) $trait, (string) $key);
+            }
             $prefix = $exact['cache']['prefix'] ?? null;
             $this->cachePrefix = is_string($prefix) ? $prefix : self::DEFAULT_CACHE_PREFIX;
             return;
         }
-        $this->models = $this->tenantModels = [];
         $tenants = $config['tenant_overrides'] ?? [];
         unset($config['tenant_overrides'], $config['multi_tenancy']);
-        $this->global = array_map([self::class, 'paths'], array_filter($config, 'is_array'));
-        $this->tenants = [];
+        foreach (array_filter($config, 'is_array') as $trait => $table) {
+            foreach (self::paths($table) as $key => $value) {
+                $this->cells[$trait][$key][0] = $value;
+            }
+        }
         foreach (is_array($tenants) ? $tenants : [] as $tenant => $traits) {
-            $this->tenants[$tenant] = array_map([self::class, 'paths'], array_filter((array) $traits, 'is_array'));
+            foreach (array_filter((array) $traits, 'is_array') as $trait => $table) {
+                foreach (self::paths($table) as $key => $value) {
+                    $this->cells[$trait][$key][1][$tenant] = [0 => $value];
+                }
+            }
+        }
+        foreach ($this->cells as $trait => $keys) {
+            foreach ($keys as $key => $_) {
+                $this->separateNulls((string) $trait, (string) $key);
+            }
         }
     }
 
@@ -73,23 +92,54 @@ final class TraitConfig
     public function get(string $trait, string $key, ?string $model = null, string|int|null $tenant = null,
                         mixed $default = null): mixed
     {
-        if ($tenant !== null) {
-            if ($model !== null && ($t = $this->tenantModels[$tenant][$model][$trait] ?? null) !== null
-                    && (isset($t[$key]) || array_key_exists($key, $t))) {
-                return $t[$key];
+        // the hot path: the cell, the tenant's cell, the model entries and the values
+        $c = $this->cells[$trait][$key] ?? null;
+        if ($tenant !== null && null !== $t = $c[1][$tenant] ?? null) {
+            if ($model !== null) {
+                return $t[$model] ?? $t[0] ?? $c[$model] ?? $c[0]
+                    ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
             }
-            if (($t = $this->tenants[$tenant][$trait] ?? null) !== null && (isset($t[$key]) || array_key_exists($key, $t))) {
-                return $t[$key];
+            return $t[0] ?? $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+        }
+        if ($model !== null) {
+            return $c[$model] ?? $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+        }
+        return $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+    }
+
+    /** `get` for the cells holding a null (moved out of the hot path's cells). */
+    private function exactGet(string $trait, string $key, ?string $model, string|int|null $tenant, mixed $default): mixed
+    {
+        $c = $this->exact[$trait][$key] ?? null;
+        if ($c === null) {
+            return $default;
+        }
+        foreach ($tenant !== null && isset($c[1][$tenant]) ? [$c[1][$tenant], $c] : [$c] as $layer) {
+            if ($model !== null && \array_key_exists($model, $layer)) {
+                return $layer[$model];
             }
-        }
-        if ($model !== null && ($t = $this->models[$model][$trait] ?? null) !== null
-                && (isset($t[$key]) || array_key_exists($key, $t))) {
-            return $t[$key];
-        }
-        if (($t = $this->global[$trait] ?? null) !== null && (isset($t[$key]) || array_key_exists($key, $t))) {
-            return $t[$key];
+            if (\array_key_exists(0, $layer)) {
+                return $layer[0];
+            }
         }
         return $default;
+    }
+
+    /** Moves the cell of `$trait`.`$key` to $exact when one of its values is null. */
+    private function separateNulls(string $trait, string $key): void
+    {
+        $cell = $this->cells[$trait][$key] ?? null;
+        if (!is_array($cell)) {
+            return;
+        }
+        $null = \in_array(null, $cell, true);
+        foreach ((array) ($cell[1] ?? []) as $tenantCell) {
+            $null = $null || \in_array(null, (array) $tenantCell, true);
+        }
+        if ($null) {
+            $this->exact[$trait][$key] = $cell;
+            unset($this->cells[$trait][$key]);
+        }
     }
 
     /** Whether any layer (or a schema default) defines `$key` for this context. */

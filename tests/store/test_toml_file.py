@@ -146,3 +146,20 @@ def test_set_then_read_returns_the_value_and_keeps_every_comment(tmp_path, table
     comments = [line.split("#", 1)[1] for line in SAMPLE.splitlines() if "#" in line]
     for comment in comments:
         assert comment in text
+
+
+def test_a_crlf_file_keeps_its_line_endings_through_edits(tmp_path):
+    """A file written with \\r\\n (an editor on Windows) gets \\r\\n back on every line: the edit's
+    diff in version control is the edited line only."""
+    path = tmp_path / "traits.toml"
+    path.write_bytes(SAMPLE.replace("\n", "\r\n").encode())
+    tf.edit(path, [tf.Change(("traits", "HasUuid", "version"), 7)])
+    tf.edit(path, [tf.Change(("traits", "HasUuid", "column"), tf.ABSENT)])
+    raw = path.read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n") == SAMPLE.count("\n") - 1
+    expected = SAMPLE.replace("version = 4 # why four", "version = 7 # why four").replace('column = "uuid"\n', "")
+    assert raw.decode() == expected.replace("\n", "\r\n")
+    lf = tmp_path / "lf.toml"
+    lf.write_text(SAMPLE)
+    tf.edit(lf, [tf.Change(("traits", "HasUuid", "version"), 7)])
+    assert b"\r" not in lf.read_bytes()

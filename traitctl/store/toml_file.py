@@ -513,7 +513,7 @@ def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Cal
 def _finish(path: Path, before: str, after: str, changes: list[Change], dry_run: bool) -> Edit:
     result = Edit(path, before, after, changes)
     if not dry_run and result.changed:
-        write_atomic(path, after)
+        write_edited(path, after)
         result.written = True
     return result
 
@@ -583,7 +583,7 @@ def _write_planned(plan: Edit, locked: bool, lock_timeout: float, check: Callabl
             for change in plan.changes:
                 change.old, change.removed = ABSENT, None
             return _edit_locked(plan.file, plan.changes, dry_run=False, check=probe, create=False)
-        write_atomic(plan.file, plan.after)
+        write_edited(plan.file, plan.after)
         plan.written = True
         return plan
 
@@ -1060,6 +1060,26 @@ def _apply_full(text: str, changes: list[Change]) -> str:
         else:
             node[change.path[-1]] = _item(change.value)
     return tomlkit.dumps(doc)
+
+
+def write_edited(path: Path, text: str) -> None:
+    """Write the edited ``text`` of an existing configuration file atomically, with the file's own
+    line endings: edits work on ``\n`` text (:func:`read_text`), so a file written with ``\r\n``
+    gets ``\r\n`` back on every line, and its diff in version control shows only the edit."""
+    if _uses_crlf(path):
+        text = text.replace("\n", "\r\n")
+    write_atomic(path, text)
+
+
+def _uses_crlf(path: Path) -> bool:
+    """Whether the file's first line ends with ``\r\n`` (a missing or one-line file: no)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False
+    end = head.find(b"\n")
+    return end > 0 and head[end - 1:end] == b"\r"
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -63,9 +63,6 @@ def json_text(obj: Any, **options: Any) -> str:
     return json.dumps(to_jsonable(obj), allow_nan=False, **options)
 
 
-#: orjson hands what it does not write as ``json.dumps(to_jsonable(...))`` would to
-#: :func:`_orjson_default`: subclasses of str/int/dict/list, dates and times, dataclasses.
-_ORJSON_OPTIONS = 0  # set on first use (orjson imported lazily)
 #: The end of a float in orjson's indented output: a fraction or an exponent, then the end of
 #: the line (a line ending in a digit ends in a number: strings end in a quote).
 _FLOAT_TAIL = re.compile(rb"(?:\.[0-9]+(?:e[-+]?[0-9]+)?|e[-+]?[0-9]+)(?=,?\n|\Z)")
@@ -82,14 +79,14 @@ def json_document(obj: Any) -> str:
     that are not exact strings, lone surrogates, deep nesting, types ``to_jsonable`` leaves as
     they are) goes the ``json`` way, with its error if it has one.
     """
-    global _ORJSON_OPTIONS
     import orjson
 
-    if not _ORJSON_OPTIONS:
-        _ORJSON_OPTIONS = (orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
-                           | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
+    # what orjson would not write as json.dumps(to_jsonable(...)) does goes to _orjson_default:
+    # subclasses of str/int/dict/list, dates and times, dataclasses
+    options = (orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS
+               | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
     try:
-        data = orjson.dumps(obj, default=_orjson_default, option=_ORJSON_OPTIONS)
+        data = orjson.dumps(obj, default=_orjson_default, option=options)
     except orjson.JSONEncodeError:
         return json_text(obj, indent=2, sort_keys=True, ensure_ascii=False)
     return _python_floats(data).decode("utf-8")
@@ -100,9 +97,12 @@ def _orjson_default(obj: Any) -> Any:
     if converted is not obj:
         return converted
     # what json.dumps writes of a subclass of str, int or float: its value as the base type has it
-    for base in (str, int, float):
-        if isinstance(obj, base):
-            return base.__str__(obj) if base is str else base.__int__(obj) if base is int else base.__float__(obj)
+    if isinstance(obj, str):
+        return str.__str__(obj)
+    if isinstance(obj, int):
+        return int.__int__(obj)
+    if isinstance(obj, float):
+        return float.__float__(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 

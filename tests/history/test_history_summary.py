@@ -94,7 +94,8 @@ def test_key_summary_names_keys_and_tenants():
                        "after": '"redis"'},
                       {"file": "/c/tenants/acme.toml", "path": ["traits", "Cacheable", "ttl"], "before": "1",
                        "after": "2"}])
-    assert key_summary(several, 200) == "3 keys: traits.Cacheable.ttl, traits.Cacheable.driver, tenants.acme.traits.Cacheable.ttl"
+    assert key_summary(several, 200) == ("3 keys: traits.Cacheable.ttl, traits.Cacheable.driver, "
+                                         "tenants.acme.traits.Cacheable.ttl")
     assert key_summary(several, 40) == "3 keys: traits.Cacheable.ttl, …"
     assert value_summary(several, "before") == "1, -" and value_summary(several, "after") == '2, "redis"'
     assert event_tenants(several) == ["acme"]

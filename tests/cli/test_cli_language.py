@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -106,3 +107,17 @@ def test_limit_is_at_least_one_or_zero_for_all(cli):
     for argv in (("jobs", "list"), ("history",), ("flags", "history", "trait_caching"), ("metrics",)):
         refused = cli(*argv, "--limit", "-1")
         assert refused.exit_code == 2 and "--limit" in refused.stderr, (argv, refused)
+
+
+def test_completion_of_a_tenant_imports_no_command_rich_tomlkit_or_peewee(project):
+    """A TAB press must answer fast (docs/cli.md: 150 ms): it needs typer/click, the command on
+    the path (``config``) and the configuration's tenant ids only (bench/startup.py times it)."""
+    script = ("import sys\nfrom traitctl.cli import main\ntry:\n    main([])\nexcept SystemExit as e:\n"
+              "    print('exit', e.code)\nprint(sorted(m for m in sys.modules if m.startswith('traitctl.commands.')"
+              " or m.split('.')[0] in ('rich', 'tomlkit', 'peewee', 'huey', 'tree_sitter', 'psutil')))")
+    env = dict(os.environ, _TRAITCTL_COMPLETE="complete_bash", COMP_WORDS="traitctl config get ttl --tenant ",
+               COMP_CWORD="5")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True)
+    lines = proc.stdout.split("\n")
+    assert lines[:2] == ["acme", "globex"] and "exit 0" in lines, proc
+    assert lines[-2] == "['traitctl.commands.common', 'traitctl.commands.config']", proc

@@ -39,8 +39,9 @@ def history(ctx: typer.Context, trait: OptTraitOpt = None, tenant: TenantOpt = N
     """
     if ctx.invoked_subcommand is not None:
         return
-    from traitctl.engine.history import job_id
+    from traitctl.engine.history import event_tenants, job_id, key_summary, value_summary
     from traitctl.history_service import history_filter, list_events
+    from traitctl.output import human_time
 
     app_ = app_for(json)
     where = history_filter(kinds=kind, everything=everything, actor=actor, trait=trait, model=model, tenant=tenant,
@@ -50,12 +51,20 @@ def history(ctx: typer.Context, trait: OptTraitOpt = None, tenant: TenantOpt = N
         app_.out.json({"events": events})
         return
 
-    def target(e) -> str:
-        job = job_id(e)
-        return f"job {job}" if job is not None else e.target
+    def tenant(e) -> str:
+        found = event_tenants(e)
+        return e.tenant or (found[0] if len(found) == 1 else f"{len(found)} tenants" if found else "")
 
-    rows = [(e.id, e.ts.strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.kind, e.tenant or "", target(e),
-             e.before if e.before is not None else "-", e.after if e.after is not None else "-") for e in events]
+    # an event of several keys (one command, several keys or tenants) is summed up in its Key cell,
+    # elided to two lines of the room the other columns leave on the terminal; Before/After list
+    # the distinct values
+    rows = [[e.id, human_time(e.ts), e.actor, e.kind, tenant(e), None,
+             value_summary(e, "before"), value_summary(e, "after")] for e in events]
+    others = sum(max((len(str(row[i])) for row in rows), default=0) for i in (0, 1, 2, 3, 4, 6, 7))
+    room = 2 * max(24, app_.out.width - others - 3 * 8 - 1)
+    for row, e in zip(rows, events):
+        job = job_id(e)
+        row[5] = f"job {job}" if job is not None else key_summary(e, room) or e.target
     hint = "" if not where.hides_jobs else "; job events: --kind 'job.*' or --all"
     app_.out.table(["#", "Time (UTC)", "Actor", "Kind", "Tenant", "Key", "Before", "After"], rows,
                    caption=f"{len(rows)} events" + (" (limit reached: --limit N for more, 0 for all)"

@@ -99,6 +99,109 @@ def dotted(path: tuple[str, ...]) -> str:
     return ".".join(path)
 
 
+#: The folder of one-file-per-tenant configuration files (``config/tenants/<id>.toml``).
+TENANT_FOLDER = "tenants"
+
+
+def file_tenant(file: str | None) -> str | None:
+    """The tenant whose own file ``file`` is (``…/tenants/acme.toml`` -> ``acme``), else ``None``."""
+    if not file:
+        return None
+    parts = file.replace("\\", "/").rsplit("/", 2)
+    if len(parts) < 2 or parts[-2] != TENANT_FOLDER or not parts[-1].endswith(".toml") or parts[-1] == ".toml":
+        return None
+    return parts[-1][:-len(".toml")]
+
+
+@dataclass(frozen=True)
+class Touched:
+    """One key an event changed, where it lives: ``tenant`` (``None``: no tenant's layer) and
+    ``key``, the path inside that tenant's table (``("traits", "Cacheable", "ttl")``)."""
+
+    tenant: str | None
+    key: tuple[str, ...]
+    before: str | None = None
+    after: str | None = None
+
+    @property
+    def address(self) -> str:
+        """The key as one dotted address, the tenant's layer spelled as in the main file."""
+        return dotted((TENANT_FOLDER, self.tenant, *self.key) if self.tenant else self.key)
+
+
+def touched(event: Event) -> list[Touched]:
+    """The keys ``event`` changed, each with its tenant: from ``data["changes"]`` when the event
+    lists them (a command that changed several keys or files), else its own file and path. A key
+    of a tenant's own file (``tenants/<id>.toml``) or under ``tenants.<id>`` of the main file
+    belongs to that tenant."""
+    changes = [c for c in event.data.get("changes") or () if isinstance(c, dict)]
+    entries = [(c.get("file"), c.get("path"), c.get("before"), c.get("after")) for c in changes] or \
+        ([(event.file, list(event.path), event.before, event.after)] if event.path else [])
+    out = []
+    for file, path, before, after in entries:
+        if not isinstance(path, (list, tuple)) or not all(isinstance(p, str) for p in path):
+            continue
+        path, tenant = tuple(path), file_tenant(file if isinstance(file, str) else None)
+        if tenant is None and len(path) >= 2 and path[0] == TENANT_FOLDER:
+            tenant, path = path[1], path[2:]
+        out.append(Touched(tenant, path, before if isinstance(before, str) else None,
+                           after if isinstance(after, str) else None))
+    return out
+
+
+def event_tenants(event: Event) -> list[str]:
+    """Every tenant an event is about: its ``tenant`` column and the tenants of the keys it
+    changed (:func:`touched`; a bulk write across tenants names none in its column)."""
+    out = [event.tenant] if event.tenant else []
+    for item in touched(event):
+        if item.tenant and item.tenant not in out:
+            out.append(item.tenant)
+    return out
+
+
+def elide_list(head: str, items: list[str], width: int) -> str:
+    """``head`` and ``items`` joined with ", " within ``width`` characters: the items that fit,
+    then "…" for the rest (the first item itself cut when even it does not fit)."""
+    text = head
+    for index, item in enumerate(items):
+        piece = ("" if index == 0 else ", ") + item
+        rest = index + 1 < len(items)
+        if len(text) + len(piece) + (3 if rest else 0) > width:
+            if index == 0:
+                room = max(1, width - len(text) - 1)
+                return text + item[:room] + "…"
+            return text + ", …"
+        text += piece
+    return text
+
+
+def key_summary(event: Event, width: int = 60) -> str | None:
+    """How a listing names the keys of an event that changed several (``None`` for one key or
+    none: its path says it): ``traits.Cacheable.ttl in 3 tenants: acme, globex, initech`` for
+    one key across tenants, else ``3 keys: traits.Cacheable.ttl, traits.Cacheable.driver, …``;
+    elided to ``width`` characters (:func:`elide_list`)."""
+    items = touched(event)
+    if len(items) < 2:
+        return None
+    keys = list(dict.fromkeys(dotted(i.key) for i in items))
+    tenants = list(dict.fromkeys(i.tenant for i in items if i.tenant))
+    if len(keys) == 1 and all(i.tenant for i in items):
+        return elide_list(f"{keys[0]} in {len(tenants)} tenants: ", tenants, width)
+    addresses = list(dict.fromkeys(i.address for i in items))
+    return elide_list(f"{len(addresses)} keys: ", addresses, width)
+
+
+def value_summary(event: Event, side: str, width: int = 32) -> str:
+    """The ``before`` or ``after`` column of a listing: the event's literal (``-`` when absent);
+    for an event of several keys, their distinct literals (``60, -``), elided to ``width``."""
+    items = touched(event)
+    if len(items) < 2:
+        value = getattr(event, side)
+        return "-" if value is None else value
+    values = list(dict.fromkeys("-" if getattr(i, side) is None else getattr(i, side) for i in items))
+    return elide_list("", values, width)
+
+
 def key_matches(paths: list[tuple[str, ...]], pattern: str) -> bool:
     """True when ``pattern`` (a glob) matches one of ``paths`` written dotted, whole or a tail of it."""
     from fnmatch import fnmatchcase
@@ -122,7 +225,7 @@ def matches(event: Event, where: Filter) -> bool:
         return False
     if where.trait is not None and event.trait != where.trait:
         return False
-    if where.tenant is not None and event.tenant != where.tenant:
+    if where.tenant is not None and event.tenant != where.tenant and where.tenant not in event_tenants(event):
         return False
     if where.model is not None and (event.model is None or where.model not in (event.model, short_name(event.model))):
         return False

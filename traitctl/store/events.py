@@ -122,9 +122,10 @@ class EventRepo:
             query = query.where(~R.kind.startswith(JOB_KIND_PREFIX))
         if where.actor is not None and not _has_glob(where.actor):
             query = query.where(R.actor == where.actor)
-        for column, value in ((R.trait, where.trait), (R.tenant, where.tenant)):
-            if value is not None:
-                query = query.where(column == value)
+        if where.trait is not None:
+            query = query.where(R.trait == where.trait)
+        if where.tenant is not None:
+            query = query.where(_touches_tenant(R, where.tenant))
         if where.model is not None:
             query = query.where(R.model.is_null(False))
         if where.since is not None:
@@ -169,6 +170,17 @@ def _to_event(row: Any) -> Event:
                  path=tuple(json.loads(row.path or "[]")), before=row.before, after=row.after,
                  trait=row.trait, model=row.model, tenant=row.tenant, reverts=row.reverts,
                  data=json.loads(row.data or "{}"))
+
+
+def _touches_tenant(R: Any, tenant: str) -> Any:
+    """Rows that may be about ``tenant``: its ``tenant`` column, or a key path under
+    ``tenants.<id>`` or a file ``tenants/<id>.toml`` in the row's own columns or its
+    ``data.changes`` (a bulk write across tenants names none in its column). A superset (LIKE
+    reads ``_`` as any character); :func:`traitctl.engine.history.matches` decides on each row."""
+    under = json.dumps(["tenants", tenant])[:-1]  # '["tenants", "acme"' as the JSON of a path has it
+    own_file = f"{tenant}.toml"
+    return ((R.tenant == tenant) | R.path.startswith(under) | R.file.endswith(own_file)
+            | (R.data.contains(under[1:]) | R.data.contains(own_file)))
 
 
 def _has_glob(text: str) -> bool:

@@ -118,12 +118,15 @@ class Jobs:
         now = now or utcnow()
         job = self._new(spec, dict(trait=trait, model=model, tenant=tenant, data=data, eta=eta, priority=priority,
                                    key=key), now)
-        with self.repo.write():
-            job = self.repo.create(job)
-            if job is None:
-                return None
-            if record:
-                self._event("job.enqueued", job, ts=now)
+        if record:
+            with self.repo.write():
+                job = self.repo.create(job)
+                if job is not None:
+                    self._event("job.enqueued", job, ts=now)
+        else:
+            job = self.repo.create(job)  # one INSERT, atomic on its own: no transaction of its own
+        if job is None:
+            return None
         self.dispatch(job, now)
         return job
 
@@ -217,6 +220,8 @@ class Jobs:
 
         :param done: previous runs' successes, recorded in the same transaction.
         """
+        if not done:  # one UPDATE, atomic on its own
+            return self.repo.claim(job_id, worker, utcnow())
         with self.repo.write():
             for item in done:
                 self._record_success(item)

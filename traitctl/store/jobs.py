@@ -12,13 +12,15 @@ import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import peewee
 
 from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job, timeline_entry
 from traitctl.store.db import model_base, storable_text
+
+T = TypeVar("T")
 
 #: Columns copied from a :class:`Job` into its row (the rest are JSON or set by transitions).
 _PLAIN = ("trait", "operation", "model", "tenant", "state", "queue", "priority", "attempts", "max_attempts",
@@ -116,23 +118,7 @@ class JobRepo:
     @contextlib.contextmanager
     def _immediate(self) -> Iterator[None]:
         db = self.db
-        timeout = float(dict(db._pragmas or ()).get("busy_timeout", 5000)) / 1000
-        deadline, delay = time.monotonic() + timeout, 50e-6
-        conn = db.connection()  # the pragmas straight on the driver: two statements per transaction
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                txn = db.atomic(lock_type="IMMEDIATE")
-                try:
-                    txn.__enter__()
-                    break
-                except peewee.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.002)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        txn = self._without_busy_wait(lambda: _begin(db.atomic(lock_type="IMMEDIATE")))
         try:
             yield
         except BaseException as exc:
@@ -140,10 +126,46 @@ class JobRepo:
             raise
         txn.__exit__(None, None, None)
 
+    def _alone(self, statement: Callable[[], T]) -> T:
+        """Run ``statement``, one SQL statement, on its own: SQLite commits a single statement
+        outside a transaction atomically (autocommit), so it needs no ``BEGIN`` and ``COMMIT`` of
+        its own; the write lock is asked for as by :meth:`write`. Inside a transaction, or on
+        PostgreSQL (autocommit too), it simply runs."""
+        db = self.db
+        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction():
+            return statement()
+        return self._without_busy_wait(statement)
+
+    def _without_busy_wait(self, attempt: Callable[[], T]) -> T:
+        """``attempt()`` on SQLite with the busy handler off, tried again every 50-2000 µs while
+        another process holds the write lock, until the store's busy timeout (see :meth:`write`).
+        A try that finds the database locked has written nothing."""
+        db = self.db
+        timeout_ms = int(dict(db._pragmas or ()).get("busy_timeout", 5000))
+        deadline, delay = time.monotonic() + timeout_ms / 1000, 50e-6
+        conn = db.connection()  # the pragmas straight on the driver: two statements per write
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    return attempt()
+                except peewee.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
     # -- create and read ----------------------------------------------------------------------
     def create(self, job: Job) -> Job | None:
         """Insert ``job`` (its ``id`` is ignored) and return it with its id; ``None`` when a job
         with the same ``key`` exists already (a scheduled run another worker created)."""
+        if not self.db.in_transaction():  # one INSERT, atomic on its own (see _alone)
+            try:
+                return _with_id(job, self._alone(lambda: self.fast.insert(job)))
+            except peewee.IntegrityError:
+                return None
         if job.key is None:  # nothing unique to collide with: no savepoint needed
             return _with_id(job, self.fast.insert(job))
         try:
@@ -185,8 +207,8 @@ class JobRepo:
     def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
         """``queued -> running`` for ``worker``, counting the attempt (timeline: ``started``);
         ``None`` when the job is not queued (cancelled, already running elsewhere, finished: a
-        duplicate message)."""
-        return self.fast.claim(job_id, worker, now)
+        duplicate message). Outside a transaction it is one statement, atomic on its own."""
+        return self._alone(lambda: self.fast.claim(job_id, worker, now))
 
     def finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
                output: str = "", error: str | None = None, result: dict | None = None,
@@ -329,6 +351,7 @@ class FastJobSql:
         job_fields = set(Job.__dataclass_fields__)
         self._readers = [(name, i, _reader(field)) for i, (name, field) in enumerate(self.fields.items())
                          if name in job_fields]
+        assert {name for name, _, _ in self._readers} == job_fields, "a Job field without a column"
         self._to_db = _writer(self.fields["started"], sqlite)
         columns = ", ".join(f'"{self.fields[n].column_name}"' for n in self.insert_names)
         every = ", ".join(f'"{f.column_name}"' for f in self.fields.values())
@@ -357,7 +380,9 @@ class FastJobSql:
                                                    QUEUED]).fetchone()
         if row is None:
             return None
-        return Job(**{name: read(row[i]) for name, i, read in self._readers})
+        job = object.__new__(Job)  # every field is a column: no __init__ needed (as _with_id)
+        job.__dict__.update({name: read(row[i]) for name, i, read in self._readers})
+        return job
 
     def finish(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
                error: str | None, result: str, entry: dict) -> bool:
@@ -405,7 +430,11 @@ def _reader(field: Any) -> Any:
     if field.name == "timeline":
         return read_timeline
     if not isinstance(field, peewee.DateTimeField):
-        return field.python_value
+        exact = _PASS_THROUGH.get(type(field), int if isinstance(field, peewee.AutoField) else None)
+        python_value = field.python_value
+        if exact is None:
+            return python_value
+        return lambda value: value if value is None or type(value) is exact else python_value(value)
 
     def read(value: Any) -> Any:
         if isinstance(value, str):
@@ -416,6 +445,11 @@ def _reader(field: Any) -> Any:
         return field.python_value(value)
 
     return read
+
+
+def _begin(txn: Any) -> Any:
+    txn.__enter__()
+    return txn
 
 
 def _with_id(job: Job, job_id: int) -> Job:

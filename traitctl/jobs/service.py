@@ -220,13 +220,7 @@ class Jobs:
 
         :param done: previous runs' successes, recorded in the same transaction.
         """
-        if not done:  # one UPDATE, atomic on its own
-            return self.repo.claim(job_id, worker, utcnow())
-        with self.repo.write():
-            for item in done:
-                self._record_success(item)
-            job = self.repo.claim(job_id, worker, utcnow())
-        return job
+        return self.repo.claim(job_id, worker, utcnow(), [self._success(item) for item in done])
 
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
         """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
@@ -239,11 +233,14 @@ class Jobs:
             return sum(self._record_success(item) for item in done)
 
     def _record_success(self, done: Success) -> bool:
-        job = done.job
-        if not self.repo.finish(job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
-                                result=done.result):
-            return False  # cancelled or put back meanwhile: that transition has its own entry
-        return True
+        """False when the run was cancelled or put back meanwhile (that transition has its own entry)."""
+        return self.repo.finish(done.job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
+                                result=done.result)
+
+    def _success(self, done: Success) -> list:
+        """The finish of a successful run, prepared for :meth:`JobRepo.claim` (outside its lock)."""
+        return self.repo.prepare_finish(done.job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
+                                        result=done.result)
 
     def fail_unrecorded(self, done: Success, reason: str) -> bool:
         """A run that succeeded but whose result the store refused: ``failed`` with ``reason``,

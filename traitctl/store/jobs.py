@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import peewee
@@ -161,16 +161,18 @@ class JobRepo:
     def create(self, job: Job) -> Job | None:
         """Insert ``job`` (its ``id`` is ignored) and return it with its id; ``None`` when a job
         with the same ``key`` exists already (a scheduled run another worker created)."""
+        fast = self.fast
+        params = fast.insert_params(job)
         if not self.db.in_transaction():  # one INSERT, atomic on its own (see _alone)
             try:
-                return _with_id(job, self._alone(lambda: self.fast.insert(job)))
+                return _with_id(job, self._alone(lambda: fast.insert(params)))
             except peewee.IntegrityError:
                 return None
         if job.key is None:  # nothing unique to collide with: no savepoint needed
-            return _with_id(job, self.fast.insert(job))
+            return _with_id(job, fast.insert(params))
         try:
             with self.db.atomic():
-                job_id = self.fast.insert(job)
+                job_id = fast.insert(params)
         except peewee.IntegrityError:
             return None
         return _with_id(job, job_id)
@@ -204,20 +206,42 @@ class JobRepo:
         return [_to_job(r) for r in query]
 
     # -- transitions (each returns whether it happened) ------------------------------------------
-    def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
+    def claim(self, job_id: int, worker: str, now: dt.datetime, finishing: Sequence[list] = ()) -> Job | None:
         """``queued -> running`` for ``worker``, counting the attempt (timeline: ``started``);
         ``None`` when the job is not queued (cancelled, already running elsewhere, finished: a
-        duplicate message). Outside a transaction it is one statement, atomic on its own."""
-        return self._alone(lambda: self.fast.claim(job_id, worker, now))
+        duplicate message). Alone it is one statement, atomic on its own.
+
+        :param finishing: finishes of earlier runs (:meth:`prepare_finish`) made in the same
+            transaction, one commit for all (a finish whose run changed meanwhile does nothing).
+
+        Everything but the statements (parameters, the claimed row as a :class:`Job`) is done
+        outside the write lock, which an enqueuing process waits for meanwhile."""
+        fast = self.fast
+        params = fast.claim_params(job_id, worker, now)
+        if not finishing:
+            row = self._alone(lambda: fast.claim(params))
+        else:
+            with self.write():
+                for finish in finishing:
+                    fast.finish(finish)
+                row = fast.claim(params)
+        return None if row is None else fast.job_of(row)
+
+    def prepare_finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
+                       output: str = "", error: str | None = None, result: dict | None = None,
+                       note: dict | None = None) -> list:
+        """The statement parameters of :meth:`finish` (for :meth:`claim`'s ``finishing``)."""
+        entry = timeline_entry(state, now, attempt=job.attempts, exit_code=exit_code,
+                               error=None if error is None else error[:500], **(note or {}))
+        return self.fast.finish_params(job, state, now, exit_code, output, error, _dump(result or {}), entry)
 
     def finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
                output: str = "", error: str | None = None, result: dict | None = None,
                note: dict | None = None) -> bool:
         """``running -> state`` for the run ``job`` describes (same worker and attempt); the
         timeline gets ``state`` with the attempt, exit code, error and ``note``."""
-        entry = timeline_entry(state, now, attempt=job.attempts, exit_code=exit_code,
-                               error=None if error is None else error[:500], **(note or {}))
-        return self.fast.finish(job, state, now, exit_code, output, error, _dump(result or {}), entry)
+        return self.fast.finish(self.prepare_finish(job, state, now, exit_code=exit_code, output=output, error=error,
+                                                    result=result, note=note))
 
     def requeue(self, job: Job, now: dt.datetime, *, eta: dt.datetime | None = None, error: str | None = None,
                 output: str | None = None, lost: bool = False, from_state: str = RUNNING,
@@ -368,26 +392,34 @@ class FastJobSql:
                            f"\"timeline\" = \"timeline\" || {p} WHERE \"id\" = {p} AND "
                            f"\"state\" = {p} AND \"worker\" = {p} AND \"attempts\" = {p}")
 
-    def insert(self, job: Job) -> int:
-        """Insert ``job`` (its ``id`` ignored; ``dispatched`` = ``enqueued``) and return the new id."""
+    def insert_params(self, job: Job) -> list:
+        """The parameters inserting ``job`` (its ``id`` ignored; ``dispatched`` = ``enqueued``)."""
         values = job.__dict__
-        params = [to_db(values[name] if name in values else job.enqueued) for name, to_db in self._writers]
+        return [to_db(values[name] if name in values else job.enqueued) for name, to_db in self._writers]
+
+    def insert(self, params: list) -> int:
+        """Insert a row (:meth:`insert_params`) and return its id."""
         return self.db.execute_sql(self.insert_sql, params).fetchone()[0]
 
-    def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
+    def claim_params(self, job_id: int, worker: str, now: dt.datetime) -> list:
         head = timeline_line(timeline_entry("started", now, worker=worker))[:-2] + ', "attempt": '
-        row = self.db.execute_sql(self.claim_sql, [RUNNING, worker, self._to_db(now), head, "}\n", job_id,
-                                                   QUEUED]).fetchone()
-        if row is None:
-            return None
+        return [RUNNING, worker, self._to_db(now), head, "}\n", job_id, QUEUED]
+
+    def claim(self, params: list) -> tuple | None:
+        """The claimed row (every column), ``None`` when the job was not queued."""
+        return self.db.execute_sql(self.claim_sql, params).fetchone()
+
+    def job_of(self, row: tuple) -> Job:
         job = object.__new__(Job)  # every field is a column: no __init__ needed (as _with_id)
         job.__dict__.update({name: read(row[i]) for name, i, read in self._readers})
         return job
 
-    def finish(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
-               error: str | None, result: str, entry: dict) -> bool:
-        params = [state, self._to_db(now), exit_code, storable_text(output), storable_text(error), result,
-                  timeline_line(entry), job.id, RUNNING, job.worker, job.attempts]
+    def finish_params(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
+                      error: str | None, result: str, entry: dict) -> list:
+        return [state, self._to_db(now), exit_code, storable_text(output), storable_text(error), result,
+                timeline_line(entry), job.id, RUNNING, job.worker, job.attempts]
+
+    def finish(self, params: list) -> bool:
         return self.db.execute_sql(self.finish_sql, params).rowcount == 1
 
 

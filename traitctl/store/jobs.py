@@ -373,9 +373,13 @@ class FastJobSql:
         self._writers = [(name, _writer(field, sqlite)) for name, field in self.fields.items() if name != "id"]
         # (Job attribute, its column's position in a claimed row, from the column's value).
         job_fields = set(Job.__dataclass_fields__)
-        self._readers = [(name, i, _reader(field)) for i, (name, field) in enumerate(self.fields.items())
-                         if name in job_fields]
-        assert {name for name, _, _ in self._readers} == job_fields, "a Job field without a column"
+        readers = [(name, i, _reader(field)) for i, (name, field) in enumerate(self.fields.items())
+                   if name in job_fields]
+        assert {name for name, _, _ in readers} == job_fields, "a Job field without a column"
+        # Columns whose driver value is already the Job's (ints, strings, floats, NULL) are copied as
+        # they are; the others (dates on SQLite, JSON, the timeline) go through their reader.
+        self._copied = [(name, i) for name, i, read in readers if read is _SAME]
+        self._converted = [(name, i, read) for name, i, read in readers if read is not _SAME]
         self._to_db = _writer(self.fields["started"], sqlite)
         columns = ", ".join(f'"{self.fields[n].column_name}"' for n in self.insert_names)
         every = ", ".join(f'"{f.column_name}"' for f in self.fields.values())
@@ -410,8 +414,11 @@ class FastJobSql:
         return self.db.execute_sql(self.claim_sql, params).fetchone()
 
     def job_of(self, row: tuple) -> Job:
+        values = {name: row[i] for name, i in self._copied}
+        for name, i, read in self._converted:
+            values[name] = read(row[i])
         job = object.__new__(Job)  # every field is a column: no __init__ needed (as _with_id)
-        job.__dict__.update({name: read(row[i]) for name, i, read in self._readers})
+        job.__dict__.update(values)
         return job
 
     def finish_params(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
@@ -453,6 +460,11 @@ _PASS_THROUGH = {peewee.IntegerField: int, peewee.BigIntegerField: int, peewee.F
 _EMPTY = "{}"
 
 
+def _SAME(value: Any) -> Any:
+    """The reader of a column whose driver value is the Job's value."""
+    return value
+
+
 def _reader(field: Any) -> Any:
     """The field's ``python_value`` (JSON columns decoded); for date-times a quicker parse of
     SQLite's ISO text (peewee tries ``strptime`` formats in turn), falling back to peewee for
@@ -462,11 +474,9 @@ def _reader(field: Any) -> Any:
     if field.name == "timeline":
         return read_timeline
     if not isinstance(field, peewee.DateTimeField):
-        exact = _PASS_THROUGH.get(type(field), int if isinstance(field, peewee.AutoField) else None)
-        python_value = field.python_value
-        if exact is None:
-            return python_value
-        return lambda value: value if value is None or type(value) is exact else python_value(value)
+        if type(field) in _PASS_THROUGH or isinstance(field, peewee.AutoField):
+            return _SAME  # both drivers return these columns as int, str or float already
+        return field.python_value
 
     def read(value: Any) -> Any:
         if isinstance(value, str):
@@ -497,6 +507,8 @@ def _same_run(R: Any, job: Job) -> Any:
 
 
 def _dump(value: Any) -> str:
+    if not value and type(value) is dict:
+        return _EMPTY
     return json.dumps(value, default=str, sort_keys=True)
 
 

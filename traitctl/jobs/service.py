@@ -118,12 +118,15 @@ class Jobs:
         now = now or utcnow()
         job = self._new(spec, dict(trait=trait, model=model, tenant=tenant, data=data, eta=eta, priority=priority,
                                    key=key), now)
-        with self.repo.write():
-            job = self.repo.create(job)
-            if job is None:
-                return None
-            if record:
-                self._event("job.enqueued", job, ts=now)
+        if record:
+            with self.repo.write():
+                job = self.repo.create(job)
+                if job is not None:
+                    self._event("job.enqueued", job, ts=now)
+        else:
+            job = self.repo.create(job)  # one INSERT, atomic on its own: no transaction of its own
+        if job is None:
+            return None
         self.dispatch(job, now)
         return job
 
@@ -217,11 +220,7 @@ class Jobs:
 
         :param done: previous runs' successes, recorded in the same transaction.
         """
-        with self.repo.write():
-            for item in done:
-                self._record_success(item)
-            job = self.repo.claim(job_id, worker, utcnow())
-        return job
+        return self.repo.claim(job_id, worker, utcnow(), [self._success(item) for item in done])
 
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
         """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
@@ -234,11 +233,14 @@ class Jobs:
             return sum(self._record_success(item) for item in done)
 
     def _record_success(self, done: Success) -> bool:
-        job = done.job
-        if not self.repo.finish(job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
-                                result=done.result):
-            return False  # cancelled or put back meanwhile: that transition has its own entry
-        return True
+        """False when the run was cancelled or put back meanwhile (that transition has its own entry)."""
+        return self.repo.finish(done.job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
+                                result=done.result)
+
+    def _success(self, done: Success) -> list:
+        """The finish of a successful run, prepared for :meth:`JobRepo.claim` (outside its lock)."""
+        return self.repo.prepare_finish(done.job, SUCCEEDED, done.at, exit_code=done.exit_code, output=done.output,
+                                        result=done.result)
 
     def fail_unrecorded(self, done: Success, reason: str) -> bool:
         """A run that succeeded but whose result the store refused: ``failed`` with ``reason``,

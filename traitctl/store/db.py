@@ -33,6 +33,11 @@ SCHEMA_VERSION = 4
 #: How long a SQLite connection waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 10000
 
+#: Bytes of a SQLite store read through a memory map instead of read calls. Each commit by another
+#: process (a worker, an enqueuing command) empties a connection's page cache, so the next statement
+#: reads again every page it touches; mapped, that is a memory access instead of a system call.
+MMAP_SIZE = 256 * 1024 * 1024
+
 #: Seconds to wait for a PostgreSQL server to accept a connection (libpq's ``connect_timeout``).
 CONNECT_TIMEOUT = 5
 
@@ -93,7 +98,7 @@ def connect(url: str) -> peewee.Database:
         # waits up to the busy timeout like a single statement does.
         return peewee.SqliteDatabase(path, lock_type="IMMEDIATE",
                                      pragmas={"busy_timeout": BUSY_TIMEOUT_MS, "journal_mode": "wal",
-                                              "synchronous": "normal", "foreign_keys": 1})
+                                              "synchronous": "normal", "foreign_keys": 1, "mmap_size": MMAP_SIZE})
     if url.startswith(("postgresql://", "postgres://")):
         from traitctl.store.driver import ensure_psycopg
 

@@ -12,13 +12,15 @@ import contextlib
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import peewee
 
 from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job, timeline_entry
 from traitctl.store.db import model_base, storable_text
+
+T = TypeVar("T")
 
 #: Columns copied from a :class:`Job` into its row (the rest are JSON or set by transitions).
 _PLAIN = ("trait", "operation", "model", "tenant", "state", "queue", "priority", "attempts", "max_attempts",
@@ -116,23 +118,7 @@ class JobRepo:
     @contextlib.contextmanager
     def _immediate(self) -> Iterator[None]:
         db = self.db
-        timeout = float(dict(db._pragmas or ()).get("busy_timeout", 5000)) / 1000
-        deadline, delay = time.monotonic() + timeout, 50e-6
-        conn = db.connection()  # the pragmas straight on the driver: two statements per transaction
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                txn = db.atomic(lock_type="IMMEDIATE")
-                try:
-                    txn.__enter__()
-                    break
-                except peewee.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.002)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        txn = self._without_busy_wait(lambda: _begin(db.atomic(lock_type="IMMEDIATE")))
         try:
             yield
         except BaseException as exc:
@@ -140,15 +126,53 @@ class JobRepo:
             raise
         txn.__exit__(None, None, None)
 
+    def _alone(self, statement: Callable[[], T]) -> T:
+        """Run ``statement``, one SQL statement, on its own: SQLite commits a single statement
+        outside a transaction atomically (autocommit), so it needs no ``BEGIN`` and ``COMMIT`` of
+        its own; the write lock is asked for as by :meth:`write`. Inside a transaction, or on
+        PostgreSQL (autocommit too), it simply runs."""
+        db = self.db
+        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction():
+            return statement()
+        return self._without_busy_wait(statement)
+
+    def _without_busy_wait(self, attempt: Callable[[], T]) -> T:
+        """``attempt()`` on SQLite with the busy handler off, tried again every 50-2000 µs while
+        another process holds the write lock, until the store's busy timeout (see :meth:`write`).
+        A try that finds the database locked has written nothing."""
+        db = self.db
+        timeout_ms = int(dict(db._pragmas or ()).get("busy_timeout", 5000))
+        deadline, delay = time.monotonic() + timeout_ms / 1000, 50e-6
+        conn = db.connection()  # the pragmas straight on the driver: two statements per write
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    return attempt()
+                except peewee.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
     # -- create and read ----------------------------------------------------------------------
     def create(self, job: Job) -> Job | None:
         """Insert ``job`` (its ``id`` is ignored) and return it with its id; ``None`` when a job
         with the same ``key`` exists already (a scheduled run another worker created)."""
+        fast = self.fast
+        params = fast.insert_params(job)
+        if not self.db.in_transaction():  # one INSERT, atomic on its own (see _alone)
+            try:
+                return _with_id(job, self._alone(lambda: fast.insert(params)))
+            except peewee.IntegrityError:
+                return None
         if job.key is None:  # nothing unique to collide with: no savepoint needed
-            return _with_id(job, self.fast.insert(job))
+            return _with_id(job, fast.insert(params))
         try:
             with self.db.atomic():
-                job_id = self.fast.insert(job)
+                job_id = fast.insert(params)
         except peewee.IntegrityError:
             return None
         return _with_id(job, job_id)
@@ -182,20 +206,42 @@ class JobRepo:
         return [_to_job(r) for r in query]
 
     # -- transitions (each returns whether it happened) ------------------------------------------
-    def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
+    def claim(self, job_id: int, worker: str, now: dt.datetime, finishing: Sequence[list] = ()) -> Job | None:
         """``queued -> running`` for ``worker``, counting the attempt (timeline: ``started``);
         ``None`` when the job is not queued (cancelled, already running elsewhere, finished: a
-        duplicate message)."""
-        return self.fast.claim(job_id, worker, now)
+        duplicate message). Alone it is one statement, atomic on its own.
+
+        :param finishing: finishes of earlier runs (:meth:`prepare_finish`) made in the same
+            transaction, one commit for all (a finish whose run changed meanwhile does nothing).
+
+        Everything but the statements (parameters, the claimed row as a :class:`Job`) is done
+        outside the write lock, which an enqueuing process waits for meanwhile."""
+        fast = self.fast
+        params = fast.claim_params(job_id, worker, now)
+        if not finishing:
+            row = self._alone(lambda: fast.claim(params))
+        else:
+            with self.write():
+                for finish in finishing:
+                    fast.finish(finish)
+                row = fast.claim(params)
+        return None if row is None else fast.job_of(row)
+
+    def prepare_finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
+                       output: str = "", error: str | None = None, result: dict | None = None,
+                       note: dict | None = None) -> list:
+        """The statement parameters of :meth:`finish` (for :meth:`claim`'s ``finishing``)."""
+        entry = timeline_entry(state, now, attempt=job.attempts, exit_code=exit_code,
+                               error=None if error is None else error[:500], **(note or {}))
+        return self.fast.finish_params(job, state, now, exit_code, output, error, _dump(result or {}), entry)
 
     def finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
                output: str = "", error: str | None = None, result: dict | None = None,
                note: dict | None = None) -> bool:
         """``running -> state`` for the run ``job`` describes (same worker and attempt); the
         timeline gets ``state`` with the attempt, exit code, error and ``note``."""
-        entry = timeline_entry(state, now, attempt=job.attempts, exit_code=exit_code,
-                               error=None if error is None else error[:500], **(note or {}))
-        return self.fast.finish(job, state, now, exit_code, output, error, _dump(result or {}), entry)
+        return self.fast.finish(self.prepare_finish(job, state, now, exit_code=exit_code, output=output, error=error,
+                                                    result=result, note=note))
 
     def requeue(self, job: Job, now: dt.datetime, *, eta: dt.datetime | None = None, error: str | None = None,
                 output: str | None = None, lost: bool = False, from_state: str = RUNNING,
@@ -327,8 +373,13 @@ class FastJobSql:
         self._writers = [(name, _writer(field, sqlite)) for name, field in self.fields.items() if name != "id"]
         # (Job attribute, its column's position in a claimed row, from the column's value).
         job_fields = set(Job.__dataclass_fields__)
-        self._readers = [(name, i, _reader(field)) for i, (name, field) in enumerate(self.fields.items())
-                         if name in job_fields]
+        readers = [(name, i, _reader(field)) for i, (name, field) in enumerate(self.fields.items())
+                   if name in job_fields]
+        assert {name for name, _, _ in readers} == job_fields, "a Job field without a column"
+        # Columns whose driver value is already the Job's (ints, strings, floats, NULL) are copied as
+        # they are; the others (dates on SQLite, JSON, the timeline) go through their reader.
+        self._copied = [(name, i) for name, i, read in readers if read is _SAME]
+        self._converted = [(name, i, read) for name, i, read in readers if read is not _SAME]
         self._to_db = _writer(self.fields["started"], sqlite)
         columns = ", ".join(f'"{self.fields[n].column_name}"' for n in self.insert_names)
         every = ", ".join(f'"{f.column_name}"' for f in self.fields.values())
@@ -345,24 +396,37 @@ class FastJobSql:
                            f"\"timeline\" = \"timeline\" || {p} WHERE \"id\" = {p} AND "
                            f"\"state\" = {p} AND \"worker\" = {p} AND \"attempts\" = {p}")
 
-    def insert(self, job: Job) -> int:
-        """Insert ``job`` (its ``id`` ignored; ``dispatched`` = ``enqueued``) and return the new id."""
+    def insert_params(self, job: Job) -> list:
+        """The parameters inserting ``job`` (its ``id`` ignored; ``dispatched`` = ``enqueued``)."""
         values = job.__dict__
-        params = [to_db(values[name] if name in values else job.enqueued) for name, to_db in self._writers]
+        return [to_db(values[name] if name in values else job.enqueued) for name, to_db in self._writers]
+
+    def insert(self, params: list) -> int:
+        """Insert a row (:meth:`insert_params`) and return its id."""
         return self.db.execute_sql(self.insert_sql, params).fetchone()[0]
 
-    def claim(self, job_id: int, worker: str, now: dt.datetime) -> Job | None:
+    def claim_params(self, job_id: int, worker: str, now: dt.datetime) -> list:
         head = timeline_line(timeline_entry("started", now, worker=worker))[:-2] + ', "attempt": '
-        row = self.db.execute_sql(self.claim_sql, [RUNNING, worker, self._to_db(now), head, "}\n", job_id,
-                                                   QUEUED]).fetchone()
-        if row is None:
-            return None
-        return Job(**{name: read(row[i]) for name, i, read in self._readers})
+        return [RUNNING, worker, self._to_db(now), head, "}\n", job_id, QUEUED]
 
-    def finish(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
-               error: str | None, result: str, entry: dict) -> bool:
-        params = [state, self._to_db(now), exit_code, storable_text(output), storable_text(error), result,
-                  timeline_line(entry), job.id, RUNNING, job.worker, job.attempts]
+    def claim(self, params: list) -> tuple | None:
+        """The claimed row (every column), ``None`` when the job was not queued."""
+        return self.db.execute_sql(self.claim_sql, params).fetchone()
+
+    def job_of(self, row: tuple) -> Job:
+        values = {name: row[i] for name, i in self._copied}
+        for name, i, read in self._converted:
+            values[name] = read(row[i])
+        job = object.__new__(Job)  # every field is a column: no __init__ needed (as _with_id)
+        job.__dict__.update(values)
+        return job
+
+    def finish_params(self, job: Job, state: str, now: dt.datetime, exit_code: int | None, output: str,
+                      error: str | None, result: str, entry: dict) -> list:
+        return [state, self._to_db(now), exit_code, storable_text(output), storable_text(error), result,
+                timeline_line(entry), job.id, RUNNING, job.worker, job.attempts]
+
+    def finish(self, params: list) -> bool:
         return self.db.execute_sql(self.finish_sql, params).rowcount == 1
 
 
@@ -396,6 +460,11 @@ _PASS_THROUGH = {peewee.IntegerField: int, peewee.BigIntegerField: int, peewee.F
 _EMPTY = "{}"
 
 
+def _SAME(value: Any) -> Any:
+    """The reader of a column whose driver value is the Job's value."""
+    return value
+
+
 def _reader(field: Any) -> Any:
     """The field's ``python_value`` (JSON columns decoded); for date-times a quicker parse of
     SQLite's ISO text (peewee tries ``strptime`` formats in turn), falling back to peewee for
@@ -405,6 +474,8 @@ def _reader(field: Any) -> Any:
     if field.name == "timeline":
         return read_timeline
     if not isinstance(field, peewee.DateTimeField):
+        if type(field) in _PASS_THROUGH or isinstance(field, peewee.AutoField):
+            return _SAME  # both drivers return these columns as int, str or float already
         return field.python_value
 
     def read(value: Any) -> Any:
@@ -416,6 +487,11 @@ def _reader(field: Any) -> Any:
         return field.python_value(value)
 
     return read
+
+
+def _begin(txn: Any) -> Any:
+    txn.__enter__()
+    return txn
 
 
 def _with_id(job: Job, job_id: int) -> Job:
@@ -431,6 +507,8 @@ def _same_run(R: Any, job: Job) -> Any:
 
 
 def _dump(value: Any) -> str:
+    if not value and type(value) is dict:
+        return _EMPTY
     return json.dumps(value, default=str, sort_keys=True)
 
 

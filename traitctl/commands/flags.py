@@ -144,14 +144,14 @@ def list_(json: JsonOpt = False, now: NowOpt = None, tenant: Annotated[Optional[
         app_.out.json(doc)
         return
     if tenant is not None:
-        app_.out.table(["flag", "state", "%", "algorithm", "set by tenant", "overrides", "next step", "guard"],
+        app_.out.table(["flag", "state", "%", "algorithm", "set by tenant", "user overrides", "next step", "guard"],
                        [[r["name"], r["state"] + (" (paused)" if r["paused"] else ""), _pct(r["percentage"]),
                          r["bucketing"], ", ".join(r["tenant_keys"]) or "-", r["overrides"],
                          r["next_step"] or ("not for this tenant" if r["schedule_applies"] is False else "-"),
                          r["guard"] or "-"] for r in rows],
                        title=f"Flags as tenant {tenant} sees them", caption=f"{len(rows)} flag(s)")
         return
-    app_.out.table(["flag", "state", "%", "algorithm", "tenants", "overrides", "next step", "guard", "stale"],
+    app_.out.table(["flag", "state", "%", "algorithm", "tenants", "user overrides", "next step", "guard", "stale"],
                    [[r["name"], r["state"] + (" (paused)" if r["paused"] else ""), _pct(r["percentage"]),
                      r["bucketing"], ",".join(r["tenants"]) or "-", r["overrides"], r["next_step"] or "-",
                      r["guard"] or "-", "stale" if r["stale"] else ""] for r in rows],

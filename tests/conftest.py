@@ -63,6 +63,21 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input:
     return Result(proc)
 
 
+def in_process(args: list[str], capsys) -> tuple[int, str, str]:
+    """Run traitctl's entry point in this process: (exit code, stdout, stderr) as pytest's
+    ``capsys`` captured them (what was captured before is dropped first)."""
+    from traitctl.cli import main
+
+    capsys.readouterr()
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 @pytest.fixture
 def cli(project: Path):
     """``cli("config", "get", ...)`` runs traitctl in the project copy (cwd = project root)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_process
+
 
 @dataclass
 class Run:
@@ -24,19 +26,10 @@ class Run:
 @pytest.fixture
 def run(project: Path, monkeypatch, capsys):
     """``run("config", "show", ...)``: the CLI's entry point in this process, cwd = the project copy."""
-    from traitctl.cli import main
-
     monkeypatch.chdir(project)
 
     def _run(*args: str) -> Run:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out = capsys.readouterr()
-        return Run(code, out.out, out.err)
+        return Run(*in_process(list(args), capsys))
 
     return _run
 

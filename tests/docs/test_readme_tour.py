@@ -12,6 +12,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+from tests.conftest import in_process
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
@@ -70,20 +72,10 @@ def test_the_tour_runs_on_a_fresh_copy(project, tmp_path_factory, monkeypatch, c
                                   timeout=120)
             code, out, err = proc.returncode, proc.stdout, proc.stderr
         else:
-            code, out, err = _in_process(shlex.split(command)[1:], capsys)
+            code, out, err = in_process(shlex.split(command)[1:], capsys)
         assert code == 0, f"{command!r} exited {code}:\n{out[-1500:]}\n{err[-1500:]}"
 
 
 SHELL = re.compile(r"[$|;&<>`*?]")
 
 
-def _in_process(args: list[str], capsys) -> tuple[int, str, str]:
-    from traitctl.cli import main
-
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err

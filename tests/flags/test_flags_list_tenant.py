@@ -8,24 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_process
+
 NOW = "2026-12-02T00:00:00"
 
 
 @pytest.fixture
 def run(project: Path, monkeypatch, capsys):
-    from traitctl.cli import main
-
     monkeypatch.chdir(project)
 
     def _run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return in_process(list(args), capsys)
 
     return _run
 

@@ -10,25 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import in_process
+
 from traitctl.engine.history import Event, elide_list, event_tenants, file_tenant, key_summary, touched, value_summary
 
 
 @pytest.fixture
 def run(project: Path, monkeypatch, capsys):
-    from traitctl.cli import main
-
     monkeypatch.chdir(project)
 
     def _run(*args: str, columns: int = 200) -> tuple[int, str, str]:
         monkeypatch.setenv("COLUMNS", str(columns))
-        capsys.readouterr()
-        try:
-            main(list(args))
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return in_process(list(args), capsys)
 
     return _run
 

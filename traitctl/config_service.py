@@ -210,8 +210,8 @@ def bulk_write(app: Any, trait: str, model: str | None, tenants: list[str], key:
     if dry_run:
         return edit, None
     app.reset_config()
-    event = history_service.record_changes(app.store(), kind, edit, actor=app.settings.actor, command=command,
-                                           trait=trait, model=model, data={"tenants": tenants})
+    event = history_service.record_edits(app.store(), kind, edit.edits, actor=app.settings.actor, command=command,
+                                         trait=trait, model=model, data={"tenants": tenants})
     return edit, event
 
 

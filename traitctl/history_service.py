@@ -331,29 +331,10 @@ def _rollback_file(app: Any, event: Any, actor: str, command: str, force: bool, 
 
 def change_list(edit: Any) -> list[dict]:
     """The changed keys of an edit (one :class:`~traitctl.store.toml_file.Edit` or a
-    :class:`~traitctl.store.toml_file.MultiEdit`) as ``data.changes`` of one event: file, key path,
-    TOML literals before and after, and for a removal the lines it took out."""
-    from traitctl.store.toml_file import ABSENT, render_value
-
-    out = []
-    for one in getattr(edit, "edits", [edit]):
-        for change in one.changes:
-            before = None if change.old is ABSENT else render_value(change.old)
-            after = None if change.value is ABSENT else render_value(change.value)
-            if before != after:
-                out.append({"file": str(one.file), "path": list(change.path), "before": before, "after": after,
-                            **({"removed": change.removed} if change.removed and after is None else {})})
-    return out
-
-
-def record_changes(store: Any, kind: str, edit: Any, *, actor: str, command: str, trait: str | None = None,
-                   model: str | None = None, tenant: str | None = None, reverts: int | None = None,
-                   data: dict | None = None) -> Any:
-    """Record one event for every key a command changed, in one file (an
-    :class:`~traitctl.store.toml_file.Edit`) or many (a :class:`~traitctl.store.toml_file.MultiEdit`):
-    :func:`record_edits` over its files. ``None`` when nothing changed."""
-    return record_edits(store, kind, list(getattr(edit, "edits", [edit])), actor=actor, command=command, trait=trait,
-                        model=model, tenant=tenant, data=data, reverts=reverts)
+    :class:`~traitctl.store.toml_file.MultiEdit`) as :func:`record_edits` lists them in
+    ``data.changes``: file, key path, TOML literals before and after."""
+    return [{"file": str(one.file), "path": list(change.path), "before": before, "after": after}
+            for one in getattr(edit, "edits", [edit]) for change, before, after in _literals(one)]
 
 
 def decode(literal: str | None) -> Any:

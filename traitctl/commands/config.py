@@ -491,7 +491,7 @@ def _bulk(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[s
 def _report_bulk(app_: App, key: str, edit, event, targets: list[str], dry_run: bool) -> None:
     from traitctl.history_service import change_list
 
-    changes = [{k: v for k, v in c.items() if k != "removed"} for c in change_list(edit)]
+    changes = change_list(edit)
     if app_.out.json_mode:
         app_.out.json({"dry_run": dry_run, "changed": edit.changed, "tenants": targets,
                        "event": event.id if event else None, "events": [event.id] if event else [],

@@ -91,6 +91,8 @@ class Jobs:
         #: ``(job id, sentence)`` per message that could not be sent (see :meth:`dispatch`).
         self.undelivered: list[tuple[int, str]] = []
         self._hueys: dict[str, Any] = {}
+        #: Whether a SQLite queue may be attached to the store's connection (see :meth:`shared`).
+        self._may_attach = queue_for is None and queue_url.startswith("sqlite:///")
         tune_store(store)
 
     def huey(self, name: str) -> Any:
@@ -102,6 +104,22 @@ class Jobs:
 
             huey = self._hueys[name] = open_queue(self.queue_url, name)
         return huey
+
+    def shared(self, huey: Any) -> bool:
+        """Whether ``huey``'s messages are written in the store's own transactions: a SQLite queue
+        beside a SQLite store, attached to the store's connection (:meth:`JobRepo.attach_queue`).
+        Then a job's record and its message are one commit, and a worker's claim takes the
+        messages it claims in the same transaction."""
+        if not self._may_attach:
+            return False
+        filename = getattr(huey.storage, "filename", None)
+        return filename is not None and self.repo.attach_queue(filename)
+
+    def _message(self, huey: Any, job: Job, stamp: float) -> tuple[str, bytes, float]:
+        """The row of ``job``'s ready message in Huey's ``task`` table (as ``SqliteHuey.enqueue``)."""
+        task = huey.traitctl_run_job.s(job.id, stamp, priority=job.priority or None)
+        huey._emit("enqueued", task)
+        return (huey.storage.name, huey.serialize_task(task), task.priority or 0)
 
     # -- creating -------------------------------------------------------------------------------
     def enqueue(self, spec: OperationSpec, *, trait: str | None = None, model: str | None = None,
@@ -118,6 +136,10 @@ class Jobs:
         now = now or utcnow()
         job = self._new(spec, dict(trait=trait, model=model, tenant=tenant, data=data, eta=eta, priority=priority,
                                    key=key), now)
+        if job.eta is None or job.eta <= now:
+            huey = self.huey(job.queue)
+            if self.shared(huey):
+                return self._enqueue_shared(huey, job, now, record)
         if record:
             with self.repo.write():
                 job = self.repo.create(job)
@@ -138,13 +160,60 @@ class Jobs:
         :param record: as for :meth:`enqueue` (one ``job.enqueued`` event per job).
         """
         now = now or utcnow()
-        with self.repo.write():
-            jobs = [self.repo.create(self._new(spec, item, now)) for item in items]
-            if record:
-                for job in jobs:
-                    self._event("job.enqueued", job, ts=now)
-        self.dispatch_many(jobs, now)
+        news = [self._new(spec, item, now) for item in items]
+        hueys = {job.queue: self.huey(job.queue) for job in news}
+        shared = {name for name, huey in hueys.items() if self.shared(huey)}
+        inline: list[Job] = []
+        try:
+            with self.repo.write():
+                jobs = [self.repo.create(job) for job in news]
+                if record:
+                    for job in jobs:
+                        self._event("job.enqueued", job, ts=now)
+                inline = [job for job in jobs if job.queue in shared and (job.eta is None or job.eta <= now)]
+                if inline:
+                    stamp = time.time()
+                    rows = [self._message(hueys[job.queue], job, stamp) for job in inline]
+                    try:
+                        self.repo.push_messages(rows)
+                    except Exception as exc:
+                        raise _QueueRefused() from exc
+        except _QueueRefused:
+            # The queue file refused its part: record the jobs alone, then send as without it.
+            with self.repo.write():
+                jobs = [self.repo.create(job) for job in news]
+                if record:
+                    for job in jobs:
+                        self._event("job.enqueued", job, ts=now)
+            inline = []
+        sent = {job.id for job in inline}
+        self.dispatch_many([job for job in jobs if job.id not in sent], now)
         return jobs
+
+    def _enqueue_shared(self, huey: Any, job: Job, now: dt.datetime, record: bool) -> Job | None:
+        """:meth:`enqueue` with the record and the message in one transaction (one commit)."""
+        try:
+            with self.repo.write():
+                created = self.repo.create(job)
+                if created is None:
+                    return None
+                if record:
+                    self._event("job.enqueued", created, ts=now)
+                try:
+                    self.repo.push_messages([self._message(huey, created, time.time())])
+                except Exception as exc:
+                    raise _QueueRefused() from exc
+            return created
+        except _QueueRefused:
+            pass
+        # The queue file refused its part (both rolled back): record alone, then send as without it.
+        with self.repo.write():
+            created = self.repo.create(job)
+            if created is not None and record:
+                self._event("job.enqueued", created, ts=now)
+        if created is not None:
+            self.dispatch(created, now)
+        return created
 
     def _new(self, spec: OperationSpec, item: dict[str, Any], now: dt.datetime) -> Job:
         priority = item.get("priority")
@@ -221,6 +290,58 @@ class Jobs:
         :param done: previous runs' successes, recorded in the same transaction.
         """
         return self.repo.claim(job_id, worker, utcnow(), [self._success(item) for item in done])
+
+    def pop(self, huey: Any, limit: int) -> list[Any]:
+        """Remove up to ``limit`` ready messages from a queue that is not :meth:`shared` and
+        return them as Huey tasks: one ``ZPOPMIN`` on Redis (waiting up to the read timeout for
+        one when the queue is empty), one transaction on SQLite. As with Huey's own dequeue, a
+        message is gone once taken: a worker killed before its claim leaves the job ``queued``
+        without a message, and the recovery sends it again (:meth:`redispatch_lost`)."""
+        storage = huey.storage
+        if hasattr(storage, "queue_key") and getattr(storage, "priority", False):  # PriorityRedisStorage
+            items = storage.conn.zpopmin(storage.queue_key, count=limit)
+            raw = [data[8:] for data, _ in items]  # messages carry an 8-byte time prefix
+            if not raw and storage.blocking:
+                one = storage.dequeue()
+                raw = [] if one is None else [one]
+        elif hasattr(storage, "filename") and hasattr(storage, "db"):  # SqliteStorage
+            with storage.db(commit=True) as curs:
+                curs.execute("select id, data from task where queue = ? order by priority desc, id limit ?",
+                             (storage.name, limit))
+                rows = curs.fetchall()
+                if rows:
+                    curs.execute(f"delete from task where id in ({', '.join('?' * len(rows))})", [r[0] for r in rows])
+            raw = [bytes(r[1]) for r in rows]
+        else:
+            one = storage.dequeue()
+            raw = [] if one is None else [one]
+        return [huey.deserialize_task(data) for data in raw]
+
+    def claim_batch(self, huey: Any, tasks: list[Any] | None, worker: str, done: Sequence[Success] = (),
+                    limit: int = 1) -> tuple[list[Job], list[Any]]:
+        """Claim the jobs of the ``run_job`` messages ``tasks`` in one transaction, which also
+        records ``done`` (earlier runs' successes). ``tasks`` is ``None`` for a :meth:`shared`
+        queue: up to ``limit`` messages are then taken from it inside that same transaction, so a
+        worker killed at any point leaves each job either queued with its message or claimed.
+
+        :returns: the claimed jobs, in queue order (stale and duplicate messages left out), and
+            the other messages (the periodic tick, a message not due yet), for ``huey.execute``.
+        """
+        now = utcnow()
+        finishing = [self._success(item) for item in done]
+        if tasks is not None:
+            ids, others = _split(huey, tasks, now)
+            if not ids and not finishing:
+                return [], others
+            jobs, _ = self.repo.claim_many(ids, worker, now, finishing)
+            return jobs, others
+        name = huey.storage.name
+
+        def take() -> tuple[list[int], list[Any]]:
+            return _split(huey, [huey.deserialize_task(data) for data in self.repo.pop_messages(name, limit)], now)
+
+        jobs, (_, others) = self.repo.claim_many((), worker, now, finishing, before=take)
+        return jobs, others
 
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
         """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
@@ -377,6 +498,23 @@ class Jobs:
         self.store.events.record(kind=kind, actor=self.actor, command=self.command, trait=job.trait,
                                  model=job.model, tenant=job.tenant, data=data, ts=ts or utcnow())
 
+
+
+def _split(huey: Any, tasks: list[Any], now: dt.datetime) -> tuple[list[int], list[Any]]:
+    """The job ids of ``tasks``' ready ``run_job`` messages, and the other tasks."""
+    from traitctl.jobs.tasks import RUN_JOB
+
+    ids, others = [], []
+    for task in tasks:
+        if task.name == RUN_JOB and task.args and (task.eta is None or huey.ready_to_run(task, now)):
+            ids.append(int(task.args[0]))
+        else:
+            others.append(task)
+    return ids, others
+
+
+class _QueueRefused(Exception):
+    """The attached queue file refused a message (the transaction is rolled back)."""
 
 
 def job_document(job: Job) -> dict[str, Any]:

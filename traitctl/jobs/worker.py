@@ -38,6 +38,13 @@ log = logging.getLogger("traitctl.worker")
 #: Seconds a success waits for the next claim to carry it before the settler records it alone.
 SETTLE_AFTER = 0.005
 
+#: Most jobs a worker thread claims at once (one transaction), and the run time under which every
+#: run of a batch must stay for the next batch to be larger (doubling from 1). A thread whose runs
+#: take longer claims one job at a time, so a claimed job waits behind others of its batch for at
+#: most about ``MAX_BATCH * BATCH_FAST`` seconds.
+MAX_BATCH = 32
+BATCH_FAST = 0.002
+
 
 class Outage:
     """Back-off for one dependency (the queue, the store) that does not answer: each failed try is
@@ -98,6 +105,8 @@ class Runtime:
         self.started = utcnow()
         self.worker_id = f"{self.host}:{os.getpid()}:{int(time.time() * 1000)}"
         self.current: dict[int, Any] = {}
+        #: Ids of claimed jobs still waiting behind others of their batch (in ``current`` too).
+        self.waiting: set[int] = set()
         self.children: dict[int, int] = {}
         self.stopping = False
         self.done = self.failed = 0
@@ -193,6 +202,69 @@ class Runtime:
         finally:
             with self._lock:
                 self.current.pop(job.id, None)
+
+    def work(self, huey: Any, limit: int = 1) -> tuple[int, bool]:
+        """One round of a worker thread: claim up to ``limit`` jobs from ``huey`` in one
+        transaction (which also records the pending successes), then run them in turn; other
+        messages (the periodic tick) go to ``huey.execute``.
+
+        :returns: how many messages were taken, and whether every run was quicker than
+            :data:`BATCH_FAST` (the thread may then take a larger batch next time).
+        :raises Exception: when the queue cannot be read (the thread backs off); nothing is taken.
+        """
+        jobs = self.jobs()
+        tasks = None
+        if not jobs.shared(huey):
+            tasks = jobs.pop(huey, limit)
+            if not tasks:
+                return 0, True
+        elif not jobs.repo.has_messages(huey.storage.name):
+            return 0, True
+        done = self._take_pending()
+        try:
+            claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, done, limit)
+        except (KeyboardInterrupt, SystemExit):
+            self._keep_pending(*done)
+            raise
+        except Exception as exc:  # noqa: BLE001 - sorted out below
+            failure: BaseException | None = exc
+            if done:  # as in run_job: each success alone, then the claim alone
+                self._record_alone(done)
+                try:
+                    claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, (), limit)
+                    failure = None
+                except Exception as again:  # noqa: BLE001
+                    failure = again
+            if failure is not None:
+                if tasks is None:  # a shared queue: nothing was taken, the messages are still there
+                    raise failure
+                for task in tasks:
+                    if task.args:
+                        self._claim_failed(task.args[0], failure)
+                return len(tasks), False
+        with self._lock:
+            for job in claimed:
+                self.current[job.id] = job
+            self.waiting.update(job.id for job in claimed[1:])
+        quick = True
+        for job in claimed:
+            if self.stopping:  # the rest stay in ``current``: shutdown puts them back
+                break
+            with self._lock:
+                self.waiting.discard(job.id)
+            began = time.monotonic()
+            try:
+                self._execute(jobs, job)
+            finally:
+                with self._lock:
+                    self.current.pop(job.id, None)
+            quick = quick and time.monotonic() - began < BATCH_FAST
+        for task in others:
+            try:
+                huey.execute(task)
+            except Exception:  # noqa: BLE001 - as Huey: a task's bug is logged, the thread goes on
+                log.exception("unhandled error while running task %s", task.id)
+        return len(claimed) + len(others) if tasks is None else len(tasks), quick and not others
 
     def _claim_failed(self, job_id: int, exc: BaseException) -> None:
         log.warning("job %s could not be claimed (%s); it is sent again once the store answers", job_id,
@@ -426,8 +498,9 @@ class Runtime:
         jobs = self.jobs()
         with self._lock:
             left = list(self.current.values())
+            waiting = set(self.waiting)
         for job in left:
-            jobs.put_back(job, "worker shut down while it ran")
+            jobs.put_back(job, "worker shut down before it ran" if job.id in waiting else "worker shut down while it ran")
         self.beat("stopped")
 
 
@@ -492,19 +565,19 @@ def _consumer_class(runtime: Runtime) -> type:
 
         outage: Outage
 
+        #: Jobs this thread claims at once (see :data:`MAX_BATCH`).
+        batch = 1
+
         def loop(self, now: Any = None) -> None:
             try:
-                task = self.huey.dequeue()
+                taken, quick = runtime.work(self.huey, self.batch)
             except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, sqlite3.OperationalError …
                 self.stop_flag.wait(self.outage.failed(exc))
                 return
             self.outage.ok()
-            if task is not None:
+            if taken:
                 self.delay = self.default_delay
-                try:
-                    self.huey.execute(task, now)
-                except Exception:  # noqa: BLE001 - as Huey: a task's bug is logged, the thread goes on
-                    log.exception("unhandled error while running task %s", task.id)
+                self.batch = min(self.batch * 2, MAX_BATCH) if quick else 1
             elif not self.huey.storage.blocking:
                 self.sleep()
 

@@ -22,6 +22,10 @@ from traitctl.store.db import model_base, storable_text
 
 T = TypeVar("T")
 
+#: The schema name under which a SQLite store's connection attaches a SQLite queue file (Huey's
+#: ``task`` table), so a job's record and its message are written in one transaction.
+QUEUE_SCHEMA = "traitctl_queue"
+
 #: Columns copied from a :class:`Job` into its row (the rest are JSON or set by transitions).
 _PLAIN = ("trait", "operation", "model", "tenant", "state", "queue", "priority", "attempts", "max_attempts",
           "lost", "timeout", "retry_delay", "backoff", "enqueued", "eta", "started", "finished", "worker",
@@ -98,6 +102,8 @@ class JobRepo:
         self.Cursor = CursorRow
         self.models = [JobRow, CursorRow]
         self.fast = FastJobSql(db, JobRow)
+        #: id(connection) -> (connection, queue file) of the connections the queue is attached to.
+        self._attached: dict[int, tuple[Any, str]] = {}
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
@@ -156,6 +162,61 @@ class JobRepo:
                 delay = min(delay * 2, 0.002)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+    # -- a SQLite queue in the store's transactions ----------------------------------------------
+    def attach_queue(self, path: str) -> bool:
+        """Attach the SQLite queue file ``path`` (Huey's tables, created by Huey) to this thread's
+        store connection as :data:`QUEUE_SCHEMA`, with ``synchronous = NORMAL`` as Huey's own
+        connections to it have. False when it cannot be (a PostgreSQL store, inside a transaction,
+        or the file cannot be attached): the caller writes the queue through Huey then.
+
+        Both files stay in WAL mode, so a transaction over both is atomic for each file, not across
+        them: a process killed inside the commit can leave the record without its message (sent
+        again by the workers' recovery) or the message without its record (dropped when claimed,
+        as any message of a job that is not queued)."""
+        db = self.db
+        if not isinstance(db, peewee.SqliteDatabase):
+            return False
+        conn = db.connection()
+        known = self._attached.get(id(conn))
+        if known is not None and known[0] is conn and known[1] == path:
+            return True
+        if db.in_transaction():
+            return False
+        try:
+            if known is not None and known[0] is conn:
+                conn.execute(f"DETACH DATABASE {QUEUE_SCHEMA}")
+            conn.execute(f"ATTACH DATABASE ? AS {QUEUE_SCHEMA}", (path,))
+            conn.execute(f"PRAGMA {QUEUE_SCHEMA}.synchronous = NORMAL")
+        except Exception:  # noqa: BLE001 - sqlite3.OperationalError: unreadable, too many attached …
+            return False
+        self._attached[id(conn)] = (conn, path)
+        return True
+
+    def push_messages(self, rows: Sequence[tuple[str, Any, float]]) -> None:
+        """Insert Huey messages ``(queue, data, priority)`` into the attached queue's ``task``
+        table, as Huey's ``SqliteStorage.enqueue`` does (inside the caller's transaction)."""
+        sql = f"INSERT INTO {QUEUE_SCHEMA}.task (queue, data, priority) VALUES (?, ?, ?)"
+        if len(rows) == 1:
+            self.db.execute_sql(sql, rows[0])
+        else:
+            self.db.connection().executemany(sql, rows)
+
+    def has_messages(self, queue: str) -> bool:
+        """Whether the attached queue holds a ready message of Huey queue ``queue`` (a read only:
+        an idle worker polls without taking the write lock)."""
+        return self.db.execute_sql(f"SELECT 1 FROM {QUEUE_SCHEMA}.task WHERE queue = ? LIMIT 1",
+                                   (queue,)).fetchone() is not None
+
+    def pop_messages(self, queue: str, limit: int) -> list[bytes]:
+        """Remove and return up to ``limit`` ready messages of Huey queue ``queue`` from the
+        attached queue, in Huey's order (priority, then age); inside the caller's transaction."""
+        rows = self.db.execute_sql(f"SELECT id, data FROM {QUEUE_SCHEMA}.task WHERE queue = ? "
+                                   f"ORDER BY priority DESC, id LIMIT ?", (queue, limit)).fetchall()
+        if rows:
+            self.db.execute_sql(f"DELETE FROM {QUEUE_SCHEMA}.task WHERE id IN ({', '.join('?' * len(rows))})",
+                                [r[0] for r in rows])
+        return [bytes(r[1]) for r in rows]
 
     # -- create and read ----------------------------------------------------------------------
     def create(self, job: Job) -> Job | None:
@@ -226,6 +287,24 @@ class JobRepo:
                     fast.finish(finish)
                 row = fast.claim(params)
         return None if row is None else fast.job_of(row)
+
+    def claim_many(self, job_ids: Sequence[int], worker: str, now: dt.datetime, finishing: Sequence[list] = (),
+                   before: Callable[[], T] | None = None) -> tuple[list[Job], T | None]:
+        """:meth:`claim` of several jobs in one statement and one transaction (with ``finishing``).
+        ``before``, when given, runs first inside the same transaction and returns the ids to
+        claim instead of ``job_ids`` (the worker pops the messages of an attached queue there);
+        its value is returned too. Jobs come back in the order of the ids; ids of jobs that are
+        not queued (stale or duplicate messages) are left out."""
+        fast = self.fast
+        with self.write():
+            for finish in finishing:
+                fast.finish(finish)
+            got = before() if before is not None else None
+            ids = list(dict.fromkeys(got[0] if got is not None else job_ids))
+            rows = fast.claim_many(ids, worker, now) if ids else []
+        position = {job_id: i for i, job_id in enumerate(ids)}
+        jobs = sorted((fast.job_of(row) for row in rows), key=lambda job: position[job.id])
+        return jobs, got
 
     def prepare_finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
                        output: str = "", error: str | None = None, result: dict | None = None,
@@ -391,6 +470,7 @@ class FastJobSql:
                           f"\"started\" = {p}, \"finished\" = NULL, \"exit_code\" = NULL, \"error\" = NULL, "
                           f"\"timeline\" = \"timeline\" || {p} || (\"attempts\" + 1) || {p} "
                           f"WHERE \"id\" = {p} AND \"state\" = {p} RETURNING {every}")
+        self._claim_many: dict[int, str] = {}
         self.finish_sql = (f"UPDATE {table} SET \"state\" = {p}, \"finished\" = {p}, \"exit_code\" = {p}, "
                            f"\"output\" = {p}, \"error\" = {p}, \"result\" = {p}, "
                            f"\"timeline\" = \"timeline\" || {p} WHERE \"id\" = {p} AND "
@@ -412,6 +492,17 @@ class FastJobSql:
     def claim(self, params: list) -> tuple | None:
         """The claimed row (every column), ``None`` when the job was not queued."""
         return self.db.execute_sql(self.claim_sql, params).fetchone()
+
+    def claim_many(self, job_ids: Sequence[int], worker: str, now: dt.datetime) -> list[tuple]:
+        """The claimed rows of ``job_ids`` (one ``UPDATE … WHERE id IN (…) RETURNING``); jobs
+        that were not queued are not among them. Rows come in no particular order."""
+        sql = self._claim_many.get(len(job_ids))
+        if sql is None:
+            marks = ", ".join([self.db.param] * len(job_ids))
+            sql = self._claim_many[len(job_ids)] = self.claim_sql.replace(
+                f'"id" = {self.db.param}', f'"id" IN ({marks})', 1)
+        params = self.claim_params(0, worker, now)
+        return self.db.execute_sql(sql, [*params[:5], *job_ids, params[6]]).fetchall()
 
     def job_of(self, row: tuple) -> Job:
         values = {name: row[i] for name, i in self._copied}

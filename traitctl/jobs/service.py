@@ -165,7 +165,7 @@ class Jobs:
         shared = {name for name, huey in hueys.items() if self.shared(huey)}
         inline: list[Job] = []
         try:
-            with self.repo.write():
+            with self.repo.write() if record else self.repo.hot_write():
                 jobs = [self.repo.create(job) for job in news]
                 if record:
                     for job in jobs:
@@ -193,7 +193,7 @@ class Jobs:
     def _enqueue_shared(self, huey: Any, job: Job, now: dt.datetime, record: bool) -> Job | None:
         """:meth:`enqueue` with the record and the message in one transaction (one commit)."""
         try:
-            with self.repo.write():
+            with self.repo.write() if record else self.repo.hot_write():
                 created = self.repo.create(job)
                 if created is None:
                     return None
@@ -291,17 +291,20 @@ class Jobs:
         """
         return self.repo.claim(job_id, worker, utcnow(), [self._success(item) for item in done])
 
-    def pop(self, huey: Any, limit: int) -> list[Any]:
+    def pop(self, huey: Any, limit: int, wait: bool = False) -> list[Any]:
         """Remove up to ``limit`` ready messages from a queue that is not :meth:`shared` and
         return them as Huey tasks: one ``ZPOPMIN`` on Redis (waiting up to the read timeout for
-        one when the queue is empty), one transaction on SQLite. As with Huey's own dequeue, a
-        message is gone once taken: a worker killed before its claim leaves the job ``queued``
-        without a message, and the recovery sends it again (:meth:`redispatch_lost`)."""
+        one when the queue is empty; ``wait``: the last pop emptied the queue, so wait for one
+        message at once, one round trip per message while they trickle in), one transaction on
+        SQLite. As with Huey's own dequeue, a message is gone once taken: a worker killed before
+        its claim leaves the job ``queued`` without a message, and the recovery sends it again
+        (:meth:`redispatch_lost`)."""
         storage = huey.storage
         if hasattr(storage, "queue_key") and getattr(storage, "priority", False):  # PriorityRedisStorage
-            items = storage.conn.zpopmin(storage.queue_key, count=limit)
-            raw = [data[8:] for data, _ in items]  # messages carry an 8-byte time prefix
-            if not raw and storage.blocking:
+            raw = []
+            if not (wait and storage.blocking):
+                raw = [data[8:] for data, _ in storage.conn.zpopmin(storage.queue_key, count=limit)]
+            if not raw and storage.blocking:  # messages carry an 8-byte time prefix, dequeue strips it
                 one = storage.dequeue()
                 raw = [] if one is None else [one]
         elif hasattr(storage, "filename") and hasattr(storage, "db"):  # SqliteStorage
@@ -345,12 +348,12 @@ class Jobs:
 
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
         """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
-        with self.repo.write():
+        with self.repo.hot_write():
             return self._record_success(Success(job, utcnow(), exit_code, output, result))
 
     def settle(self, done: list[Success]) -> int:
         """Record runs' successes in one transaction. Returns how many were still running."""
-        with self.repo.write():
+        with self.repo.hot_write():
             return sum(self._record_success(item) for item in done)
 
     def _record_success(self, done: Success) -> bool:

@@ -203,11 +203,12 @@ class Runtime:
             with self._lock:
                 self.current.pop(job.id, None)
 
-    def work(self, huey: Any, limit: int = 1) -> tuple[int, bool]:
+    def work(self, huey: Any, limit: int = 1, drained: bool = False) -> tuple[int, bool]:
         """One round of a worker thread: claim up to ``limit`` jobs from ``huey`` in one
         transaction (which also records the pending successes), then run them in turn; other
         messages (the periodic tick) go to ``huey.execute``.
 
+        :param drained: the thread's last round took fewer than it asked for (see :meth:`Jobs.pop`).
         :returns: how many messages were taken, and whether every run was quicker than
             :data:`BATCH_FAST` (the thread may then take a larger batch next time).
         :raises Exception: when the queue cannot be read (the thread backs off); nothing is taken.
@@ -215,7 +216,7 @@ class Runtime:
         jobs = self.jobs()
         tasks = None
         if not jobs.shared(huey):
-            tasks = jobs.pop(huey, limit)
+            tasks = jobs.pop(huey, limit, wait=drained)
             if not tasks:
                 return 0, True
         elif not jobs.repo.has_messages(huey.storage.name):
@@ -567,14 +568,16 @@ def _consumer_class(runtime: Runtime) -> type:
 
         #: Jobs this thread claims at once (see :data:`MAX_BATCH`).
         batch = 1
+        drained = False
 
         def loop(self, now: Any = None) -> None:
             try:
-                taken, quick = runtime.work(self.huey, self.batch)
+                taken, quick = runtime.work(self.huey, self.batch, self.drained)
             except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, sqlite3.OperationalError …
                 self.stop_flag.wait(self.outage.failed(exc))
                 return
             self.outage.ok()
+            self.drained = taken < self.batch
             if taken:
                 self.delay = self.default_delay
                 self.batch = min(self.batch * 2, MAX_BATCH) if quick else 1

@@ -213,6 +213,10 @@ class Store:
         return int(row.value) if row else 0
 
     def close(self) -> None:
+        for repo in self._repos.values():
+            close = getattr(repo, "close", None)
+            if close is not None:  # a repository's own connections (the job hot path's)
+                close()
         if not self.db.is_closed():
             self.db.close()
 

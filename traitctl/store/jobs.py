@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -21,6 +23,10 @@ from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job, timeline_entry
 from traitctl.store.db import model_base, storable_text
 
 T = TypeVar("T")
+
+#: peewee's translation of driver errors into its own (``sqlite3.OperationalError`` ->
+#: ``peewee.OperationalError`` …), for statements run on the hot path's own connections.
+_WRAP = peewee.__exception_wrapper__
 
 #: The schema name under which a SQLite store's connection attaches a SQLite queue file (Huey's
 #: ``task`` table), so a job's record and its message are written in one transaction.
@@ -102,8 +108,106 @@ class JobRepo:
         self.Cursor = CursorRow
         self.models = [JobRow, CursorRow]
         self.fast = FastJobSql(db, JobRow)
+        self.fast.execute = self._run
         #: id(connection) -> (connection, queue file) of the connections the queue is attached to.
         self._attached: dict[int, tuple[Any, str]] = {}
+        # The hot path's own connection per thread (SQLite files only, see _hot).
+        self._local = threading.local()
+        self._hot_conns: list[Any] = []
+        self._generation = 0
+        name = getattr(db, "database", "") or ""
+        self._hot_ok = isinstance(db, peewee.SqliteDatabase) and name not in ("", ":memory:") and \
+            not name.startswith("file:")
+
+    # -- the hot path's connection ------------------------------------------------------------------
+    def _hot(self) -> Any:
+        """This thread's connection for the hot path's statements (enqueue, claim, finish) on a
+        SQLite store file, or ``None`` (PostgreSQL, an in-memory store, or inside one of peewee's
+        transactions, whose connection must then run them).
+
+        It is peewee's connection's twin (same file and pragmas) with SQLite's busy handler off for
+        good: a write that finds the lock taken is asked for again every 50-2000 µs (see
+        :meth:`write`), without the two ``PRAGMA busy_timeout`` statements per write that switching
+        the handler off and on again on peewee's connection cost."""
+        if not self._hot_ok or self.db.in_transaction():
+            return None
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.generation != self._generation:
+            with _WRAP:
+                conn = sqlite3.connect(self.db.database, timeout=0, isolation_level=None, check_same_thread=False)
+                for key, value in self.db._pragmas or ():
+                    if key != "busy_timeout":
+                        conn.execute(f"PRAGMA {key} = {value}")
+                conn.execute("PRAGMA busy_timeout = 0")
+            local.conn, local.generation, local.txn = conn, self._generation, False
+            self._hot_conns.append(conn)
+        return conn
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        """Execute one hot-path statement on this thread's hot connection (inside its transaction,
+        when one is open), else through peewee; driver errors come out as peewee's."""
+        local = self._local
+        conn = local.conn if getattr(local, "txn", False) else self._hot()
+        if conn is None:
+            return self.db.execute_sql(sql, params)
+        with _WRAP:
+            return conn.execute(sql, params)
+
+    def close(self) -> None:
+        """Close the hot path's connections (the store closes peewee's)."""
+        self._generation += 1
+        conns, self._hot_conns = self._hot_conns, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    @contextlib.contextmanager
+    def hot_write(self) -> Iterator[None]:
+        """:meth:`write` for a transaction of hot-path statements only (:class:`FastJobSql`, the
+        attached queue's messages): on a SQLite store file it runs on the hot connection. Anything
+        written through peewee (history events) needs :meth:`write` instead."""
+        conn = self._hot()
+        local = self._local
+        if conn is None or local.txn:
+            with self.write():
+                yield
+            return
+        self._retry_locked(lambda: self._begin_hot(conn))
+        local.txn = True
+        try:
+            yield
+        except BaseException:
+            local.txn = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        local.txn = False
+        try:
+            with _WRAP:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _begin_hot(self, conn: Any) -> None:
+        with _WRAP:
+            conn.execute("BEGIN IMMEDIATE")
+
+    def _retry_locked(self, attempt: Callable[[], T]) -> T:
+        """``attempt()`` on the hot connection (no busy handler), tried again every 50-2000 µs while
+        another process holds the write lock, until the store's busy timeout."""
+        timeout_ms = int(dict(self.db._pragmas or ()).get("busy_timeout", 5000))
+        deadline, delay = time.monotonic() + timeout_ms / 1000, 50e-6
+        while True:
+            try:
+                return attempt()
+            except peewee.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
@@ -138,8 +242,10 @@ class JobRepo:
         its own; the write lock is asked for as by :meth:`write`. Inside a transaction, or on
         PostgreSQL (autocommit too), it simply runs."""
         db = self.db
-        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction():
+        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction() or getattr(self._local, "txn", False):
             return statement()
+        if self._hot() is not None:
+            return self._retry_locked(statement)
         return self._without_busy_wait(statement)
 
     def _without_busy_wait(self, attempt: Callable[[], T]) -> T:
@@ -175,14 +281,15 @@ class JobRepo:
         again by the workers' recovery) or the message without its record (dropped when claimed,
         as any message of a job that is not queued)."""
         db = self.db
-        if not isinstance(db, peewee.SqliteDatabase):
+        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction() or getattr(self._local, "txn", False):
             return False
-        conn = db.connection()
+        hot = self._hot()
+        return self._attach(db.connection(), path) and (hot is None or self._attach(hot, path))
+
+    def _attach(self, conn: Any, path: str) -> bool:
         known = self._attached.get(id(conn))
         if known is not None and known[0] is conn and known[1] == path:
             return True
-        if db.in_transaction():
-            return False
         try:
             if known is not None and known[0] is conn:
                 conn.execute(f"DETACH DATABASE {QUEUE_SCHEMA}")
@@ -197,24 +304,21 @@ class JobRepo:
         """Insert Huey messages ``(queue, data, priority)`` into the attached queue's ``task``
         table, as Huey's ``SqliteStorage.enqueue`` does (inside the caller's transaction)."""
         sql = f"INSERT INTO {QUEUE_SCHEMA}.task (queue, data, priority) VALUES (?, ?, ?)"
-        if len(rows) == 1:
-            self.db.execute_sql(sql, rows[0])
-        else:
-            self.db.connection().executemany(sql, rows)
+        for row in rows:
+            self._run(sql, row)
 
     def has_messages(self, queue: str) -> bool:
         """Whether the attached queue holds a ready message of Huey queue ``queue`` (a read only:
         an idle worker polls without taking the write lock)."""
-        return self.db.execute_sql(f"SELECT 1 FROM {QUEUE_SCHEMA}.task WHERE queue = ? LIMIT 1",
-                                   (queue,)).fetchone() is not None
+        return self._run(f"SELECT 1 FROM {QUEUE_SCHEMA}.task WHERE queue = ? LIMIT 1", (queue,)).fetchone() is not None
 
     def pop_messages(self, queue: str, limit: int) -> list[bytes]:
         """Remove and return up to ``limit`` ready messages of Huey queue ``queue`` from the
         attached queue, in Huey's order (priority, then age); inside the caller's transaction."""
-        rows = self.db.execute_sql(f"SELECT id, data FROM {QUEUE_SCHEMA}.task WHERE queue = ? "
-                                   f"ORDER BY priority DESC, id LIMIT ?", (queue, limit)).fetchall()
+        rows = self._run(f"SELECT id, data FROM {QUEUE_SCHEMA}.task WHERE queue = ? "
+                         f"ORDER BY priority DESC, id LIMIT ?", (queue, limit)).fetchall()
         if rows:
-            self.db.execute_sql(f"DELETE FROM {QUEUE_SCHEMA}.task WHERE id IN ({', '.join('?' * len(rows))})",
+            self._run(f"DELETE FROM {QUEUE_SCHEMA}.task WHERE id IN ({', '.join('?' * len(rows))})",
                                 [r[0] for r in rows])
         return [bytes(r[1]) for r in rows]
 
@@ -282,7 +386,7 @@ class JobRepo:
         if not finishing:
             row = self._alone(lambda: fast.claim(params))
         else:
-            with self.write():
+            with self.hot_write():
                 for finish in finishing:
                     fast.finish(finish)
                 row = fast.claim(params)
@@ -296,7 +400,7 @@ class JobRepo:
         its value is returned too. Jobs come back in the order of the ids; ids of jobs that are
         not queued (stale or duplicate messages) are left out."""
         fast = self.fast
-        with self.write():
+        with self.hot_write():
             for finish in finishing:
                 fast.finish(finish)
             got = before() if before is not None else None
@@ -445,6 +549,8 @@ class FastJobSql:
     def __init__(self, db: peewee.Database, Row: Any) -> None:
         p, table = db.param, f'"{Row._meta.table_name}"'
         self.db = db
+        #: Runs one statement with its parameters (:meth:`JobRepo._run`; peewee's by default).
+        self.execute: Callable[[str, Sequence[Any]], Any] = db.execute_sql
         self.fields = {f.name: f for f in Row._meta.sorted_fields}
         self.insert_names = [n for n in self.fields if n != "id"]
         sqlite = isinstance(db, peewee.SqliteDatabase)
@@ -483,7 +589,7 @@ class FastJobSql:
 
     def insert(self, params: list) -> int:
         """Insert a row (:meth:`insert_params`) and return its id."""
-        return self.db.execute_sql(self.insert_sql, params).fetchone()[0]
+        return self.execute(self.insert_sql, params).fetchone()[0]
 
     def claim_params(self, job_id: int, worker: str, now: dt.datetime) -> list:
         head = timeline_line(timeline_entry("started", now, worker=worker))[:-2] + ', "attempt": '
@@ -491,7 +597,7 @@ class FastJobSql:
 
     def claim(self, params: list) -> tuple | None:
         """The claimed row (every column), ``None`` when the job was not queued."""
-        return self.db.execute_sql(self.claim_sql, params).fetchone()
+        return self.execute(self.claim_sql, params).fetchone()
 
     def claim_many(self, job_ids: Sequence[int], worker: str, now: dt.datetime) -> list[tuple]:
         """The claimed rows of ``job_ids`` (one ``UPDATE … WHERE id IN (…) RETURNING``); jobs
@@ -502,7 +608,7 @@ class FastJobSql:
             sql = self._claim_many[len(job_ids)] = self.claim_sql.replace(
                 f'"id" = {self.db.param}', f'"id" IN ({marks})', 1)
         params = self.claim_params(0, worker, now)
-        return self.db.execute_sql(sql, [*params[:5], *job_ids, params[6]]).fetchall()
+        return self.execute(sql, [*params[:5], *job_ids, params[6]]).fetchall()
 
     def job_of(self, row: tuple) -> Job:
         values = {name: row[i] for name, i in self._copied}
@@ -518,7 +624,7 @@ class FastJobSql:
                 timeline_line(entry), job.id, RUNNING, job.worker, job.attempts]
 
     def finish(self, params: list) -> bool:
-        return self.db.execute_sql(self.finish_sql, params).rowcount == 1
+        return self.execute(self.finish_sql, params).rowcount == 1
 
 
 def _writer(field: Any, sqlite: bool) -> Any:

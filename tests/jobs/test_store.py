@@ -206,39 +206,45 @@ def test_hot_write_waits_for_another_process_holding_the_lock(tmp_path):
     store.close()
 
 
-def test_attached_queue_writes_record_and_message_in_one_transaction(tmp_path):
-    """A SQLite queue beside a SQLite store: a job's record and its message commit together, a
-    failed transaction leaves neither, and a worker's batch takes the messages it claims in its
-    claim's transaction (a claim that fails leaves the messages on the queue)."""
+def test_the_store_is_the_queue_beside_a_sqlite_queue(tmp_path):
+    """A SQLite queue beside a SQLite store: a job is its record alone (no message), a delayed one
+    is claimed once due; a worker's batch takes Huey's own messages (a message sent by another
+    process) in its claim's transaction, claims the due jobs, each once; a claim that fails
+    leaves every job queued and every message on the queue."""
+    import datetime as dt
+
     import pytest
 
     from traitctl.engine.jobs import builtin_operation
     from traitctl.jobs.queue import message_job_ids
-    from traitctl.jobs.service import Jobs
+    from traitctl.jobs.service import Jobs, utcnow
     from traitctl.store.db import Store
 
     store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
     jobs = Jobs(store, f"sqlite:///{tmp_path / 'queue.db'}", actor="t", command="t", default_queue="q")
     huey = jobs.huey("q")
-    assert jobs.shared(huey)
+    assert jobs.store_is_queue(huey) and jobs.shared(huey)
     made = [jobs.enqueue(builtin_operation("noop")) for _ in range(3)]
-    assert message_job_ids(huey) == {j.id for j in made}
-    with pytest.raises(RuntimeError), store.jobs.hot_write():
-        store.jobs.create(_job())
-        store.jobs.push_messages([jobs._message(huey, made[0], 0.0)])
-        raise RuntimeError("rolled back")
-    assert store.jobs.count_by_state()["queued"] == 3 and huey.pending_count() == 3
+    later = jobs.enqueue(builtin_operation("noop"), eta=utcnow() + dt.timedelta(seconds=0.5))
+    assert message_job_ids(huey) == set() and store.jobs.count_by_state()["queued"] == 4
+    huey.enqueue(huey.traitctl_run_job.s(made[2].id, 0.0))  # as a process without the store would
 
     def broken(*args, **kwargs):
         raise RuntimeError("claim refused")
 
-    fast, real = store.jobs.fast, store.jobs.fast.claim_many
-    fast.claim_many = broken
+    fast, real = store.jobs.fast, store.jobs.fast.claim_next
+    fast.claim_next = broken
     with pytest.raises(RuntimeError):
-        jobs.claim_batch(huey, None, "w1", limit=2)
-    fast.claim_many = real
-    assert huey.pending_count() == 3
-    claimed, others = jobs.claim_batch(huey, None, "w1", limit=2)
-    assert [j.id for j in claimed] == [made[0].id, made[1].id] and others == []
-    assert message_job_ids(huey) == {made[2].id}
+        jobs.claim_batch(huey, None, "w1", limit=10, queue="q")
+    fast.claim_next = real
+    assert huey.pending_count() == 1 and store.jobs.count_by_state()["queued"] == 4
+    claimed, others = jobs.claim_batch(huey, None, "w1", limit=10, queue="q")
+    assert [j.id for j in claimed] == [made[2].id, made[0].id, made[1].id] and others == []
+    assert huey.pending_count() == 0 and store.jobs.get(later.id).state == "queued"
+    assert jobs.claim_batch(huey, None, "w1", limit=10, queue="q") == ([], [])
+    import time
+
+    time.sleep(0.6)
+    claimed, _ = jobs.claim_batch(huey, None, "w1", limit=10, queue="q")
+    assert [j.id for j in claimed] == [later.id]
     store.close()

@@ -98,6 +98,7 @@ class Jobs:
         self._hueys: dict[str, Any] = {}
         #: Whether a SQLite queue may be attached to the store's connection (see :meth:`shared`).
         self._may_attach = queue_for is None and queue_url.startswith("sqlite:///")
+        self._noted: set[str] = set()
         tune_store(store)
 
     def huey(self, name: str) -> Any:
@@ -110,21 +111,28 @@ class Jobs:
             huey = self._hueys[name] = open_queue(self.queue_url, name)
         return huey
 
-    def shared(self, huey: Any) -> bool:
-        """Whether ``huey``'s messages are written in the store's own transactions: a SQLite queue
-        beside a SQLite store, attached to the store's connection (:meth:`JobRepo.attach_queue`).
-        Then a job's record and its message are one commit, and a worker's claim takes the
-        messages it claims in the same transaction."""
-        if not self._may_attach:
+    def store_is_queue(self, huey: Any) -> bool:
+        """Whether the job records are ``huey``'s queue: a SQLite queue beside a SQLite store file
+        (the embedded default). A job then needs no Huey message: a worker claims the queued jobs
+        of its queue straight from the store (due ones, by priority then age), so a job costs one
+        commit to enqueue and one, shared by a batch, to claim. Huey's queue file still carries the
+        periodic tick (and messages sent by processes that use it otherwise)."""
+        if not self._may_attach or not self.repo.can_hold_queue():
             return False
         filename = getattr(huey.storage, "filename", None)
-        return filename is not None and self.repo.attach_queue(filename)
+        if filename is None:
+            return False
+        if huey.storage.name not in self._noted:
+            from traitctl.jobs.queue import note_store
 
-    def _message(self, huey: Any, job: Job, stamp: float) -> tuple[str, bytes, float]:
-        """The row of ``job``'s ready message in Huey's ``task`` table (as ``SqliteHuey.enqueue``)."""
-        task = huey.traitctl_run_job.s(job.id, stamp, priority=job.priority or None)
-        huey._emit("enqueued", task)
-        return (huey.storage.name, huey.serialize_task(task), task.priority or 0)
+            note_store(huey, self.repo.db.database)  # for queue.stats, which knows only the queue
+            self._noted.add(huey.storage.name)
+        return True
+
+    def shared(self, huey: Any) -> bool:
+        """Whether ``huey``'s messages can be taken in the store's own transactions (a queue that
+        :meth:`store_is_queue`, attached to the store's connection: :meth:`JobRepo.attach_queue`)."""
+        return self.store_is_queue(huey) and self.repo.attach_queue(huey.storage.filename)
 
     # -- creating -------------------------------------------------------------------------------
     def enqueue(self, spec: OperationSpec, *, trait: str | None = None, model: str | None = None,
@@ -141,10 +149,6 @@ class Jobs:
         now = now or utcnow()
         job = self._new(spec, dict(trait=trait, model=model, tenant=tenant, data=data, eta=eta, priority=priority,
                                    key=key), now)
-        if job.eta is None or job.eta <= now:
-            huey = self.huey(job.queue)
-            if self.shared(huey):
-                return self._enqueue_shared(huey, job, now, record)
         if record:
             with self.repo.write():
                 job = self.repo.create(job)
@@ -165,60 +169,13 @@ class Jobs:
         :param record: as for :meth:`enqueue` (one ``job.enqueued`` event per job).
         """
         now = now or utcnow()
-        news = [self._new(spec, item, now) for item in items]
-        hueys = {job.queue: self.huey(job.queue) for job in news}
-        shared = {name for name, huey in hueys.items() if self.shared(huey)}
-        inline: list[Job] = []
-        try:
-            with self.repo.write() if record else self.repo.hot_write():
-                jobs = [self.repo.create(job) for job in news]
-                if record:
-                    for job in jobs:
-                        self._event("job.enqueued", job, ts=now)
-                inline = [job for job in jobs if job.queue in shared and (job.eta is None or job.eta <= now)]
-                if inline:
-                    stamp = time.time()
-                    rows = [self._message(hueys[job.queue], job, stamp) for job in inline]
-                    try:
-                        self.repo.push_messages(rows)
-                    except Exception as exc:
-                        raise _QueueRefused() from exc
-        except _QueueRefused:
-            # The queue file refused its part: record the jobs alone, then send as without it.
-            with self.repo.write():
-                jobs = [self.repo.create(job) for job in news]
-                if record:
-                    for job in jobs:
-                        self._event("job.enqueued", job, ts=now)
-            inline = []
-        sent = {job.id for job in inline}
-        self.dispatch_many([job for job in jobs if job.id not in sent], now)
+        with self.repo.write() if record else self.repo.hot_write():
+            jobs = [self.repo.create(self._new(spec, item, now)) for item in items]
+            if record:
+                for job in jobs:
+                    self._event("job.enqueued", job, ts=now)
+        self.dispatch_many(jobs, now)
         return jobs
-
-    def _enqueue_shared(self, huey: Any, job: Job, now: dt.datetime, record: bool) -> Job | None:
-        """:meth:`enqueue` with the record and the message in one transaction (one commit)."""
-        try:
-            with self.repo.write() if record else self.repo.hot_write():
-                created = self.repo.create(job)
-                if created is None:
-                    return None
-                if record:
-                    self._event("job.enqueued", created, ts=now)
-                try:
-                    self.repo.push_messages([self._message(huey, created, time.time())])
-                except Exception as exc:
-                    raise _QueueRefused() from exc
-            return created
-        except _QueueRefused:
-            pass
-        # The queue file refused its part (both rolled back): record alone, then send as without it.
-        with self.repo.write():
-            created = self.repo.create(job)
-            if created is not None and record:
-                self._event("job.enqueued", created, ts=now)
-        if created is not None:
-            self.dispatch(created, now)
-        return created
 
     def _new(self, spec: OperationSpec, item: dict[str, Any], now: dt.datetime) -> Job:
         priority = item.get("priority")
@@ -237,9 +194,13 @@ class Jobs:
         a caller that retries never creates a second job. The job and the reason are added to
         :attr:`undelivered` (``jobs enqueue`` and ``jobs retry`` print them as warnings).
 
-        :returns: whether the message was sent.
+        When the store is the queue (:meth:`store_is_queue`) there is no message to send.
+
+        :returns: whether the message was sent (or needed none).
         """
         huey = self.huey(job.queue)
+        if self.store_is_queue(huey):
+            return True
         options: dict[str, Any] = {"priority": job.priority or None}
         if job.eta is not None and job.eta > (now or utcnow()):
             # An aware time: Huey would read a naive one as local time.
@@ -267,7 +228,9 @@ class Jobs:
         ready: dict[str, list[Job]] = {}
         sent = 0
         for job in jobs:
-            if job.eta is not None and job.eta > now:
+            if self.store_is_queue(self.huey(job.queue)):
+                sent += 1
+            elif job.eta is not None and job.eta > now:
                 sent += self.dispatch(job, now)
             else:
                 ready.setdefault(job.queue, []).append(job)
@@ -329,18 +292,22 @@ class Jobs:
         return [huey.deserialize_task(data) for data in raw]
 
     def claim_batch(self, huey: Any, tasks: list[Any] | None, worker: str, done: Sequence[Success] = (),
-                    limit: int = 1) -> tuple[list[Job], list[Any]]:
+                    limit: int = 1, queue: str | None = None) -> tuple[list[Job], list[Any]]:
         """Claim the jobs of the ``run_job`` messages ``tasks`` in one transaction, which also
         records ``done`` (earlier runs' successes). ``tasks`` is ``None`` for a :meth:`shared`
-        queue: up to ``limit`` messages are then taken from it inside that same transaction, so a
-        worker killed at any point leaves each job either queued with its message or claimed.
+        queue: up to ``limit`` messages are then taken from it inside that same transaction.
+        ``queue`` (when the store is the queue, :meth:`store_is_queue`): the traitctl queue whose
+        due jobs are claimed from the store as well, up to ``limit`` in all. A worker killed at any
+        point leaves each job either queued (with its message, if it had one) or claimed.
 
         :returns: the claimed jobs, in queue order (stale and duplicate messages left out), and
             the other messages (the periodic tick, a message not due yet), for ``huey.execute``.
         """
+        if tasks is None and not self.shared(huey):  # not attached: Huey's own take, before
+            tasks = self.pop(huey, limit)
         now = utcnow()
         finishing = [self._success(item) for item in done]
-        if tasks is not None:
+        if tasks is not None and queue is None:
             ids, others = _split(huey, tasks, now)
             if not ids and not finishing:
                 return [], others
@@ -349,9 +316,11 @@ class Jobs:
         name = huey.storage.name
 
         def take() -> tuple[list[int], list[Any]]:
+            if tasks is not None:
+                return _split(huey, tasks, now)
             return _split(huey, [huey.deserialize_task(data) for data in self.repo.pop_messages(name, limit)], now)
 
-        jobs, (_, others) = self.repo.claim_many((), worker, now, finishing, before=take)
+        jobs, (_, others) = self.repo.claim_many((), worker, now, finishing, before=take, queue=queue, limit=limit)
         return jobs, others
 
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
@@ -434,7 +403,8 @@ class Jobs:
         """Queued jobs without a message (Huey deletes a message before running it; a worker killed
         between the two loses it): send their message again. Returns their ids."""
         now = utcnow()
-        candidates = self.repo.undispatched(now - dt.timedelta(seconds=older_than))
+        candidates = [job for job in self.repo.undispatched(now - dt.timedelta(seconds=older_than))
+                      if not self.store_is_queue(self.huey(job.queue))]  # those need no message
         if not candidates:
             return []
         from traitctl.jobs.queue import message_job_ids
@@ -522,10 +492,6 @@ def _split(huey: Any, tasks: list[Any], now: dt.datetime) -> tuple[list[int], li
         else:
             others.append(task)
     return ids, others
-
-
-class _QueueRefused(Exception):
-    """The attached queue file refused a message (the transaction is rolled back)."""
 
 
 def job_document(job: Job) -> dict[str, Any]:

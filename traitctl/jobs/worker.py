@@ -45,6 +45,9 @@ SETTLE_AFTER = 0.005
 MAX_BATCH = 32
 BATCH_FAST = 0.002
 
+#: Why the rest of a batch goes back to the queue after a run that was not quick.
+RELEASED = "put back unstarted: claimed in a batch behind a run that was not quick"
+
 
 class Outage:
     """Back-off for one dependency (the queue, the store) that does not answer: each failed try is
@@ -215,15 +218,18 @@ class Runtime:
         """
         jobs = self.jobs()
         tasks = None
-        if not jobs.shared(huey):
+        # The store is the queue (the embedded default): its due jobs are claimed from it, and
+        # Huey's file carries only the tick (taken in the same transaction when attached).
+        queue = self.queue if jobs.store_is_queue(huey) else None
+        if queue is None or not jobs.shared(huey):
             tasks = jobs.pop(huey, limit, wait=drained)
-            if not tasks:
+            if not tasks and (queue is None or not jobs.repo.has_ready(queue, utcnow())):
                 return 0, True
-        elif not jobs.repo.has_messages(huey.storage.name):
+        elif not jobs.repo.has_ready(queue, utcnow()) and not jobs.repo.has_messages(huey.storage.name):
             return 0, True
         done = self._take_pending()
         try:
-            claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, done, limit)
+            claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, done, limit, queue)
         except (KeyboardInterrupt, SystemExit):
             self._keep_pending(*done)
             raise
@@ -232,12 +238,12 @@ class Runtime:
             if done:  # as in run_job: each success alone, then the claim alone
                 self._record_alone(done)
                 try:
-                    claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, (), limit)
+                    claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, (), limit, queue)
                     failure = None
                 except Exception as again:  # noqa: BLE001
                     failure = again
             if failure is not None:
-                if tasks is None:  # a shared queue: nothing was taken, the messages are still there
+                if not tasks:  # nothing was taken: the jobs and messages are still there
                     raise failure
                 for task in tasks:
                     if task.args:
@@ -248,7 +254,7 @@ class Runtime:
                 self.current[job.id] = job
             self.waiting.update(job.id for job in claimed[1:])
         quick = True
-        for job in claimed:
+        for i, job in enumerate(claimed):
             if self.stopping:  # the rest stay in ``current``: shutdown puts them back
                 break
             with self._lock:
@@ -259,13 +265,29 @@ class Runtime:
             finally:
                 with self._lock:
                     self.current.pop(job.id, None)
-            quick = quick and time.monotonic() - began < BATCH_FAST
+            if time.monotonic() - began >= BATCH_FAST:
+                quick = False
+                self._release(jobs, claimed[i + 1:])  # they would wait behind slow runs
+                break
         for task in others:
             try:
                 huey.execute(task)
             except Exception:  # noqa: BLE001 - as Huey: a task's bug is logged, the thread goes on
                 log.exception("unhandled error while running task %s", task.id)
-        return len(claimed) + len(others) if tasks is None else len(tasks), quick and not others
+        return max(len(claimed) + len(others), len(tasks or ())), quick and not others
+
+    def _release(self, jobs: Jobs, waiting: list[rules.Job]) -> None:
+        """Put the not yet started jobs of a batch back on the queue (after a run that was not
+        quick, so that they do not wait for slow runs while another worker could take them)."""
+        for job in waiting:
+            try:
+                jobs.put_back(job, RELEASED)
+            except Exception as exc:  # noqa: BLE001 - left running: the heartbeat's recovery has it
+                log.warning("job %s could not be put back (%s)", job.id, one_line(exc))
+                continue
+            with self._lock:
+                self.current.pop(job.id, None)
+                self.waiting.discard(job.id)
 
     def _claim_failed(self, job_id: int, exc: BaseException) -> None:
         log.warning("job %s could not be claimed (%s); it is sent again once the store answers", job_id,

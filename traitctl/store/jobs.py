@@ -315,12 +315,15 @@ class JobRepo:
         self._attached[id(conn)] = (conn, path)
         return True
 
-    def push_messages(self, rows: Sequence[tuple[str, Any, float]]) -> None:
-        """Insert Huey messages ``(queue, data, priority)`` into the attached queue's ``task``
-        table, as Huey's ``SqliteStorage.enqueue`` does (inside the caller's transaction)."""
-        sql = f"INSERT INTO {QUEUE_SCHEMA}.task (queue, data, priority) VALUES (?, ?, ?)"
-        for row in rows:
-            self._run(sql, row)
+    def can_hold_queue(self) -> bool:
+        """Whether this store can be the queue of its jobs (a SQLite file, see
+        :meth:`traitctl.jobs.service.Jobs.store_is_queue`)."""
+        return self._hot_ok
+
+    def has_ready(self, queue: str, now: dt.datetime) -> bool:
+        """Whether queue ``queue`` has a queued job due at ``now`` (a read: an idle worker polls
+        without taking the write lock)."""
+        return self._run(self.fast.ready_sql, [QUEUED, queue, self.fast.to_db(now)]).fetchone() is not None
 
     def has_messages(self, queue: str) -> bool:
         """Whether the attached queue holds a ready message of Huey queue ``queue`` (a read only:
@@ -408,12 +411,15 @@ class JobRepo:
         return None if row is None else fast.job_of(row)
 
     def claim_many(self, job_ids: Sequence[int], worker: str, now: dt.datetime, finishing: Sequence[list] = (),
-                   before: Callable[[], T] | None = None) -> tuple[list[Job], T | None]:
+                   before: Callable[[], Any] | None = None, queue: str | None = None,
+                   limit: int = 0) -> tuple[list[Job], Any]:
         """:meth:`claim` of several jobs in one statement and one transaction (with ``finishing``).
-        ``before``, when given, runs first inside the same transaction and returns the ids to
-        claim instead of ``job_ids`` (the worker pops the messages of an attached queue there);
-        its value is returned too. Jobs come back in the order of the ids; ids of jobs that are
-        not queued (stale or duplicate messages) are left out."""
+        ``before``, when given, runs first inside the same transaction and returns ``(ids, …)``,
+        the ids to claim instead of ``job_ids`` (the worker pops the messages of an attached queue
+        there); its value is returned too. ``queue``: then the due queued jobs of that queue are
+        claimed as well, by priority then id, up to ``limit`` jobs in all (the store is the queue).
+        Jobs come back in claim order; ids of jobs that are not queued (stale or duplicate
+        messages) are left out."""
         fast = self.fast
         with self.hot_write():
             for finish in finishing:
@@ -421,9 +427,13 @@ class JobRepo:
             got = before() if before is not None else None
             ids = list(dict.fromkeys(got[0] if got is not None else job_ids))
             rows = fast.claim_many(ids, worker, now) if ids else []
+            if queue is not None and len(rows) < limit:
+                more = fast.claim_next(queue, limit - len(rows), worker, now)
+            else:
+                more = []
         position = {job_id: i for i, job_id in enumerate(ids)}
         jobs = sorted((fast.job_of(row) for row in rows), key=lambda job: position[job.id])
-        return jobs, got
+        return jobs + sorted((fast.job_of(row) for row in more), key=lambda job: (-job.priority, job.id)), got
 
     def prepare_finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
                        output: str = "", error: str | None = None, result: dict | None = None,
@@ -592,6 +602,13 @@ class FastJobSql:
                           f"\"timeline\" = \"timeline\" || {p} || (\"attempts\" + 1) || {p} "
                           f"WHERE \"id\" = {p} AND \"state\" = {p} RETURNING {every}")
         self._claim_many: dict[int, str] = {}
+        # The due queued jobs of one queue, by priority then age (the store as the queue).
+        due = (f"\"state\" IN ('queued', 'running') AND \"state\" = {p} AND \"queue\" = {p} "
+               f"AND (\"eta\" IS NULL OR \"eta\" <= {p})")
+        self.ready_sql = f"SELECT 1 FROM {table} WHERE {due} LIMIT 1"
+        self.claim_next_sql = self.claim_sql.replace(
+            f'"id" = {p}', f'"id" IN (SELECT "id" FROM {table} WHERE {due} ORDER BY "priority" DESC, "id" LIMIT {p})', 1)
+        self.to_db = self._to_db
         self.finish_sql = (f"UPDATE {table} SET \"state\" = {p}, \"finished\" = {p}, \"exit_code\" = {p}, "
                            f"\"output\" = {p}, \"error\" = {p}, \"result\" = {p}, "
                            f"\"timeline\" = \"timeline\" || {p} WHERE \"id\" = {p} AND "
@@ -624,6 +641,11 @@ class FastJobSql:
                 f'"id" = {self.db.param}', f'"id" IN ({marks})', 1)
         params = self.claim_params(0, worker, now)
         return self.execute(sql, [*params[:5], *job_ids, params[6]]).fetchall()
+
+    def claim_next(self, queue: str, limit: int, worker: str, now: dt.datetime) -> list[tuple]:
+        """Claim up to ``limit`` due queued jobs of ``queue`` (priority, then id), one statement."""
+        params = self.claim_params(0, worker, now)
+        return self.execute(self.claim_next_sql, [*params[:5], QUEUED, queue, params[2], limit, QUEUED]).fetchall()
 
     def job_of(self, row: tuple) -> Job:
         values = {name: row[i] for name, i in self._copied}

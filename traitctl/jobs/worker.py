@@ -9,9 +9,10 @@
   queued jobs whose message is missing (killed between dequeue and claim) and sends it again.
 - SIGINT/SIGTERM: stop taking jobs; running commands are stopped and put back on the queue.
 - Event delivery: new history events matching ``[[events.subscribers]]`` become ``deliver`` jobs.
-- One commit per job: a run's success is recorded in the transaction that claims the next job, or
-  by a settler thread once it has waited ``SETTLE_AFTER`` seconds (the queue is empty), or at the
-  heartbeat and at shutdown.
+- Batches: a thread claims up to ``MAX_BATCH`` quick jobs in one transaction (with the embedded
+  default, straight from the store, which is the queue); a run's success is recorded in the
+  transaction of the thread's next claim, or by a settler thread once it has waited
+  ``SETTLE_AFTER`` seconds (the queue is empty), or at the heartbeat and at shutdown.
 """
 
 from __future__ import annotations

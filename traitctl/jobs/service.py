@@ -125,8 +125,11 @@ class Jobs:
         if huey.storage.name not in self._noted:
             from traitctl.jobs.queue import note_store
 
-            note_store(huey, self.repo.db.database)  # for queue.stats, which knows only the queue
-            self._noted.add(huey.storage.name)
+            try:
+                note_store(huey, self.repo.db.database)  # for queue.stats, which knows only the queue
+                self._noted.add(huey.storage.name)
+            except Exception:  # noqa: BLE001 - an unwritable queue file: the jobs need it not; tried again later
+                pass
         return True
 
     def shared(self, huey: Any) -> bool:

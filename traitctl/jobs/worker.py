@@ -253,7 +253,7 @@ class Runtime:
         with self._lock:
             for job in claimed:
                 self.current[job.id] = job
-            self.waiting.update(job.id for job in claimed[1:])
+            self.waiting.update(job.id for job in claimed)
         quick = True
         for i, job in enumerate(claimed):
             if self.stopping:  # the rest stay in ``current``: shutdown puts them back

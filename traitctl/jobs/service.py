@@ -2,7 +2,8 @@
 
 Each transition is one conditional update of the job record, which also appends the transition to
 the record's timeline (``jobs show`` prints it); the Huey message (only the job id and the dispatch
-time) is sent after it commits. A message whose job is no longer ``queued`` is dropped by
+time) is sent after it commits. Beside a SQLite store a SQLite queue needs no message: the queued
+records are the queue (:meth:`Jobs.store_is_queue`), and workers claim them in batches. A message whose job is no longer ``queued`` is dropped by
 :meth:`Jobs.claim`, so a duplicate message never runs a job twice; a job whose message was lost is
 found by :meth:`Jobs.redispatch_lost`.
 
@@ -269,9 +270,9 @@ class Jobs:
         return them as Huey tasks: one ``ZPOPMIN`` on Redis (waiting up to the read timeout for
         one when the queue is empty; ``wait``: the last pop emptied the queue, so wait for one
         message at once; when ``limit`` allows more, :data:`GATHER` later those that came
-        meanwhile are taken too), one transaction on SQLite. As with Huey's own dequeue, a message is gone once taken: a worker killed before
-        its claim leaves the job ``queued`` without a message, and the recovery sends it again
-        (:meth:`redispatch_lost`)."""
+        meanwhile are taken too), one transaction on SQLite. As with Huey's own dequeue, a
+        message is gone once taken: a worker killed before its claim leaves the job ``queued``
+        without a message, and the recovery sends it again (:meth:`redispatch_lost`)."""
         storage = huey.storage
         if hasattr(storage, "queue_key") and getattr(storage, "priority", False):  # PriorityRedisStorage
             raw = []

@@ -231,3 +231,33 @@ def test_outage_waits_double_up_to_a_cap_with_jitter_and_health_reads_backing_of
     assert health.workers([("w2", "busy", 1.0, None)], 15)[0] == health.OK
     assert storable_text("a\x00b\udcff c") == "a\ufffdb\ufffd c"
     assert storable_text("plain") == "plain" and storable_text(None) is None and storable_text("é ✓") == "é ✓"
+
+
+def test_a_batch_behind_a_slow_run_goes_back_and_shutdown_puts_back_what_waits(runtime, config_file, jobs_project,
+                                                                              monkeypatch):
+    """Claimed jobs waiting behind a run that was not quick go back to the queue (their worker
+    does not hold them meanwhile); at shutdown the claimed jobs not started yet go back as such."""
+    from tests.jobs.conftest import append
+    from traitctl.engine.jobs import find_operation
+    from traitctl.jobs.queue import open_queue
+    from traitctl.jobs.worker import RELEASED
+
+    (jobs_project / "batchtasks.py").write_text("import time\ndef step(job):\n    time.sleep(job['data'].get('s', 0))\n")
+    monkeypatch.syspath_prepend(str(jobs_project))
+    append(config_file, '[traits.HasSlug.operations.step]\ncallable = "batchtasks:step"\n')
+    spec = find_operation(runtime.main_doc()["traits"], "HasSlug", "step", runtime.jobs_section())
+    slow, *rest = runtime.jobs().enqueue_many(spec, [{"trait": "HasSlug", "data": {"s": 0.05}}]
+                                              + [{"trait": "HasSlug"}] * 3)
+    huey = open_queue(runtime.settings.queue_url, runtime.queue)
+    assert runtime.work(huey, limit=4) == (4, False)
+    runtime.settle()
+    assert runtime.store.jobs.get(slow.id).state == "succeeded"
+    for job in rest:
+        got = runtime.store.jobs.get(job.id)
+        assert (got.state, got.timeline[-1]["event"], got.timeline[-1]["reason"]) == ("queued", "requeued", RELEASED)
+    runtime.stopping = True  # a signal arrived: the claimed batch is not started
+    assert runtime.work(huey, limit=4)[0] == 3
+    runtime.shutdown()
+    for job in rest:
+        got = runtime.store.jobs.get(job.id)
+        assert (got.state, got.timeline[-1]["reason"]) == ("queued", "worker shut down before it ran"), got.timeline

@@ -51,11 +51,13 @@ def test_redis_queue_has_the_same_rules(redis_url):
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
 def test_enqueue_many_sends_the_messages_in_one_write(backend, tmp_path, request, queue_name):
     """``Jobs.enqueue_many``: one store transaction, then one queue write per queue for the jobs
-    due now (delayed ones go to the schedule); every job gets exactly one message, in priority order."""
+    due now (delayed ones go to the schedule); every job gets exactly one message, in priority order.
+    Beside a SQLite store a SQLite queue needs no messages: the records are the queue, counted by
+    ``stats`` and claimed in the same priority order (delayed ones once due)."""
     import datetime as dt
 
     from traitctl.engine.jobs import builtin_operation
-    from traitctl.jobs.queue import delete_queue, message_job_ids, open_queue
+    from traitctl.jobs.queue import delete_queue, message_job_ids, open_queue, stats
     from traitctl.jobs.service import Jobs, utcnow
     from traitctl.store.db import Store
 
@@ -66,11 +68,19 @@ def test_enqueue_many_sends_the_messages_in_one_write(backend, tmp_path, request
         later = utcnow() + dt.timedelta(hours=1)
         made = jobs.enqueue_many(builtin_operation("noop"), [{"priority": 5}, {}, {"eta": later}, {"priority": 9}])
         huey = open_queue(url, queue_name)
+        assert not jobs.undelivered and not store.events.list(kind="job.*")
+        if backend == "sqlite":  # the store is the queue: no messages, the records are claimed
+            assert jobs.store_is_queue(huey) and message_job_ids(huey) == set()
+            counted = stats(url, queue_name)
+            assert (counted.pending, counted.scheduled) == (3, 1) and counted.oldest_pending_age_s >= 0
+            claimed, _ = jobs.claim_batch(huey, None, "w1", limit=10, queue=queue_name)
+            assert [j.id for j in claimed] == [made[3].id, made[0].id, made[1].id]
+            assert (stats(url, queue_name).pending, stats(url, queue_name).scheduled) == (0, 1)
+            return
         assert message_job_ids(huey) == {j.id for j in made}
         assert huey.pending_count() == 3 and huey.scheduled_count() == 1
         order = [t.args[0] for t in huey.pending()]
         assert order == [made[3].id, made[0].id, made[1].id]
-        assert not jobs.undelivered and not store.events.list(kind="job.*")
     finally:
         delete_queue(url, queue_name)
         store.close()

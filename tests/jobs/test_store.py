@@ -164,3 +164,87 @@ def test_fast_path_writes_and_reads_what_peewee_does(store):
     claimed = store.jobs.claim(fast.id, "w1", dt.datetime(2026, 5, 1, 12, 0, 1, 5))
     assert claimed == store.jobs.get(fast.id)
     assert (claimed.data, claimed.result, claimed.eta) == (full.data, {}, full.eta)
+
+
+def test_claim_many_claims_each_queued_job_once(store):
+    """A worker's batch: one statement claims the queued jobs among the ids, in the ids' order;
+    a duplicate id (a duplicated message) and a job that is not queued are left out, and the
+    earlier runs' finishes go in the same transaction."""
+    from traitctl.engine.jobs import SUCCEEDED
+
+    a, b, c, d = (store.jobs.create(_job()) for _ in range(4))
+    running = store.jobs.claim(d.id, "w0", T0)
+    finish = store.jobs.prepare_finish(running, SUCCEEDED, T0 + dt.timedelta(seconds=1))
+    store.jobs.cancel(b, T0)
+    got, _ = store.jobs.claim_many([c.id, a.id, c.id, b.id], "w1", T0, [finish])
+    assert [job.id for job in got] == [c.id, a.id]
+    assert all((job.state, job.worker, job.attempts, job.started) == ("running", "w1", 1, T0) for job in got)
+    assert [e["event"] for e in store.jobs.get(a.id).timeline] == ["started"]
+    assert store.jobs.get(a.id).timeline[0]["attempt"] == 1
+    assert store.jobs.get(d.id).state == "succeeded" and store.jobs.get(b.id).state == "cancelled"
+    again, _ = store.jobs.claim_many([a.id, c.id], "w2", T0)
+    assert again == []
+
+
+def test_hot_write_waits_for_another_process_holding_the_lock(tmp_path):
+    """The hot path's own connection asks for SQLite's lock again while another connection holds
+    it (its busy handler is off), then writes; peewee's connection keeps the store's timeout."""
+    import sqlite3
+    import threading
+
+    from traitctl.store.db import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+    with store.jobs.hot_write():
+        job = store.jobs.create(_job())
+    assert store.jobs.get(job.id).operation == "audit"
+    assert store.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10000
+    other.close()
+    store.close()
+
+
+def test_the_store_is_the_queue_beside_a_sqlite_queue(tmp_path):
+    """A SQLite queue beside a SQLite store: a job is its record alone (no message), a delayed one
+    is claimed once due; a worker's batch takes Huey's own messages (a message sent by another
+    process) in its claim's transaction, claims the due jobs, each once; a claim that fails
+    leaves every job queued and every message on the queue."""
+    import datetime as dt
+
+    import pytest
+
+    from traitctl.engine.jobs import builtin_operation
+    from traitctl.jobs.queue import message_job_ids
+    from traitctl.jobs.service import Jobs, utcnow
+    from traitctl.store.db import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    jobs = Jobs(store, f"sqlite:///{tmp_path / 'queue.db'}", actor="t", command="t", default_queue="q")
+    huey = jobs.huey("q")
+    assert jobs.store_is_queue(huey) and jobs.shared(huey)
+    made = [jobs.enqueue(builtin_operation("noop")) for _ in range(3)]
+    later = jobs.enqueue(builtin_operation("noop"), eta=utcnow() + dt.timedelta(seconds=0.5))
+    assert message_job_ids(huey) == set() and store.jobs.count_by_state()["queued"] == 4
+    huey.enqueue(huey.traitctl_run_job.s(made[2].id, 0.0))  # as a process without the store would
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("claim refused")
+
+    fast, real = store.jobs.fast, store.jobs.fast.claim_next
+    fast.claim_next = broken
+    with pytest.raises(RuntimeError):
+        jobs.claim_batch(huey, None, "w1", limit=10, queue="q")
+    fast.claim_next = real
+    assert huey.pending_count() == 1 and store.jobs.count_by_state()["queued"] == 4
+    claimed, others = jobs.claim_batch(huey, None, "w1", limit=10, queue="q")
+    assert [j.id for j in claimed] == [made[2].id, made[0].id, made[1].id] and others == []
+    assert huey.pending_count() == 0 and store.jobs.get(later.id).state == "queued"
+    assert jobs.claim_batch(huey, None, "w1", limit=10, queue="q") == ([], [])
+    import time
+
+    time.sleep(0.6)
+    claimed, _ = jobs.claim_batch(huey, None, "w1", limit=10, queue="q")
+    assert [j.id for j in claimed] == [later.id]
+    store.close()

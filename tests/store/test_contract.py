@@ -141,13 +141,33 @@ def test_version_2_store_gets_partial_job_indexes(tmp_path):
     first.close()
     again = Store.open(url)
     assert again.schema_version() == SCHEMA_VERSION
-    assert _indexes(again, "traitctl_job") == {"job_key_unique", "job_active_state", "job_finished"}
+    assert _indexes(again, "traitctl_job") == {"job_key_unique", "job_active", "job_finished"}
     assert again.jobs.get(job.id).key == "k1"
     assert again.jobs.create(Job(id=0, trait="A", operation="audit", key="k1", enqueued=dt.datetime(2026, 5, 1))) is None
     # SQLite uses the partial index for the active-state queries (recovery polls them).
     sql, params = again.jobs.Row.select().where(ACTIVE & (again.jobs.Row.state == "running")).sql()
     plan = " ".join(str(row) for row in again.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
-    assert "job_active_state" in plan
+    assert "job_active" in plan
+    again.close()
+
+
+def test_version_4_store_orders_its_active_jobs_by_queue_and_priority(tmp_path):
+    """Version 5: the index of active jobs is (state, queue, priority desc, id), so a worker claims
+    the next jobs of its queue from the store in order, reading no other row and sorting nothing."""
+    url = f"sqlite:///{tmp_path / 'v4.db'}"
+    first = Store.open(url)
+    first.db.execute_sql("DROP INDEX job_active")
+    first.db.execute_sql('CREATE INDEX job_active_state ON traitctl_job ("state") '
+                         "WHERE \"state\" IN ('queued', 'running')")
+    first.db.execute_sql("UPDATE traitctl_meta SET value = '4' WHERE key = 'schema_version'")
+    first.close()
+    again = Store.open(url)
+    assert again.schema_version() == SCHEMA_VERSION
+    assert _indexes(again, "traitctl_job") == {"job_key_unique", "job_active", "job_finished"}
+    fast = again.jobs.fast
+    params = ["running", "w", "2026-05-01 12:00:00", "{", "}", "queued", "default", "2026-05-01 12:00:00", 32, "queued"]
+    plan = " ".join(str(row) for row in again.db.execute_sql("EXPLAIN QUERY PLAN " + fast.claim_next_sql, params))
+    assert "job_active" in plan and "TEMP B-TREE" not in plan, plan
     again.close()
 
 

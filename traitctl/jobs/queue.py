@@ -198,8 +198,53 @@ def message_job_ids(huey: Any, limit: int | None = None) -> set[int]:
     return ids
 
 
+#: The key, in a SQLite queue's Huey ``kv`` table, of the store file whose job records are that
+#: queue's jobs (written by :meth:`traitctl.jobs.service.Jobs.store_is_queue`).
+STORE_KEY = "traitctl.store"
+
+
+def note_store(huey: Any, path: str) -> None:
+    """Record in ``huey``'s SQLite file that the store at ``path`` holds its jobs (so that
+    :func:`stats`, which is given only the queue, counts them)."""
+    import os
+
+    value = os.path.abspath(path).encode()
+    storage = huey.storage
+    rows = storage.sql("select value from kv where queue = ? and key = ?", (storage.name, STORE_KEY), results=True)
+    if not rows or bytes(rows[0][0]) != value:
+        storage.sql("insert or replace into kv (queue, key, value) values (?, ?, ?)", (storage.name, STORE_KEY, value),
+                    commit=True)
+
+
+def _store_jobs(huey: Any, name: str, now: dt.datetime) -> tuple[int, int, list[dt.datetime]]:
+    """Queued jobs of queue ``name`` held by the store noted in ``huey``'s SQLite file (see
+    :func:`note_store`): due now, due later, and when the oldest due one was put on the queue."""
+    import sqlite3
+    from pathlib import Path
+    from urllib.parse import quote
+
+    storage = huey.storage
+    rows = storage.sql("select value from kv where queue = ? and key = ?", (storage.name, STORE_KEY), results=True)
+    path = Path(bytes(rows[0][0]).decode()) if rows else None
+    if path is None or not path.exists():
+        return 0, 0, []
+    stamp = now.isoformat(" ")
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=5)
+    try:
+        due, later, oldest = conn.execute(
+            "SELECT COALESCE(SUM(\"eta\" IS NULL OR \"eta\" <= ?), 0), COALESCE(SUM(\"eta\" > ?), 0), "
+            "MIN(CASE WHEN \"eta\" IS NULL OR \"eta\" <= ? THEN \"dispatched\" END) FROM \"traitctl_job\" "
+            "WHERE \"state\" IN ('queued', 'running') AND \"state\" = 'queued' AND \"queue\" = ?",
+            (stamp, stamp, stamp, name)).fetchone()
+    finally:
+        conn.close()
+    return int(due), int(later), [dt.datetime.fromisoformat(oldest)] if oldest else []
+
+
 def stats(url: str, name: str = "default", now: dt.datetime | None = None) -> QueueStats:
-    """Counts of queue ``name`` on ``url`` for ``metrics queues`` and ``health``.
+    """Counts of queue ``name`` on ``url`` for ``metrics queues`` and ``health``. On a SQLite queue
+    whose jobs live in a SQLite store (the embedded default, where the store is the queue) the
+    store's queued jobs are counted: ``pending`` those due, ``scheduled`` those due later.
 
     :raises StoreError: when the backend cannot be reached (password never shown).
     """
@@ -208,11 +253,14 @@ def stats(url: str, name: str = "default", now: dt.datetime | None = None) -> Qu
     try:
         pending, scheduled = huey.pending_count(), huey.scheduled_count()
         stamps = [t.args[1] for t in huey.pending(200) if len(getattr(t, "args", ())) > 1]
+        sent = [dt.datetime.fromtimestamp(s, dt.timezone.utc).replace(tzinfo=None) for s in stamps]
+        if backend_of(url) == "sqlite":
+            due, later, oldest = _store_jobs(huey, name, now)
+            pending, scheduled, sent = pending + due, scheduled + later, sent + oldest
     except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError …
         raise StoreError(f"Cannot read the queue at {redact_url(url)}: "
                          f"{redact(str(exc).splitlines()[0] if str(exc) else repr(exc), url)}")
-    oldest = (now - dt.datetime.fromtimestamp(min(stamps), dt.timezone.utc).replace(tzinfo=None)).total_seconds() \
-        if stamps else None
+    oldest = (now - min(sent)).total_seconds() if sent else None
     return QueueStats(pending=pending, scheduled=scheduled, backend=backend_of(url), name=name,
                       oldest_pending_age_s=None if oldest is None else max(oldest, 0.0))
 

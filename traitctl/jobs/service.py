@@ -2,7 +2,8 @@
 
 Each transition is one conditional update of the job record, which also appends the transition to
 the record's timeline (``jobs show`` prints it); the Huey message (only the job id and the dispatch
-time) is sent after it commits. A message whose job is no longer ``queued`` is dropped by
+time) is sent after it commits. Beside a SQLite store a SQLite queue needs no message: the queued
+records are the queue (:meth:`Jobs.store_is_queue`), and workers claim them in batches. A message whose job is no longer ``queued`` is dropped by
 :meth:`Jobs.claim`, so a duplicate message never runs a job twice; a job whose message was lost is
 found by :meth:`Jobs.redispatch_lost`.
 
@@ -35,6 +36,13 @@ from traitctl.engine.jobs import CANCELLED, FAILED, QUEUED, SUCCEEDED, Job, Oper
 #: grows to at most this many pages (4 KiB each, 40 MB) before it is copied back.
 WAL_AUTOCHECKPOINT = 10000
 
+
+#: Seconds a worker thread that waited on an empty Redis queue lets more messages arrive after the
+#: first, before it claims them together (only while its runs are quick, see ``Jobs.pop``): one
+#: store commit for the messages a producer sends meanwhile instead of one each, at the price of
+#: starting the first of them that much later. Below ``worker.SETTLE_AFTER``, so the successes
+#: waiting meanwhile still go with the claim.
+GATHER = 0.004
 
 #: The job events written to the history (the rest of a job's life is its record's timeline).
 AUDITED = ("job.enqueued", "job.failed", "job.retried", "job.cancelled", "job.purged")
@@ -91,6 +99,9 @@ class Jobs:
         #: ``(job id, sentence)`` per message that could not be sent (see :meth:`dispatch`).
         self.undelivered: list[tuple[int, str]] = []
         self._hueys: dict[str, Any] = {}
+        #: Whether a SQLite queue may be attached to the store's connection (see :meth:`shared`).
+        self._may_attach = queue_for is None and queue_url.startswith("sqlite:///")
+        self._noted: set[str] = set()
         tune_store(store)
 
     def huey(self, name: str) -> Any:
@@ -102,6 +113,32 @@ class Jobs:
 
             huey = self._hueys[name] = open_queue(self.queue_url, name)
         return huey
+
+    def store_is_queue(self, huey: Any) -> bool:
+        """Whether the job records are ``huey``'s queue: a SQLite queue beside a SQLite store file
+        (the embedded default). A job then needs no Huey message: a worker claims the queued jobs
+        of its queue straight from the store (due ones, by priority then age), so a job costs one
+        commit to enqueue and one, shared by a batch, to claim. Huey's queue file still carries the
+        periodic tick (and messages sent by processes that use it otherwise)."""
+        if not self._may_attach or not self.repo.can_hold_queue():
+            return False
+        filename = getattr(huey.storage, "filename", None)
+        if filename is None:
+            return False
+        if huey.storage.name not in self._noted:
+            from traitctl.jobs.queue import note_store
+
+            try:
+                note_store(huey, self.repo.db.database)  # for queue.stats, which knows only the queue
+                self._noted.add(huey.storage.name)
+            except Exception:  # noqa: BLE001 - an unwritable queue file: the jobs need it not; tried again later
+                pass
+        return True
+
+    def shared(self, huey: Any) -> bool:
+        """Whether ``huey``'s messages can be taken in the store's own transactions (a queue that
+        :meth:`store_is_queue`, attached to the store's connection: :meth:`JobRepo.attach_queue`)."""
+        return self.store_is_queue(huey) and self.repo.attach_queue(huey.storage.filename)
 
     # -- creating -------------------------------------------------------------------------------
     def enqueue(self, spec: OperationSpec, *, trait: str | None = None, model: str | None = None,
@@ -138,7 +175,7 @@ class Jobs:
         :param record: as for :meth:`enqueue` (one ``job.enqueued`` event per job).
         """
         now = now or utcnow()
-        with self.repo.write():
+        with self.repo.write() if record else self.repo.hot_write():
             jobs = [self.repo.create(self._new(spec, item, now)) for item in items]
             if record:
                 for job in jobs:
@@ -163,9 +200,13 @@ class Jobs:
         a caller that retries never creates a second job. The job and the reason are added to
         :attr:`undelivered` (``jobs enqueue`` and ``jobs retry`` print them as warnings).
 
-        :returns: whether the message was sent.
+        When the store is the queue (:meth:`store_is_queue`) there is no message to send.
+
+        :returns: whether the message was sent (or needed none).
         """
         huey = self.huey(job.queue)
+        if self.store_is_queue(huey):
+            return True
         options: dict[str, Any] = {"priority": job.priority or None}
         if job.eta is not None and job.eta > (now or utcnow()):
             # An aware time: Huey would read a naive one as local time.
@@ -193,7 +234,9 @@ class Jobs:
         ready: dict[str, list[Job]] = {}
         sent = 0
         for job in jobs:
-            if job.eta is not None and job.eta > now:
+            if self.store_is_queue(self.huey(job.queue)):
+                sent += 1
+            elif job.eta is not None and job.eta > now:
                 sent += self.dispatch(job, now)
             else:
                 ready.setdefault(job.queue, []).append(job)
@@ -222,14 +265,78 @@ class Jobs:
         """
         return self.repo.claim(job_id, worker, utcnow(), [self._success(item) for item in done])
 
+    def pop(self, huey: Any, limit: int, wait: bool = False) -> list[Any]:
+        """Remove up to ``limit`` ready messages from a queue that is not :meth:`shared` and
+        return them as Huey tasks: one ``ZPOPMIN`` on Redis (waiting up to the read timeout for
+        one when the queue is empty; ``wait``: the last pop emptied the queue, so wait for one
+        message at once; when ``limit`` allows more, :data:`GATHER` later those that came
+        meanwhile are taken too), one transaction on SQLite. As with Huey's own dequeue, a
+        message is gone once taken: a worker killed before its claim leaves the job ``queued``
+        without a message, and the recovery sends it again (:meth:`redispatch_lost`)."""
+        storage = huey.storage
+        if hasattr(storage, "queue_key") and getattr(storage, "priority", False):  # PriorityRedisStorage
+            raw = []
+            if not (wait and storage.blocking):
+                raw = [data[8:] for data, _ in storage.conn.zpopmin(storage.queue_key, count=limit)]
+            if not raw and storage.blocking:  # messages carry an 8-byte time prefix, dequeue strips it
+                one = storage.dequeue()
+                raw = [] if one is None else [one]
+                if raw and limit > 1 and GATHER:
+                    time.sleep(GATHER)
+                    raw += [data[8:] for data, _ in storage.conn.zpopmin(storage.queue_key, count=limit - 1)]
+        elif hasattr(storage, "filename") and hasattr(storage, "db"):  # SqliteStorage
+            with storage.db(commit=True) as curs:
+                curs.execute("select id, data from task where queue = ? order by priority desc, id limit ?",
+                             (storage.name, limit))
+                rows = curs.fetchall()
+                if rows:
+                    curs.execute(f"delete from task where id in ({', '.join('?' * len(rows))})", [r[0] for r in rows])
+            raw = [bytes(r[1]) for r in rows]
+        else:
+            one = storage.dequeue()
+            raw = [] if one is None else [one]
+        return [huey.deserialize_task(data) for data in raw]
+
+    def claim_batch(self, huey: Any, tasks: list[Any] | None, worker: str, done: Sequence[Success] = (),
+                    limit: int = 1, queue: str | None = None) -> tuple[list[Job], list[Any]]:
+        """Claim the jobs of the ``run_job`` messages ``tasks`` in one transaction, which also
+        records ``done`` (earlier runs' successes). ``tasks`` is ``None`` for a :meth:`shared`
+        queue: up to ``limit`` messages are then taken from it inside that same transaction.
+        ``queue`` (when the store is the queue, :meth:`store_is_queue`): the traitctl queue whose
+        due jobs are claimed from the store as well, up to ``limit`` in all. A worker killed at any
+        point leaves each job either queued (with its message, if it had one) or claimed.
+
+        :returns: the claimed jobs, in queue order (stale and duplicate messages left out), and
+            the other messages (the periodic tick, a message not due yet), for ``huey.execute``.
+        """
+        if tasks is None and not self.shared(huey):  # not attached: Huey's own take, before
+            tasks = self.pop(huey, limit)
+        now = utcnow()
+        finishing = [self._success(item) for item in done]
+        if tasks is not None and queue is None:
+            ids, others = _split(huey, tasks, now)
+            if not ids and not finishing:
+                return [], others
+            jobs, _ = self.repo.claim_many(ids, worker, now, finishing)
+            return jobs, others
+        name = huey.storage.name
+
+        def take() -> tuple[list[int], list[Any]]:
+            if tasks is not None:
+                return _split(huey, tasks, now)
+            return _split(huey, [huey.deserialize_task(data) for data in self.repo.pop_messages(name, limit)], now)
+
+        jobs, (_, others) = self.repo.claim_many((), worker, now, finishing, before=take, queue=queue, limit=limit)
+        return jobs, others
+
     def succeed(self, job: Job, *, exit_code: int | None = None, output: str = "", result: dict | None = None) -> bool:
         """``running -> succeeded``; False when the run was cancelled or put back meanwhile."""
-        with self.repo.write():
+        with self.repo.hot_write():
             return self._record_success(Success(job, utcnow(), exit_code, output, result))
 
     def settle(self, done: list[Success]) -> int:
         """Record runs' successes in one transaction. Returns how many were still running."""
-        with self.repo.write():
+        with self.repo.hot_write():
             return sum(self._record_success(item) for item in done)
 
     def _record_success(self, done: Success) -> bool:
@@ -302,7 +409,8 @@ class Jobs:
         """Queued jobs without a message (Huey deletes a message before running it; a worker killed
         between the two loses it): send their message again. Returns their ids."""
         now = utcnow()
-        candidates = self.repo.undispatched(now - dt.timedelta(seconds=older_than))
+        candidates = [job for job in self.repo.undispatched(now - dt.timedelta(seconds=older_than))
+                      if not self.store_is_queue(self.huey(job.queue))]  # those need no message
         if not candidates:
             return []
         from traitctl.jobs.queue import message_job_ids
@@ -377,6 +485,19 @@ class Jobs:
         self.store.events.record(kind=kind, actor=self.actor, command=self.command, trait=job.trait,
                                  model=job.model, tenant=job.tenant, data=data, ts=ts or utcnow())
 
+
+
+def _split(huey: Any, tasks: list[Any], now: dt.datetime) -> tuple[list[int], list[Any]]:
+    """The job ids of ``tasks``' ready ``run_job`` messages, and the other tasks."""
+    from traitctl.jobs.tasks import RUN_JOB
+
+    ids, others = [], []
+    for task in tasks:
+        if task.name == RUN_JOB and task.args and (task.eta is None or huey.ready_to_run(task, now)):
+            ids.append(int(task.args[0]))
+        else:
+            others.append(task)
+    return ids, others
 
 
 def job_document(job: Job) -> dict[str, Any]:

@@ -9,9 +9,10 @@
   queued jobs whose message is missing (killed between dequeue and claim) and sends it again.
 - SIGINT/SIGTERM: stop taking jobs; running commands are stopped and put back on the queue.
 - Event delivery: new history events matching ``[[events.subscribers]]`` become ``deliver`` jobs.
-- One commit per job: a run's success is recorded in the transaction that claims the next job, or
-  by a settler thread once it has waited ``SETTLE_AFTER`` seconds (the queue is empty), or at the
-  heartbeat and at shutdown.
+- Batches: a thread claims up to ``MAX_BATCH`` quick jobs in one transaction (with the embedded
+  default, straight from the store, which is the queue); a run's success is recorded in the
+  transaction of the thread's next claim, or by a settler thread once it has waited
+  ``SETTLE_AFTER`` seconds (the queue is empty), or at the heartbeat and at shutdown.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ log = logging.getLogger("traitctl.worker")
 
 #: Seconds a success waits for the next claim to carry it before the settler records it alone.
 SETTLE_AFTER = 0.005
+
+#: Most jobs a worker thread claims at once (one transaction), and the run time under which every
+#: run of a batch must stay for the next batch to be larger (doubling from 1). A thread whose runs
+#: take longer claims one job at a time, so a claimed job waits behind others of its batch for at
+#: most about ``MAX_BATCH * BATCH_FAST`` seconds.
+MAX_BATCH = 32
+BATCH_FAST = 0.002
+
+#: Why the rest of a batch goes back to the queue after a run that was not quick.
+RELEASED = "put back unstarted: claimed in a batch behind a run that was not quick"
 
 
 class Outage:
@@ -98,6 +109,8 @@ class Runtime:
         self.started = utcnow()
         self.worker_id = f"{self.host}:{os.getpid()}:{int(time.time() * 1000)}"
         self.current: dict[int, Any] = {}
+        #: Ids of claimed jobs still waiting behind others of their batch (in ``current`` too).
+        self.waiting: set[int] = set()
         self.children: dict[int, int] = {}
         self.stopping = False
         self.done = self.failed = 0
@@ -193,6 +206,89 @@ class Runtime:
         finally:
             with self._lock:
                 self.current.pop(job.id, None)
+
+    def work(self, huey: Any, limit: int = 1, drained: bool = False) -> tuple[int, bool]:
+        """One round of a worker thread: claim up to ``limit`` jobs from ``huey`` in one
+        transaction (which also records the pending successes), then run them in turn; other
+        messages (the periodic tick) go to ``huey.execute``.
+
+        :param drained: the thread's last round took fewer than it asked for (see :meth:`Jobs.pop`).
+        :returns: how many messages were taken, and whether every run was quicker than
+            :data:`BATCH_FAST` (the thread may then take a larger batch next time).
+        :raises Exception: when the queue cannot be read (the thread backs off); nothing is taken.
+        """
+        jobs = self.jobs()
+        tasks = None
+        # The store is the queue (the embedded default): its due jobs are claimed from it, and
+        # Huey's file carries only the tick (taken in the same transaction when attached).
+        queue = self.queue if jobs.store_is_queue(huey) else None
+        if queue is None or not jobs.shared(huey):
+            tasks = jobs.pop(huey, limit, wait=drained)
+            if not tasks and (queue is None or not jobs.repo.has_ready(queue, utcnow())):
+                return 0, True
+        elif not jobs.repo.has_ready(queue, utcnow()) and not jobs.repo.has_messages(huey.storage.name):
+            return 0, True
+        done = self._take_pending()
+        try:
+            claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, done, limit, queue)
+        except (KeyboardInterrupt, SystemExit):
+            self._keep_pending(*done)
+            raise
+        except Exception as exc:  # noqa: BLE001 - sorted out below
+            failure: BaseException | None = exc
+            if done:  # as in run_job: each success alone, then the claim alone
+                self._record_alone(done)
+                try:
+                    claimed, others = jobs.claim_batch(huey, tasks, self.worker_id, (), limit, queue)
+                    failure = None
+                except Exception as again:  # noqa: BLE001
+                    failure = again
+            if failure is not None:
+                if not tasks:  # nothing was taken: the jobs and messages are still there
+                    raise failure
+                for task in tasks:
+                    if task.args:
+                        self._claim_failed(task.args[0], failure)
+                return len(tasks), False
+        with self._lock:
+            for job in claimed:
+                self.current[job.id] = job
+            self.waiting.update(job.id for job in claimed)
+        quick = True
+        for i, job in enumerate(claimed):
+            if self.stopping:  # the rest stay in ``current``: shutdown puts them back
+                break
+            with self._lock:
+                self.waiting.discard(job.id)
+            began = time.monotonic()
+            try:
+                self._execute(jobs, job)
+            finally:
+                with self._lock:
+                    self.current.pop(job.id, None)
+            if time.monotonic() - began >= BATCH_FAST:
+                quick = False
+                self._release(jobs, claimed[i + 1:])  # they would wait behind slow runs
+                break
+        for task in others:
+            try:
+                huey.execute(task)
+            except Exception:  # noqa: BLE001 - as Huey: a task's bug is logged, the thread goes on
+                log.exception("unhandled error while running task %s", task.id)
+        return max(len(claimed) + len(others), len(tasks or ())), quick and not others
+
+    def _release(self, jobs: Jobs, waiting: list[rules.Job]) -> None:
+        """Put the not yet started jobs of a batch back on the queue (after a run that was not
+        quick, so that they do not wait for slow runs while another worker could take them)."""
+        for job in waiting:
+            try:
+                jobs.put_back(job, RELEASED)
+            except Exception as exc:  # noqa: BLE001 - left running: the heartbeat's recovery has it
+                log.warning("job %s could not be put back (%s)", job.id, one_line(exc))
+                continue
+            with self._lock:
+                self.current.pop(job.id, None)
+                self.waiting.discard(job.id)
 
     def _claim_failed(self, job_id: int, exc: BaseException) -> None:
         log.warning("job %s could not be claimed (%s); it is sent again once the store answers", job_id,
@@ -426,8 +522,9 @@ class Runtime:
         jobs = self.jobs()
         with self._lock:
             left = list(self.current.values())
+            waiting = set(self.waiting)
         for job in left:
-            jobs.put_back(job, "worker shut down while it ran")
+            jobs.put_back(job, "worker shut down before it ran" if job.id in waiting else "worker shut down while it ran")
         self.beat("stopped")
 
 
@@ -492,19 +589,21 @@ def _consumer_class(runtime: Runtime) -> type:
 
         outage: Outage
 
+        #: Jobs this thread claims at once (see :data:`MAX_BATCH`).
+        batch = 1
+        drained = False
+
         def loop(self, now: Any = None) -> None:
             try:
-                task = self.huey.dequeue()
+                taken, quick = runtime.work(self.huey, self.batch, self.drained)
             except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, sqlite3.OperationalError …
                 self.stop_flag.wait(self.outage.failed(exc))
                 return
             self.outage.ok()
-            if task is not None:
+            self.drained = taken < self.batch
+            if taken:
                 self.delay = self.default_delay
-                try:
-                    self.huey.execute(task, now)
-                except Exception:  # noqa: BLE001 - as Huey: a task's bug is logged, the thread goes on
-                    log.exception("unhandled error while running task %s", task.id)
+                self.batch = min(self.batch * 2, MAX_BATCH) if quick else 1
             elif not self.huey.storage.blocking:
                 self.sleep()
 

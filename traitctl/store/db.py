@@ -28,7 +28,7 @@ from traitctl.settings import redact, redact_url
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: How long a SQLite connection waits for another process's write lock before giving up.
 BUSY_TIMEOUT_MS = 10000
@@ -77,8 +77,16 @@ def _job_timeline(db: peewee.Database) -> None:
         db.execute_sql("ALTER TABLE traitctl_job ADD COLUMN timeline TEXT NOT NULL DEFAULT ''")
 
 
+def _job_queue_order(db: peewee.Database) -> None:
+    """Version 5: the index of active jobs also orders them by queue, priority and id (a worker
+    claims the next jobs of its queue from the store); the new index is created with the tables,
+    before the migrations run, so only the old one is dropped."""
+    db.execute_sql("DROP INDEX IF EXISTS job_active_state")
+
+
 #: version -> function(db) upgrading from version-1 (run in order, inside a transaction).
-MIGRATIONS: dict[int, Any] = {2: _drop_event_indexes, 3: _partial_job_indexes, 4: _job_timeline}
+MIGRATIONS: dict[int, Any] = {2: _drop_event_indexes, 3: _partial_job_indexes, 4: _job_timeline,
+                              5: _job_queue_order}
 
 
 def connect(url: str) -> peewee.Database:
@@ -213,6 +221,10 @@ class Store:
         return int(row.value) if row else 0
 
     def close(self) -> None:
+        for repo in self._repos.values():
+            close = getattr(repo, "close", None)
+            if close is not None:  # a repository's own connections (the job hot path's)
+                close()
         if not self.db.is_closed():
             self.db.close()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -21,6 +23,18 @@ from traitctl.engine.jobs import FINISHED, QUEUED, RUNNING, Job, timeline_entry
 from traitctl.store.db import model_base, storable_text
 
 T = TypeVar("T")
+
+#: peewee's translation of driver errors into its own (``sqlite3.OperationalError`` ->
+#: ``peewee.OperationalError`` …), for statements run on the hot path's own connections.
+_WRAP = peewee.__exception_wrapper__
+
+#: Tries of a locked hot-path write that only yield the processor before the next (see
+#: :meth:`JobRepo._retry_locked`).
+QUICK_RETRIES = 20
+
+#: The schema name under which a SQLite store's connection attaches a SQLite queue file (Huey's
+#: ``task`` table), so a job's record and its message are written in one transaction.
+QUEUE_SCHEMA = "traitctl_queue"
 
 #: Columns copied from a :class:`Job` into its row (the rest are JSON or set by transitions).
 _PLAIN = ("trait", "operation", "model", "tenant", "state", "queue", "priority", "attempts", "max_attempts",
@@ -39,12 +53,15 @@ def job_indexes(Row: Any) -> list[Any]:
 
     - ``key`` is unique only where set (scheduled runs): an ordinary job, with no key, skips it;
     - ``state`` is indexed only for ``queued`` and ``running`` jobs (what recovery, redispatch and
-      the oldest-waiting figure look for); a finished job leaves the index;
+      the oldest-waiting figure look for); a finished job leaves the index. After the state come
+      the queue, the priority (highest first) and the id (schema version 5): a worker claiming
+      the next jobs of its queue from the store reads them in order, without scanning or sorting
+      every queued job;
     - ``finished`` only once set (purge and throughput ask for ranges of it);
     - nothing on ``trait`` or ``enqueued``: ``jobs list --trait`` walks newest first by id.
     """
     return [Row.index(Row.key, unique=True, name="job_key_unique").where(Row.key.is_null(False)),
-            Row.index(Row.state, name="job_active_state").where(ACTIVE),
+            Row.index(Row.state, Row.queue, Row.priority.desc(), Row.id, name="job_active").where(ACTIVE),
             Row.index(Row.finished, name="job_finished").where(Row.finished.is_null(False))]
 
 
@@ -98,6 +115,117 @@ class JobRepo:
         self.Cursor = CursorRow
         self.models = [JobRow, CursorRow]
         self.fast = FastJobSql(db, JobRow)
+        self.fast.execute = self._run
+        #: id(connection) -> (connection, queue file) of the connections the queue is attached to.
+        self._attached: dict[int, tuple[Any, str]] = {}
+        # The hot path's own connection per thread (SQLite files only, see _hot).
+        self._local = threading.local()
+        self._hot_conns: list[Any] = []
+        self._generation = 0
+        name = getattr(db, "database", "") or ""
+        self._hot_ok = isinstance(db, peewee.SqliteDatabase) and name not in ("", ":memory:") and \
+            not name.startswith("file:")
+
+    # -- the hot path's connection ------------------------------------------------------------------
+    def _hot(self) -> Any:
+        """This thread's connection for the hot path's statements (enqueue, claim, finish) on a
+        SQLite store file, or ``None`` (PostgreSQL, an in-memory store, or inside one of peewee's
+        transactions, whose connection must then run them).
+
+        It is peewee's connection's twin (same file and pragmas) with SQLite's busy handler off for
+        good: a write that finds the lock taken is asked for again every 50-2000 µs (see
+        :meth:`write`), without the two ``PRAGMA busy_timeout`` statements per write that switching
+        the handler off and on again on peewee's connection cost."""
+        if not self._hot_ok or self.db.in_transaction():
+            return None
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.generation != self._generation:
+            with _WRAP:
+                conn = sqlite3.connect(self.db.database, timeout=0, isolation_level=None, check_same_thread=False)
+                for key, value in self.db._pragmas or ():
+                    if key != "busy_timeout":
+                        conn.execute(f"PRAGMA {key} = {value}")
+                conn.execute("PRAGMA busy_timeout = 0")
+            local.conn, local.generation, local.txn = conn, self._generation, False
+            self._hot_conns.append(conn)
+        return conn
+
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        """Execute one hot-path statement on this thread's hot connection (inside its transaction,
+        when one is open), else through peewee; driver errors come out as peewee's."""
+        local = self._local
+        conn = local.conn if getattr(local, "txn", False) else self._hot()
+        if conn is None:
+            return self.db.execute_sql(sql, params)
+        with _WRAP:
+            return conn.execute(sql, params)
+
+    def close(self) -> None:
+        """Close the hot path's connections (the store closes peewee's)."""
+        self._generation += 1
+        conns, self._hot_conns = self._hot_conns, []
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    @contextlib.contextmanager
+    def hot_write(self) -> Iterator[None]:
+        """:meth:`write` for a transaction of hot-path statements only (:class:`FastJobSql`, the
+        attached queue's messages): on a SQLite store file it runs on the hot connection. Anything
+        written through peewee (history events) needs :meth:`write` instead."""
+        conn = self._hot()
+        local = self._local
+        if conn is None or local.txn:
+            with self.write():
+                yield
+            return
+        self._retry_locked(lambda: self._begin_hot(conn))
+        local.txn = True
+        try:
+            yield
+        except BaseException:
+            local.txn = False
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        local.txn = False
+        try:
+            with _WRAP:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _begin_hot(self, conn: Any) -> None:
+        with _WRAP:
+            conn.execute("BEGIN IMMEDIATE")
+
+    def _retry_locked(self, attempt: Callable[[], T]) -> T:
+        """``attempt()`` on the hot connection (no busy handler), tried again while another
+        process holds the write lock until the store's busy timeout: first after yielding the
+        processor only (the other process's transactions on this path last some 50-500 µs), then
+        every 50-2000 µs."""
+        try:
+            return attempt()
+        except peewee.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+        timeout_ms = int(dict(self.db._pragmas or ()).get("busy_timeout", 5000))
+        deadline, delay, tries = time.monotonic() + timeout_ms / 1000, 50e-6, 0
+        while True:
+            tries += 1
+            if tries <= QUICK_RETRIES:
+                time.sleep(0)
+            else:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
+            try:
+                return attempt()
+            except peewee.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
 
     @contextlib.contextmanager
     def write(self) -> Iterator[None]:
@@ -132,8 +260,10 @@ class JobRepo:
         its own; the write lock is asked for as by :meth:`write`. Inside a transaction, or on
         PostgreSQL (autocommit too), it simply runs."""
         db = self.db
-        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction():
+        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction() or getattr(self._local, "txn", False):
             return statement()
+        if self._hot() is not None:
+            return self._retry_locked(statement)
         return self._without_busy_wait(statement)
 
     def _without_busy_wait(self, attempt: Callable[[], T]) -> T:
@@ -156,6 +286,62 @@ class JobRepo:
                 delay = min(delay * 2, 0.002)
         finally:
             conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+    # -- a SQLite queue in the store's transactions ----------------------------------------------
+    def attach_queue(self, path: str) -> bool:
+        """Attach the SQLite queue file ``path`` (Huey's tables, created by Huey) to this thread's
+        store connection as :data:`QUEUE_SCHEMA`, with ``synchronous = NORMAL`` as Huey's own
+        connections to it have. False when it cannot be (a PostgreSQL store, inside a transaction,
+        or the file cannot be attached): the caller writes the queue through Huey then.
+
+        Both files stay in WAL mode, so a transaction over both is atomic for each file, not across
+        them: a process killed inside the commit can leave the record without its message (sent
+        again by the workers' recovery) or the message without its record (dropped when claimed,
+        as any message of a job that is not queued)."""
+        db = self.db
+        if not isinstance(db, peewee.SqliteDatabase) or db.in_transaction() or getattr(self._local, "txn", False):
+            return False
+        hot = self._hot()
+        return self._attach(db.connection(), path) and (hot is None or self._attach(hot, path))
+
+    def _attach(self, conn: Any, path: str) -> bool:
+        known = self._attached.get(id(conn))
+        if known is not None and known[0] is conn and known[1] == path:
+            return True
+        try:
+            if known is not None and known[0] is conn:
+                conn.execute(f"DETACH DATABASE {QUEUE_SCHEMA}")
+            conn.execute(f"ATTACH DATABASE ? AS {QUEUE_SCHEMA}", (path,))
+            conn.execute(f"PRAGMA {QUEUE_SCHEMA}.synchronous = NORMAL")
+        except Exception:  # noqa: BLE001 - sqlite3.OperationalError: unreadable, too many attached …
+            return False
+        self._attached[id(conn)] = (conn, path)
+        return True
+
+    def can_hold_queue(self) -> bool:
+        """Whether this store can be the queue of its jobs (a SQLite file, see
+        :meth:`traitctl.jobs.service.Jobs.store_is_queue`)."""
+        return self._hot_ok
+
+    def has_ready(self, queue: str, now: dt.datetime) -> bool:
+        """Whether queue ``queue`` has a queued job due at ``now`` (a read: an idle worker polls
+        without taking the write lock)."""
+        return self._run(self.fast.ready_sql, [QUEUED, queue, self.fast.to_db(now)]).fetchone() is not None
+
+    def has_messages(self, queue: str) -> bool:
+        """Whether the attached queue holds a ready message of Huey queue ``queue`` (a read only:
+        an idle worker polls without taking the write lock)."""
+        return self._run(f"SELECT 1 FROM {QUEUE_SCHEMA}.task WHERE queue = ? LIMIT 1", (queue,)).fetchone() is not None
+
+    def pop_messages(self, queue: str, limit: int) -> list[bytes]:
+        """Remove and return up to ``limit`` ready messages of Huey queue ``queue`` from the
+        attached queue, in Huey's order (priority, then age); inside the caller's transaction."""
+        rows = self._run(f"SELECT id, data FROM {QUEUE_SCHEMA}.task WHERE queue = ? "
+                         f"ORDER BY priority DESC, id LIMIT ?", (queue, limit)).fetchall()
+        if rows:
+            self._run(f"DELETE FROM {QUEUE_SCHEMA}.task WHERE id IN ({', '.join('?' * len(rows))})",
+                                [r[0] for r in rows])
+        return [bytes(r[1]) for r in rows]
 
     # -- create and read ----------------------------------------------------------------------
     def create(self, job: Job) -> Job | None:
@@ -221,11 +407,36 @@ class JobRepo:
         if not finishing:
             row = self._alone(lambda: fast.claim(params))
         else:
-            with self.write():
+            with self.hot_write():
                 for finish in finishing:
                     fast.finish(finish)
                 row = fast.claim(params)
         return None if row is None else fast.job_of(row)
+
+    def claim_many(self, job_ids: Sequence[int], worker: str, now: dt.datetime, finishing: Sequence[list] = (),
+                   before: Callable[[], Any] | None = None, queue: str | None = None,
+                   limit: int = 0) -> tuple[list[Job], Any]:
+        """:meth:`claim` of several jobs in one statement and one transaction (with ``finishing``).
+        ``before``, when given, runs first inside the same transaction and returns ``(ids, …)``,
+        the ids to claim instead of ``job_ids`` (the worker pops the messages of an attached queue
+        there); its value is returned too. ``queue``: then the due queued jobs of that queue are
+        claimed as well, by priority then id, up to ``limit`` jobs in all (the store is the queue).
+        Jobs come back in claim order; ids of jobs that are not queued (stale or duplicate
+        messages) are left out."""
+        fast = self.fast
+        with self.hot_write():
+            for finish in finishing:
+                fast.finish(finish)
+            got = before() if before is not None else None
+            ids = list(dict.fromkeys(got[0] if got is not None else job_ids))
+            rows = fast.claim_many(ids, worker, now) if ids else []
+            if queue is not None and len(rows) < limit:
+                more = fast.claim_next(queue, limit - len(rows), worker, now)
+            else:
+                more = []
+        position = {job_id: i for i, job_id in enumerate(ids)}
+        jobs = sorted((fast.job_of(row) for row in rows), key=lambda job: position[job.id])
+        return jobs + sorted((fast.job_of(row) for row in more), key=lambda job: (-job.priority, job.id)), got
 
     def prepare_finish(self, job: Job, state: str, now: dt.datetime, *, exit_code: int | None = None,
                        output: str = "", error: str | None = None, result: dict | None = None,
@@ -366,6 +577,8 @@ class FastJobSql:
     def __init__(self, db: peewee.Database, Row: Any) -> None:
         p, table = db.param, f'"{Row._meta.table_name}"'
         self.db = db
+        #: Runs one statement with its parameters (:meth:`JobRepo._run`; peewee's by default).
+        self.execute: Callable[[str, Sequence[Any]], Any] = db.execute_sql
         self.fields = {f.name: f for f in Row._meta.sorted_fields}
         self.insert_names = [n for n in self.fields if n != "id"]
         sqlite = isinstance(db, peewee.SqliteDatabase)
@@ -391,6 +604,14 @@ class FastJobSql:
                           f"\"started\" = {p}, \"finished\" = NULL, \"exit_code\" = NULL, \"error\" = NULL, "
                           f"\"timeline\" = \"timeline\" || {p} || (\"attempts\" + 1) || {p} "
                           f"WHERE \"id\" = {p} AND \"state\" = {p} RETURNING {every}")
+        self._claim_many: dict[int, str] = {}
+        # The due queued jobs of one queue, by priority then age (the store as the queue).
+        due = (f"\"state\" IN ('queued', 'running') AND \"state\" = {p} AND \"queue\" = {p} "
+               f"AND (\"eta\" IS NULL OR \"eta\" <= {p})")
+        self.ready_sql = f"SELECT 1 FROM {table} WHERE {due} LIMIT 1"
+        self.claim_next_sql = self.claim_sql.replace(
+            f'"id" = {p}', f'"id" IN (SELECT "id" FROM {table} WHERE {due} ORDER BY "priority" DESC, "id" LIMIT {p})', 1)
+        self.to_db = self._to_db
         self.finish_sql = (f"UPDATE {table} SET \"state\" = {p}, \"finished\" = {p}, \"exit_code\" = {p}, "
                            f"\"output\" = {p}, \"error\" = {p}, \"result\" = {p}, "
                            f"\"timeline\" = \"timeline\" || {p} WHERE \"id\" = {p} AND "
@@ -403,7 +624,7 @@ class FastJobSql:
 
     def insert(self, params: list) -> int:
         """Insert a row (:meth:`insert_params`) and return its id."""
-        return self.db.execute_sql(self.insert_sql, params).fetchone()[0]
+        return self.execute(self.insert_sql, params).fetchone()[0]
 
     def claim_params(self, job_id: int, worker: str, now: dt.datetime) -> list:
         head = timeline_line(timeline_entry("started", now, worker=worker))[:-2] + ', "attempt": '
@@ -411,7 +632,23 @@ class FastJobSql:
 
     def claim(self, params: list) -> tuple | None:
         """The claimed row (every column), ``None`` when the job was not queued."""
-        return self.db.execute_sql(self.claim_sql, params).fetchone()
+        return self.execute(self.claim_sql, params).fetchone()
+
+    def claim_many(self, job_ids: Sequence[int], worker: str, now: dt.datetime) -> list[tuple]:
+        """The claimed rows of ``job_ids`` (one ``UPDATE … WHERE id IN (…) RETURNING``); jobs
+        that were not queued are not among them. Rows come in no particular order."""
+        sql = self._claim_many.get(len(job_ids))
+        if sql is None:
+            marks = ", ".join([self.db.param] * len(job_ids))
+            sql = self._claim_many[len(job_ids)] = self.claim_sql.replace(
+                f'"id" = {self.db.param}', f'"id" IN ({marks})', 1)
+        params = self.claim_params(0, worker, now)
+        return self.execute(sql, [*params[:5], *job_ids, params[6]]).fetchall()
+
+    def claim_next(self, queue: str, limit: int, worker: str, now: dt.datetime) -> list[tuple]:
+        """Claim up to ``limit`` due queued jobs of ``queue`` (priority, then id), one statement."""
+        params = self.claim_params(0, worker, now)
+        return self.execute(self.claim_next_sql, [*params[:5], QUEUED, queue, params[2], limit, QUEUED]).fetchall()
 
     def job_of(self, row: tuple) -> Job:
         values = {name: row[i] for name, i in self._copied}
@@ -427,7 +664,7 @@ class FastJobSql:
                 timeline_line(entry), job.id, RUNNING, job.worker, job.attempts]
 
     def finish(self, params: list) -> bool:
-        return self.db.execute_sql(self.finish_sql, params).rowcount == 1
+        return self.execute(self.finish_sql, params).rowcount == 1
 
 
 def _writer(field: Any, sqlite: bool) -> Any:

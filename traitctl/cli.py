@@ -175,36 +175,153 @@ def root(
 
 #: Exit code of an internal error (EX_SOFTWARE in sysexits.h).
 EXIT_INTERNAL = 70
+#: Exit code when standard output or error cannot be written (disk full, I/O error: EX_IOERR).
+EXIT_IO = 74
+#: Exit code when the reader of standard output went away (``traitctl inventory | head -1``): what
+#: a shell reports for a program ended by SIGPIPE (128 + 13), as git, cat and grep end there.
+EXIT_PIPE = 128 + 13
+
+
+class StreamError(Exception):
+    """Standard output could not be written. Not an :class:`OSError`, so that no handler on the
+    way (Click's, a command's) mistakes it for a file of the user's; :func:`main` ends the run with
+    :data:`EXIT_PIPE` (the reader went away) or :data:`EXIT_IO`."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(f"cannot write to standard output: {error.strerror or error}")
+        self.error = error
+
+    @property
+    def reader_gone(self) -> bool:
+        import errno
+
+        return isinstance(self.error, BrokenPipeError) or self.error.errno in (errno.EPIPE, errno.ECONNRESET)
+
+
+class _GuardedStream:
+    """``sys.stdout`` / ``sys.stderr`` as :func:`main` installs them.
+
+    Standard output: a write or flush that fails raises :class:`StreamError` instead of an
+    ``OSError`` (a closed pipe must end the run quietly, not as a crash or as Click's exit 1).
+    Standard error: a failed write is dropped (its descriptor then points at /dev/null), so that
+    a message nobody can read never stops a command half-way; the exit code stays the command's.
+    """
+
+    def __init__(self, stream, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    def _failed(self, exc: OSError) -> None:
+        if self._name == "output":
+            raise StreamError(exc) from None
+        _silence(self._stream)
+        try:
+            self._stream.flush()  # the buffered rest goes to /dev/null
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self._failed(exc)
+            return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self._failed(exc)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _silence(stream) -> None:
+    """Point ``stream``'s file descriptor at /dev/null, so that what is still buffered for it (and
+    the interpreter's last flush) goes nowhere instead of raising again at exit."""
+    try:
+        fd = stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(null, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
+
+
+def _stream_failed(exc: StreamError) -> int:
+    """End a run whose output could not be written: silently with :data:`EXIT_PIPE` when the
+    reader went away, else one sentence on standard error and :data:`EXIT_IO`."""
+    _silence(sys.__stdout__)
+    if exc.reader_gone:
+        return EXIT_PIPE
+    sys.stderr.write(f"error: {exc}.\n")
+    return EXIT_IO
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turn domain errors into one line and an exit code,
     and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1),
-    which exit with :data:`EXIT_INTERNAL` so that a crash never reads as a failed check (1)."""
+    which exit with :data:`EXIT_INTERNAL` so that a crash never reads as a failed check (1).
+
+    Standard output and error are guarded for the run (:class:`_GuardedStream`): a reader that
+    goes away (``| head``) ends it with :data:`EXIT_PIPE` and nothing on standard error; a write
+    that fails otherwise (``> /dev/full``) is one sentence and :data:`EXIT_IO`."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _GuardedStream(saved[0], "output"), _GuardedStream(saved[1], "error")
+    try:
+        code = _run(argv)
+        try:
+            sys.stdout.flush()
+        except StreamError as exc:
+            code = _stream_failed(exc)
+        sys.stderr.flush()
+    finally:
+        sys.stdout, sys.stderr = saved
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the command; its exit code (every error already reported on standard error)."""
+    try:
+        return _invoke(argv)
+    except StreamError as exc:
+        return _stream_failed(exc)
+
+
+def _invoke(argv: list[str] | None) -> int:
     command = guard_numbers(typer.main.get_command(app))
     try:
         code = command.main(args=argv, prog_name="traitctl", standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
+        return code if isinstance(code, int) else 0
     except TraitctlError as exc:
         from traitctl.settings import redact
 
         sys.stderr.write(f"error: {redact(exc.message)}\n")
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except Abort:
         sys.stderr.write("Aborted.\n")
-        sys.exit(130)
+        return 130
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
-        sys.exit(130)
-    except BrokenPipeError:
-        # stdout closed early (| head): not an error worth a traceback.
-        sys.stderr.close()
-        sys.exit(0)
+        return 130
+    except StreamError:
+        raise
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception:
         import traceback
 
@@ -215,4 +332,4 @@ def main(argv: list[str] | None = None) -> None:
         else:
             sys.stderr.write("traitctl crashed; this is a bug. Details (no local variables):\n")
             sys.stderr.write(redact(traceback.format_exc(limit=-8)))
-        sys.exit(EXIT_INTERNAL)
+        return EXIT_INTERNAL

@@ -453,9 +453,9 @@ def check_caching(ctx: Context) -> Finding:
     url = cache_service.cache_url(ctx.app, None)
     if url is None:
         status, message = rules.caching(False, None, False, None, 0, ctx.limits)
-        return status, message, {"url": None}
+        return status, message, {"url": None, "configured": False}
     prefix = scheme.prefix_of(ctx._section("cache"))
-    details: dict[str, Any] = {"url": redact_url(url), "prefix": prefix}
+    details: dict[str, Any] = {"url": redact_url(url), "prefix": prefix, "configured": True}
     ttl_ms = 60_000
     start = time.perf_counter()
     try:
@@ -492,7 +492,7 @@ def check_events(ctx: Context) -> Finding:
         return rules.FAIL, exc.message, {}
     if not subscribers:
         status, message = rules.events([], ctx.limits)
-        return status, message, {"subscribers": {}}
+        return status, message, {"subscribers": {}, "configured": False}
     store = _store_or_none(ctx)
     if isinstance(store, tuple):
         return store

@@ -170,7 +170,34 @@ def root(
                             no_color=no_color, lock_timeout=lock_timeout)
     state = App(options=options, env=env, cwd=Path.cwd(), out=out)
     ctx.obj = state
+    _RUNNING[:] = [state]
     ctx.call_on_close(state.close)
+
+
+#: The :class:`App` of the command running in this process (for :func:`_config_problem`).
+_RUNNING: list[App] = []
+
+
+def _config_problem() -> str | None:
+    """After a crash: the first problem ``config validate --no-source`` finds in the configuration,
+    as one sentence, when there is one (a command met a value of the wrong shape that validation
+    names with its file and line); ``None`` when the configuration is valid (a real bug) or
+    cannot be checked."""
+    if not _RUNNING:
+        return None
+    from traitctl import validation_service
+
+    state = _RUNNING[0]
+    try:
+        fresh = App(options=state.options, env=state.env, cwd=state.cwd, out=state.out)
+        problems = validation_service.check(fresh, known_models=None)
+    except Exception:  # noqa: BLE001 - only a clear finding replaces the crash report
+        return None
+    if not problems:
+        return None
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    return (f"{problems[0].text()}{more}: the configuration is invalid, so this command cannot run "
+            "(`traitctl config validate --no-source` lists every problem).")
 
 
 #: Exit code of an internal error (EX_SOFTWARE in sysexits.h).
@@ -267,6 +294,19 @@ def _stream_failed(exc: StreamError) -> int:
     return EXIT_IO
 
 
+def os_error_sentence(exc: OSError) -> str:
+    """An operating-system error as one sentence naming the file (and what it means for a folder
+    traitctl needs): ``/p/.traitctl: a file is in the way of a folder traitctl needs (File exists).``"""
+    import errno
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n not in (None, "")]
+    where = " -> ".join(names)
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and names:
+        return f"{where}: a file is in the way of a folder traitctl needs ({reason}); move it away."
+    return f"{where}: {reason}." if where else f"{reason}."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turn domain errors into one line and an exit code,
     and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1),
@@ -276,6 +316,7 @@ def main(argv: list[str] | None = None) -> None:
     goes away (``| head``) ends it with :data:`EXIT_PIPE` and nothing on standard error; a write
     that fails otherwise (``> /dev/full``) is one sentence and :data:`EXIT_IO`."""
     saved = sys.stdout, sys.stderr
+    _RUNNING.clear()
     sys.stdout, sys.stderr = _GuardedStream(saved[0], "output"), _GuardedStream(saved[1], "error")
     try:
         code = _run(argv)
@@ -320,6 +361,17 @@ def _invoke(argv: list[str] | None) -> int:
         return 130
     except StreamError:
         raise
+    except OSError as exc:
+        # the machine refused a file or folder (a file where a folder must be, a full disk, no
+        # permission): one sentence naming it, exit 2, as for any other bad input
+        from traitctl.settings import redact
+
+        if os.environ.get("TRAITCTL_DEBUG"):
+            import traceback
+
+            sys.stderr.write(redact(traceback.format_exc()))
+        sys.stderr.write(f"error: {redact(os_error_sentence(exc))}\n")
+        return 2
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception:
@@ -327,6 +379,12 @@ def _invoke(argv: list[str] | None) -> int:
 
         from traitctl.settings import redact
 
+        problem = _config_problem()
+        if problem is not None:
+            if os.environ.get("TRAITCTL_DEBUG"):
+                sys.stderr.write(redact(traceback.format_exc()))
+            sys.stderr.write(f"error: {redact(problem)}\n")
+            return 2
         if os.environ.get("TRAITCTL_DEBUG"):
             sys.stderr.write(redact(traceback.format_exc()))
         else:

@@ -27,6 +27,8 @@ TenantArg = Annotated[str, typer.Argument(metavar="TENANT", help="Tenant id.", a
 def _count_overrides(doc) -> int:
     traits = doc.get("traits", {}) if doc else {}
     models = doc.get("models", {}) if doc else {}
+    traits = traits if isinstance(traits, dict) else {}  # a wrong shape is `config validate`'s finding
+    models = models if isinstance(models, dict) else {}
     return sum(len(v) for v in traits.values() if isinstance(v, dict)) + sum(
         len(values) for by_trait in models.values() if isinstance(by_trait, dict)
         for values in by_trait.values() if isinstance(values, dict))

@@ -10,6 +10,7 @@ Example usage::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from traitctl.engine.errors import InputError, NotFound, literal
@@ -113,3 +114,113 @@ def prometheus_text(repo: Any, trait: str | None = None) -> str:
     from traitctl.engine import telemetry_formats as tf
 
     return tf.prometheus_text(repo.summaries(repo.series(trait=trait), None, None))
+
+
+# -- ingesting a file that is still being written -----------------------------------------------------------------------
+#: bytes at the head of a file whose hash tells the same file from a new one at the same inode
+HEAD_BYTES = 4096
+
+
+class Tail:
+    """The new complete lines of a JSON-lines (or any line) file since its last ingest.
+
+    ``metrics ingest FILE`` goes on where the previous ingest of FILE stopped (its position is
+    saved in the store, in the transaction that stores the points: exactly once), reads only
+    complete lines (a last line without its newline is still being written: it is left for the
+    next ingest, unless ``final``), and follows rotation: when FILE is a new file (another inode,
+    shorter than the position, or other first bytes) the rest of the old one is read first if it
+    is still beside it under another name (``app.jsonl.1``), then FILE from its start.
+
+    Example usage::
+
+        tail = Tail(path, store.metrics.db, final=False)
+        report = telemetry.ingest(repo, tail.lines(), "jsonl", now=now, first_line=tail.first_line,
+                                  on_commit=tail.save)
+    """
+
+    def __init__(self, path: str, db: Any, *, final: bool = False) -> None:
+        import os
+
+        from traitctl.store.metrics import read_cursor
+
+        self.path = os.path.realpath(path)
+        self.final = final
+        self.cursor = read_cursor(db, self.path)
+        stat = os.stat(self.path)
+        self.parts: list[tuple[str, int, bool]] = []  # (file, start offset, read its last unfinished line)
+        self.first_line = 1
+        self.rotated_from: str | None = None
+        start = 0
+        c = self.cursor
+        if c is not None:
+            if self._same(self.path, stat, c):
+                start, self.first_line = int(c["offset"]), int(c.get("lines", 0)) + 1
+            else:
+                old = self._rotated(stat, c)
+                if old is not None:
+                    self.rotated_from = old
+                    self.first_line = int(c.get("lines", 0)) + 1
+                    self.parts.append((old, int(c["offset"]), True))
+        self.parts.append((self.path, start, final))
+        self.offset, self.held_back = start, 0
+        self.lines_read = self.first_line - 1 if start else 0
+        self._stat = stat
+
+    @staticmethod
+    def _head(path: str, size: int) -> str:
+        import hashlib
+
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read(min(size, HEAD_BYTES))).hexdigest()
+
+    def _same(self, path: str, stat: Any, c: dict) -> bool:
+        try:
+            return ((stat.st_dev, stat.st_ino) == (c.get("dev"), c.get("ino")) and stat.st_size >= int(c["offset"])
+                    and self._head(path, int(c["offset"])) == c.get("head"))
+        except (OSError, ValueError, TypeError, KeyError):
+            return False
+
+    def _rotated(self, stat: Any, c: dict) -> str | None:
+        """The old file under its new name beside FILE (same inode as saved), if there."""
+        import os
+
+        folder, name = os.path.split(self.path)
+        try:
+            siblings = sorted(e for e in os.listdir(folder) if e.startswith(name) and e != name)
+        except OSError:
+            return None
+        for entry in siblings:
+            candidate = os.path.join(folder, entry)
+            try:
+                other = os.stat(candidate)
+            except OSError:
+                continue
+            if (other.st_ino, other.st_dev) != (stat.st_ino, stat.st_dev) and self._same(candidate, other, c):
+                return candidate
+        return None
+
+    def lines(self) -> Iterator[str]:
+        """Every complete new line, old rotated file first; counts what it read."""
+        for path, start, take_unfinished in self.parts:
+            current = path == self.path
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                consumed = start
+                for raw in handle:
+                    if not raw.endswith(b"\n") and not take_unfinished:
+                        self.held_back = len(raw)
+                        break
+                    consumed += len(raw)
+                    if current:
+                        self.offset, self.lines_read = consumed, self.lines_read + 1
+                    yield raw.decode("utf-8", "replace")
+            if not current:
+                self.first_line = 1  # FILE itself starts at its line 1
+                self.lines_read = 0
+
+    def save(self, db: Any) -> None:
+        """Save where this ingest stopped in FILE (called inside the points' transaction)."""
+        from traitctl.store.metrics import write_cursor
+
+        write_cursor(db, self.path, {"dev": self._stat.st_dev, "ino": self._stat.st_ino, "offset": self.offset,
+                                     "lines": self.lines_read, "head": self._head(self.path, self.offset)})

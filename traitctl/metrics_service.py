@@ -117,19 +117,20 @@ def prometheus_text(repo: Any, trait: str | None = None) -> str:
 
 
 # -- ingesting a file that is still being written -----------------------------------------------------------------------
-#: bytes at the head of a file whose hash tells the same file from a new one at the same inode
+#: bytes at the head of a file whose hash tells the same file from a new one at a reused inode
 HEAD_BYTES = 4096
 
 
 class Tail:
-    """The new complete lines of a JSON-lines (or any line) file since its last ingest.
+    """The new complete lines of a file since its last ingest, for ``metrics ingest FILE``.
 
-    ``metrics ingest FILE`` goes on where the previous ingest of FILE stopped (its position is
-    saved in the store, in the transaction that stores the points: exactly once), reads only
-    complete lines (a last line without its newline is still being written: it is left for the
-    next ingest, unless ``final``), and follows rotation: when FILE is a new file (another inode,
-    shorter than the position, or other first bytes) the rest of the old one is read first if it
-    is still beside it under another name (``app.jsonl.1``), then FILE from its start.
+    Where an ingest stopped is saved per file (device and inode, a byte offset, a line count, a
+    hash of the first 4 KiB) in the store, in the transaction that stores the points: each line
+    is stored exactly once, under whatever name the file has when it is ingested (``app.jsonl``,
+    then ``app.jsonl.1`` after a rotation). Only complete lines are read (a last line without its
+    newline is still being written and waits, unless ``final``). When FILE is a new file since
+    its last ingest and the old one is still beside it under another name (``app.jsonl.1``), the
+    rest of the old one is read first.
 
     Example usage::
 
@@ -138,89 +139,88 @@ class Tail:
                                   on_commit=tail.save)
     """
 
-    def __init__(self, path: str, db: Any, *, final: bool = False) -> None:
+    def __init__(self, path: str, db: Any, *, final: bool = False, from_start: bool = False) -> None:
         import os
 
         from traitctl.store.metrics import read_cursor
 
         self.path = os.path.realpath(path)
-        self.final = final
-        self.cursor = read_cursor(db, self.path)
         stat = os.stat(self.path)
-        self.parts: list[tuple[str, int, bool]] = []  # (file, start offset, read its last unfinished line)
-        self.first_line = 1
         self.rotated_from: str | None = None
-        start = 0
-        c = self.cursor
-        if c is not None:
-            if self._same(self.path, stat, c):
-                start, self.first_line = int(c["offset"]), int(c.get("lines", 0)) + 1
-            else:
-                old = self._rotated(stat, c)
+        #: (file, its stat, start offset, line count before it, read an unfinished last line)
+        self.parts: list[list] = []
+        self.held_back = 0
+        mine = None if from_start else self._valid(self.path, stat, read_cursor(db, "file", _file_id(stat)))
+        if mine is None and not from_start:
+            before = read_cursor(db, "path", self.path)  # which file FILE was at its last ingest
+            if before is not None and before.get("file") != _file_id(stat):
+                old = self._find(before["file"])
                 if old is not None:
-                    self.rotated_from = old
-                    self.first_line = int(c.get("lines", 0)) + 1
-                    self.parts.append((old, int(c["offset"]), True))
-        self.parts.append((self.path, start, final))
-        self.offset, self.held_back = start, 0
-        self.lines_read = self.first_line - 1 if start else 0
-        self._stat = stat
+                    old_stat = os.stat(old)
+                    kept = self._valid(old, old_stat, read_cursor(db, "file", before["file"]))
+                    if kept is not None:
+                        self.rotated_from = old
+                        self.parts.append([old, old_stat, int(kept["offset"]), int(kept.get("lines", 0)), True])
+        start, lines = (int(mine["offset"]), int(mine.get("lines", 0))) if mine else (0, 0)
+        self.parts.append([self.path, stat, start, lines, final])
+        self.first_line = self.parts[0][3] + 1
 
-    @staticmethod
-    def _head(path: str, size: int) -> str:
-        import hashlib
-
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read(min(size, HEAD_BYTES))).hexdigest()
-
-    def _same(self, path: str, stat: Any, c: dict) -> bool:
+    def _valid(self, path: str, stat: Any, cursor: dict | None) -> dict | None:
+        """``cursor`` when ``path`` is still the file it was saved for (not truncated, same head)."""
         try:
-            return ((stat.st_dev, stat.st_ino) == (c.get("dev"), c.get("ino")) and stat.st_size >= int(c["offset"])
-                    and self._head(path, int(c["offset"])) == c.get("head"))
-        except (OSError, ValueError, TypeError, KeyError):
-            return False
+            offset = int(cursor["offset"])
+            return cursor if stat.st_size >= offset and _head(path, offset) == cursor.get("head") else None
+        except (TypeError, KeyError, ValueError, OSError):
+            return None
 
-    def _rotated(self, stat: Any, c: dict) -> str | None:
-        """The old file under its new name beside FILE (same inode as saved), if there."""
+    def _find(self, file_id: str) -> str | None:
+        """The file of ``file_id`` (``dev:ino``) beside FILE under a name starting with FILE's."""
         import os
 
         folder, name = os.path.split(self.path)
         try:
-            siblings = sorted(e for e in os.listdir(folder) if e.startswith(name) and e != name)
+            entries = sorted(e for e in os.listdir(folder) if e.startswith(name) and e != name)
         except OSError:
             return None
-        for entry in siblings:
+        for entry in entries:
             candidate = os.path.join(folder, entry)
             try:
-                other = os.stat(candidate)
+                if _file_id(os.stat(candidate)) == file_id:
+                    return candidate
             except OSError:
                 continue
-            if (other.st_ino, other.st_dev) != (stat.st_ino, stat.st_dev) and self._same(candidate, other, c):
-                return candidate
         return None
 
     def lines(self) -> Iterator[str]:
-        """Every complete new line, old rotated file first; counts what it read."""
-        for path, start, take_unfinished in self.parts:
-            current = path == self.path
+        """Every complete new line, the rotated old file first; keeps count of what it read."""
+        for part in self.parts:
+            path, _stat, start, _lines, take_unfinished = part
             with open(path, "rb") as handle:
                 handle.seek(start)
-                consumed = start
                 for raw in handle:
                     if not raw.endswith(b"\n") and not take_unfinished:
                         self.held_back = len(raw)
                         break
-                    consumed += len(raw)
-                    if current:
-                        self.offset, self.lines_read = consumed, self.lines_read + 1
+                    part[2] += len(raw)
+                    part[3] += 1
                     yield raw.decode("utf-8", "replace")
-            if not current:
-                self.first_line = 1  # FILE itself starts at its line 1
-                self.lines_read = 0
 
     def save(self, db: Any) -> None:
-        """Save where this ingest stopped in FILE (called inside the points' transaction)."""
+        """Save where this ingest stopped in each file read (inside the points' transaction)."""
         from traitctl.store.metrics import write_cursor
 
-        write_cursor(db, self.path, {"dev": self._stat.st_dev, "ino": self._stat.st_ino, "offset": self.offset,
-                                     "lines": self.lines_read, "head": self._head(self.path, self.offset)})
+        for path, stat, offset, lines, _ in self.parts:
+            write_cursor(db, "file", _file_id(stat), {"offset": offset, "lines": lines, "head": _head(path, offset),
+                                                      "path": path})
+        write_cursor(db, "path", self.path, {"file": _file_id(self.parts[-1][1])})
+
+
+def _file_id(stat: Any) -> str:
+    return f"{stat.st_dev}:{stat.st_ino}"
+
+
+def _head(path: str, size: int) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read(min(size, HEAD_BYTES))).hexdigest()

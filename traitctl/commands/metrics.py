@@ -266,13 +266,9 @@ def _tail(source: str, db, final: bool, from_start: bool):
     from traitctl.metrics_service import Tail
 
     try:
-        tail = Tail(source, db, final=final)
+        return Tail(source, db, final=final, from_start=from_start)
     except OSError as exc:
         raise InputError(f"Cannot read {source}: {exc.strerror}.") from None
-    if from_start:
-        tail.parts = [(tail.path, 0, final)]
-        tail.first_line, tail.offset, tail.lines_read, tail.rotated_from = 1, 0, 0, None
-    return tail
 
 
 def _lines_of(tail):

@@ -766,30 +766,32 @@ class ThreadedBatchWriter(BatchWriter):
 
 
 # -- where the last ingest of a file stopped --------------------------------------------------------------------------
-def cursor_key(path: str) -> str:
-    """The ``traitctl_meta`` key of a file's ingest position (its real path hashed: keys are short)."""
+def _cursor_key(kind: str, name: str) -> str:
     import hashlib
 
-    return "ingest:" + hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()
+    return f"ingest-{kind}:" + hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def read_cursor(db: peewee.Database, path: str) -> dict | None:
-    """The position saved by the last ingest of ``path`` (``None``: never ingested)."""
+def read_cursor(db: peewee.Database, kind: str, name: str) -> dict | None:
+    """A saved ingest position in ``traitctl_meta``: ``kind`` ``file`` (by ``dev:ino``: where the
+    last ingest of that file stopped, whatever its name now) or ``path`` (which file a path was).
+    ``None`` when there is none."""
     if "traitctl_meta" not in db.get_tables():
         return None
-    row = db.execute_sql(f"SELECT value FROM traitctl_meta WHERE key = {db.param}", (cursor_key(path),)).fetchone()
+    row = db.execute_sql(f"SELECT value FROM traitctl_meta WHERE key = {db.param}",
+                         (_cursor_key(kind, name),)).fetchone()
     if row is None:
         return None
     try:
         value = json.loads(row[0])
     except ValueError:
         return None
-    return value if isinstance(value, dict) and value.get("path") == path else None
+    return value if isinstance(value, dict) and value.get("name") == name else None
 
 
-def write_cursor(db: peewee.Database, path: str, cursor: dict) -> None:
-    """Save ``cursor`` as ``path``'s ingest position (run inside the transaction of the points)."""
+def write_cursor(db: peewee.Database, kind: str, name: str, value: dict) -> None:
+    """Save an ingest position (run inside the transaction of the points it covers)."""
     p = db.param
     db.execute_sql(f"INSERT INTO traitctl_meta (key, value) VALUES ({p}, {p}) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                   (cursor_key(path), json.dumps({**cursor, "path": path}, sort_keys=True)))
+                   (_cursor_key(kind, name), json.dumps({**value, "name": name}, sort_keys=True)))

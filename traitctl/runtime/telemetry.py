@@ -198,11 +198,19 @@ class Recorder:
             self.flush()
 
     def flush(self) -> int:
-        """Write the buffered points in one transaction; return how many."""
+        """Write the buffered points in one transaction; return how many.
+
+        When the store refuses them (down, locked, full) they stay buffered, ahead of the points
+        recorded since, and the error is raised: the next ``flush`` (or ``close``) tries again.
+        """
         with self._lock:
             points, self._buffer = self._buffer, []
             if points:
-                self.store().metrics.write(points)
+                try:
+                    self.store().metrics.write(points)
+                except BaseException:
+                    self._buffer[:0] = points
+                    raise
         return len(points)
 
     def pending(self) -> int:
@@ -217,11 +225,28 @@ class Recorder:
         return self._store
 
     def close(self) -> None:
-        """Flush and close the store."""
-        self.flush()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        """Flush and close the store (closed even when the flush fails; the error is raised)."""
+        try:
+            self.flush()
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # a recorder dropped without close() must not keep its store's connection open
+        store, self._store = getattr(self, "_store", None), None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - nothing to tell at collection time
+                pass
 
 
 def _when(at: Any, now: float) -> float:

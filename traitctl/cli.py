@@ -318,6 +318,7 @@ def main(argv: list[str] | None = None) -> None:
     saved = sys.stdout, sys.stderr
     _RUNNING.clear()
     sys.stdout, sys.stderr = _GuardedStream(saved[0], "output"), _GuardedStream(saved[1], "error")
+    previous = _install_interrupt_handler()
     try:
         code = _run(argv)
         try:
@@ -327,7 +328,46 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.flush()
     finally:
         sys.stdout, sys.stderr = saved
+        _restore_interrupt_handler(previous)
     sys.exit(code)
+
+
+def _install_interrupt_handler():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt as usual, except between a configuration write
+    and the recording of its event (:data:`traitctl.store.toml_file.UNRECORDED`): then it waits
+    for the event to be stored, so an interrupt never leaves a change in the files unrecorded
+    (a second Ctrl-C does not wait)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_interrupt(signum, frame):
+        # not imported (or half-imported): nothing written yet
+        guard = getattr(sys.modules.get("traitctl.store.toml_file"), "UNRECORDED", None)
+        if guard is not None and guard.held and not guard.interrupted:
+            guard.interrupted = True  # a second Ctrl-C does not wait
+            return
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGINT, on_interrupt)
+    except (ValueError, OSError):
+        return None
+
+
+def _restore_interrupt_handler(previous) -> None:
+    import signal
+
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except (ValueError, OSError):
+            pass
+    guard = getattr(sys.modules.get("traitctl.store.toml_file"), "UNRECORDED", None)
+    if guard is not None:
+        guard.held = guard.interrupted = False
 
 
 def _run(argv: list[str] | None) -> int:

@@ -56,6 +56,17 @@ def record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str
     :param data: extra fields for ``data`` (``flag``, ``source``, ...).
     :returns: the recorded event, or ``None`` when no value changed.
     """
+    from traitctl.store.toml_file import UNRECORDED
+
+    try:
+        return _record_edits(store, kind, edits, actor=actor, command=command, trait=trait, model=model,
+                             tenant=tenant, data=data, reverts=reverts)
+    finally:
+        UNRECORDED.release()
+
+
+def _record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str, trait: str | None,
+                  model: str | None, tenant: str | None, data: dict | None, reverts: int | None) -> Any:
     changes = [(edit, change, before, after) for edit in edits for change, before, after in _literals(edit)]
     if not changes:
         return None
@@ -74,7 +85,12 @@ def record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str
         return store.events.record(kind=kind, actor=actor, command=command, file=files[0], path=prefix,
                                    before=before, after=after, trait=trait, model=model, tenant=tenant,
                                    reverts=reverts, data={**(data or {}), **extra})
-    except Exception as exc:  # noqa: BLE001 - whatever the store says, the write must not stay unrecorded
+    except BaseException as exc:  # noqa: BLE001 - whatever the store says, the write must not stay unrecorded
+        if not isinstance(exc, Exception):
+            from traitctl.store import toml_file
+
+            toml_file.undo_written(edits)
+            raise
         raise unrecorded(edits, exc) from None
 
 
@@ -327,6 +343,10 @@ def _record(store: Any, edit: Any, event: Any, actor: str, command: str) -> list
                 store.events.Row.update(reverts=event.id).where(store.events.Row.id == e.id).execute()
     except Exception as exc:  # noqa: BLE001 - the rollback must not stay unrecorded
         raise unrecorded([edit], exc) from None
+    finally:
+        from traitctl.store.toml_file import UNRECORDED
+
+        UNRECORDED.release()
     return done
 
 

@@ -672,6 +672,32 @@ def _replanned(plan: Edit, check: Callable | None) -> Edit:
     return _edit_locked(plan.file, plan.changes, dry_run=True, check=probe, create=False)
 
 
+class _Unrecorded:
+    """Whether this process has written configuration files whose change is not recorded yet
+    (set by :func:`write_all` and :func:`write_edited`, cleared by
+    :func:`traitctl.history_service.record_edits` once the event is stored or the files put back).
+    The CLI's Ctrl-C handler waits while it is set, so that an interrupt never leaves a change in
+    the files without its event."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.interrupted = False
+
+    def hold(self) -> None:
+        self.held = True
+
+    def release(self) -> None:
+        """The change is recorded (or undone): an interrupt that waited is raised now."""
+        self.held = False
+        if self.interrupted:
+            self.interrupted = False
+            raise KeyboardInterrupt
+
+
+#: see :class:`_Unrecorded`
+UNRECORDED = _Unrecorded()
+
+
 def write_all(files: list[tuple[Path, str]]) -> None:
     """Write several existing files as one change, all or nothing (each with its own line endings,
     as :func:`write_edited`).
@@ -685,6 +711,18 @@ def write_all(files: list[tuple[Path, str]]) -> None:
     :raises ConfigFileError: naming the file that could not be written and saying that every file
         is as it was (or, should putting one back fail too, where its old text was kept).
     """
+    if not files:
+        return
+    was_held = UNRECORDED.held
+    UNRECORDED.hold()  # a Ctrl-C from here waits for the event (or the error) instead of cutting in
+    try:
+        _write_all(files)
+    except BaseException:
+        UNRECORDED.held = was_held  # nothing was changed: nothing waits to be recorded
+        raise
+
+
+def _write_all(files: list[tuple[Path, str]]) -> None:
     temps: list[tuple[Path, str]] = []
     backups: list[tuple[Path, str]] = []
     try:
@@ -692,21 +730,26 @@ def write_all(files: list[tuple[Path, str]]) -> None:
             temps.append((path, _write_temp(path, _line_endings(path, text))))
         for path, _text in files:
             backups.append((path, _keep_old(path)))
-    except OSError as exc:
+    except BaseException as exc:  # Ctrl-C too: no temporary file or kept copy is left behind
         _discard(temps + backups)
+        if not isinstance(exc, OSError):
+            raise
         raise ConfigFileError(f"{path}: cannot write ({exc.strerror or exc}); nothing written: "
                               f"{_every(len(files))} as it was.") from None
     replaced: list[int] = []
     for index, (path, tmp) in enumerate(temps):
         try:
             os.replace(tmp, path)
-        except OSError as exc:
+        except BaseException as exc:  # a Ctrl-C between two renames puts the first ones back too
             lost = _put_back([backups[i] for i in replaced])
             _discard([item for i, item in enumerate(temps) if i not in replaced]
                      + [item for i, item in enumerate(backups) if i not in replaced])
             if lost:
                 kept = "; ".join(f"the old text of {p} is kept in {lost[p]}" for p in lost)
-                raise ConfigFileError(f"{path}: cannot replace it ({exc.strerror or exc}); {kept}.") from None
+                raise ConfigFileError(f"{path}: cannot replace it ({getattr(exc, 'strerror', None) or exc!r}); "
+                                      f"{kept}.") from None
+            if not isinstance(exc, OSError):
+                raise
             raise ConfigFileError(f"{path}: cannot replace it ({exc.strerror or exc}); nothing written: "
                                   f"{_every(len(files))} as it was.") from None
         replaced.append(index)
@@ -1283,9 +1326,14 @@ def write_edited(path: Path, text: str) -> None:
     :raises ConfigFileError: when it cannot be written (a full disk, a read-only folder, a folder
         in its place), naming it; the file is then as it was and no temporary file is left.
     """
+    was_held = UNRECORDED.held
+    UNRECORDED.hold()  # a Ctrl-C from here waits for the event (or the error) instead of cutting in
     try:
         write_atomic(path, _line_endings(path, text))
-    except OSError as exc:
+    except BaseException as exc:
+        UNRECORDED.held = was_held  # the file is as it was: nothing waits to be recorded
+        if not isinstance(exc, OSError):
+            raise
         raise ConfigFileError(f"{path}: cannot write ({exc.strerror or exc}); nothing written: the file is as it "
                               "was.") from None
 

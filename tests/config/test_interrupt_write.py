@@ -1,5 +1,5 @@
 """Ctrl-C (SIGINT) during a write across many tenant files: every file old or every file new, and
-new only with its event recorded; no temporary file or kept copy left; exit 130 or 0."""
+new only with its event recorded; no temporary file or kept copy left; exit 130 (or 0 when the command had finished)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def test_ctrl_c_during_a_bulk_write_leaves_all_or_nothing_and_recorded(project: 
         time.sleep(0.5 + 0.15 * attempt)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
-        assert proc.returncode in (0, 130), (proc.returncode, err)
+        # 130: interrupted by traitctl; -SIGINT: by Python itself, before traitctl's handler was
+        # installed (start-up) or after it was removed (exit)
+        assert proc.returncode in (0, 130, -signal.SIGINT), (proc.returncode, err)
         assert "Traceback" not in err
         ttls = {re.search(r"ttl = (\d+)", (tenants / f"t{i:04d}.toml").read_text()).group(1)
                 for i in range(TENANTS)}

@@ -170,49 +170,264 @@ def root(
                             no_color=no_color, lock_timeout=lock_timeout)
     state = App(options=options, env=env, cwd=Path.cwd(), out=out)
     ctx.obj = state
+    _RUNNING[:] = [state]
     ctx.call_on_close(state.close)
+
+
+#: The :class:`App` of the command running in this process (for :func:`_config_problem`).
+_RUNNING: list[App] = []
+
+
+def _config_problem() -> str | None:
+    """After a crash: the first problem ``config validate --no-source`` finds in the configuration,
+    as one sentence, when there is one (a command met a value of the wrong shape that validation
+    names with its file and line); ``None`` when the configuration is valid (a real bug) or
+    cannot be checked."""
+    if not _RUNNING:
+        return None
+    from traitctl import validation_service
+
+    state = _RUNNING[0]
+    try:
+        fresh = App(options=state.options, env=state.env, cwd=state.cwd, out=state.out)
+        problems = validation_service.check(fresh, known_models=None)
+    except Exception:  # noqa: BLE001 - only a clear finding replaces the crash report
+        return None
+    if not problems:
+        return None
+    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    return (f"{problems[0].text()}{more}: the configuration is invalid, so this command cannot run "
+            "(`traitctl config validate --no-source` lists every problem).")
 
 
 #: Exit code of an internal error (EX_SOFTWARE in sysexits.h).
 EXIT_INTERNAL = 70
+#: Exit code when standard output or error cannot be written (disk full, I/O error: EX_IOERR).
+EXIT_IO = 74
+#: Exit code when the reader of standard output went away (``traitctl inventory | head -1``): what
+#: a shell reports for a program ended by SIGPIPE (128 + 13), as git, cat and grep end there.
+EXIT_PIPE = 128 + 13
+
+
+class StreamError(Exception):
+    """Standard output could not be written. Not an :class:`OSError`, so that no handler on the
+    way (Click's, a command's) mistakes it for a file of the user's; :func:`main` ends the run with
+    :data:`EXIT_PIPE` (the reader went away) or :data:`EXIT_IO`."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(f"cannot write to standard output: {error.strerror or error}")
+        self.error = error
+
+    @property
+    def reader_gone(self) -> bool:
+        import errno
+
+        return isinstance(self.error, BrokenPipeError) or self.error.errno in (errno.EPIPE, errno.ECONNRESET)
+
+
+class _GuardedStream:
+    """``sys.stdout`` / ``sys.stderr`` as :func:`main` installs them.
+
+    Standard output: a write or flush that fails raises :class:`StreamError` instead of an
+    ``OSError`` (a closed pipe must end the run quietly, not as a crash or as Click's exit 1).
+    Standard error: a failed write is dropped (its descriptor then points at /dev/null), so that
+    a message nobody can read never stops a command half-way; the exit code stays the command's.
+    """
+
+    def __init__(self, stream, name: str) -> None:
+        self._stream = stream
+        self._name = name
+
+    def _failed(self, exc: OSError) -> None:
+        if self._name == "output":
+            raise StreamError(exc) from None
+        _silence(self._stream)
+        try:
+            self._stream.flush()  # the buffered rest goes to /dev/null
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self._failed(exc)
+            return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self._failed(exc)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _silence(stream) -> None:
+    """Point ``stream``'s file descriptor at /dev/null, so that what is still buffered for it (and
+    the interpreter's last flush) goes nowhere instead of raising again at exit."""
+    try:
+        fd = stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):
+        return
+    try:
+        os.dup2(null, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(null)
+
+
+def _stream_failed(exc: StreamError) -> int:
+    """End a run whose output could not be written: silently with :data:`EXIT_PIPE` when the
+    reader went away, else one sentence on standard error and :data:`EXIT_IO`."""
+    _silence(sys.__stdout__)
+    if exc.reader_gone:
+        return EXIT_PIPE
+    sys.stderr.write(f"error: {exc}.\n")
+    return EXIT_IO
+
+
+def os_error_sentence(exc: OSError) -> str:
+    """An operating-system error as one sentence naming the file (and what it means for a folder
+    traitctl needs): ``/p/.traitctl: a file is in the way of a folder traitctl needs (File exists).``"""
+    import errno
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    names = [str(n) for n in (exc.filename, exc.filename2) if n not in (None, "")]
+    where = " -> ".join(names)
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR) and names:
+        return f"{where}: a file is in the way of a folder traitctl needs ({reason}); move it away."
+    return f"{where}: {reason}." if where else f"{reason}."
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI, turn domain errors into one line and an exit code,
     and show a traceback without locals only for real crashes (full detail with TRAITCTL_DEBUG=1),
-    which exit with :data:`EXIT_INTERNAL` so that a crash never reads as a failed check (1)."""
+    which exit with :data:`EXIT_INTERNAL` so that a crash never reads as a failed check (1).
+
+    Standard output and error are guarded for the run (:class:`_GuardedStream`): a reader that
+    goes away (``| head``) ends it with :data:`EXIT_PIPE` and nothing on standard error; a write
+    that fails otherwise (``> /dev/full``) is one sentence and :data:`EXIT_IO`."""
+    saved = sys.stdout, sys.stderr
+    _RUNNING.clear()
+    sys.stdout, sys.stderr = _GuardedStream(saved[0], "output"), _GuardedStream(saved[1], "error")
+    previous = _install_interrupt_handler()
+    try:
+        code = _run(argv)
+        try:
+            sys.stdout.flush()
+        except StreamError as exc:
+            code = _stream_failed(exc)
+        sys.stderr.flush()
+    finally:
+        sys.stdout, sys.stderr = saved
+        _restore_interrupt_handler(previous)
+    sys.exit(code)
+
+
+def _install_interrupt_handler():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt as usual, except between a configuration write
+    and the recording of its event (:data:`traitctl.store.toml_file.UNRECORDED`): then it waits
+    for the event to be stored, so an interrupt never leaves a change in the files unrecorded
+    (a second Ctrl-C does not wait)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_interrupt(signum, frame):
+        # not imported (or half-imported): nothing written yet
+        guard = getattr(sys.modules.get("traitctl.store.toml_file"), "UNRECORDED", None)
+        if guard is not None and guard.held and not guard.interrupted:
+            guard.interrupted = True  # a second Ctrl-C does not wait
+            return
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGINT, on_interrupt)
+    except (ValueError, OSError):
+        return None
+
+
+def _restore_interrupt_handler(previous) -> None:
+    import signal
+
+    if previous is not None:
+        try:
+            signal.signal(signal.SIGINT, previous)
+        except (ValueError, OSError):
+            pass
+    guard = getattr(sys.modules.get("traitctl.store.toml_file"), "UNRECORDED", None)
+    if guard is not None:
+        guard.held = guard.interrupted = False
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the command; its exit code (every error already reported on standard error)."""
+    try:
+        return _invoke(argv)
+    except StreamError as exc:
+        return _stream_failed(exc)
+
+
+def _invoke(argv: list[str] | None) -> int:
     command = guard_numbers(typer.main.get_command(app))
     try:
         code = command.main(args=argv, prog_name="traitctl", standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
+        return code if isinstance(code, int) else 0
     except TraitctlError as exc:
         from traitctl.settings import redact
 
         sys.stderr.write(f"error: {redact(exc.message)}\n")
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except Abort:
         sys.stderr.write("Aborted.\n")
-        sys.exit(130)
+        return 130
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
-        sys.exit(130)
-    except BrokenPipeError:
-        # stdout closed early (| head): not an error worth a traceback.
-        sys.stderr.close()
-        sys.exit(0)
+        return 130
+    except StreamError:
+        raise
+    except OSError as exc:
+        # the machine refused a file or folder (a file where a folder must be, a full disk, no
+        # permission): one sentence naming it, exit 2, as for any other bad input
+        from traitctl.settings import redact
+
+        if os.environ.get("TRAITCTL_DEBUG"):
+            import traceback
+
+            sys.stderr.write(redact(traceback.format_exc()))
+        sys.stderr.write(f"error: {redact(os_error_sentence(exc))}\n")
+        return 2
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except Exception:
         import traceback
 
         from traitctl.settings import redact
 
+        problem = _config_problem()
+        if problem is not None:
+            if os.environ.get("TRAITCTL_DEBUG"):
+                sys.stderr.write(redact(traceback.format_exc()))
+            sys.stderr.write(f"error: {redact(problem)}\n")
+            return 2
         if os.environ.get("TRAITCTL_DEBUG"):
             sys.stderr.write(redact(traceback.format_exc()))
         else:
             sys.stderr.write("traitctl crashed; this is a bug. Details (no local variables):\n")
             sys.stderr.write(redact(traceback.format_exc(limit=-8)))
-        sys.exit(EXIT_INTERNAL)
+        return EXIT_INTERNAL

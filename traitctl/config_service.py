@@ -206,6 +206,8 @@ def bulk_write(app: Any, trait: str, model: str | None, tenants: list[str], key:
         if not tenants:
             raise InputError(f"'{key}' is not set for {trait} in any of the tenants named; nothing to unset.")
     files = bulk_changes(cfg, trait, model, tenants, key, value)
+    if not dry_run:
+        app.store()  # a store that cannot be opened means nothing written, not an unrecorded change
     edit = toml_file.edit_files(Path(cfg.main_file), files, lock_timeout=app.settings.lock_timeout, dry_run=dry_run)
     if dry_run:
         return edit, None

@@ -146,6 +146,15 @@ def _sentence(exc: BaseException, *urls: str) -> str:
     return redact(line, *urls)
 
 
+def _blocked(path: Path) -> Path | None:
+    """The nearest existing parent of a file not created yet, when it is not a folder (a file
+    ``.traitctl`` where the store's folder must be); ``None`` otherwise."""
+    for parent in path.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def _no_settings(ctx: Context) -> Finding | None:
     if ctx.settings is None:
         return rules.FAIL, f"no configuration: {ctx.config_error.message if ctx.config_error else 'not found'}", {}
@@ -178,6 +187,8 @@ def check_store(ctx: Context) -> Finding:
     url = ctx.settings.store_url
     details = {"url": redact_url(url)}
     absent = ctx.sqlite_missing()
+    if absent is not None and _blocked(absent):
+        return rules.FAIL, f"cannot be created at {absent}: {_blocked(absent)} is a file, not a folder", details
     if absent is not None:
         return rules.WARN, f"not created yet at {absent} (the first traitctl write creates it)", details
     try:
@@ -310,6 +321,9 @@ def check_queue(ctx: Context) -> Finding:
 
     url = ctx.settings.queue_url
     details: dict[str, Any] = {"url": redact_url(url)}
+    if url.startswith("sqlite:///") and _blocked(Path(url[len("sqlite:///"):])):
+        where = url[len("sqlite:///"):]
+        return rules.FAIL, f"cannot be created at {where}: {_blocked(Path(where))} is a file, not a folder", details
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         # opening would create it: an embedded queue nobody has used yet is not broken
         return rules.WARN, f"not created yet at {url[len('sqlite:///'):]} (the first enqueue creates it)", details
@@ -453,9 +467,9 @@ def check_caching(ctx: Context) -> Finding:
     url = cache_service.cache_url(ctx.app, None)
     if url is None:
         status, message = rules.caching(False, None, False, None, 0, ctx.limits)
-        return status, message, {"url": None}
+        return status, message, {"url": None, "configured": False}
     prefix = scheme.prefix_of(ctx._section("cache"))
-    details: dict[str, Any] = {"url": redact_url(url), "prefix": prefix}
+    details: dict[str, Any] = {"url": redact_url(url), "prefix": prefix, "configured": True}
     ttl_ms = 60_000
     start = time.perf_counter()
     try:
@@ -492,7 +506,7 @@ def check_events(ctx: Context) -> Finding:
         return rules.FAIL, exc.message, {}
     if not subscribers:
         status, message = rules.events([], ctx.limits)
-        return status, message, {"subscribers": {}}
+        return status, message, {"subscribers": {}, "configured": False}
     store = _store_or_none(ctx)
     if isinstance(store, tuple):
         return store

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from traitctl.engine.errors import Conflict, InputError, NotFound
+from traitctl.engine.errors import Conflict, InputError, NotFound, TraitctlError
 
 
 @dataclass
@@ -56,6 +56,17 @@ def record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str
     :param data: extra fields for ``data`` (``flag``, ``source``, ...).
     :returns: the recorded event, or ``None`` when no value changed.
     """
+    from traitctl.store.toml_file import UNRECORDED
+
+    try:
+        return _record_edits(store, kind, edits, actor=actor, command=command, trait=trait, model=model,
+                             tenant=tenant, data=data, reverts=reverts)
+    finally:
+        UNRECORDED.release()
+
+
+def _record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str, trait: str | None,
+                  model: str | None, tenant: str | None, data: dict | None, reverts: int | None) -> Any:
     changes = [(edit, change, before, after) for edit in edits for change, before, after in _literals(edit)]
     if not changes:
         return None
@@ -70,9 +81,36 @@ def record_edits(store: Any, kind: str, edits: list, *, actor: str, command: str
              "patch": {str(edit.file): _hunks(edit) for edit in edits if edit.changed}}
     if len(files) > 1:
         extra["files"] = files
-    return store.events.record(kind=kind, actor=actor, command=command, file=files[0], path=prefix, before=before,
-                               after=after, trait=trait, model=model, tenant=tenant, reverts=reverts,
-                               data={**(data or {}), **extra})
+    try:
+        return store.events.record(kind=kind, actor=actor, command=command, file=files[0], path=prefix,
+                                   before=before, after=after, trait=trait, model=model, tenant=tenant,
+                                   reverts=reverts, data={**(data or {}), **extra})
+    except BaseException as exc:  # noqa: BLE001 - whatever the store says, the write must not stay unrecorded
+        if not isinstance(exc, Exception):
+            from traitctl.store import toml_file
+
+            toml_file.undo_written(edits)
+            raise
+        raise unrecorded(edits, exc) from None
+
+
+def unrecorded(edits: list, exc: BaseException) -> TraitctlError:
+    """The error of a write whose event the store refused (full disk, server gone, locked):
+    the written files are put back first (:func:`~traitctl.store.toml_file.undo_written`), so
+    that no change is left unrecorded; the sentence says which, if any, could not be."""
+    from traitctl.settings import redact
+    from traitctl.store import toml_file
+
+    reason = redact((getattr(exc, "message", None) or str(exc) or type(exc).__name__).strip().splitlines()[0])
+    try:
+        kept = toml_file.undo_written(edits)
+    except TraitctlError as undo:
+        return InputError(f"The change could not be recorded in the store ({reason}), nor undone ({undo.message}).")
+    if kept:
+        return InputError(f"The change could not be recorded in the store ({reason}); "
+                          f"{', '.join(map(str, kept))} changed since and was left as it is.")
+    return InputError(f"The change could not be recorded in the store ({reason}); nothing written: every file is "
+                      "as it was.")
 
 
 def _literals(edit: Any) -> list:
@@ -211,11 +249,12 @@ def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: boo
         by_file.setdefault(change["file"], []).append(change)
     patches = event.data.get("patch") or {}
     several = len(by_file) > 1
-    if several:  # every file checked before any is written
-        for file, changes in by_file.items():
-            _revert_file(app, event, file, changes, patches.get(file), force, dry_run=True, several=True)
-    edits = [_revert_file(app, event, file, changes, patches.get(file), force, dry_run=dry_run, several=several)
+    specs = [_revert_file(event, file, changes, patches.get(file), force, several=several)
              for file, changes in by_file.items()]
+    from traitctl.store import toml_file
+
+    # every file checked, then written all or nothing, under every file's lock
+    edits = toml_file.edit_many(specs, lock_timeout=app.settings.lock_timeout, dry_run=dry_run)
     count = len(event.data["changes"])
     if count == 1:
         what = f"{event.target or next(iter(by_file))} = {event.before or '(unset)'}"
@@ -234,8 +273,10 @@ def _rollback_changes(app: Any, event: Any, actor: str, command: str, force: boo
     return Rollback(combined, message, [done] if done else [], edits)
 
 
-def _revert_file(app: Any, event: Any, file: str, changes: list[dict], patch: list | None, force: bool,
-                 dry_run: bool, several: bool = False) -> Any:
+def _revert_file(event: Any, file: str, changes: list[dict], patch: list | None, force: bool,
+                 several: bool = False) -> tuple:
+    """What undoing ``changes`` in ``file`` edits: ``(path, changes, check, undo)`` for
+    :func:`~traitctl.store.toml_file.edit_many`."""
     from traitctl.store import toml_file
 
     wanted = [(tuple(c["path"]), decode(c["before"]), decode(c["after"])) for c in reversed(changes)]
@@ -262,8 +303,7 @@ def _revert_file(app: Any, event: Any, file: str, changes: list[dict], patch: li
         return list(patch or []) if removal_only else []
 
     edits = [toml_file.Change(path, before, restore=restore(before, expected)) for path, before, expected in wanted]
-    return toml_file.edit(Path(file), edits, check=check, dry_run=dry_run, lock_timeout=app.settings.lock_timeout,
-                          undo=patch)
+    return Path(file), edits, check, patch
 
 
 def _combined(edits: list) -> Any:
@@ -289,15 +329,24 @@ def _record(store: Any, edit: Any, event: Any, actor: str, command: str) -> list
     from traitctl.store.toml_file import ABSENT, render_value
 
     done = []
-    for change in edit.changes:
-        before = None if change.old is ABSENT else render_value(change.old)
-        after = None if change.value is ABSENT else render_value(change.value)
-        if before != after:
-            done.append(store.events.record(kind="rollback", actor=actor, command=command, file=str(edit.file),
-                                            path=change.path, before=before, after=after, trait=event.trait,
-                                            model=event.model, tenant=event.tenant, data={"reverts": event.id}))
-    for e in done:
-        store.events.Row.update(reverts=event.id).where(store.events.Row.id == e.id).execute()
+    try:
+        with store.db.atomic():
+            for change in edit.changes:
+                before = None if change.old is ABSENT else render_value(change.old)
+                after = None if change.value is ABSENT else render_value(change.value)
+                if before != after:
+                    done.append(store.events.record(kind="rollback", actor=actor, command=command,
+                                                    file=str(edit.file), path=change.path, before=before, after=after,
+                                                    trait=event.trait, model=event.model, tenant=event.tenant,
+                                                    data={"reverts": event.id}))
+            for e in done:
+                store.events.Row.update(reverts=event.id).where(store.events.Row.id == e.id).execute()
+    except Exception as exc:  # noqa: BLE001 - the rollback must not stay unrecorded
+        raise unrecorded([edit], exc) from None
+    finally:
+        from traitctl.store.toml_file import UNRECORDED
+
+        UNRECORDED.release()
     return done
 
 
@@ -322,10 +371,21 @@ def _rollback_file(app: Any, event: Any, actor: str, command: str, force: bool, 
     message = f"Rolled back event #{event.id} ({'restored' if after else 'deleted'} {path})"
     if dry_run:
         return Rollback(edit, message)
-    recorded = app.store().events.record(kind="rollback", actor=actor, command=command, file=str(path),
-                                         tenant=event.tenant, reverts=event.id,
-                                         data={"file_deleted": not after, "file_created": bool(after),
-                                               "text": before or after})
+    try:
+        recorded = app.store().events.record(kind="rollback", actor=actor, command=command, file=str(path),
+                                             tenant=event.tenant, reverts=event.id,
+                                             data={"file_deleted": not after, "file_created": bool(after),
+                                                   "text": before or after})
+    except Exception as exc:  # noqa: BLE001 - the rollback must not stay unrecorded: put the file back
+        with toml_file.lock_for(path, app.settings.lock_timeout):
+            if after and path.exists() and toml_file.read_text(path) == after:
+                if before:
+                    toml_file.write_atomic(path, before)
+                else:
+                    os.unlink(path)
+            elif not after and before and not path.exists():
+                toml_file.write_atomic(path, before)
+        raise unrecorded([], exc) from None
     return Rollback(edit, message, [recorded])
 
 

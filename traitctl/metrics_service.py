@@ -10,6 +10,7 @@ Example usage::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 from traitctl.engine.errors import InputError, NotFound, literal
@@ -113,3 +114,113 @@ def prometheus_text(repo: Any, trait: str | None = None) -> str:
     from traitctl.engine import telemetry_formats as tf
 
     return tf.prometheus_text(repo.summaries(repo.series(trait=trait), None, None))
+
+
+# -- ingesting a file that is still being written -----------------------------------------------------------------------
+#: bytes at the head of a file whose hash tells the same file from a new one at a reused inode
+HEAD_BYTES = 4096
+
+
+class Tail:
+    """The new complete lines of a file since its last ingest, for ``metrics ingest FILE``.
+
+    Where an ingest stopped is saved per file (device and inode, a byte offset, a line count, a
+    hash of the first 4 KiB) in the store, in the transaction that stores the points: each line
+    is stored exactly once, under whatever name the file has when it is ingested (``app.jsonl``,
+    then ``app.jsonl.1`` after a rotation). Only complete lines are read (a last line without its
+    newline is still being written and waits, unless ``final``). When FILE is a new file since
+    its last ingest and the old one is still beside it under another name (``app.jsonl.1``), the
+    rest of the old one is read first.
+
+    Example usage::
+
+        tail = Tail(path, store.metrics.db, final=False)
+        report = telemetry.ingest(repo, tail.lines(), "jsonl", now=now, first_line=tail.first_line,
+                                  on_commit=tail.save)
+    """
+
+    def __init__(self, path: str, db: Any, *, final: bool = False, from_start: bool = False) -> None:
+        import os
+
+        from traitctl.store.metrics import read_cursor
+
+        self.path = os.path.realpath(path)
+        stat = os.stat(self.path)
+        self.rotated_from: str | None = None
+        #: (file, its stat, start offset, line count before it, read an unfinished last line)
+        self.parts: list[list] = []
+        self.held_back = 0
+        mine = None if from_start else self._valid(self.path, stat, read_cursor(db, "file", _file_id(stat)))
+        if mine is None and not from_start:
+            before = read_cursor(db, "path", self.path)  # which file FILE was at its last ingest
+            if before is not None and before.get("file") != _file_id(stat):
+                old = self._find(before["file"])
+                if old is not None:
+                    old_stat = os.stat(old)
+                    kept = self._valid(old, old_stat, read_cursor(db, "file", before["file"]))
+                    if kept is not None:
+                        self.rotated_from = old
+                        self.parts.append([old, old_stat, int(kept["offset"]), int(kept.get("lines", 0)), True])
+        start, lines = (int(mine["offset"]), int(mine.get("lines", 0))) if mine else (0, 0)
+        self.parts.append([self.path, stat, start, lines, final])
+        self.first_line = self.parts[0][3] + 1
+
+    def _valid(self, path: str, stat: Any, cursor: dict | None) -> dict | None:
+        """``cursor`` when ``path`` is still the file it was saved for (not truncated, same head)."""
+        try:
+            offset = int(cursor["offset"])
+            return cursor if stat.st_size >= offset and _head(path, offset) == cursor.get("head") else None
+        except (TypeError, KeyError, ValueError, OSError):
+            return None
+
+    def _find(self, file_id: str) -> str | None:
+        """The file of ``file_id`` (``dev:ino``) beside FILE under a name starting with FILE's."""
+        import os
+
+        folder, name = os.path.split(self.path)
+        try:
+            entries = sorted(e for e in os.listdir(folder) if e.startswith(name) and e != name)
+        except OSError:
+            return None
+        for entry in entries:
+            candidate = os.path.join(folder, entry)
+            try:
+                if _file_id(os.stat(candidate)) == file_id:
+                    return candidate
+            except OSError:
+                continue
+        return None
+
+    def lines(self) -> Iterator[str]:
+        """Every complete new line, the rotated old file first; keeps count of what it read."""
+        for part in self.parts:
+            path, _stat, start, _lines, take_unfinished = part
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                for raw in handle:
+                    if not raw.endswith(b"\n") and not take_unfinished:
+                        self.held_back = len(raw)
+                        break
+                    part[2] += len(raw)
+                    part[3] += 1
+                    yield raw.decode("utf-8", "replace")
+
+    def save(self, db: Any) -> None:
+        """Save where this ingest stopped in each file read (inside the points' transaction)."""
+        from traitctl.store.metrics import write_cursor
+
+        for path, stat, offset, lines, _ in self.parts:
+            write_cursor(db, "file", _file_id(stat), {"offset": offset, "lines": lines, "head": _head(path, offset),
+                                                      "path": path})
+        write_cursor(db, "path", self.path, {"file": _file_id(self.parts[-1][1])})
+
+
+def _file_id(stat: Any) -> str:
+    return f"{stat.st_dev}:{stat.st_ino}"
+
+
+def _head(path: str, size: int) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read(min(size, HEAD_BYTES))).hexdigest()

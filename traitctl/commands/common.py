@@ -75,6 +75,14 @@ def command_line() -> str:
     return redact("traitctl " + " ".join(sys.argv[1:]))
 
 
+def store_first(app: App, dry_run: bool = False) -> None:
+    """Open the store before a write (not before a dry run), so that a store that cannot be
+    opened (not SQLite, a newer schema, a server that is down) means nothing is written, rather
+    than a file changed and its event lost."""
+    if not dry_run:
+        app.store()
+
+
 def record_edit(app: App, kind: str, edit, *, trait: str | None = None, model: str | None = None,
                 tenant: str | None = None, data: dict | None = None) -> list:
     """Record a written :class:`~traitctl.store.toml_file.Edit` (or a list of them, one per file)

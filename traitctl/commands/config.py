@@ -7,7 +7,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, ModelOpt, OptTraitOpt, TenantOpt,
-                                      TraitOpt, app_for, command_line, examples, record_edit, show_diff)
+                                      TraitOpt, app_for, command_line, examples, record_edit, show_diff,
+                                      store_first)
 from traitctl.context import App
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound, ValidationError
@@ -386,6 +387,7 @@ def _write(app_: App, key: str, raw: Optional[str], trait: str, model: Optional[
         if raw is None and toml_file._get(data, path) is toml_file.ABSENT:
             raise InputError(f"{' -> '.join(path)} is not set in {file}; nothing to unset.")
 
+    store_first(app_, dry_run)
     edit = toml_file.edit(file, [toml_file.Change(path, value)], lock_timeout=app_.settings.lock_timeout,
                           dry_run=dry_run, check=check)
     _report_write(app_, edit, "config.unset" if raw is None else "config.set", trait, model, tenant, dry_run,

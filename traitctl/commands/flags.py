@@ -76,6 +76,8 @@ def _write(app_: App, name: str, values: dict, *, kind: str, dry_run: bool, tena
     """
     from traitctl import flags_service
 
+    if not dry_run:
+        app_.store()  # a store that cannot be opened means nothing written, not an unrecorded change
     edit = flags_service.write(app_.config_path, name, values, lock_timeout=app_.settings.lock_timeout,
                                dry_run=dry_run, must_exist=must_exist)
     events: list = []
@@ -684,6 +686,8 @@ def import_(file: Annotated[str, typer.Argument(help="config/feature_flags.php o
             wanted[("created",)] = _now(None).date()
         values[name] = wanted
     refuse = bool(changed_keys) and not force and not dry_run
+    if not (dry_run or refuse):
+        app_.store()  # a store that cannot be opened means nothing written, not an unrecorded change
     edit = flags_service.write_many(app_.config_path, values, lock_timeout=app_.settings.lock_timeout,
                                     dry_run=dry_run or refuse, must_exist=False)
     if refuse:

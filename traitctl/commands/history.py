@@ -46,9 +46,11 @@ def history(ctx: typer.Context, trait: OptTraitOpt = None, tenant: TenantOpt = N
     app_ = app_for(json)
     where = history_filter(kinds=kind, everything=everything, actor=actor, trait=trait, model=model, tenant=tenant,
                            key=key, since=since, until=until)
-    events = list_events(app_, where, limit=limit)
+    events = list_events(app_, where, limit=limit + 1 if limit else 0)
+    more = bool(limit) and len(events) > limit  # one more fetched: is the list cut by --limit?
+    events = events[:limit] if limit else events
     if app_.out.json_mode:
-        app_.out.json({"events": events})
+        app_.out.json({"events": events, "limit": limit or None, "more": more})
         return
 
     def tenant(e) -> str:
@@ -68,7 +70,7 @@ def history(ctx: typer.Context, trait: OptTraitOpt = None, tenant: TenantOpt = N
     hint = "" if not where.hides_jobs else "; job events: --kind 'job.*' or --all"
     app_.out.table(["#", "Time (UTC)", "Actor", "Kind", "Tenant", "Key", "Before", "After"], rows,
                    caption=f"{len(rows)} events" + (" (limit reached: --limit N for more, 0 for all)"
-                                                    if limit and len(rows) == limit else "") + hint)
+                                                    if more else "") + hint)
 
 
 @history_app.command("export")

@@ -191,27 +191,45 @@ def ingest(
     fmt: Annotated[str, format_option("jsonl", "prometheus", "statsd", "laravel-log")] = "jsonl",
     strict: Annotated[bool, typer.Option("--strict", help="Any bad line: store nothing, exit 2.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Parse and count the points; store nothing.")] = False,
+    final: Annotated[bool, typer.Option("--final", help="The file is finished: also read a last line that has no "
+                                        "newline (otherwise it is still being written and waits for the next ingest).")] = False,
+    from_start: Annotated[bool, typer.Option("--from-start", help="Read FILE from its first line, not from where "
+                                             "its last ingest stopped (its points are then stored again).")] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Store the points of a file (bad lines are counted, reported and skipped)."""
+    """Store the points of a file (bad lines are counted, reported and skipped).
+
+    A FILE goes on where its last ingest stopped (nothing is stored twice), reads complete lines
+    only (a last line without its newline waits for the next ingest, unless --final) and follows
+    rotation (the rest of the renamed old file first). Standard input (-) is read whole.
+    """
     from traitctl import telemetry
     from traitctl.engine.telemetry_formats import FORMATS
 
     app_ = app_for(json)
     _check_format(fmt, FORMATS)
     repo = app_.store().metrics
-    with _open_source(source) as stream, _progress(app_, source) as bar:
+    tail = None if source == "-" else _tail(source, repo.db, final, from_start)
+    with (_lines_of(tail) if tail else _open_source(source)) as stream, _progress(app_, source) as bar:
         report = telemetry.ingest(repo, _counted(stream, bar) if bar else stream, fmt, now=_now(), strict=strict,
-                                  dry_run=dry_run)
+                                  dry_run=dry_run, first_line=tail.first_line if tail else 1,
+                                  on_commit=tail.save if tail else None)
+    held = tail.held_back if tail else 0
     if app_.out.json_mode:
         app_.out.json({"dry_run": dry_run, "events": [], "stored": 0 if dry_run else report.stored,
                        "would_store": report.stored if dry_run else None, "skipped": report.skipped,
-                       "bad": report.bad, "bad_lines": [{"line": n, "reason": r} for n, r in report.examples]})
+                       "bad": report.bad, "bad_lines": [{"line": n, "reason": r} for n, r in report.examples],
+                       "unfinished_bytes": held, "rotated_from": tail.rotated_from if tail else None})
     elif dry_run:
         app_.out.line(f"Would store {report.stored} point(s) from {source}; {report.skipped} line(s) without a "
                       "metric (dry run: nothing stored).")
     else:
-        app_.out.success(f"Stored {report.stored} point(s) from {source}; {report.skipped} line(s) without a metric.")
+        app_.out.success(f"Stored {report.stored} point(s) from {source}; {report.skipped} line(s) without a metric."
+                         + (f" Read the rest of {tail.rotated_from} (rotated) first." if tail and tail.rotated_from
+                            else ""))
+    if held and not app_.out.json_mode:
+        app_.out.warn(f"{source}: its last line has no newline yet ({held} bytes): left for the next ingest "
+                      "(--final reads it now).")
     if report.bad:
         app_.out.warn(f"{source}: {report.bad_summary()}; the good lines "
                       + ("would be stored." if dry_run else "were stored."))
@@ -240,6 +258,23 @@ def _counted(stream, bar):
             done = 0
         yield line
     bar.advance(done)
+
+
+def _tail(source: str, db, final: bool, from_start: bool):
+    """Where FILE's new lines start (:class:`traitctl.metrics_service.Tail`); a file that cannot be
+    read is one sentence."""
+    from traitctl.metrics_service import Tail
+
+    try:
+        return Tail(source, db, final=final, from_start=from_start)
+    except OSError as exc:
+        raise InputError(f"Cannot read {source}: {exc.strerror}.") from None
+
+
+def _lines_of(tail):
+    from contextlib import closing
+
+    return closing(tail.lines())
 
 
 def _open_source(source: str):

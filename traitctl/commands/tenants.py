@@ -8,7 +8,8 @@ import typer
 
 from traitctl import completion
 from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, YesOpt, app_for, command_line, confirm,
-                                      event_ref, examples, record_edit, show_diff, write_document)
+                                      event_ref, examples, record_edit, show_diff, store_first,
+                                      write_document)
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound
 
@@ -26,6 +27,8 @@ TenantArg = Annotated[str, typer.Argument(metavar="TENANT", help="Tenant id.", a
 def _count_overrides(doc) -> int:
     traits = doc.get("traits", {}) if doc else {}
     models = doc.get("models", {}) if doc else {}
+    traits = traits if isinstance(traits, dict) else {}  # a wrong shape is `config validate`'s finding
+    models = models if isinstance(models, dict) else {}
     return sum(len(v) for v in traits.values() if isinstance(v, dict)) + sum(
         len(values) for by_trait in models.values() if isinstance(by_trait, dict)
         for values in by_trait.values() if isinstance(values, dict))
@@ -58,6 +61,7 @@ def add(tenant: NewTenantArg, name: Optional[str] = typer.Option(None, help="Dis
     if tenant in cfg.tenants:
         raise InputError(f"Tenant '{tenant}' already exists in {cfg.tenants[tenant].file}.")
     display = name or tenant
+    store_first(app_, dry_run)
     if own_file:
         path = toml_file.tenant_file(app_.settings.config_path, tenant)
         edit = toml_file.edit(path, [toml_file.Change(("name",), display)], create=True, dry_run=dry_run,
@@ -98,6 +102,7 @@ def remove(tenant: TenantArg, force: bool = typer.Option(False, "--force", help=
     if not dry_run:
         confirm(f"Remove tenant {tenant}" + (f" and its {overrides} overrides" if overrides else "")
                 + (f" ({source.file} is deleted)?" if not source.prefix else "?"), yes)
+    store_first(app_, dry_run)
     if source.prefix:
         edit = toml_file.edit(toml_file.Path(source.file), [toml_file.Change(source.prefix, toml_file.ABSENT)],
                               dry_run=dry_run, lock_timeout=app_.settings.lock_timeout)
@@ -116,9 +121,19 @@ def _remove_file(app_, path, tenant: str, dry_run: bool) -> None:
         if not dry_run:
             os.unlink(path)
     edit = toml_file.Edit(path, text, "", [])
-    events = [] if dry_run else [app_.store().events.record(
-        kind="tenant.remove", actor=app_.settings.actor, command=command_line(), file=str(path), path=(),
-        tenant=tenant, data={"file_deleted": True, "text": text})]
+    events = []
+    if not dry_run:
+        try:
+            events = [app_.store().events.record(
+                kind="tenant.remove", actor=app_.settings.actor, command=command_line(), file=str(path), path=(),
+                tenant=tenant, data={"file_deleted": True, "text": text})]
+        except Exception as exc:  # noqa: BLE001 - an unrecorded removal would lose the file for good
+            with toml_file.lock_for(path, app_.settings.lock_timeout):
+                if not path.exists():
+                    toml_file.write_atomic(path, text)
+            from traitctl.history_service import unrecorded
+
+            raise unrecorded([], exc) from None
     _report(app_, edit, events, dry_run, tenant, None, f"Removed tenant {tenant} ({path} deleted)")
 
 

@@ -281,10 +281,11 @@ def flags(invalid: list[str], breached: list[str], stale: list[str], total: int,
 
 def caching(configured: bool, seconds: float | None, read_back: bool, ttl_ms: int | None, expected_ms: int,
             limits: Mapping[str, float]) -> tuple[str, str]:
-    """The cache probe (write with a TTL, read, delete): ``warn`` when no cache is configured, ``fail``
-    when the value or its TTL did not come back or the round took longer than ``cache_probe_fail``."""
+    """The cache probe (write with a TTL, read, delete): ``ok`` when no cache is configured (the cache
+    is optional: "not configured" is a state, not a fault, so ``--strict`` passes), ``fail`` when the
+    value or its TTL did not come back or the round took longer than ``cache_probe_fail``."""
     if not configured:
-        return WARN, "no cache configured ([cache] url or $TRAITCTL_CACHE): applications cache nothing traitctl sees"
+        return OK, "not configured (optional: [cache] url or $TRAITCTL_CACHE); nothing to probe"
     if not read_back:
         return FAIL, "the probe key written to the cache did not read back"
     if ttl_ms is None or not 0 < ttl_ms <= expected_ms:

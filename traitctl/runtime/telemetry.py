@@ -58,7 +58,8 @@ class IngestReport:
 
 
 def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: bool = False,
-           batch_size: int = 50_000, dry_run: bool = False) -> IngestReport:
+           batch_size: int = 50_000, dry_run: bool = False, first_line: int = 1,
+           on_commit: Any = None) -> IngestReport:
     """Parse ``lines`` of ``fmt`` and store the points, one transaction per batch.
 
     Bad lines are counted (the first few kept with their numbers) and skipped. With ``strict``
@@ -69,18 +70,25 @@ def ingest(repo: Any, lines: Iterable[str], fmt: str, *, now: float, strict: boo
     :param batch_size: lines (``jsonl``) or points (other formats) per batch.
     :param dry_run: parse and write in one transaction that is rolled back: ``stored`` says how
         many points would be stored, and nothing is.
+    :param first_line: the number of the first line (an ingest that goes on where the last stopped).
+    :param on_commit: called with the store's database inside the transaction that stores the
+        points, just before it commits (a file's read position saved with them, exactly once);
+        the whole input is then one transaction.
     :raises InputError: with ``strict`` when a line is bad (nothing is stored then).
     """
     parse = parser_for(fmt, now)
     report = IngestReport()
     kinds = repo.known_kinds()
     with _without_gc():
-        writer = repo.batch_writer(one_transaction=strict or dry_run, background=False if dry_run else None)
+        writer = repo.batch_writer(one_transaction=strict or dry_run or on_commit is not None,
+                                   background=False if dry_run else None)
         try:
             if fmt == "jsonl":
-                _ingest_json(JsonRows(now, kinds), lines, report, writer, strict, batch_size)
+                _ingest_json(JsonRows(now, kinds), lines, report, writer, strict, batch_size, first_line)
             else:
-                _ingest_lines(parse, lines, kinds, report, writer, strict, batch_size)
+                _ingest_lines(parse, lines, kinds, report, writer, strict, batch_size, first_line)
+            if on_commit is not None and not dry_run and not (strict and report.bad):
+                writer.call(on_commit)
         except BaseException:
             writer.close(commit=False)
             raise
@@ -108,9 +116,9 @@ def _without_gc() -> Iterator[None]:
 
 
 def _ingest_json(decoder: JsonRows, lines: Iterable[str], report: IngestReport, writer, strict: bool,
-                 batch_size: int) -> None:
+                 batch_size: int, first: int = 1) -> None:
     """JSON lines a batch at a time, straight into rows (no :class:`Point` per line)."""
-    lines, first = iter(lines), 1
+    lines = iter(lines)
     while batch := list(islice(lines, batch_size)):
         rows, bad, skipped = decoder.decode(batch, first)
         first += len(batch)
@@ -123,9 +131,9 @@ def _ingest_json(decoder: JsonRows, lines: Iterable[str], report: IngestReport, 
 
 
 def _ingest_lines(parse, lines: Iterable[str], kinds: dict, report: IngestReport, writer, strict: bool,
-                  batch_size: int) -> None:
+                  batch_size: int, first: int = 1) -> None:
     batch: list[Point] = []
-    for line_no, line in enumerate(lines, 1):
+    for line_no, line in enumerate(lines, first):
         # Inline on purpose: this loop runs once per line of inputs of millions of lines.
         try:
             point = parse(line)
@@ -190,11 +198,19 @@ class Recorder:
             self.flush()
 
     def flush(self) -> int:
-        """Write the buffered points in one transaction; return how many."""
+        """Write the buffered points in one transaction; return how many.
+
+        When the store refuses them (down, locked, full) they stay buffered, ahead of the points
+        recorded since, and the error is raised: the next ``flush`` (or ``close``) tries again.
+        """
         with self._lock:
             points, self._buffer = self._buffer, []
             if points:
-                self.store().metrics.write(points)
+                try:
+                    self.store().metrics.write(points)
+                except BaseException:
+                    self._buffer[:0] = points
+                    raise
         return len(points)
 
     def pending(self) -> int:
@@ -209,11 +225,28 @@ class Recorder:
         return self._store
 
     def close(self) -> None:
-        """Flush and close the store."""
-        self.flush()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        """Flush and close the store (closed even when the flush fails; the error is raised)."""
+        try:
+            self.flush()
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # a recorder dropped without close() must not keep its store's connection open
+        store, self._store = getattr(self, "_store", None), None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - nothing to tell at collection time
+                pass
 
 
 def _when(at: Any, now: float) -> float:

@@ -24,9 +24,10 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from operator import itemgetter
+from typing import Any
 
 import peewee
 
@@ -665,6 +666,11 @@ class BatchWriter:
             del self._sids[known:]  # those series went with the rolled-back batch
             raise
 
+    def call(self, fn: Callable[[Any], None]) -> None:
+        """Run ``fn(db)`` on the writer's connection, after the batches put so far and within the
+        same transaction when there is one (a read position saved with the points it covers)."""
+        fn(self.repo.db)
+
     def close(self, commit: bool = True) -> int:
         """Commit (or roll back) the single transaction; return the points stored."""
         try:
@@ -708,6 +714,11 @@ class ThreadedBatchWriter(BatchWriter):
         self._queue.put(("rows", list(series), prepared))
         return list(self._sids)
 
+    def call(self, fn: Callable[[Any], None]) -> None:
+        """Hand ``fn`` to the writer: run with its connection after the batches before it."""
+        self._raise()
+        self._queue.put(("call", fn))
+
     def close(self, commit: bool = True) -> int:
         """Wait for the writer to finish, commit or roll back; return the points stored.
 
@@ -748,5 +759,39 @@ class ThreadedBatchWriter(BatchWriter):
                 return
             if item[0] == "points":
                 self.stored += self.repo.write(item[1])
+            elif item[0] == "call":
+                item[1](self.repo.db)
             else:
                 self._write(item[1], item[2])
+
+
+# -- where the last ingest of a file stopped --------------------------------------------------------------------------
+def _cursor_key(kind: str, name: str) -> str:
+    import hashlib
+
+    return f"ingest-{kind}:" + hashlib.sha1(name.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def read_cursor(db: peewee.Database, kind: str, name: str) -> dict | None:
+    """A saved ingest position in ``traitctl_meta``: ``kind`` ``file`` (by ``dev:ino``: where the
+    last ingest of that file stopped, whatever its name now) or ``path`` (which file a path was).
+    ``None`` when there is none."""
+    if "traitctl_meta" not in db.get_tables():
+        return None
+    row = db.execute_sql(f"SELECT value FROM traitctl_meta WHERE key = {db.param}",
+                         (_cursor_key(kind, name),)).fetchone()
+    if row is None:
+        return None
+    try:
+        value = json.loads(row[0])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and value.get("name") == name else None
+
+
+def write_cursor(db: peewee.Database, kind: str, name: str, value: dict) -> None:
+    """Save an ingest position (run inside the transaction of the points it covers)."""
+    p = db.param
+    db.execute_sql(f"INSERT INTO traitctl_meta (key, value) VALUES ({p}, {p}) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                   (_cursor_key(kind, name), json.dumps({**value, "name": name}, sort_keys=True)))

@@ -9,6 +9,7 @@ the original atomically, keeping its mode. A killed writer leaves the old file o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -387,6 +388,8 @@ class Edit:
     after: str
     changes: list[Change] = field(default_factory=list)
     written: bool = False
+    #: the file did not exist before this edit (``create=True``)
+    created: bool = False
 
     @property
     def changed(self) -> bool:
@@ -482,7 +485,8 @@ def edit(path: Path, changes: list[Change], *, lock_timeout: float = 10.0, dry_r
 
 def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Callable[[dict], None] | None,
                  create: bool, undo: list[dict] | None = None) -> Edit:
-    before = "" if create and not path.exists() else read_text(path)
+    created = create and not path.exists()
+    before = "" if created else read_text(path)
     data = _parse_again(before, path, reuse=not dry_run)
     if check is not None:
         check(data)
@@ -490,7 +494,7 @@ def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Cal
         change.old = _get(data, change.path)
     undone = _undo_text(before, undo, data, changes, path) if undo else None
     if undone is not None:
-        return _finish(path, before, undone, changes, dry_run)
+        return _finish(path, before, undone, changes, dry_run, created)
     after = before
     for change in changes:
         text, after = after, _apply_text(after, change)
@@ -507,11 +511,11 @@ def _edit_locked(path: Path, changes: list[Change], *, dry_run: bool, check: Cal
         _prune_empty(data, changes, parsed)
         if parsed != data:  # pragma: no cover - tomlkit itself would be wrong
             raise ConfigFileError(f"{path}: the edit could not be written without changing other keys; nothing written.")
-    return _finish(path, before, after, changes, dry_run)
+    return _finish(path, before, after, changes, dry_run, created)
 
 
-def _finish(path: Path, before: str, after: str, changes: list[Change], dry_run: bool) -> Edit:
-    result = Edit(path, before, after, changes)
+def _finish(path: Path, before: str, after: str, changes: list[Change], dry_run: bool, created: bool = False) -> Edit:
+    result = Edit(path, before, after, changes, created=created)
     if not dry_run and result.changed:
         write_edited(path, after)
         result.written = True
@@ -549,43 +553,295 @@ def _shown(path: Path) -> str:
 
 def edit_files(lock_path: Path, files: Mapping[Path, list[Change]], *, lock_timeout: float = 10.0,
                dry_run: bool = False, check: Callable[[Path, dict], None] | None = None) -> MultiEdit:
-    """Apply changes to several TOML files as one operation, under the lock of ``lock_path`` (the
-    main configuration file): every file's edit is computed and checked before any file is written,
-    so a file that cannot be edited (unreadable, invalid TOML, refused by ``check``) means nothing
-    is written. Each other file is then written under its own lock too (single-file writers take
-    it), re-edited when it changed in the meantime.
+    """Apply changes to several TOML files as one operation, all or nothing, under the lock of
+    ``lock_path`` (the main configuration file): every file's edit is computed and checked before
+    any file is written, so a file that cannot be edited (unreadable, invalid TOML, refused by
+    ``check``) means nothing is written. Then every other file's own lock is taken too (single-file
+    writers take it), each file is re-edited when it changed in the meantime, and
+    :func:`write_all` writes them: every temporary file first, then the renames, undone on a failure.
 
     :param files: path -> its changes (``lock_path`` itself may be one of them).
     :param check: called with each file's path and its data, before anything is written.
     :raises LockTimeout: when another writer holds a lock past ``lock_timeout`` seconds.
+    :raises ConfigFileError: when a file cannot be written (a full disk, a read-only folder, a
+        folder in a file's place): naming it, with every file as it was.
     """
+    import contextlib
+
     with lock_for(lock_path, lock_timeout):
         planned = []
         for path, changes in files.items():
             check_writable_folder(path)
             probe = None if check is None else functools.partial(check, path)
             planned.append(_edit_locked(path, changes, dry_run=True, check=probe, create=False))
-        if dry_run:
+        if dry_run or not any(plan.changed for plan in planned):
             return MultiEdit(planned)
-        done = []
-        for plan in planned:
-            done.append(_write_planned(plan, plan.file == lock_path, lock_timeout, check) if plan.changed else plan)
+        with contextlib.ExitStack() as locks:
+            _room_for_locks(sum(plan.changed for plan in planned))
+            for plan in planned:
+                if plan.changed and plan.file != lock_path:
+                    locks.enter_context(lock_for(plan.file, lock_timeout))
+            done = [_replanned(plan, check) if plan.changed else plan for plan in planned]
+            write_all([(plan.file, plan.after) for plan in done if plan.changed])
+            for plan in done:
+                plan.written = plan.changed
         return MultiEdit(done)
 
 
-def _write_planned(plan: Edit, locked: bool, lock_timeout: float, check: Callable | None) -> Edit:
-    """Write a planned edit: its text as computed when the file is unchanged since, else redone."""
+def edit_many(specs: Iterable[tuple[Path, list[Change], Callable[[dict], None] | None, list[dict] | None]], *,
+              lock_timeout: float = 10.0, dry_run: bool = False) -> list[Edit]:
+    """Several files' :func:`edit` as one change, all or nothing: every file's lock is taken (the
+    main configuration before tenant files, as :func:`edit_files` takes them), every edit computed
+    and checked, then :func:`write_all` writes them.
+
+    :param specs: ``(path, changes, check, undo)`` per file, as :func:`edit` takes them.
+    :returns: one :class:`Edit` per file, in order.
+    """
     import contextlib
 
-    with contextlib.nullcontext() if locked else lock_for(plan.file, lock_timeout):
-        if read_text(plan.file) != plan.before:
-            probe = None if check is None else functools.partial(check, plan.file)
-            for change in plan.changes:
-                change.old, change.removed = ABSENT, None
-            return _edit_locked(plan.file, plan.changes, dry_run=False, check=probe, create=False)
-        write_edited(plan.file, plan.after)
-        plan.written = True
+    specs = list(specs)
+    with contextlib.ExitStack() as locks:
+        _room_for_locks(len(specs))
+        for path in sorted(dict.fromkeys(spec[0] for spec in specs), key=lambda p: (p.parent.name == "tenants", str(p))):
+            locks.enter_context(lock_for(path, lock_timeout))
+        plans = [_edit_locked(path, changes, dry_run=True, check=check, create=False, undo=undo)
+                 for path, changes, check, undo in specs]
+        if not dry_run:
+            write_all([(plan.file, plan.after) for plan in plans if plan.changed])
+            for plan in plans:
+                plan.written = plan.changed
+    return plans
+
+
+def undo_written(edits: Iterable[Edit], *, lock_timeout: float = 10.0) -> list[Path]:
+    """Put back the old text of every written edit whose file still holds exactly what the edit
+    wrote (all or nothing, under each file's lock): for a write that could not be recorded.
+
+    :returns: the files that could not be put back (changed since, or unreadable), in order.
+    """
+    import contextlib
+
+    written = [e for e in edits if e.written and e.changed]
+    if not written:
+        return []
+    with contextlib.ExitStack() as locks:
+        _room_for_locks(len(written))
+        for path in dict.fromkeys(e.file for e in written):
+            locks.enter_context(lock_for(path, lock_timeout))
+        back, kept = [], []
+        for e in written:
+            try:
+                same = read_text(e.file) == e.after
+            except (OSError, ConfigFileError):
+                same = False
+            (back if same else kept).append(e)
+        write_all([(e.file, e.before) for e in back if not e.created])
+        for e in back:
+            if e.created:
+                os.unlink(e.file)
+            e.written = False
+    return [e.file for e in kept]
+
+
+def _room_for_locks(count: int) -> None:
+    """Raise the soft limit of open files (to the hard one) when ``count`` locks held at once, plus
+    a margin, would not fit under it (``--all-tenants`` over thousands of tenant files)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = count + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < wanted:
+            raise InputError(f"{count} files would be locked at once, more than the {hard} open files this process "
+                             "may have; raise `ulimit -n` or write fewer tenants at a time (nothing written).")
+
+
+def _replanned(plan: Edit, check: Callable | None) -> Edit:
+    """``plan`` as it must be written now that its lock is held: as planned when the file is
+    unchanged since, else its changes applied to the file as it is now."""
+    if read_text(plan.file) == plan.before:
         return plan
+    probe = None if check is None else functools.partial(check, plan.file)
+    for change in plan.changes:
+        change.old, change.removed = ABSENT, None
+    return _edit_locked(plan.file, plan.changes, dry_run=True, check=probe, create=False)
+
+
+class _Unrecorded:
+    """Whether this process has written configuration files whose change is not recorded yet
+    (set by :func:`write_all` and :func:`write_edited`, cleared by
+    :func:`traitctl.history_service.record_edits` once the event is stored or the files put back).
+    The CLI's Ctrl-C handler waits while it is set, so that an interrupt never leaves a change in
+    the files without its event."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.interrupted = False
+
+    def hold(self) -> None:
+        self.held = True
+
+    def release(self) -> None:
+        """The change is recorded (or undone): an interrupt that waited is raised now."""
+        self.held = False
+        if self.interrupted:
+            self.interrupted = False
+            raise KeyboardInterrupt
+
+
+#: see :class:`_Unrecorded`
+UNRECORDED = _Unrecorded()
+
+
+def write_all(files: list[tuple[Path, str]]) -> None:
+    """Write several existing files as one change, all or nothing (each with its own line endings,
+    as :func:`write_edited`).
+
+    Every new text goes to a temporary file beside its file (written, fsynced, with the file's mode)
+    and every old file gets a hard link beside it (a copy where links are refused) before anything
+    is renamed; then the temporary files replace the files. When a temporary file cannot be written
+    nothing was changed; when a rename fails the files already replaced get their old inode back
+    from the links. Either way the temporary files and links are removed.
+
+    :raises ConfigFileError: naming the file that could not be written and saying that every file
+        is as it was (or, should putting one back fail too, where its old text was kept).
+    """
+    if not files:
+        return
+    was_held = UNRECORDED.held
+    UNRECORDED.hold()  # a Ctrl-C from here waits for the event (or the error) instead of cutting in
+    try:
+        _write_all(files)
+    except BaseException:
+        UNRECORDED.held = was_held  # nothing was changed: nothing waits to be recorded
+        raise
+
+
+def _write_all(files: list[tuple[Path, str]]) -> None:
+    temps: list[tuple[Path, str]] = []
+    backups: list[tuple[Path, str]] = []
+    try:
+        for path, text in files:
+            temps.append((path, _write_temp(path, _line_endings(path, text))))
+        for path, _text in files:
+            backups.append((path, _keep_old(path)))
+    except BaseException as exc:  # Ctrl-C too: no temporary file or kept copy is left behind
+        _discard(temps + backups)
+        if not isinstance(exc, OSError):
+            raise
+        raise ConfigFileError(f"{path}: cannot write ({exc.strerror or exc}); nothing written: "
+                              f"{_every(len(files))} as it was.") from None
+    replaced: list[int] = []
+    for index, (path, tmp) in enumerate(temps):
+        try:
+            os.replace(tmp, path)
+        except BaseException as exc:  # a Ctrl-C between two renames puts the first ones back too
+            lost = _put_back([backups[i] for i in replaced])
+            _discard([item for i, item in enumerate(temps) if i not in replaced]
+                     + [item for i, item in enumerate(backups) if i not in replaced])
+            if lost:
+                kept = "; ".join(f"the old text of {p} is kept in {lost[p]}" for p in lost)
+                raise ConfigFileError(f"{path}: cannot replace it ({getattr(exc, 'strerror', None) or exc!r}); "
+                                      f"{kept}.") from None
+            if not isinstance(exc, OSError):
+                raise
+            raise ConfigFileError(f"{path}: cannot replace it ({exc.strerror or exc}); nothing written: "
+                                  f"{_every(len(files))} as it was.") from None
+        replaced.append(index)
+    _discard(backups)
+    for folder in dict.fromkeys(path.parent for path, _ in files):
+        _fsync_folder(folder)
+
+
+def _every(count: int) -> str:
+    return "the file is" if count == 1 else f"each of the {count} files is"
+
+
+def _line_endings(path: Path, text: str) -> str:
+    return text.replace("\n", "\r\n") if _uses_crlf(path) else text
+
+
+def _write_temp(path: Path, text: str) -> str:
+    """``text`` in a new temporary file beside ``path`` (fsynced, with ``path``'s mode): its name."""
+    folder = path.parent
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _keep_old(path: Path) -> str:
+    """A hard link to ``path`` beside it (a byte copy where the file system refuses links): its name."""
+    for _attempt in range(100):
+        name = str(path.parent / f".{path.name}.{os.urandom(4).hex()}.old")
+        try:
+            os.link(path, name)
+            return name
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    import shutil
+
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle, open(path, "rb") as source:
+            shutil.copyfileobj(source, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        shutil.copymode(path, name)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    return name
+
+
+def _put_back(backups: list[tuple[Path, str]]) -> dict[Path, str]:
+    """Rename each kept old file over its replacement; the ones that could not be put back."""
+    lost = {}
+    for path, old in reversed(backups):
+        try:
+            os.replace(old, path)
+        except OSError:
+            lost[path] = old
+    return lost
+
+
+def _discard(files: list[tuple[Path, str]]) -> None:
+    for _path, name in files:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
 
 
 def _undo_text(text: str, undo: list[dict], data: dict, changes: list[Change], path: Path) -> str | None:
@@ -1065,10 +1321,21 @@ def _apply_full(text: str, changes: list[Change]) -> str:
 def write_edited(path: Path, text: str) -> None:
     """Write the edited ``text`` of an existing configuration file atomically, with the file's own
     line endings: edits work on ``\n`` text (:func:`read_text`), so a file written with ``\r\n``
-    gets ``\r\n`` back on every line, and its diff in version control shows only the edit."""
-    if _uses_crlf(path):
-        text = text.replace("\n", "\r\n")
-    write_atomic(path, text)
+    gets ``\r\n`` back on every line, and its diff in version control shows only the edit.
+
+    :raises ConfigFileError: when it cannot be written (a full disk, a read-only folder, a folder
+        in its place), naming it; the file is then as it was and no temporary file is left.
+    """
+    was_held = UNRECORDED.held
+    UNRECORDED.hold()  # a Ctrl-C from here waits for the event (or the error) instead of cutting in
+    try:
+        write_atomic(path, _line_endings(path, text))
+    except BaseException as exc:
+        UNRECORDED.held = was_held  # the file is as it was: nothing waits to be recorded
+        if not isinstance(exc, OSError):
+            raise
+        raise ConfigFileError(f"{path}: cannot write ({exc.strerror or exc}); nothing written: the file is as it "
+                              "was.") from None
 
 
 def _uses_crlf(path: Path) -> bool:

@@ -83,7 +83,7 @@ final class FeatureFlags
         $rule = ($tenant === null ? $this->global[$flag] ?? null : $this->rules[$flag][$tenant] ?? null)
             ?? $this->ruleOf($flag, $tenant);
         if (\is_int($rule)) {  // the commonest rule: crc32 of the user, on below this bucket
-            return $user !== null && \crc32($flag . ':' . $user) % 100 < $rule;
+            return $user !== null && \crc32("$flag:$user") % 100 < $rule;
         }
         if (\is_bool($rule)) {
             return $rule;
@@ -111,7 +111,7 @@ final class FeatureFlags
             }
             $rule = $rule[1];
             if (\is_int($rule)) {
-                return $user !== null && \crc32($flag . ':' . $user) % 100 < $rule;
+                return $user !== null && \crc32("$flag:$user") % 100 < $rule;
             }
             if (\is_bool($rule)) {
                 return $rule;

@@ -1,5 +1,6 @@
 """The Laravel export's shape and the companion's edges: php -l of every file, determinism, the dot
-rule through Illuminate\\Config\\Repository, env(), losses, override expiry, compiled flag rules, the telemetry loop."""
+rule through Illuminate\\Config\\Repository, env(), losses, override expiry, compiled flag rules, the
+telemetry loop."""
 
 from __future__ import annotations
 
@@ -147,9 +148,11 @@ for ($i = 0; $i < 5000; $i++) {{ $out['many'][] = $f->isEnabled('seeded', "user-
 $out['own_after'] = $f->isEnabled('seeded', 'user-1', 'own');
 $out['global'] = $f->isEnabled('seeded', 'user-1');
 for ($i = 0; $i < 200; $i++) {{ $out['half'][] = $f->isEnabled('rollout', "user-$i", 'half'); }}
-$out['vip'] = [$f->isEnabled('rollout', 'vip'), $f->isEnabled('rollout', 'vip', 'own'), $f->isEnabled('rollout', 'vip', 'half')];
+$out['vip'] = [$f->isEnabled('rollout', 'vip'), $f->isEnabled('rollout', 'vip', 'own'),
+               $f->isEnabled('rollout', 'vip', 'half')];
 $out['no'] = [$f->isEnabled('rollout', 'no'), $f->isEnabled('rollout', 'no', 'x')];
-$out['nobody'] = [$f->isEnabled('rollout'), $f->isEnabled('rollout', null, 'half'), $f->isEnabled('seeded', null, 't1')];
+$out['nobody'] = [$f->isEnabled('rollout'), $f->isEnabled('rollout', null, 'half'),
+                  $f->isEnabled('seeded', null, 't1')];
 echo json_encode($out);
 """))
 

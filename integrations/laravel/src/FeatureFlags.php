@@ -23,7 +23,11 @@ final class FeatureFlags
     private array $flags;
     /** @var array<string, array<string|int, array{on: bool, until: int|float|null}>> */
     private array $overrides;
-    /** @var array<string, array<string|int, bool|int|array<int, mixed>>> flag -> tenant ('' = none) -> compiled rule (see compile()) */
+    /**
+     * flag -> tenant ('' = none) -> its rule (see compile())
+     *
+     * @var array<string, array<string|int, bool|int|array<int, mixed>>>
+     */
     private array $rules = [];
     /** @var array<string, bool|int|array<int, mixed>> flag -> its global rule (`$this->rules[$flag]['']`) */
     private array $global = [];
@@ -147,11 +151,12 @@ final class FeatureFlags
             $this->compileFlag($flag);
         }
         $rules = $this->rules[$flag];
-        if (isset($rules[$tenant])) {  // its own settings (or none: '')
-            return $rules[$tenant];
+        $id = $tenant ?? '';
+        if (isset($rules[$id])) {  // its own settings (or none: '')
+            return $rules[$id];
         }
         if (count($rules) < self::MAX_TENANTS) {
-            $this->rules[$flag][$tenant] = $rules[''];
+            $this->rules[$flag][$id] = $rules[''];
         }
         return $rules[''];
     }

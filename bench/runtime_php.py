@@ -10,6 +10,7 @@ PHP run. Prints the median of 7 rounds and the ratios. Goal: >= 0.5x the plain l
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -100,11 +101,14 @@ def main() -> None:
         script.write_text(PHP)
         flags = ["-d", "opcache.enable_cli=1", "-d", "opcache.jit=tracing", "-d", "opcache.jit_buffer_size=64M"] \
             if jit else []
+        load_before = os.getloadavg()[0]
         proc = subprocess.run(["php", *flags, str(script), str(ROOT), str(out)], capture_output=True, text=True)
+        load_after = os.getloadavg()[0]
         if proc.returncode != 0:
             sys.exit(f"php failed: {proc.stderr.strip()[:800]}")
         result = json.loads(proc.stdout)
-    print(f"PHP {'(opcache JIT)' if jit else '(no JIT)'}: median of 7 rounds, 200,000 calls each")
+    print(f"PHP {'(opcache JIT)' if jit else '(no JIT)'}: median of 7 rounds, 200,000 calls each "
+          f"(load average {load_before:.2f} before, {load_after:.2f} after, {os.cpu_count()} cores)")
     for name, per_second in result.items():
         base = result["plain lookup"] if "flag" not in name.lower() and "Feature" not in name else \
             result["plain flag lookup"]

@@ -1,5 +1,6 @@
 """The Laravel export's shape and the companion's edges: php -l of every file, determinism, the dot
-rule through Illuminate\\Config\\Repository, env(), losses, override expiry, the telemetry loop."""
+rule through Illuminate\\Config\\Repository, env(), losses, override expiry, compiled flag rules, the
+telemetry loop."""
 
 from __future__ import annotations
 
@@ -120,3 +121,50 @@ for ($i = 0; $i < 1000; $i++) {{
         want.setdefault(f"App\\Models\\M{i % 4}", []).append(i % 3 + 0.5)
     assert totals == {m: (len(v), sum(v)) for m, v in want.items()}
     assert {s["labels"]["tenant"] for s in series} == {"ünï"} and {s["labels"]["trait"] for s in series} == {"HasUuid"}
+
+
+def test_compiled_rules_tenants_and_overrides(php_kit):
+    """isEnabled's compiled rules: a tenant with settings of its own keeps them when it is the flag's
+    first call, thousands of tenants without settings (past the 4,096 a flag remembers) answer as
+    the global rule, an override wins for every tenant, and no user is off for a bucketed flag."""
+    import zlib
+
+    def flag(pct, bucketing="crc32", tenants=None, overrides=None):
+        return {"enabled": True, "percentage": pct, "bucketing": bucketing, "stickiness": "user", "group": None,
+                "env": {}, "tenants": tenants or {}, "overrides": overrides or {}}
+
+    snap = json.loads(json.dumps(SNAPSHOT))
+    snap["flags"] = {
+        "seeded": flag(30, "crc32-seed", tenants={"own": {"enabled": False}}),
+        "rollout": flag(50, tenants={"own": {"percentage": 0}, "half": {"percentage": 20}},
+                        overrides={"vip": {"on": True, "expires": None}, "no": {"on": False, "expires": None}}),
+    }
+    folder, losses = php_kit.export(snap)
+    assert losses == []
+    got = json.loads(php_kit.run(f"""
+$f = Traitctl\\FeatureFlags::fromFile({str(folder / 'feature_flags.php')!r});
+$out = ['own_first' => $f->isEnabled('seeded', 'user-1', 'own'), 'many' => [], 'half' => []];
+for ($i = 0; $i < 5000; $i++) {{ $out['many'][] = $f->isEnabled('seeded', "user-$i", "t$i"); }}
+$out['own_after'] = $f->isEnabled('seeded', 'user-1', 'own');
+$out['global'] = $f->isEnabled('seeded', 'user-1');
+for ($i = 0; $i < 200; $i++) {{ $out['half'][] = $f->isEnabled('rollout', "user-$i", 'half'); }}
+$out['vip'] = [$f->isEnabled('rollout', 'vip'), $f->isEnabled('rollout', 'vip', 'own'),
+               $f->isEnabled('rollout', 'vip', 'half')];
+$out['no'] = [$f->isEnabled('rollout', 'no'), $f->isEnabled('rollout', 'no', 'x')];
+$out['nobody'] = [$f->isEnabled('rollout'), $f->isEnabled('rollout', null, 'half'),
+                  $f->isEnabled('seeded', null, 't1')];
+echo json_encode($out);
+"""))
+
+    def bucket(name, user):
+        return zlib.crc32(f"{name}:{user}".encode()) % 100
+
+    seeded = [bucket("seeded", f"user-{i}") <= 30 for i in range(5000)]
+    assert got["own_first"] is False and got["own_after"] is False
+    assert got["global"] == (bucket("seeded", "user-1") <= 30)
+    assert got["many"] == seeded and 0 < sum(seeded) < 5000
+    half = [bucket("rollout", f"user-{i}") < 20 for i in range(200)]
+    assert got["half"] == half and 0 < sum(half) < 200
+    assert got["vip"] == [True, True, True]
+    assert got["no"] == [False, False]
+    assert got["nobody"] == [False, False, False]

@@ -23,11 +23,23 @@ final class FeatureFlags
     private array $flags;
     /** @var array<string, array<string|int, array{on: bool, until: int|float|null}>> */
     private array $overrides;
-    /** @var array<string, array<string|int, bool|array<int, mixed>>> flag -> tenant ('' = none) -> compiled rule (see compile()) */
+    /**
+     * flag -> tenant ('' = none) -> its rule (see compile())
+     *
+     * @var array<string, array<string|int, bool|int|array<int, mixed>>>
+     */
     private array $rules = [];
+    /** @var array<string, bool|int|array<int, mixed>> flag -> its global rule (`$this->rules[$flag]['']`) */
+    private array $global = [];
 
-    private const CRC32 = 1;
-    private const UNLEASH = 2;
+    /** rule kinds (a rule's [0]): crc32 of another subject than the user, unleash, a flagd generation */
+    private const CRC32 = 2;
+    private const UNLEASH = 3;
+    private const FLAGD = 4;
+    /** a flag with user overrides: [OVERRIDDEN, the rule without them] */
+    private const OVERRIDDEN = 0;
+    /** how many tenants without settings of their own a flag's rules remember */
+    private const MAX_TENANTS = 4096;
     private const BY_USER = 0;
     private const BY_TENANT = 1;
     /** @var null|\Closure(): float */
@@ -71,16 +83,43 @@ final class FeatureFlags
     public function isEnabled(string $flag, string|int|null $user = null, string|int|null $tenant = null,
                               array $attributes = []): bool
     {
-        if ($this->overrides !== [] && $user !== null && isset($this->overrides[$flag][$user])) {
-            $override = $this->overrides[$flag][$user];
-            if ($override['until'] === null || $override['until'] > ($this->clock === null ? \microtime(true) : ($this->clock)())) {
-                return $override['on'];
-            }
+        // the compiled rule of ($flag, $tenant) (see compile()); a null tenant reads the '' entry
+        $rule = ($tenant === null ? $this->global[$flag] ?? null : $this->rules[$flag][$tenant] ?? null)
+            ?? $this->ruleOf($flag, $tenant);
+        if (\is_int($rule)) {  // the commonest rule: crc32 of the user, on below this bucket
+            return $user !== null && \crc32("$flag:$user") % 100 < $rule;
         }
-        // a rule: the constant answer, or [bucketing, threshold, hash prefix, stickiness]
-        $rule = $this->rules[$flag][$tenant ?? ''] ?? $this->rules[$flag][''] ?? $this->compileFlag($flag, $tenant);
         if (\is_bool($rule)) {
             return $rule;
+        }
+        return $this->decide($rule, $flag, $user, $tenant, $attributes);
+    }
+
+    /**
+     * The answer of a rule that is not a constant nor crc32 of the user: a flag with user overrides
+     * (checked against the clock on every call), other stickiness, other algorithms.
+     *
+     * @param array<int, mixed> $rule
+     * @param array<string, mixed> $attributes
+     */
+    private function decide(array $rule, string $flag, string|int|null $user, string|int|null $tenant,
+                            array $attributes): bool
+    {
+        if ($rule[0] === self::OVERRIDDEN) {
+            if ($user !== null && isset($this->overrides[$flag][$user])) {
+                $override = $this->overrides[$flag][$user];
+                if ($override['until'] === null
+                        || $override['until'] > ($this->clock === null ? \microtime(true) : ($this->clock)())) {
+                    return $override['on'];
+                }
+            }
+            $rule = $rule[1];
+            if (\is_int($rule)) {
+                return $user !== null && \crc32("$flag:$user") % 100 < $rule;
+            }
+            if (\is_bool($rule)) {
+                return $rule;
+            }
         }
         $subject = $rule[3] === self::BY_USER ? $user : ($rule[3] === self::BY_TENANT ? $tenant : $attributes[$rule[3]] ?? null);
         if ($subject === null) {
@@ -92,7 +131,7 @@ final class FeatureFlags
         if ($rule[0] === self::UNLEASH) {
             return \hexdec(\hash('murmur3a', $rule[2] . $subject)) % 100 < $rule[1];
         }
-        return self::flagd($rule[0], $flag, (string) $subject, $rule[1], (string) $rule[4]);
+        return self::flagd($rule[5], $flag, (string) $subject, $rule[1], (string) $rule[4]);
     }
 
     /** The flag names this file defines. @return list<string> */
@@ -101,8 +140,29 @@ final class FeatureFlags
         return array_map('strval', array_keys($this->flags));
     }
 
-    /** Compiles every rule of `$flag` (global and per tenant) and returns the one for `$tenant`. */
-    private function compileFlag(string $flag, string|int|null $tenant): bool|array
+    /**
+     * The rule of `$flag` for `$tenant` when `$this->rules` does not hold it yet: compiles the flag's
+     * rules (global and per tenant) on first use, and remembers that a tenant without settings of
+     * its own takes the global rule (for up to MAX_TENANTS tenants per flag).
+     */
+    private function ruleOf(string $flag, string|int|null $tenant): bool|int|array
+    {
+        if (!isset($this->rules[$flag])) {
+            $this->compileFlag($flag);
+        }
+        $rules = $this->rules[$flag];
+        $id = $tenant ?? '';
+        if (isset($rules[$id])) {  // its own settings (or none: '')
+            return $rules[$id];
+        }
+        if (count($rules) < self::MAX_TENANTS) {
+            $this->rules[$flag][$id] = $rules[''];
+        }
+        return $rules[''];
+    }
+
+    /** Compiles every rule of `$flag`: one per tenant with settings of its own, and '' (global). */
+    private function compileFlag(string $flag): void
     {
         $rules = [];
         foreach ((array) ($this->flags[$flag]['tenants'] ?? []) as $id => $_) {
@@ -111,18 +171,23 @@ final class FeatureFlags
             }
         }
         $rules[''] = $this->compile($flag, null);
+        if (isset($this->overrides[$flag])) {
+            // overrides depend on the clock: such a flag's rules always take decide()'s path
+            $rules = array_map(static fn (bool|int|array $rule): array => [self::OVERRIDDEN, $rule], $rules);
+        }
         $this->rules[$flag] = $rules;
-        return $rules[$tenant ?? ''] ?? $rules[''];
+        $this->global[$flag] = $rules[''];
     }
 
     /**
-     * The constant answer, or [bucketing (CRC32, UNLEASH or the flagd algorithm's name), threshold
-     * (on when the bucket is below it), hash prefix, stickiness (BY_USER, BY_TENANT or an attribute
-     * name), the stickiness name].
+     * The constant answer; for crc32 (or crc32-seed) of the user, the threshold (on when
+     * `crc32("<flag>:<user>") % 100` is below it); else [kind (CRC32, UNLEASH or FLAGD), threshold,
+     * hash prefix, stickiness (BY_USER, BY_TENANT or an attribute name), the stickiness name, the
+     * algorithm's name].
      *
-     * @return bool|array<int, mixed>
+     * @return bool|int|array<int, mixed>
      */
-    private function compile(string $flag, string|int|null $tenant): bool|array
+    private function compile(string $flag, string|int|null $tenant): bool|int|array
     {
         $settings = $this->flags[$flag] ?? null;
         if ($settings === null) {
@@ -145,19 +210,22 @@ final class FeatureFlags
         if ($pct <= 0) {
             return false;
         }
-        [$code, $threshold, $prefix] = match ($algorithm) {
-            'crc32' => [self::CRC32, $pct, $flag . ':'],
-            'crc32-seed' => [self::CRC32, $pct + 1, $flag . ':'],  // bucket <= percentage
-            'unleash' => [self::UNLEASH, $pct, ($settings['group'] ?? null ?: $flag) . ':'],
-            default => [$algorithm, $pct, $flag],
-        };
         $stickiness = (string) ($settings['stickiness'] ?? 'user');
         $by = match ($stickiness) {
             'user' => self::BY_USER,
             'tenant' => self::BY_TENANT,
             default => $stickiness,
         };
-        return [$code, $threshold, $prefix, $by, $stickiness];
+        if ($by === self::BY_USER && ($algorithm === 'crc32' || $algorithm === 'crc32-seed')) {
+            return $algorithm === 'crc32' ? $pct : $pct + 1;  // crc32-seed: on where bucket <= percentage
+        }
+        [$kind, $threshold, $prefix] = match ($algorithm) {
+            'crc32' => [self::CRC32, $pct, $flag . ':'],
+            'crc32-seed' => [self::CRC32, $pct + 1, $flag . ':'],  // bucket <= percentage
+            'unleash' => [self::UNLEASH, $pct, ($settings['group'] ?? null ?: $flag) . ':'],
+            default => [self::FLAGD, $pct, $flag],
+        };
+        return [$kind, $threshold, $prefix, $by, $stickiness, $algorithm];
     }
 
     private static function flagd(string $algorithm, string $flag, string $subject, int $percentage,

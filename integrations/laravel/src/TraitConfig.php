@@ -29,6 +29,8 @@ final class TraitConfig
     private array $cells = [];
     /** @var array<string, array<string, array<int|string, mixed>>> the cells holding a null value */
     private array $exact = [];
+    /** whether $exact holds a cell (a miss in $cells then looks there) */
+    private bool $nulls = false;
     /** `[cache] prefix`: what precedes traitctl's part of a cache key in Redis (docs/cache.md) */
     private string $cachePrefix = self::DEFAULT_CACHE_PREFIX;
 
@@ -94,17 +96,18 @@ final class TraitConfig
     {
         // the hot path: the cell, the tenant's cell, the model entries and the values
         $c = $this->cells[$trait][$key] ?? null;
-        if ($tenant !== null && null !== $t = $c[1][$tenant] ?? null) {
+        if ($tenant !== null && isset($c[1][$tenant])) {
+            $t = $c[1][$tenant];
             if ($model !== null) {
                 return $t[$model] ?? $t[0] ?? $c[$model] ?? $c[0]
-                    ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+                    ?? ($this->nulls ? $this->exactGet($trait, $key, $model, $tenant, $default) : $default);
             }
-            return $t[0] ?? $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+            return $t[0] ?? $c[0] ?? ($this->nulls ? $this->exactGet($trait, $key, $model, $tenant, $default) : $default);
         }
         if ($model !== null) {
-            return $c[$model] ?? $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+            return $c[$model] ?? $c[0] ?? ($this->nulls ? $this->exactGet($trait, $key, $model, $tenant, $default) : $default);
         }
-        return $c[0] ?? ($this->exact === [] ? $default : $this->exactGet($trait, $key, $model, $tenant, $default));
+        return $c[0] ?? ($this->nulls ? $this->exactGet($trait, $key, $model, $tenant, $default) : $default);
     }
 
     /** `get` for the cells holding a null (moved out of the hot path's cells). */
@@ -139,6 +142,7 @@ final class TraitConfig
         if ($null) {
             $this->exact[$trait][$key] = $cell;
             unset($this->cells[$trait][$key]);
+            $this->nulls = true;
         }
     }
 

@@ -289,15 +289,19 @@ def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
     info: dict[str, Any] = {
         "fqn": resolve.join(_text(name)) if name is not None and kind != "anonymous" else None,
         "kind": kind, "line": line, "parent": None, "bases": [], "interfaces": [], "traits": [],
-        "adaptations": [], "methods": [], "properties": [],
-        "abstract": _has(node, "abstract_modifier"), "final": _has(node, "final_modifier")}
-    for child in node.children:
-        if child.type == "base_clause":
+        "adaptations": [], "methods": [], "properties": [], "abstract": False, "final": False}
+    for child in node.children:  # one list of the children: each read of it makes new nodes
+        kind_of = child.type
+        if kind_of == "base_clause":
             info["bases"] = [resolve(n) for n in child.named_children if n.type in NAME_NODES]
-        elif child.type == "class_interface_clause":
+        elif kind_of == "class_interface_clause":
             info["interfaces"] = [resolve(n) for n in child.named_children if n.type in NAME_NODES]
-        elif child.type in BODY_NODES:
+        elif kind_of in BODY_NODES:
             _body(child, resolve, info)
+        elif kind_of == "abstract_modifier":
+            info["abstract"] = True
+        elif kind_of == "final_modifier":
+            info["final"] = True
     if kind != "interface" and info["bases"]:
         info["parent"] = info["bases"][0]
     return info
@@ -317,7 +321,31 @@ def _body(body: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
                     info["properties"].append([_text(var).lstrip("$"), element.start_point[0] + 1, vis, static])
 
 
+#: A method's head as tree-sitter reads it, when it is nothing but modifiers, ``function``, ``&`` and
+#: the name before ``(`` (no attribute, no comment): its facts come from the text, one node access.
+_METHOD_HEAD = re.compile(rb"((?:(?:public|protected|private|static|abstract|final)\s++)*+)function\s*+(&\s*+)?+"
+                          rb"([a-z_\x80-\xff][\w\x80-\xff]*+)\s*+\(", re.I)
+_MODIFIER = re.compile(rb"[a-z]++", re.I)
+
+
 def _method(member: Any, info: dict[str, Any]) -> None:
+    text = member.text
+    head = _METHOD_HEAD.match(text)
+    if head is not None and not member.has_error and text[-1] in b"};":
+        name = head[3].decode("utf-8", "replace")
+        if name.lower() != "__construct":  # promoted parameters are read from the nodes
+            visibility, static, abstract = "public", False, text[-1] == 0x3B  # `;`: no body
+            for modifier in _MODIFIER.findall(head[1]):
+                modifier = modifier.lower()
+                if modifier == b"static":
+                    static = True
+                elif modifier == b"abstract":
+                    abstract = True
+                elif modifier != b"final":
+                    visibility = modifier.decode()
+            line = member.start_point[0] + 1 + text.count(b"\n", 0, head.start(3))
+            info["methods"].append([name, line, visibility, static, abstract])
+            return
     name = body = params = None
     visibility, static, abstract = "public", False, False
     for child in member.children:  # one pass: reading node lists from the C tree is the cost here

@@ -225,6 +225,11 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # Straight to the oldest generation: else the first collection after enabling walks every
+            # object made meanwhile (20 ms after a framework's cold scan), to find none is garbage.
+            # They stay collectable: the next full collection looks at them as at any old object.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -559,7 +564,7 @@ def _entry(f: SourceFile, digest: str, facts: dict | str) -> Any:
     from traitctl.store.filecache import CachedFile
 
     data = facts if isinstance(facts, str) else dumps(facts).decode()
-    return CachedFile(path=f.path, size=f.size, mtime_ns=f.mtime_ns, digest=digest, version=_version(f), data=data)
+    return CachedFile(f.path, f.size, f.mtime_ns, digest, _version(f), data)
 
 
 def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,

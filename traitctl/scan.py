@@ -504,12 +504,17 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
         same = len(refreshed)
     if progress and results:
         progress(len(results))
-    fresh = _parse_many(todo, progress, jobs)
+
+    def keep(parsed_files: list[SourceFile], parsed: list[tuple[str, dict, str | None]]) -> None:
+        cache.put_many([_entry(f, digest, data if data is not None else facts)  # type: ignore[union-attr]
+                        for f, (digest, facts, data) in zip(parsed_files, parsed) if digest])
+
+    # Parsed files are cached as they come (while other processes still parse), not all at the end.
+    fresh = _parse_many(todo, progress, jobs, keep if cache is not None else None)
     for f, (_, facts, _) in zip(todo, fresh):
         results[f.path] = facts
-    if cache is not None:
-        cache.put_many(refreshed + [_entry(f, digest, data if data is not None else facts)
-                                    for f, (digest, facts, data) in zip(todo, fresh) if digest])
+    if cache is not None and refreshed:
+        cache.put_many(refreshed)
     if stats is not None:
         stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo),
                      unreadable=sum(1 for digest, _, _ in fresh if not digest))
@@ -518,9 +523,14 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
 
 
 def _version(f: SourceFile) -> str:
+    return f"{_facts_version()}:{f.module}"
+
+
+@lru_cache(maxsize=1)
+def _facts_version() -> int:
     from traitctl.engine.inventory.facts import FACTS_VERSION
 
-    return f"{FACTS_VERSION}:{f.module}"
+    return FACTS_VERSION
 
 
 def _stat_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) -> tuple[list[SourceFile], int]:
@@ -564,12 +574,14 @@ def _entry(f: SourceFile, digest: str, facts: dict | str) -> Any:
     from traitctl.store.filecache import CachedFile
 
     data = facts if isinstance(facts, str) else dumps(facts).decode()
-    return CachedFile(f.path, f.size, f.mtime_ns, digest, _version(f), data)
+    return CachedFile(f.path, f.size, f.mtime_ns, digest, f"{_facts_version()}:{f.module}", data)
 
 
-def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,
-                jobs: int | None) -> list[tuple[str, dict, str | None]]:
-    """``(digest, facts, facts as JSON or None)`` per file of ``todo``, in order."""
+def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None, jobs: int | None,
+                keep: Callable[[list[SourceFile], list[tuple[str, dict, str | None]]], Any] | None = None,
+                ) -> list[tuple[str, dict, str | None]]:
+    """``(digest, facts, facts as JSON or None)`` per file of ``todo``, in order; ``keep`` is called
+    with each run of files parsed and their results, as soon as they are there."""
     workers = jobs if jobs is not None else (min(os.cpu_count() or 1, 8)
                                              if len(todo) >= PARALLEL_MIN_FILES else 1)
     if workers <= 1 or len(todo) < 2:
@@ -579,8 +591,10 @@ def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,
             out.append((digest, facts, None))
             if progress:
                 progress(1)
+        if keep is not None:
+            keep(todo, out)
         return out
-    return _parse_pool(todo, progress, workers)
+    return _parse_pool(todo, progress, workers, keep)
 
 
 #: The least a share of the files handed to one parsing process holds (bytes, as weighed by
@@ -594,8 +608,9 @@ FILE_WEIGHT = 2048
 QUEUED_PER_PROCESS = 3
 
 
-def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None,
-                workers: int) -> list[tuple[str, dict, str | None]]:
+def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None, workers: int,
+                keep: Callable[[list[SourceFile], list[tuple[str, dict, str | None]]], Any] | None = None,
+                ) -> list[tuple[str, dict, str | None]]:
     """Parse with ``workers`` processes, this one included. The files are a row that the pool
     processes eat from the front and this process from the back, each taking a share of what is
     left when it starts one (guided self-scheduling: shares shrink as the work runs out, so the
@@ -625,9 +640,11 @@ def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None,
                     continue  # it started when nothing was left
                 start, parsed = result
                 done[start] = [(digest, loads(data), data) for digest, data in parsed]
+                refill()
+                if keep is not None:
+                    keep(todo[start:start + len(parsed)], done[start])
                 if progress:
                     progress(len(parsed))
-                refill()
 
         def refill() -> None:
             while len(running) < QUEUED_PER_PROCESS * (workers - 1) and row[0] < row[1]:
@@ -641,6 +658,8 @@ def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None,
                 digest, facts = parse_one(f)
                 out.append((digest, facts, dumps(facts).decode() if digest else None))
             done[start] = out
+            if keep is not None:
+                keep(todo[start:end], out)
             if progress:
                 progress(len(out))
             collect([f for f in running if f.done()])

@@ -164,9 +164,10 @@ def _declared(low: bytes, starts: list[int]) -> int:
 
 def _walk_containers(node: Any, found: list[Any]) -> None:
     for child in node.children:
-        if child.type in DECLARATIONS:
+        kind = child.type  # read once: each read makes a new string
+        if kind in DECLARATIONS:
             found.append(child)
-        elif child.type in CONTAINERS:
+        elif kind in CONTAINERS:
             _walk_containers(child, found)
 
 
@@ -210,7 +211,8 @@ class _Resolver:
 def _scopes(root: Any) -> list[_Scope]:
     scopes = [_Scope("", 0, root.end_byte)]
     for child in root.children:
-        if child.type == "namespace_definition":
+        kind = child.type
+        if kind == "namespace_definition":
             name = child.child_by_field_name("name")
             body = child.child_by_field_name("body")
             scope = _Scope(_text(name) if name else "", child.start_byte, root.end_byte)
@@ -220,7 +222,7 @@ def _scopes(root: Any) -> list[_Scope]:
                 scope.end = child.end_byte
                 _imports(body.children, scope)
                 scopes.append(_Scope("", child.end_byte, root.end_byte))
-        elif child.type == "namespace_use_declaration":
+        elif kind == "namespace_use_declaration":
             _imports([child], scopes[-1])
     return scopes
 
@@ -309,11 +311,12 @@ def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
 
 def _body(body: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
     for member in body.children:
-        if member.type == "use_declaration":
-            _trait_use(member, resolve, info)
-        elif member.type == "method_declaration":
+        kind = member.type
+        if kind == "method_declaration":
             _method(member, info)
-        elif member.type == "property_declaration":
+        elif kind == "use_declaration":
+            _trait_use(member, resolve, info)
+        elif kind == "property_declaration":
             vis, static = _visibility(member), _has(member, "static_modifier")
             for element in member.children:
                 if element.type == "property_element":

@@ -492,6 +492,9 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     :param use_cache: ``False`` parses everything but still refreshes the cache.
     :param stats: filled with ``files``, ``cached`` (path+size+mtime hits), ``same_content``
         (digest hits), ``parsed`` and ``unreadable`` (files that could not be read).
+    :returns: per file, its facts with ``file`` (its shown path); a file parsed now also holds
+        ``class_infos`` (:func:`~traitctl.engine.inventory.resolve.class_infos`, made ahead for
+        :func:`~traitctl.engine.inventory.resolve.build`).
     """
     cache = store.filecache if store is not None else None
     results: dict[str, dict] = {}
@@ -505,12 +508,21 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     if progress and results:
         progress(len(results))
 
-    def keep(parsed_files: list[SourceFile], parsed: list[tuple[str, dict, str | None]]) -> None:
-        cache.put_many([_entry(f, digest, data if data is not None else facts)  # type: ignore[union-attr]
-                        for f, (digest, facts, data) in zip(parsed_files, parsed) if digest])
+    from traitctl.engine.inventory.resolve import class_infos
 
-    # Parsed files are cached as they come (while other processes still parse), not all at the end.
-    fresh = _parse_many(todo, progress, jobs, keep if cache is not None else None)
+    shown: dict[str, dict] = {}
+
+    def keep(parsed_files: list[SourceFile], parsed: list[tuple[str, dict, str | None]]) -> None:
+        if cache is not None:
+            cache.put_many([_entry(f, digest, data if data is not None else facts)
+                            for f, (digest, facts, data) in zip(parsed_files, parsed) if digest])
+        for f, (_, facts, _) in zip(parsed_files, parsed):
+            item = shown[f.path] = {**facts, "file": f.rel}
+            item["class_infos"] = class_infos(item)
+
+    # Parsed files are cached, and their class-likes made, as they come (while other processes
+    # still parse), not all at the end.
+    fresh = _parse_many(todo, progress, jobs, keep)
     for f, (_, facts, _) in zip(todo, fresh):
         results[f.path] = facts
     if cache is not None and refreshed:
@@ -519,7 +531,7 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
         stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo),
                      unreadable=sum(1 for digest, _, _ in fresh if not digest))
     # The shown path depends on the root it was reached from, so it is not part of the cached facts.
-    return [{**results[f.path], "file": f.rel} for f in files]
+    return [shown.get(f.path) or {**results[f.path], "file": f.rel} for f in files]
 
 
 def _version(f: SourceFile) -> str:

@@ -112,10 +112,10 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
         used = _libraries(facts, files, lib_roots, model_bases, store, use_cache, jobs) if lib_roots else []
         inv = build(facts + [f for _, f in used], roots=options[0], model_bases=options[2],
                     extra_traits=options[3], kinds=kinds)
+        if key is not None and not stats["unreadable"]:  # an unreadable file may be readable next time
+            _keep_result(store, key, inv, [f for f, _ in used])  # type: ignore[arg-type]
     stats["reused"] = 0
     stats["library_files"] = len(used)
-    if key is not None and not stats["unreadable"]:  # an unreadable file may be readable next time
-        _keep_result(store, key, inv, [f for f, _ in used])  # type: ignore[arg-type]
     return inv
 
 

@@ -324,31 +324,7 @@ def _body(body: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
                     info["properties"].append([_text(var).lstrip("$"), element.start_point[0] + 1, vis, static])
 
 
-#: A method's head as tree-sitter reads it, when it is nothing but modifiers, ``function``, ``&`` and
-#: the name before ``(`` (no attribute, no comment): its facts come from the text, one node access.
-_METHOD_HEAD = re.compile(rb"((?:(?:public|protected|private|static|abstract|final)\s++)*+)function\s*+(&\s*+)?+"
-                          rb"([a-z_\x80-\xff][\w\x80-\xff]*+)\s*+\(", re.I)
-_MODIFIER = re.compile(rb"[a-z]++", re.I)
-
-
 def _method(member: Any, info: dict[str, Any]) -> None:
-    text = member.text
-    head = _METHOD_HEAD.match(text)
-    if head is not None and not member.has_error and text[-1] in b"};":
-        name = head[3].decode("utf-8", "replace")
-        if name.lower() != "__construct":  # promoted parameters are read from the nodes
-            visibility, static, abstract = "public", False, text[-1] == 0x3B  # `;`: no body
-            for modifier in _MODIFIER.findall(head[1]):
-                modifier = modifier.lower()
-                if modifier == b"static":
-                    static = True
-                elif modifier == b"abstract":
-                    abstract = True
-                elif modifier != b"final":
-                    visibility = modifier.decode()
-            line = member.start_point[0] + 1 + text.count(b"\n", 0, head.start(3))
-            info["methods"].append([name, line, visibility, static, abstract])
-            return
     name = body = params = None
     visibility, static, abstract = "public", False, False
     for child in member.children:  # one pass: reading node lists from the C tree is the cost here
@@ -367,8 +343,9 @@ def _method(member: Any, info: dict[str, Any]) -> None:
             abstract = True
     if name is None:
         return
-    info["methods"].append([_text(name), name.start_point[0] + 1, visibility, static, abstract or body is None])
-    if params is not None and _text(name).lower() == "__construct":
+    text = _text(name)
+    info["methods"].append([text, name.start_point[0] + 1, visibility, static, abstract or body is None])
+    if params is not None and text.lower() == "__construct":
         for param in params.children:
             if param.type == "property_promotion_parameter":
                 var = param.child_by_field_name("name")

@@ -612,6 +612,8 @@ def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None, j
 #: The least a share of the files handed to one parsing process holds (bytes, as weighed by
 #: :func:`_weights`): below it, handing a share over costs about what parsing it does.
 MIN_SHARE = 96 * 1024
+#: A share is at most ``1 / (MAX_SHARES_PER_PROCESS * processes)`` of all the work.
+MAX_SHARES_PER_PROCESS = 6
 #: What a file weighs besides its bytes: its fixed cost (open, read, a parse's set-up) in bytes of
 #: parsing (measured on laravel/framework: ~0.1 ms a file, ~4 ms per 100 KB).
 FILE_WEIGHT = 2048
@@ -700,7 +702,10 @@ def _claim(row: Any, weights: list[int], workers: int, *, front: bool) -> tuple[
         first, last = row[0], row[1]
         if first >= last:
             return None
-        want = max(MIN_SHARE, (weights[last] - weights[first]) // (2 * workers))
+        # A share is at most a twelfth of all the files for two processes: a process slowed by other
+        # work near the end then holds the others up by no more than that.
+        cap = weights[-1] // (MAX_SHARES_PER_PROCESS * workers)
+        want = max(MIN_SHARE, min(cap, (weights[last] - weights[first]) // (2 * workers)))
         if front:
             end = bisect_left(weights, weights[first] + want, first + 1, last)
             row[0] = end

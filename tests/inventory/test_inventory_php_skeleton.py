@@ -131,3 +131,14 @@ def test_plain_imports_are_read_from_the_text_and_blanked():
     keyword = source.replace(b"HasSlug as Slugs", b"HasSlug as Enum")
     assert php._blank_uses(keyword) == (keyword, None)  # a keyword: left to the parser
     assert php._blank_uses(b"<?php\nuse A\\B;\nclass C {}\n")[1] is None  # no namespace first
+
+
+@pytest.mark.parametrize("body", BODIES + ["return ['id' => 'a.b', 'x y' => '{', 'it\\'s' => 'multi\nline'];",
+                                           "$a = 'unclosed; /* not a comment */ return 1;",
+                                           "return $a <=> $b << 2 ? 'App:name' : '$x#y' . '/path/';"])
+def test_name_like_strings_are_kept_and_every_other_atom_cut_as_before(body):
+    source = _file([body])
+    code = php._CUT.sub(php._cut, source)
+    assert php._ATOMS.sub(php._stub, code) == php._ATOMS.sub(php._stub, source)
+    assert code.count(b"\n") == source.count(b"\n")
+    assert b"'{'" not in code and b"#[Attr('')]" in code

@@ -112,10 +112,10 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
         used = _libraries(facts, files, lib_roots, model_bases, store, use_cache, jobs) if lib_roots else []
         inv = build(facts + [f for _, f in used], roots=options[0], model_bases=options[2],
                     extra_traits=options[3], kinds=kinds)
+        if key is not None and not stats["unreadable"]:  # an unreadable file may be readable next time
+            _keep_result(store, key, inv, [f for f, _ in used])  # type: ignore[arg-type]
     stats["reused"] = 0
     stats["library_files"] = len(used)
-    if key is not None and not stats["unreadable"]:  # an unreadable file may be readable next time
-        _keep_result(store, key, inv, [f for f, _ in used])  # type: ignore[arg-type]
     return inv
 
 
@@ -225,6 +225,11 @@ def _gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # Straight to the oldest generation: else the first collection after enabling walks every
+            # object made meanwhile (20 ms after a framework's cold scan), to find none is garbage.
+            # They stay collectable: the next full collection looks at them as at any old object.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -487,6 +492,9 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     :param use_cache: ``False`` parses everything but still refreshes the cache.
     :param stats: filled with ``files``, ``cached`` (path+size+mtime hits), ``same_content``
         (digest hits), ``parsed`` and ``unreadable`` (files that could not be read).
+    :returns: per file, its facts with ``file`` (its shown path); a file parsed now also holds
+        ``class_infos`` (:func:`~traitctl.engine.inventory.resolve.class_infos`, made ahead for
+        :func:`~traitctl.engine.inventory.resolve.build`).
     """
     cache = store.filecache if store is not None else None
     results: dict[str, dict] = {}
@@ -499,23 +507,42 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
         same = len(refreshed)
     if progress and results:
         progress(len(results))
-    fresh = _parse_many(todo, progress, jobs)
+
+    from traitctl.engine.inventory.resolve import class_infos
+
+    shown: dict[str, dict] = {}
+
+    def keep(parsed_files: list[SourceFile], parsed: list[tuple[str, dict, str | None]]) -> None:
+        if cache is not None:
+            cache.put_many([_entry(f, digest, data if data is not None else facts)
+                            for f, (digest, facts, data) in zip(parsed_files, parsed) if digest])
+        for f, (_, facts, _) in zip(parsed_files, parsed):
+            item = shown[f.path] = {**facts, "file": f.rel}
+            item["class_infos"] = class_infos(item)
+
+    # Parsed files are cached, and their class-likes made, as they come (while other processes
+    # still parse), not all at the end.
+    fresh = _parse_many(todo, progress, jobs, keep)
     for f, (_, facts, _) in zip(todo, fresh):
         results[f.path] = facts
-    if cache is not None:
-        cache.put_many(refreshed + [_entry(f, digest, data if data is not None else facts)
-                                    for f, (digest, facts, data) in zip(todo, fresh) if digest])
+    if cache is not None and refreshed:
+        cache.put_many(refreshed)
     if stats is not None:
         stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo),
                      unreadable=sum(1 for digest, _, _ in fresh if not digest))
     # The shown path depends on the root it was reached from, so it is not part of the cached facts.
-    return [{**results[f.path], "file": f.rel} for f in files]
+    return [shown.get(f.path) or {**results[f.path], "file": f.rel} for f in files]
 
 
 def _version(f: SourceFile) -> str:
+    return f"{_facts_version()}:{f.module}"
+
+
+@lru_cache(maxsize=1)
+def _facts_version() -> int:
     from traitctl.engine.inventory.facts import FACTS_VERSION
 
-    return f"{FACTS_VERSION}:{f.module}"
+    return FACTS_VERSION
 
 
 def _stat_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) -> tuple[list[SourceFile], int]:
@@ -559,12 +586,14 @@ def _entry(f: SourceFile, digest: str, facts: dict | str) -> Any:
     from traitctl.store.filecache import CachedFile
 
     data = facts if isinstance(facts, str) else dumps(facts).decode()
-    return CachedFile(path=f.path, size=f.size, mtime_ns=f.mtime_ns, digest=digest, version=_version(f), data=data)
+    return CachedFile(f.path, f.size, f.mtime_ns, digest, f"{_facts_version()}:{f.module}", data)
 
 
-def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,
-                jobs: int | None) -> list[tuple[str, dict, str | None]]:
-    """``(digest, facts, facts as JSON or None)`` per file of ``todo``, in order."""
+def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None, jobs: int | None,
+                keep: Callable[[list[SourceFile], list[tuple[str, dict, str | None]]], Any] | None = None,
+                ) -> list[tuple[str, dict, str | None]]:
+    """``(digest, facts, facts as JSON or None)`` per file of ``todo``, in order; ``keep`` is called
+    with each run of files parsed and their results, as soon as they are there."""
     workers = jobs if jobs is not None else (min(os.cpu_count() or 1, 8)
                                              if len(todo) >= PARALLEL_MIN_FILES else 1)
     if workers <= 1 or len(todo) < 2:
@@ -574,75 +603,139 @@ def _parse_many(todo: list[SourceFile], progress: Callable[[int], Any] | None,
             out.append((digest, facts, None))
             if progress:
                 progress(1)
+        if keep is not None:
+            keep(todo, out)
         return out
-    return _parse_pool(todo, progress, workers)
+    return _parse_pool(todo, progress, workers, keep)
 
 
-#: Shares of the files per parsing process: enough for the processes to even out, few enough that
-#: handing them over costs nothing.
-CHUNKS_PER_PROCESS = 6
+#: The least a share of the files handed to one parsing process holds (bytes, as weighed by
+#: :func:`_weights`): below it, handing a share over costs about what parsing it does.
+MIN_SHARE = 96 * 1024
+#: A share is at most ``1 / (MAX_SHARES_PER_PROCESS * processes)`` of all the work.
+MAX_SHARES_PER_PROCESS = 6
+#: What a file weighs besides its bytes: its fixed cost (open, read, a parse's set-up) in bytes of
+#: parsing (measured on laravel/framework: ~0.1 ms a file, ~4 ms per 100 KB).
+FILE_WEIGHT = 2048
+#: Tasks each pool process has queued: one runs, the rest wait, so it never waits for this process
+#: to hand out the next (a task claims its files when it starts, not when it is queued).
+QUEUED_PER_PROCESS = 3
 
 
-def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None,
-                workers: int) -> list[tuple[str, dict, str | None]]:
-    """Parse with ``workers`` processes, this one included: ``workers - 1`` pool processes take
-    chunks from the front, this process from the back, until none are left. A worker sends back
-    each file's facts as JSON (what the cache stores anyway, and faster to move than a pickle)."""
+def _parse_pool(todo: list[SourceFile], progress: Callable[[int], Any] | None, workers: int,
+                keep: Callable[[list[SourceFile], list[tuple[str, dict, str | None]]], Any] | None = None,
+                ) -> list[tuple[str, dict, str | None]]:
+    """Parse with ``workers`` processes, this one included. The files are a row that the pool
+    processes eat from the front and this process from the back, each taking a share of what is
+    left when it starts one (guided self-scheduling: shares shrink as the work runs out, so the
+    processes finish within a small share of each other). A pool process sends back each file's
+    facts as JSON (what the cache stores anyway, and faster to move than a pickle); this one
+    writes its own as JSON while the others still parse."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    from orjson import loads
+    from orjson import dumps, loads
 
     from traitctl.engine.inventory.facts import prepare
 
     prepare()  # a forked worker starts with the parsers loaded
-    chunks = _chunks(todo, workers * CHUNKS_PER_PROCESS)
+    context = _pool_context()
+    weights = _weights(todo)
+    row = context.Array("q", [0, len(todo)])  # [front, back): the files nobody has taken yet
     done: dict[int, list[tuple[str, dict, str | None]]] = {}
-    front, back = 0, len(chunks)
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=_pool_context()) as pool:
-        running: dict[Any, int] = {}
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=_pool_start,
+                             initargs=(todo, weights, row, workers)) as pool:
+        running: set[Any] = set()
 
         def collect(finished: Iterable[Any]) -> None:
             for future in finished:
-                index = running.pop(future)
-                done[index] = [(digest, loads(data), data) for digest, data in future.result()]
+                running.discard(future)
+                result = future.result()
+                if result is None:
+                    continue  # it started when nothing was left
+                start, parsed = result
+                done[start] = [(digest, loads(data), data) for digest, data in parsed]
+                refill()
+                if keep is not None:
+                    keep(todo[start:start + len(parsed)], done[start])
                 if progress:
-                    progress(len(done[index]))
+                    progress(len(parsed))
 
-        def submit() -> None:
-            nonlocal front
-            while front < back and len(running) < 2 * (workers - 1):
-                running[pool.submit(_parse_chunk, chunks[front])] = front
-                front += 1
+        def refill() -> None:
+            while len(running) < QUEUED_PER_PROCESS * (workers - 1) and row[0] < row[1]:
+                running.add(pool.submit(_parse_share))
 
-        submit()
-        while front < back:
-            back -= 1
+        refill()
+        while (share := _claim(row, weights, workers, front=False)) is not None:
+            start, end = share
             out = []
-            for f in chunks[back]:
+            for f in todo[start:end]:
                 digest, facts = parse_one(f)
-                out.append((digest, facts, None))
-            done[back] = out
+                out.append((digest, facts, dumps(facts).decode() if digest else None))
+            done[start] = out
+            if keep is not None:
+                keep(todo[start:end], out)
             if progress:
                 progress(len(out))
             collect([f for f in running if f.done()])
-            submit()
         while running:
             collect(wait(running, return_when=FIRST_COMPLETED).done)
-    return [item for index in range(len(chunks)) for item in done[index]]
+    return [item for start in sorted(done) for item in done[start]]
 
 
-def _chunks(files: list[SourceFile], count: int) -> list[list[SourceFile]]:
-    """``files`` cut into about ``count`` runs of about equal bytes (parse time follows size)."""
-    share = max(1, sum(f.size for f in files) // count)
-    out: list[list[SourceFile]] = [[]]
-    filled = 0
+def _weights(files: list[SourceFile]) -> list[int]:
+    """``weights[i]``: what ``files[:i]`` weigh together (bytes plus :data:`FILE_WEIGHT` each)."""
+    out = [0]
+    total = 0
     for f in files:
-        if filled >= share:
-            out.append([])
-            filled = 0
-        out[-1].append(f)
-        filled += f.size
+        total += f.size + FILE_WEIGHT
+        out.append(total)
     return out
+
+
+def _claim(row: Any, weights: list[int], workers: int, *, front: bool) -> tuple[int, int] | None:
+    """Take ``[start, end)`` off the front or the back of what is left of the row: a
+    ``2 * workers``-th of its weight (at least :data:`MIN_SHARE`, at least one file); ``None`` when
+    nothing is left."""
+    from bisect import bisect_left, bisect_right
+
+    with row.get_lock():
+        first, last = row[0], row[1]
+        if first >= last:
+            return None
+        # A share is at most a twelfth of all the files for two processes: a process slowed by other
+        # work near the end then holds the others up by no more than that.
+        cap = weights[-1] // (MAX_SHARES_PER_PROCESS * workers)
+        want = max(MIN_SHARE, min(cap, (weights[last] - weights[first]) // (2 * workers)))
+        if front:
+            end = bisect_left(weights, weights[first] + want, first + 1, last)
+            row[0] = end
+            return first, end
+        start = max(first, min(last - 1, bisect_right(weights, weights[last] - want, first, last) - 1))
+        row[1] = start
+        return start, last
+
+
+_POOL: tuple[list[SourceFile], list[int], Any, int] | None = None
+
+
+def _pool_start(files: list[SourceFile], weights: list[int], row: Any, workers: int) -> None:
+    """A pool process's start: what it parses shares of (inherited as it is when forked)."""
+    global _POOL
+    _POOL = (files, weights, row, workers)
+
+
+def _parse_share() -> tuple[int, list[tuple[str, str]]] | None:
+    """A pool process's task: the next share off the front of the row, ``(start, [(digest, facts
+    as JSON), ...])``, or ``None`` when none is left."""
+    from orjson import dumps
+
+    assert _POOL is not None
+    files, weights, row, workers = _POOL
+    share = _claim(row, weights, workers, front=True)
+    if share is None:
+        return None
+    start, end = share
+    return start, [(digest, dumps(facts).decode()) for digest, facts in map(parse_one, files[start:end])]
 
 
 def _pool_context() -> Any:
@@ -654,13 +747,6 @@ def _pool_context() -> Any:
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context()
-
-
-def _parse_chunk(files: list[SourceFile]) -> list[tuple[str, str]]:
-    """A worker's share: ``(digest, facts as JSON)`` per file."""
-    from orjson import dumps
-
-    return [(digest, dumps(facts).decode()) for digest, facts in map(parse_one, files)]
 
 
 def parse_one(f: SourceFile) -> tuple[str, dict]:

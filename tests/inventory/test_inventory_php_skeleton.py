@@ -93,3 +93,52 @@ def test_declarations_inside_bodies_are_still_found():
 def test_any_mix_of_bodies(bodies):
     source = _file(bodies)
     assert php.parse_php(source) == _whole(source)
+
+
+IMPORT_BLOCKS = [
+    "use Illuminate\\Database\\Eloquent\\Model;\nuse App\\Concerns\\HasSlug as Slugs;\nuse \\App\\Concerns\\Tracks;\n",
+    "use Illuminate\\Database\\Eloquent\\Model;\nuse App\\Concerns\\{HasSlug as Slugs, Tracks};\n",
+    "use function App\\helper;\nuse Illuminate\\Database\\Eloquent\\Model;\nuse App\\Concerns\\HasSlug as Slugs, App\\Concerns\\Tracks;\n",
+    "use Illuminate\\Database\\Eloquent\\Model;\nuse App\\Concerns\\HasSlug as Slugs;\nuse App\\Concerns\\Tracks;\n"
+    "use App\\Other\\Tracks;\n",  # the later import of one alias wins, as PHP has it
+    "use Illuminate\\Database\\Eloquent\\Model;\nuse App\\Enum\\HasSlug as Slugs;\nuse App\\Concerns\\Tracks;\n",
+    "use Illuminate\\Database\\Eloquent\\Model as Base, App\\Concerns\\Tracks;\nuse App\\Concerns\\HasSlug AS Slugs;\n",
+    "use Illuminate\\Database\\Eloquent\\Model;\nuse App\\Concerns\\HasSlug as Slugs;\nuse App\\Concerns\\Tracks\n",  # no `;`
+]
+
+
+@pytest.mark.parametrize("block", IMPORT_BLOCKS)
+@pytest.mark.parametrize("declare", ["", "declare(strict_types=1);\n\n"])
+def test_the_imports_after_the_namespace_give_the_facts_of_the_whole_file(block, declare):
+    source = (f"<?php\n\n{declare}namespace App\\Models;\n\n{block}\n"
+              "class A extends Model\n{\n    use Slugs, Tracks;\n\n    public function a() { return 1; }\n}\n").encode()
+    facts = php.parse_php(source)
+    assert facts == _whole(source)
+    if block.endswith("Tracks\n"):
+        assert facts["warnings"] and facts["warnings"][0][0] == source.count(b"\n", 0, source.index(b"Tracks\n")) + 1
+
+
+def test_plain_imports_are_read_from_the_text_and_blanked():
+    source = (b"<?php\nnamespace App\\Models;\n\nuse Illuminate\\Database\\Eloquent\\Model;\n"
+              b"use App\\Concerns\\HasSlug as Slugs;\nuse function App\\helper;\nuse App\\Later;\n\nclass A extends Model {}\n")
+    text, found = php._blank_uses(source)
+    assert len(text) == len(source) and text.count(b"\n") == source.count(b"\n")
+    assert b"Eloquent" not in text and b"HasSlug" not in text and b"use function App\\helper;\nuse App\\Later;" in text
+    assert found == (source.index(b"namespace"),
+                     [(source.index(b"use Illuminate"), "model", "Illuminate\\Database\\Eloquent\\Model"),
+                      (source.index(b"use App\\Concerns"), "slugs", "App\\Concerns\\HasSlug")])
+    assert php.parse_php(source)["classes"][0]["parent"] == "Illuminate\\Database\\Eloquent\\Model"
+    keyword = source.replace(b"HasSlug as Slugs", b"HasSlug as Enum")
+    assert php._blank_uses(keyword) == (keyword, None)  # a keyword: left to the parser
+    assert php._blank_uses(b"<?php\nuse A\\B;\nclass C {}\n")[1] is None  # no namespace first
+
+
+@pytest.mark.parametrize("body", BODIES + ["return ['id' => 'a.b', 'x y' => '{', 'it\\'s' => 'multi\nline'];",
+                                           "$a = 'unclosed; /* not a comment */ return 1;",
+                                           "return $a <=> $b << 2 ? 'App:name' : '$x#y' . '/path/';"])
+def test_name_like_strings_are_kept_and_every_other_atom_cut_as_before(body):
+    source = _file([body])
+    code = php._CUT.sub(php._cut, source)
+    assert php._ATOMS.sub(php._stub, code) == php._ATOMS.sub(php._stub, source)
+    assert code.count(b"\n") == source.count(b"\n")
+    assert b"'{'" not in code and b"#[Attr('')]" in code

@@ -127,3 +127,25 @@ def test_filecache_contract(store):
 def test_parallel_scan_equals_serial(tmp_path):
     roots = [FIXTURES / "tricky" / "app", FIXTURES / "pyapp"]
     assert scan(roots, jobs=2) == scan(roots, jobs=1)
+    assert scan(roots, jobs=3) == scan(roots, jobs=1)
+
+
+def test_shares_of_the_row_cover_it_once_and_shrink():
+    import multiprocessing
+
+    from traitctl.scan import MAX_SHARES_PER_PROCESS, MIN_SHARE, SourceFile, _claim, _weights
+
+    files = [SourceFile(f"/x/{i}.php", f"{i}.php", "php", "", (i * 7919) % 50_000, 0) for i in range(400)]
+    weights = _weights(files)
+    row = multiprocessing.get_context().Array("q", [0, len(files)])
+    taken, sizes, front = [], [], True
+    while (share := _claim(row, weights, 2, front=front)) is not None:
+        start, end = share
+        assert start < end
+        taken += range(start, end)
+        sizes.append(weights[end] - weights[start])
+        front = not front
+    assert sorted(taken) == list(range(len(files)))  # every file once, none twice
+    cap = weights[-1] // (MAX_SHARES_PER_PROCESS * 2)
+    assert cap <= sizes[0] < cap + 60_000 and sizes[-1] < sizes[0] // 4  # a file weighs < 60 KB here
+    assert all(size >= MIN_SHARE for size in sizes[:-2])  # only what is left at the very end is smaller

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import peewee
 
@@ -25,9 +24,9 @@ from traitctl.store.db import model_base
 CHUNK = 500
 
 
-@dataclass(frozen=True)
-class CachedFile:
-    """A cached entry: what the file looked like when parsed, and its facts."""
+class CachedFile(NamedTuple):
+    """A cached entry: what the file looked like when parsed, and its facts (a tuple in the table's
+    column order: a cold scan makes one per file, and the upsert takes them as they are)."""
 
     path: str
     size: int
@@ -99,7 +98,7 @@ class FileCacheRepo:
         """Insert or replace entries (one transaction). Returns how many were written."""
         # One prepared upsert run by the driver's executemany: peewee's multi-row INSERT costs
         # more to build in Python than the database needs to store the rows (measured).
-        rows = [(e.path, e.size, e.mtime_ns, e.digest, e.version, e.data) for e in entries]
+        rows = entries if isinstance(entries, list) else list(entries)
         if not rows:
             return 0
         left, right = self.db.quote[0], self.db.quote[-1]

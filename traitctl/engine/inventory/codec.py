@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import sys
 import typing
+from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
 from itertools import chain
 from operator import attrgetter, itemgetter
@@ -144,8 +145,9 @@ class _Packer:
             if kind == _STR:
                 column = self.numbers(column)
             elif kind == _STRS:
-                numbers = self.numbers(list(chain.from_iterable(column)))
-                column = _split(numbers, column)
+                self.register(chain.from_iterable(column))
+                number = self.strings.__getitem__
+                column = [list(map(number, names)) if names else 0 for names in column]
             elif kind == _OBJS:
                 if item is cls:
                     raise TypeError(f"{cls.__name__} holds itself: no packed form")
@@ -154,11 +156,15 @@ class _Packer:
         return columns
 
     def numbers(self, values: list) -> list[int]:
+        self.register(values)
+        return list(map(self.strings.__getitem__, values))
+
+    def register(self, values: Iterable) -> None:
+        """Number the strings of ``values`` not numbered yet, in order of first appearance."""
         strings = self.strings
         for value in dict.fromkeys(values):
             if value not in strings:
                 strings[value] = len(strings)
-        return list(map(strings.__getitem__, values))
 
     def run(self, value: tuple, arena: list) -> list[int]:
         """``[start, count]`` of ``value``'s items in their table (written once when shared)."""
@@ -167,16 +173,6 @@ class _Packer:
             found = self.shared[id(value)] = [len(arena), len(value)]
             arena.extend(value)
         return found
-
-
-def _split(numbers: list[int], groups: list[tuple]) -> list[list[int] | int]:
-    """``numbers`` cut into one list per group, as long as each group (``0`` for an empty group)."""
-    out: list[list[int] | int] = []
-    start = 0
-    for group in groups:
-        out.append(numbers[start:start + len(group)] if group else 0)
-        start += len(group)
-    return out
 
 
 # -- reading ------------------------------------------------------------------------------------

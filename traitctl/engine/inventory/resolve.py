@@ -210,11 +210,10 @@ class _Builder:
         ordered = [f for f in files if not f.get("library")] + [f for f in files if f.get("library")]
         self.renamed: dict[str, str] = {}  # key of the FQN where a class is defined -> its runtime FQN
         for f in ordered:
-            anonymous: dict[int, int] = {}
             library = bool(f.get("library"))
             renamed = f.get("renamed") or {}
-            for raw in f["classes"]:
-                info = _class_info(raw, f, anonymous)
+            infos = f.get("class_infos")
+            for raw, info in zip(f["classes"], infos if infos is not None else class_infos(f)):
                 if info.fqn in renamed and f["module"]:
                     # `Page.__module__ = "wagtail.models"`: Python names it so (its __module__/__qualname__).
                     runtime = renamed[info.fqn] + info.fqn[len(f["module"]):]
@@ -546,6 +545,13 @@ class _Builder:
 
     def sorted_classes(self) -> tuple[ClassInfo, ...]:
         return tuple(sorted((c for k, c in self.index.items() if k not in self.library), key=lambda c: c.fqn.lower()))
+
+
+def class_infos(f: dict[str, Any]) -> tuple[ClassInfo, ...]:
+    """The class-likes of one file's facts (with ``file``) as :func:`build` reads them. A scan makes
+    them ahead, as files are parsed, and passes them in the facts as ``class_infos``."""
+    anonymous: dict[int, int] = {}
+    return tuple([_class_info(raw, f, anonymous) for raw in f["classes"]])
 
 
 def _class_info(raw: dict[str, Any], f: dict[str, Any], anonymous: dict[int, int]) -> ClassInfo:

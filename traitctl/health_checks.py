@@ -195,9 +195,11 @@ def check_store(ctx: Context) -> Finding:
         version, missing_tables, damage = _probe(url)
     except Exception as exc:  # noqa: BLE001 - a refused connection is the finding
         return rules.FAIL, f"cannot use the store at {redact_url(url)}: {_sentence(exc, url)}", details
-    from traitctl.store.db import SCHEMA_VERSION
+    from traitctl.store.db import SCHEMA_VERSION, newer_schema_message
 
     status, message = rules.store(version, SCHEMA_VERSION, missing_tables, damage)
+    if not damage and version > SCHEMA_VERSION:  # the sentence every other command refuses with
+        message = newer_schema_message(url, version)
     details.update(schema_version=version, expected_version=SCHEMA_VERSION, missing_tables=missing_tables,
                    integrity=damage or "ok")
     return status, message, details

@@ -136,7 +136,8 @@ def test_store_newer_than_code_fails(cli, project, healthy_store):
     store.close()
     result, doc = _health(cli, "--only", "store")
     assert result.exit_code == 1
-    assert "newer than this traitctl" in doc["checks"]["store"]["message"]
+    assert f"was written by a newer traitctl (schema {SCHEMA_VERSION + 1}; this one knows {SCHEMA_VERSION})" \
+        in doc["checks"]["store"]["message"]
 
 
 def test_store_missing_is_a_warning_and_not_created(cli, project):

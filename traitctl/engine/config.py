@@ -441,15 +441,28 @@ def _check_tenant(cfg: ConfigData, tenant: TenantSource, known_models: Iterable[
     base = tenant.prefix
     if not TENANT_ID_RE.match(tenant.id):
         return [Problem(tenant.file, base or (tenant.id,), f"invalid tenant id '{tenant.id}'")]
+    if base:  # [tenants.<id>] of the main file: the loader reads a value that is no table as {}
+        raw = _table(cfg.main, "tenants").get(tenant.id)
+        if raw is not None and not isinstance(raw, Mapping):
+            return [Problem(tenant.file, base, f"tenants -> {tenant.id}: must be a table ([tenants.{tenant.id}] "
+                                               f"with name, traits, models), not {literal(raw)}")]
     doc = tenant.doc or {}
     problems = []
     for key in sorted(set(doc) - TENANT_META_KEYS):
         if not isinstance(doc[key], Mapping):
             continue
         problems.append(Problem(tenant.file, base + (key,), f"unknown tenant section '{key}': use traits or models"))
+    for key, shape in (("traits", "<Trait> = { key = value }"), ("models", "'<FQN>'.<Trait> = { key = value }")):
+        if key in doc and not isinstance(doc[key], Mapping):
+            problems.append(Problem(tenant.file, base + (key,), f"{' -> '.join(base + (key,))}: must be a table "
+                                                                f"of {key} ({key}.{shape}), not {literal(doc[key])}"))
     for trait, values in _table(doc, "traits").items():
         if isinstance(values, Mapping):
             problems += _check_values(cfg, tenant.file, base + ("traits", trait), trait, values)
+        else:
+            where = " -> ".join(base + ("traits", trait))
+            problems.append(Problem(tenant.file, base + ("traits", trait),
+                                    f"{where}: must be a table of settings, not {literal(values)}"))
     problems += _check_model_tables(cfg, tenant.file, base + ("models",), _table(doc, "models"), known_models)
     if not cfg.section("multi_tenancy").get("enabled", False) and (_table(doc, "traits") or _table(doc, "models")):
         problems.append(Problem(tenant.file, base, "tenant overrides exist but [multi_tenancy] enabled is false"))

@@ -36,7 +36,8 @@ class Flags:
     :param config_path: the main configuration file (``config/traits.toml``) or a
         ``traitctl.snapshot/1`` JSON file (``traitctl export --format json``).
     :param store: an opened :class:`~traitctl.store.db.Store`, a store URL, or ``None`` (no overrides
-        from a store; a snapshot carries its own).
+        from a store; a snapshot carries its own). A URL is opened once per process and its store
+        shared by every ``Flags`` loaded with the same URL, so loading again opens no connection.
     :param refresh: seconds overrides read from the store are cached.
     :param check_every: seconds between checks of the file for changes.
     :param environ: the environment ``env`` tables read (default ``os.environ``).
@@ -225,9 +226,25 @@ def _flags(section: Any, environ: Mapping[str, str], path: Path) -> dict[str, en
     return engine.parse_flags({name: envvars.apply_flag(table, environ) for name, table in section.items()})
 
 
-def _open_store(store: Any) -> Any:
-    if isinstance(store, str):
-        from traitctl.store.db import Store
+#: (process id, URL) -> the store opened for that URL, shared by every Flags loaded with it. A store
+#: lives in reference cycles (its peewee models), so one opened per load kept its connection (an open
+#: file) until the garbage collector ran: reloading flags in a loop piled up open files.
+_STORES: dict[tuple[int, str], Any] = {}
+_STORES_LOCK = threading.Lock()
 
+
+def _open_store(store: Any) -> Any:
+    """``store`` as it is, or the store of a URL: opened once per URL and process (a child process
+    after a fork opens its own), then shared. ``sqlite:///:memory:`` is a new empty store each time."""
+    if not isinstance(store, str):
+        return store
+    from traitctl.store.db import Store
+
+    if store == "sqlite:///:memory:":
         return Store.open(store)
-    return store
+    key = (os.getpid(), store)
+    with _STORES_LOCK:
+        opened = _STORES.get(key)
+        if opened is None:
+            opened = _STORES[key] = Store.open(store)
+        return opened

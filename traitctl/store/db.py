@@ -174,6 +174,9 @@ class Store:
         try:
             db.connect(reuse_if_open=True)
             retrying(db, store._prepare)
+        except StoreError:
+            db.close()  # a schema newer than this traitctl: refused, nothing written
+            raise
         except peewee.PeeweeException as exc:
             raise StoreError(f"Cannot open the store at {redact_url(url)}: {redact(_first_line(exc), url)}") from None
         except Exception as exc:  # driver errors (psycopg.OperationalError …) are not peewee's
@@ -193,7 +196,11 @@ class Store:
         fresh store at once (workers, CLI calls) serialise on a lock and all but the first find the
         schema current. SQLite: the transaction's ``BEGIN IMMEDIATE`` is the lock. PostgreSQL:
         ``CREATE TABLE IF NOT EXISTS`` is not safe to race (``pg_type_typname_nsp_index``, deadlocks
-        between index builds), so a transaction-scoped advisory lock is taken first."""
+        between index builds), so a transaction-scoped advisory lock is taken first.
+
+        A store written by a newer traitctl (a schema version above :data:`SCHEMA_VERSION`) is
+        refused before anything is created or written (:class:`StoreError`, exit 2).
+        """
         if self._is_current():
             return  # the common case: no write, so concurrent openers never contend
         Meta = self._meta
@@ -202,18 +209,27 @@ class Store:
                 self.db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 if self._is_current():
                     return  # another process did it while this one waited
+            row = Meta.get_or_none(Meta.key == "schema_version") if Meta.table_exists() else None
+            if row is not None and int(row.value) > SCHEMA_VERSION:  # written since _is_current looked
+                raise StoreError(newer_schema_message(self.url, int(row.value)))
             self.db.create_tables(self.models(), safe=True)
-            row = Meta.get_or_none(Meta.key == "schema_version")
             version = int(row.value) if row else SCHEMA_VERSION
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[target](self.db)
             upsert(Meta, {"key": "schema_version", "value": str(SCHEMA_VERSION)}, Meta.key)
 
     def _is_current(self) -> bool:
+        """True when every table exists at :data:`SCHEMA_VERSION`.
+
+        :raises StoreError: when the store's schema is newer than this traitctl's.
+        """
         tables = set(self.db.get_tables())
+        version = self.schema_version() if self._meta._meta.table_name in tables else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(newer_schema_message(self.url, version))
         if not all(m._meta.table_name in tables for m in self.models()):
             return False
-        return self.schema_version() == SCHEMA_VERSION
+        return version == SCHEMA_VERSION
 
     def schema_version(self) -> int:
         Meta = self._meta
@@ -288,6 +304,12 @@ def model_base(db: peewee.Database) -> type[peewee.Model]:
             database = db
 
     return Base
+
+
+def newer_schema_message(url: str, version: int) -> str:
+    """The sentence for a store whose schema ``version`` is newer than :data:`SCHEMA_VERSION`."""
+    return (f"The store at {redact_url(url)} was written by a newer traitctl (schema {version}; "
+            f"this one knows {SCHEMA_VERSION}): upgrade traitctl.")
 
 
 def peek_schema_version(url: str) -> int | None:

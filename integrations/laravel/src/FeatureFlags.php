@@ -143,10 +143,15 @@ final class FeatureFlags
     /**
      * The rule of `$flag` for `$tenant` when `$this->rules` does not hold it yet: compiles the flag's
      * rules (global and per tenant) on first use, and remembers that a tenant without settings of
-     * its own takes the global rule (for up to MAX_TENANTS tenants per flag).
+     * its own takes the global rule (for up to MAX_TENANTS tenants per flag). A flag the file does not
+     * define is off and not remembered: what is remembered is bounded by the file, not by the names
+     * callers ask about.
      */
     private function ruleOf(string $flag, string|int|null $tenant): bool|int|array
     {
+        if (!isset($this->flags[$flag])) {
+            return false;
+        }
         if (!isset($this->rules[$flag])) {
             $this->compileFlag($flag);
         }

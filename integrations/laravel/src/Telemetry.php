@@ -13,6 +13,10 @@ namespace Traitctl;
  * Each point is one `fwrite` under an exclusive lock (concurrent PHP workers never interleave lines),
  * and the file is opened per point, so rotating it is a rename: move the file away, then ingest the
  * moved file; the next point creates a new one.
+ *
+ * Failures throw `\RuntimeException` naming the file: it cannot be opened or locked, or a write was
+ * short (a full disk, a file size limit); a short write is first cut back, under the lock, to the size
+ * the file had, so the file only ever holds complete lines.
  */
 final class Telemetry
 {
@@ -75,8 +79,47 @@ final class Telemetry
         }
         $line = json_encode($point, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
             | JSON_THROW_ON_ERROR) . "\n";
-        if (file_put_contents(self::path(), $line, FILE_APPEND | LOCK_EX) !== strlen($line)) {
-            throw new \RuntimeException('Telemetry: cannot append to ' . self::path() . '.');
+        self::append(self::path(), $line);
+    }
+
+    /**
+     * Append one line under an exclusive lock. A short write (a full disk, a file size limit) is cut
+     * back to the size the file had before it, still under the lock, so the file never keeps a partial
+     * line that the next point would be glued onto; then the failure is a RuntimeException.
+     */
+    private static function append(string $path, string $line): void
+    {
+        error_clear_last();
+        $handle = @fopen($path, 'ab');
+        if ($handle === false) {
+            throw new \RuntimeException("Telemetry: cannot append to $path" . self::reason() . '.');
         }
+        try {
+            if (!@flock($handle, LOCK_EX)) {
+                throw new \RuntimeException("Telemetry: cannot lock $path" . self::reason() . '.');
+            }
+            try {
+                $before = fstat($handle)['size'];
+                $written = @fwrite($handle, $line);  // @: a warning must not skip the repair below
+                if ($written !== strlen($line)) {
+                    $reason = self::reason();
+                    $repaired = @ftruncate($handle, $before);
+                    throw new \RuntimeException(sprintf('Telemetry: cannot append to %s (%d of %d bytes written%s)%s.',
+                        $path, (int) $written, strlen($line), $reason,
+                        $repaired ? '; the partial line was removed' : "; the partial line could not be removed"));
+                }
+            } finally {
+                @flock($handle, LOCK_UN);
+            }
+        } finally {
+            @fclose($handle);
+        }
+    }
+
+    /** The last PHP warning's text as `: text`, or nothing. */
+    private static function reason(): string
+    {
+        $error = error_get_last();
+        return $error === null ? '' : ': ' . $error['message'];
     }
 }

@@ -84,3 +84,46 @@ def test_enqueue_many_sends_the_messages_in_one_write(backend, tmp_path, request
     finally:
         delete_queue(url, queue_name)
         store.close()
+
+
+def test_redis_enqueue_has_its_own_connection_and_survives_a_closed_one(redis_url):
+    """A producer's enqueue goes over the thread's own connection (not the pool), keeps Huey's
+    message order and priorities, makes a connection the server closed again, and a thread or a
+    forked child never shares another's connection."""
+    import os
+    import threading
+
+    import redis
+
+    from traitctl.jobs.queue import delete_queue, open_queue
+
+    huey = open_queue(redis_url, "qown")
+    storage = huey.storage
+    try:
+        huey.enqueue(huey.traitctl_run_job.s(1, 0.0))
+        own = storage._connection()
+        assert own is storage._connection()  # one per thread, kept
+        # the server closes every connection of this queue's producer
+        admin = redis.Redis.from_url(redis_url)
+        name = f"qown-{os.getpid()}"
+        own.send_command("CLIENT", "SETNAME", name)
+        own.read_response()
+        assert admin.client_kill_filter(_type="normal", skipme=True) >= 1
+        huey.enqueue(huey.traitctl_run_job.s(2, 0.0, priority=5))
+        assert storage.queue_size() == 2
+        # the higher priority first, as Huey's own storage orders them
+        assert [huey.deserialize_task(m).args[0] for m in storage.enqueued_items()] == [2, 1]
+        other = []
+        thread = threading.Thread(target=lambda: other.append(storage._connection()))
+        thread.start()
+        thread.join()
+        assert other[0] is not storage._connection()
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child makes its own
+            os.write(write, b"1" if storage._connection() is not own else b"0")
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.read(read, 1) == b"1"
+    finally:
+        delete_queue(redis_url, "qown")

@@ -29,15 +29,19 @@ def _succeeded(store) -> int:
     return store.jobs.count_by_state()["succeeded"]
 
 
+def _queue(backend: str, jobs_project, request, queue_name: str) -> tuple[str, tuple[str, ...]]:
+    """The queue URL of ``backend`` and the root options that select it (a Redis queue is dropped after the test)."""
+    if backend != "redis":
+        return f"sqlite:///{jobs_project / 'config' / '.traitctl' / 'queue.db'}", ()
+    queue_url = request.getfixturevalue("redis_url")
+    request.addfinalizer(lambda: _drop_redis_queue(queue_url, queue_name))
+    return queue_url, ("--queue", queue_url)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
 def test_sigkill_mid_run_loses_no_job(backend, jobs_project, config_file, start_worker, open_store, request,
                                       queue_name):
-    root: tuple[str, ...] = ()
-    queue_url = f"sqlite:///{jobs_project / 'config' / '.traitctl' / 'queue.db'}"
-    if backend == "redis":
-        queue_url = request.getfixturevalue("redis_url")
-        root = ("--queue", queue_url)
-        request.addfinalizer(lambda: _drop_redis_queue(queue_url, queue_name))
+    queue_url, root = _queue(backend, jobs_project, request, queue_name)
     # sh only because the test's command wants a redirection; traitctl itself never uses a shell.
     append(config_file, '[traits.HasSlug.operations.append]\ncwd = "."\n'
                         'command = ["sh", "-c", "sleep 0.05; echo $TRAITCTL_DATA_N >> ids.txt"]\n')
@@ -76,12 +80,7 @@ def test_sigkill_mid_batch_loses_no_job(backend, jobs_project, config_file, star
     waiting behind the first): a SIGKILL mid-batch leaves the waiting ones to the recovery, and
     every job runs at least once. On SQLite the messages are taken in the claim's transaction; on
     Redis a batch popped but not yet claimed is sent again by the recovery."""
-    root: tuple[str, ...] = ()
-    queue_url = f"sqlite:///{jobs_project / 'config' / '.traitctl' / 'queue.db'}"
-    if backend == "redis":
-        queue_url = request.getfixturevalue("redis_url")
-        root = ("--queue", queue_url)
-        request.addfinalizer(lambda: _drop_redis_queue(queue_url, queue_name))
+    queue_url, root = _queue(backend, jobs_project, request, queue_name)
     ids_file = jobs_project / "config" / "ids.txt"
     (jobs_project / "quicktasks.py").write_text(
         f"def note(job):\n"

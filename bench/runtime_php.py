@@ -4,7 +4,10 @@ second on the generated configuration (tests/runtime/genconfig.py, exported with
 (``TraitConfig::get`` through ``Config::get`` dot keys, ``FeatureFlagService::isEnabled``) in the same
 PHP run. Prints the median of 7 rounds and the ratios. Goal: >= 0.5x the plain lookup.
 
-    python bench/runtime_php.py [--jit]      # --jit: opcache JIT (tracing) on, as many deployments run
+    python bench/runtime_php.py [--opcache | --jit]
+
+With no option, PHP runs as the CLI does by default (no opcache). ``--opcache``: opcache on, JIT off, as
+php-fpm runs by default. ``--jit``: opcache with the tracing JIT, as many deployments run.
 """
 
 from __future__ import annotations
@@ -81,6 +84,7 @@ def main() -> None:
     import genconfig
 
     jit = "--jit" in sys.argv
+    opcache = "--opcache" in sys.argv
     with tempfile.TemporaryDirectory() as tmp:
         spec = genconfig.write(Path(tmp))
         out = Path(tmp) / "out"
@@ -100,14 +104,15 @@ def main() -> None:
         script = out / "bench.php"
         script.write_text(PHP)
         flags = ["-d", "opcache.enable_cli=1", "-d", "opcache.jit=tracing", "-d", "opcache.jit_buffer_size=64M"] \
-            if jit else []
+            if jit else ["-d", "opcache.enable_cli=1", "-d", "opcache.jit_buffer_size=0"] if opcache else []
         load_before = os.getloadavg()[0]
         proc = subprocess.run(["php", *flags, str(script), str(ROOT), str(out)], capture_output=True, text=True)
         load_after = os.getloadavg()[0]
         if proc.returncode != 0:
             sys.exit(f"php failed: {proc.stderr.strip()[:800]}")
         result = json.loads(proc.stdout)
-    print(f"PHP {'(opcache JIT)' if jit else '(no JIT)'}: median of 7 rounds, 200,000 calls each "
+    mode = "opcache JIT" if jit else "opcache, no JIT" if opcache else "no opcache, no JIT"
+    print(f"PHP ({mode}): median of 7 rounds, 200,000 calls each "
           f"(load average {load_before:.2f} before, {load_after:.2f} after, {os.cpu_count()} cores)")
     for name, per_second in result.items():
         base = result["plain lookup"] if "flag" not in name.lower() and "Feature" not in name else \

@@ -125,6 +125,10 @@ def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None, lib
     cfg = state.config(tenants={tenant} if tenant else None)
     if tenant and tenant not in cfg.tenants:
         raise NotFound("tenant", tenant, cfg.tenants)
+    if tenant:
+        from traitctl.validation_service import require_tenant_shapes
+
+        require_tenant_shapes(cfg, [tenant])
     return inv, audit(inv, cfg, tenant)
 
 

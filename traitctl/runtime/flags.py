@@ -49,6 +49,8 @@ class Flags:
                  check_every: float = 1.0, environ: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic, now: Callable[[], dt.datetime] | None = None) -> None:
         self.path = Path(config_path)
+        #: the store's URL when one was given: its SQLite file is checked for a replacement on each read
+        self._store_url = store if isinstance(store, str) else None
         self.store = _open_store(store)
         self.refresh, self.check_every = refresh, check_every
         self.environ = os.environ if environ is None else environ
@@ -167,6 +169,8 @@ class Flags:
             return self._snapshot_overrides.get(name, {})
         if self.store is None:
             return {}
+        if self._store_url is not None:  # the file may have been deleted and created again
+            self.store = _open_store(self._store_url)
         return {o.subject: (o.on, o.expires) for o in self.store.flag_overrides.list(name, now=wall)
                 if o.kind == "user"}
 
@@ -226,16 +230,26 @@ def _flags(section: Any, environ: Mapping[str, str], path: Path) -> dict[str, en
     return engine.parse_flags({name: envvars.apply_flag(table, environ) for name, table in section.items()})
 
 
-#: (process id, URL) -> the store opened for that URL, shared by every Flags loaded with it. A store
-#: lives in reference cycles (its peewee models), so one opened per load kept its connection (an open
-#: file) until the garbage collector ran: reloading flags in a loop piled up open files.
-_STORES: dict[tuple[int, str], Any] = {}
+#: (process id, URL) -> the store opened for that URL and the identity of its SQLite file, shared by
+#: every Flags loaded with it. A store lives in reference cycles (its peewee models), so one opened
+#: per load kept its connection (an open file) until the garbage collector ran: reloading flags in a
+#: loop piled up open files.
+_STORES: dict[tuple[int, str], tuple[Any, tuple[int, int] | None]] = {}
+#: (process id, URL) -> stores replaced since (their file was deleted or replaced), newest last: each
+#: thread closes its own connection to them on its next read (peewee keeps one per thread).
+_RETIRED: dict[tuple[int, str], list[Any]] = {}
+#: replaced stores kept per URL for their threads to close; older ones are left to the collector.
+RETIRED_LIMIT = 8
 _STORES_LOCK = threading.Lock()
 
 
 def _open_store(store: Any) -> Any:
     """``store`` as it is, or the store of a URL: opened once per URL and process (a child process
-    after a fork opens its own), then shared. ``sqlite:///:memory:`` is a new empty store each time."""
+    after a fork opens its own), then shared. ``sqlite:///:memory:`` is a new empty store each time.
+
+    The SQLite file of a shared store is looked at (one ``stat``) on each call: when it was deleted,
+    or deleted and created again (a restored backup, a fresh store), the store is opened again
+    instead of reading the old file through its open descriptor."""
     if not isinstance(store, str):
         return store
     from traitctl.store.db import Store
@@ -244,7 +258,28 @@ def _open_store(store: Any) -> Any:
         return Store.open(store)
     key = (os.getpid(), store)
     with _STORES_LOCK:
-        opened = _STORES.get(key)
+        for old in _RETIRED.get(key, ()):
+            old.db.close()  # this thread's connection to the replaced file (a no-op when it has none)
+        opened, identity = _STORES.get(key, (None, None))
+        if opened is not None and identity is not None and _identity(store) != identity:
+            opened.close()
+            retired = _RETIRED.setdefault(key, [])
+            retired.append(opened)
+            del retired[:-RETIRED_LIMIT]
+            opened = None
         if opened is None:
-            opened = _STORES[key] = Store.open(store)
+            opened = Store.open(store)
+            _STORES[key] = (opened, _identity(store))
         return opened
+
+
+def _identity(url: str) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite store's file; ``None`` for another backend."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    try:
+        stat = os.stat(url[len(prefix):])
+    except OSError:
+        return (-1, -1)  # deleted: differs from every file, so the store is opened again
+    return stat.st_dev, stat.st_ino

@@ -272,20 +272,17 @@ def export(app: Any, fmt: str, out: str | None = None, *, dry_run: bool = False,
         diff = _diff(path, old, text) if changed and path is not None and (dry_run or check) else ""
         files.append(FileResult(path, text, changed, diff))
     if not (dry_run or check):
-        for item in files:
-            if item.path is not None and item.changed:
-                _write(item.path, item.text)
-                item.written = True
+        _write([item for item in files if item.path is not None and item.changed])
     return ExportResult(fmt, files, losses)
 
 
-def _write(path: Path, text: str) -> None:
-    from traitctl.store.toml_file import write_atomic
+def _write(items: list[FileResult]) -> None:
+    """Write the files of one format together (Laravel's two files always agree): all or nothing."""
+    from traitctl.store.toml_file import write_outputs
 
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise InputError(f"Cannot write {path}: {exc.strerror}.") from None
+    write_outputs([(item.path, item.text) for item in items])
+    for item in items:
+        item.written = True
 
 
 # -- automatic export -------------------------------------------------------------------------------------------------------

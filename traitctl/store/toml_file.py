@@ -10,6 +10,7 @@ the original atomically, keeping its mode. A killed writer leaves the old file o
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -722,14 +723,28 @@ def write_all(files: list[tuple[Path, str]]) -> None:
         raise
 
 
-def _write_all(files: list[tuple[Path, str]]) -> None:
+def write_outputs(files: list[tuple[Path, str]]) -> None:
+    """Write generated files (an export's, new or existing) as one change, all or nothing, as
+    :func:`write_all` does for configuration files: the text as given, and no wait for a history
+    event (an export records none).
+
+    :raises ConfigFileError: naming the file that could not be written (a folder in its place, a
+        read-only folder, a full disk) and saying that every file is as it was.
+    """
+    if files:
+        _write_all(files, own_endings=False)
+
+
+def _write_all(files: list[tuple[Path, str]], own_endings: bool = True) -> None:
     temps: list[tuple[Path, str]] = []
-    backups: list[tuple[Path, str]] = []
+    backups: list[tuple[Path, str | None]] = []  # None: the file is new (removed again on a failure)
     try:
         for path, text in files:
-            temps.append((path, _write_temp(path, _line_endings(path, text))))
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            temps.append((path, _write_temp(path, _line_endings(path, text) if own_endings else text)))
         for path, _text in files:
-            backups.append((path, _keep_old(path)))
+            backups.append((path, _keep_old(path) if own_endings or os.path.lexists(path) else None))
     except BaseException as exc:  # Ctrl-C too: no temporary file or kept copy is left behind
         _discard(temps + backups)
         if not isinstance(exc, OSError):
@@ -814,21 +829,26 @@ def _keep_old(path: Path) -> str:
     return name
 
 
-def _put_back(backups: list[tuple[Path, str]]) -> dict[Path, str]:
-    """Rename each kept old file over its replacement; the ones that could not be put back."""
+def _put_back(backups: list[tuple[Path, str | None]]) -> dict[Path, str]:
+    """Rename each kept old file over its replacement (a file that was new is removed); the ones
+    that could not be put back."""
     lost = {}
     for path, old in reversed(backups):
         try:
-            os.replace(old, path)
+            if old is None:
+                os.unlink(path)
+            else:
+                os.replace(old, path)
         except OSError:
-            lost[path] = old
+            lost[path] = old or "nowhere (the file was new)"
     return lost
 
 
-def _discard(files: list[tuple[Path, str]]) -> None:
+def _discard(files: list[tuple[Path, str | None]]) -> None:
     for _path, name in files:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+        if name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
 
 
 def _fsync_folder(folder: Path) -> None:

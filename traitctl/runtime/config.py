@@ -29,7 +29,8 @@ from traitctl.engine import cache as cache_scheme
 from traitctl.engine import config as engine
 
 _MISSING: Any = object()
-#: answers kept before the cache is emptied (bounds memory for apps asking about unbounded ids).
+#: answers (and resolved contexts, and matched names) kept before each cache is emptied: bounds
+#: memory for apps asking about unbounded ids (a tenant or model taken from each request).
 CACHE_LIMIT = 1_000_000
 
 
@@ -133,6 +134,8 @@ class TraitConfig:
                 tenant_id = None  # an unknown tenant has no overrides: the other layers apply
             model_name = None if model is None else (self._match("model", model) or model.lstrip("\\"))
             found = (engine.layers_for(self._cfg, name, model_name, tenant_id), engine.schema_of(self._cfg, name))
+            if len(self._layers) >= CACHE_LIMIT:
+                self._layers.clear()
             self._layers[ident] = found
         return found
 
@@ -141,6 +144,8 @@ class TraitConfig:
         case-insensitive, then a unique short name); ``None`` when none does."""
         key = (kind, name)
         if key not in self._names:
+            if len(self._names) >= CACHE_LIMIT:
+                self._names.clear()
             known = self._cfg.traits if kind == "trait" else self._models
             try:
                 self._names[key] = engine.match_name(kind, name, known)

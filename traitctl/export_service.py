@@ -204,11 +204,17 @@ def _folder_exists(folder: Path, where: str) -> None:
 
 # -- comparing and writing -------------------------------------------------------------------------------------------------
 def _current(path: Path | None) -> str | None:
+    """What a regular file at ``path`` holds (``None``: none there). A device or a named pipe is
+    never read: ``/dev/zero`` or ``/dev/full`` would give bytes without end, a pipe would wait."""
+    import stat
+
     if path is None:
         return None
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, UnicodeDecodeError):
         return None
 
 

@@ -281,11 +281,11 @@ def _iso(value: Any) -> str:
 # -- baseline -----------------------------------------------------------------------------------
 def _save(state: App, path: Path, inv: Any, aud: Any) -> None:
     from traitctl.engine.inventory import report
-    from traitctl.store.toml_file import write_atomic
+    from traitctl.store.toml_file import write_output
 
     text = _dumps(report.document(inv, aud))
     try:
-        write_atomic(path, text)
+        write_output(path, text)
     except OSError as exc:
         raise InputError(f"Cannot write the baseline {path}: {exc.strerror or exc}.") from None
     state.out.success(f"Saved the inventory to {path}.")

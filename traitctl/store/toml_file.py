@@ -726,13 +726,51 @@ def write_all(files: list[tuple[Path, str]]) -> None:
 def write_outputs(files: list[tuple[Path, str]]) -> None:
     """Write generated files (an export's, new or existing) as one change, all or nothing, as
     :func:`write_all` does for configuration files: the text as given, and no wait for a history
-    event (an export records none).
+    event (an export records none). A target that is no regular file (``/dev/null``, a named pipe,
+    a symbolic link) is written into, as :func:`write_output` does.
 
     :raises ConfigFileError: naming the file that could not be written (a folder in its place, a
         read-only folder, a full disk) and saying that every file is as it was.
     """
-    if files:
-        _write_all(files, own_endings=False)
+    plain = [(path, text) for path, text in files if not _written_into(path)]
+    if plain:
+        _write_all(plain, own_endings=False)
+    for path, text in files:
+        if _written_into(path):
+            try:
+                _write_into(path, text)
+            except OSError as exc:
+                raise ConfigFileError(f"{path}: cannot write ({exc.strerror or exc}).") from None
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file a user named for output (a history export, an inventory baseline): a regular or
+    new file atomically (:func:`write_atomic`); a device, a named pipe, a socket or a symbolic link
+    (``/dev/null``, ``/dev/stdout``, ``-o out.csv`` linked elsewhere) by writing into it, since a
+    rename would replace the device or the link by a regular file.
+
+    :raises OSError: when it cannot be written (``/dev/full``: no space left).
+    """
+    if _written_into(path):
+        _write_into(path, text)
+    else:
+        write_atomic(path, text)
+
+
+def _written_into(path: Path) -> bool:
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False  # new (or unreadable): written the usual way, which reports the error
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_into(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
 
 
 def _write_all(files: list[tuple[Path, str]], own_endings: bool = True) -> None:

@@ -176,11 +176,14 @@ _NOT_FOUND: Any = _NotFound()
 
 
 def _signatures(files: list[Path]) -> tuple:
+    """What tells a file changed: its inode (a rename over it, as traitctl and editors write), its
+    size and both its times (``ctime`` too: a copy that keeps the old ``mtime`` and size, such as
+    ``cp -p`` or an unpacked archive, still changes it)."""
     out = []
     for path in files:
         try:
             stat = os.stat(path)
-            out.append((stat.st_mtime_ns, stat.st_size))
+            out.append((stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
         except FileNotFoundError:
             out.append(None)
     return tuple(out)

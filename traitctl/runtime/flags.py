@@ -56,7 +56,7 @@ class Flags:
         self.environ = os.environ if environ is None else environ
         self._clock, self._now = clock, now or _utcnow
         self._lock = threading.Lock()
-        self._signature: tuple[int, int] | None = None
+        self._signature: tuple[int, int, int, int] | None = None
         self._flags: dict[str, engine.Flag] = {}
         #: snapshot overrides: flag -> user -> (on, expiry)
         self._snapshot_overrides: dict[str, dict[str, tuple[bool, dt.datetime | None]]] | None = None
@@ -179,9 +179,10 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _signature(path: Path) -> tuple[int, int]:
+def _signature(path: Path) -> tuple[int, int, int, int]:
+    """Inode, size, ``mtime`` and ``ctime`` of the file (see :func:`traitctl.runtime.config._signatures`)."""
     stat = os.stat(path)
-    return stat.st_mtime_ns, stat.st_size
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def is_snapshot(path: Path) -> bool:

@@ -54,6 +54,9 @@ class TraitConfig:
         self._cache: dict[tuple, Any] = {}
         self._layers: dict[tuple, tuple[list, Mapping]] = {}
         self._names: dict[tuple[str, str], str | None] = {}
+        #: why the last re-read after a change failed (the configuration read before is still used);
+        #: ``None`` when the files as they are now were read
+        self.reload_error: str | None = None
         self._load()
         self._deadline = self._clock() + check_every
 
@@ -154,9 +157,15 @@ class TraitConfig:
         return self._names[key]
 
     def _check(self) -> None:
+        """Re-read the files when they changed. A change that cannot be read (a file half-written by
+        an editor, a TOML error, a file gone) keeps the configuration read before, logs one warning
+        per distinct error and is tried again at the next check: a get never fails on it."""
         self._deadline = self._clock() + self.check_every
         if _signatures(self._files) != self._signature:
-            self._load()
+            try:
+                self._load()
+            except Exception as exc:  # noqa: BLE001 - TraitctlError, OSError, a parser's own error
+                self.reload_error = stale_warning(self.path, exc, self.reload_error)
 
     def _load(self) -> None:
         with self._lock:
@@ -165,6 +174,20 @@ class TraitConfig:
             self._signature = _signatures(files)
             self._models = cfg.model_names()
             self._cache, self._layers, self._names = {}, {}, {}
+            self.reload_error = None
+
+
+def stale_warning(path: Path, exc: BaseException, previous: str | None) -> str:
+    """Log (once per distinct error) that ``path`` changed but could not be read again, so the
+    values read before are still answered; the error's sentence."""
+    import logging
+
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    if message != previous:
+        logging.getLogger("traitctl.runtime").warning(
+            "%s changed but cannot be read (%s); the values read before are still answered until it can.",
+            path, message)
+    return message
 
 
 class _NotFound:

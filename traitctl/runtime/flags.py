@@ -63,6 +63,8 @@ class Flags:
         #: (flag, tenant) -> predicate, for flags bucketed by user (the fast path)
         self._compiled: dict[tuple[str, str | None], Callable[[str], bool]] = {}
         self._overrides: dict[str, dict[str, bool]] = {}
+        #: why the last re-read after a change failed (the flags read before are still used)
+        self.reload_error: str | None = None
         self._reload()
         start = self._clock()
         self._next_check, self._next_refresh, self._next_expiry = start + check_every, start + refresh, math.inf
@@ -129,8 +131,13 @@ class Flags:
         now = self._clock()
         if now >= self._next_check:
             self._next_check = now + self.check_every
-            if _signature(self.path) != self._signature:
-                self._reload()
+            try:
+                if _signature(self.path) != self._signature:
+                    self._reload()
+            except Exception as exc:  # noqa: BLE001 - a half-written or broken file: keep the flags read before
+                from traitctl.runtime.config import stale_warning
+
+                self.reload_error = stale_warning(self.path, exc, self.reload_error)
         if now >= self._next_refresh or now >= self._next_expiry:
             self._next_refresh = now + self.refresh
             self._clear_overrides()
@@ -147,6 +154,7 @@ class Flags:
             self._flags, self._snapshot_overrides = _read(self.path, self.environ)
             self._signature = signature
             self._clear_overrides()
+            self.reload_error = None
 
     def _active(self, name: str) -> dict[str, bool]:
         """Unexpired overrides of ``name``; the cache deadline moves to the earliest expiry among them."""

@@ -320,6 +320,7 @@ def override(name: FlagArg, user: Annotated[str, typer.Option("--user", "-u", he
     _flag(app_, name)
     from traitctl import flags_service
 
+    flags_service.check_subject(user)
     moment, lasting = _now(now), rollout.parse_duration(ttl)
     until = moment + lasting
     store = app_.store()

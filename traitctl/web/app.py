@@ -68,7 +68,9 @@ class Backend:
         from traitctl.output import Output
 
         env = dict(options.env)
-        env["TRAITCTL_ACTOR"] = f"web:{options.actor}"
+        from traitctl.settings import MAX_ACTOR
+
+        env["TRAITCTL_ACTOR"] = f"web:{options.actor}"[:MAX_ACTOR]
         self.app = App(options=GlobalOptions(config=options.config, store=options.store, queue=options.queue,
                                              json=True),
                        env=env, cwd=options.cwd, out=Output(json_mode=True, stdout=io.StringIO(),

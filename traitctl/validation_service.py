@@ -93,7 +93,7 @@ def require_tenant_shapes(cfg: Any, tenants: Iterable[str | None] | None = None)
 def _locate(text: str, path: tuple[str, ...], toml_file: Any) -> int | None:
     """:func:`toml_file.locate` of the path or its nearest enclosing key, and for a path into an array of tables (``events -> subscribers ->
     1 -> command``) the line of that key under the index-th ``[[events.subscribers]]`` header."""
-    index = next((i for i, part in enumerate(path) if part.isdigit()), None)
+    index = next((i for i, part in enumerate(path) if part.isascii() and part.isdigit()), None)
     if index is None:
         # a key inside an inline table (env = { ttl = … }) is found as the line of its table
         found = next((line for depth in range(len(path), 0, -1)

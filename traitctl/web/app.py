@@ -246,7 +246,7 @@ def _limit(text: str | None) -> int:
 
     if text is None:
         return 50
-    if not text.isdigit() or not 1 <= int(text) <= 1000:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 1000:  # "²" is a digit int() refuses
         raise InputError(f"limit {text!r} is not a whole number from 1 to 1000.")
     return int(text)
 

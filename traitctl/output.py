@@ -369,6 +369,8 @@ class Output:
             return found
 
         heads = [(printable(str(v), keep=""), _cell_width(printable(str(v), keep=""))) for v in columns]
+        if any(text and not width for text, width in heads):
+            return False  # a heading of zero-width characters only, which Rich leaves out
         measured = [heads] + [[cell(v) for v in row] + [("", 0)] * (len(columns) - len(row)) for row in rows]
         cells = [[text for text, _ in row] for row in measured]
         sizes = [[size for _, size in row] for row in measured]

@@ -195,9 +195,7 @@ def _config_problem() -> str | None:
         return None
     if not problems:
         return None
-    more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-    return (f"{problems[0].text()}{more}: the configuration is invalid, so this command cannot run "
-            "(`traitctl config validate --no-source` lists every problem).")
+    return validation_service.refusal(problems)
 
 
 #: Exit code of an internal error (EX_SOFTWARE in sysexits.h).

@@ -84,6 +84,9 @@ def build_snapshot(app: Any, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or flags_service.utcnow()
     doc = app.main_doc()
     cfg = app.config("all")
+    from traitctl.validation_service import require_tenant_shapes
+
+    require_tenant_shapes(cfg)  # a tenant table of the wrong shape would be exported as empty
     section = flags_service.section(doc)
     flags_service.load(doc)  # refuse a broken flag before exporting it
     overrides = app.store().flag_overrides.list(now=now) if section else []
@@ -201,11 +204,17 @@ def _folder_exists(folder: Path, where: str) -> None:
 
 # -- comparing and writing -------------------------------------------------------------------------------------------------
 def _current(path: Path | None) -> str | None:
+    """What a regular file at ``path`` holds (``None``: none there). A device or a named pipe is
+    never read: ``/dev/zero`` or ``/dev/full`` would give bytes without end, a pipe would wait."""
+    import stat
+
     if path is None:
         return None
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, UnicodeDecodeError):
         return None
 
 
@@ -269,20 +278,17 @@ def export(app: Any, fmt: str, out: str | None = None, *, dry_run: bool = False,
         diff = _diff(path, old, text) if changed and path is not None and (dry_run or check) else ""
         files.append(FileResult(path, text, changed, diff))
     if not (dry_run or check):
-        for item in files:
-            if item.path is not None and item.changed:
-                _write(item.path, item.text)
-                item.written = True
+        _write([item for item in files if item.path is not None and item.changed])
     return ExportResult(fmt, files, losses)
 
 
-def _write(path: Path, text: str) -> None:
-    from traitctl.store.toml_file import write_atomic
+def _write(items: list[FileResult]) -> None:
+    """Write the files of one format together (Laravel's two files always agree): all or nothing."""
+    from traitctl.store.toml_file import write_outputs
 
-    try:
-        write_atomic(path, text)
-    except OSError as exc:
-        raise InputError(f"Cannot write {path}: {exc.strerror}.") from None
+    write_outputs([(item.path, item.text) for item in items])
+    for item in items:
+        item.written = True
 
 
 # -- automatic export -------------------------------------------------------------------------------------------------------

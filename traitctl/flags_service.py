@@ -18,7 +18,7 @@ from typing import Any
 from traitctl.engine import envvars
 from traitctl.engine import flags as engine
 from traitctl.engine import rollout
-from traitctl.engine.errors import Conflict, NotFound, ValidationError, literal
+from traitctl.engine.errors import Conflict, InputError, NotFound, ValidationError, literal
 
 
 def utcnow() -> dt.datetime:
@@ -282,13 +282,29 @@ def evaluation_json(result: engine.Evaluation) -> dict[str, Any]:
             "steps": [{"rule": s.rule, "detail": s.detail, "decided": s.decided} for s in result.steps]}
 
 
+#: Longest subject (user id) an override may name: what every store keeps.
+MAX_SUBJECT = 300
+
+
+def check_subject(user: str) -> str:
+    """Refuse a user id no store can keep (longer than :data:`MAX_SUBJECT` characters).
+
+    :raises InputError: naming its length.
+    """
+    if len(user) > MAX_SUBJECT:
+        raise InputError(f"User id of {len(user)} characters: an override's user id has at most {MAX_SUBJECT}.")
+    return user
+
+
 def set_override(store: Any, name: str, user: str, on: bool, *, lasting: dt.timedelta, now: dt.datetime,
                  actor: str, command: str) -> Any:
     """Force flag ``name`` on or off for ``user`` until ``now + lasting``; recorded in history (the
     override it replaced in ``data.previous``, so that a rollback puts it back).
 
     :returns: the recorded event.
+    :raises InputError: for a user id longer than :data:`MAX_SUBJECT` characters.
     """
+    check_subject(user)
     previous = store.flag_overrides.set(name, user, on, expires=now + lasting, now=now, actor=actor)
     data: dict[str, Any] = {"flag": name, "user": user, "expires": (now + lasting).isoformat()}
     if previous is not None:

@@ -369,6 +369,8 @@ class Output:
             return found
 
         heads = [(printable(str(v), keep=""), _cell_width(printable(str(v), keep=""))) for v in columns]
+        if any(text and not width for text, width in heads):
+            return False  # a heading of zero-width characters only, which Rich leaves out
         measured = [heads] + [[cell(v) for v in row] + [("", 0)] * (len(columns) - len(row)) for row in rows]
         cells = [[text for text, _ in row] for row in measured]
         sizes = [[size for _, size in row] for row in measured]
@@ -428,7 +430,8 @@ class Output:
         if self._console is not None:
             return self._console.width
         columns = os.environ.get("COLUMNS", "")
-        if columns.strip().isdigit() and int(columns) > 0:
+        columns = columns.strip()
+        if columns.isascii() and columns.isdigit() and int(columns) > 0:  # not "²", a digit int() refuses
             return int(columns)
         if getattr(self.stdout, "isatty", lambda: False)():
             import shutil
@@ -452,12 +455,15 @@ class Output:
     def _make_console(self, stream: Any):
         from rich.console import Console
 
+        # Rich reads COLUMNS and LINES with str.isdigit, which "²" passes and int() then refuses
+        environ = {k: v for k, v in os.environ.items()
+                   if k not in ("COLUMNS", "LINES") or v.isascii() or not v.isdigit()}
         width = None
-        if not getattr(stream, "isatty", lambda: False)() and not os.environ.get("COLUMNS"):
+        if not getattr(stream, "isatty", lambda: False)() and not environ.get("COLUMNS"):
             width = 160  # pipes and logs: Rich's 80 columns would fold most tables
         return Console(file=stream, markup=False, emoji=False, highlight=False, width=width,
                        no_color=not self.color, force_terminal=self.color or None,
-                       color_system="auto" if self.color else None)
+                       color_system="auto" if self.color else None, _environ=environ)
 
     def progress(self, total: int, description: str):
         """A progress bar on stderr when stderr is a terminal; a no-op context otherwise."""

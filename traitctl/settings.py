@@ -92,10 +92,24 @@ class Settings:
         return self.config_dir / "tenants"
 
 
+#: Longest actor name the store records (its history and override tables).
+MAX_ACTOR = 200
+
+
 def actor(env: Mapping[str, str]) -> str:
-    """``$TRAITCTL_ACTOR``, else the operating-system user."""
+    """``$TRAITCTL_ACTOR``, else the operating-system user.
+
+    :raises InputError: when ``$TRAITCTL_ACTOR`` is longer than :data:`MAX_ACTOR` characters (a
+        PostgreSQL store refuses it half-way through a write).
+    """
     if env.get("TRAITCTL_ACTOR"):
-        return env["TRAITCTL_ACTOR"]
+        name = env["TRAITCTL_ACTOR"]
+        if len(name) > MAX_ACTOR:
+            from traitctl.engine.errors import InputError
+
+            raise InputError(f"TRAITCTL_ACTOR is {len(name)} characters long; history records at most {MAX_ACTOR}: "
+                             "use a shorter name.")
+        return name
     try:
         return getpass.getuser()
     except Exception:  # no user database entry (containers): still record something honest

@@ -55,10 +55,45 @@ def check(app: Any, known_models: Iterable[str] | None = None) -> list[Finding]:
     return found
 
 
+def refusal(findings: list[Finding]) -> str:
+    """The sentence of a command that cannot run on an invalid configuration: its first finding."""
+    more = f" (and {len(findings) - 1} more problem(s))" if len(findings) > 1 else ""
+    return (f"{findings[0].text()}{more}: the configuration is invalid, so this command cannot run "
+            "(`traitctl config validate --no-source` lists every problem).")
+
+
+def require_tenant_shapes(cfg: Any, tenants: Iterable[str | None] | None = None) -> None:
+    """Refuse tenants whose tables are of the wrong shape (``[tenants.acme] traits = 3``, a tenant
+    file whose ``models`` is a string …), which resolution would read as empty: the sentence
+    ``config validate`` prints, with file and line.
+
+    :param tenants: the ids a command reads (``None`` among them: no tenant); ``None``: every loaded tenant.
+    :raises ValidationError: (exit 2) naming the first such table.
+    """
+    from traitctl.engine import config as engine
+    from traitctl.engine import validation
+    from traitctl.engine.errors import ValidationError
+    from traitctl.store import toml_file
+
+    ids = sorted(cfg.tenants) if tenants is None else [t for t in tenants if t is not None]
+    problems = [p for t in ids if (source := cfg.tenants.get(t)) is not None and source.doc is not None
+                for p in engine.tenant_shape_problems(cfg, source)]
+    if not problems:
+        return
+    texts: dict[str, str] = {}
+    found = []
+    for problem in sorted(problems, key=lambda p: (p.file, p.path, p.message)):
+        if problem.file not in texts:
+            texts[problem.file] = toml_file.read_text(Path(problem.file))
+        found.append(Finding(problem.file, _locate(texts[problem.file], problem.path, toml_file), problem.path,
+                             validation.describe(problem)))
+    raise ValidationError(refusal(found))
+
+
 def _locate(text: str, path: tuple[str, ...], toml_file: Any) -> int | None:
     """:func:`toml_file.locate` of the path or its nearest enclosing key, and for a path into an array of tables (``events -> subscribers ->
     1 -> command``) the line of that key under the index-th ``[[events.subscribers]]`` header."""
-    index = next((i for i, part in enumerate(path) if part.isdigit()), None)
+    index = next((i for i, part in enumerate(path) if part.isascii() and part.isdigit()), None)
     if index is None:
         # a key inside an inline table (env = { ttl = … }) is found as the line of its table
         found = next((line for depth in range(len(path), 0, -1)

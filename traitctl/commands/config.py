@@ -12,6 +12,7 @@ from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, Mode
 from traitctl.context import App
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound, ValidationError
+from traitctl.validation_service import require_tenant_shapes
 
 app = typer.Typer(help="Read, explain, edit and validate trait configuration.", no_args_is_help=True,
                   add_completion=False, context_settings=CONTEXT_SETTINGS,
@@ -32,6 +33,8 @@ def _target(app_: App, trait: Optional[str], model: Optional[str], tenant: Optio
         trait = engine.match_name("trait", trait, cfg.traits)
     if tenant and tenant not in cfg.tenants:
         raise NotFound("tenant", tenant, cfg.tenants)
+    if tenant:
+        require_tenant_shapes(cfg, [tenant])
     if model:
         model = _match_model(app_, cfg, model, known_only)
     return cfg, trait, model, tenant
@@ -169,6 +172,7 @@ class _BatchResolver:
         self.layers: dict[tuple, tuple[list, Any]] = {}
         self.names: dict[tuple[str, str], str] = {}
         self.configured_models = cfg.model_names()
+        self.checked: set[str] = set()  # tenants whose tables have the right shapes
 
     def _name(self, kind: str, name: str, known) -> str:
         cached = self.names.get((kind, name))
@@ -192,6 +196,9 @@ class _BatchResolver:
             model = self._name("model", str(model), self.configured_models) if model is not None else None
             if tenant is not None and str(tenant) not in self.cfg.tenants:
                 raise NotFound("tenant", str(tenant), self.cfg.tenants)
+            if tenant is not None and str(tenant) not in self.checked:
+                require_tenant_shapes(self.cfg, [str(tenant)])
+                self.checked.add(str(tenant))
         except TraitctlError as exc:
             return {"value": None, "found": False, "layer": None, "error": exc.message}
         tenant = None if tenant is None else str(tenant)
@@ -287,6 +294,7 @@ def _show_matrix(app_: App, trait: Optional[str], model: Optional[str], tenant: 
     if trait is None or tenant is not None:
         raise InputError("--all-tenants shows one trait for every tenant: give --trait T (and no --tenant).")
     cfg = app_.config(tenants="all")
+    require_tenant_shapes(cfg)
     trait = engine.match_name("trait", trait, cfg.traits)
     model = _match_model(app_, cfg, model, False) if model else None
     grid = config_matrix.matrix(cfg, trait, model, sorted(cfg.tenants), app_.env)
@@ -322,6 +330,7 @@ def diff(tenant: Annotated[Optional[list[str]], typer.Option(
                              "--against another traits.toml.")
         cfg = app_.config(tenants=set(tenants))
         config_service.check_tenants(tenants, cfg)
+        require_tenant_shapes(cfg, tenants)
         traits, model = _diff_scope(app_, [cfg], trait, model)
         doc = config_service.tenant_diff(cfg, tenants[0], tenants[1], traits, model)
     else:
@@ -330,6 +339,8 @@ def diff(tenant: Annotated[Optional[list[str]], typer.Option(
         other = config_service.load_other(_against_path(app_, against))
         cfg = app_.config(tenants="all")
         config_service.check_tenants(tenants, cfg, other)
+        require_tenant_shapes(cfg, tenants or None)
+        require_tenant_shapes(other, tenants or None)
         traits, model = _diff_scope(app_, [cfg, other], trait, model)
         doc = config_service.environment_diff(cfg, other, tenants[0] if tenants else None, traits, model)
     if app_.out.json_mode:

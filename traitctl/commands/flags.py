@@ -320,6 +320,7 @@ def override(name: FlagArg, user: Annotated[str, typer.Option("--user", "-u", he
     _flag(app_, name)
     from traitctl import flags_service
 
+    flags_service.check_subject(user)
     moment, lasting = _now(now), rollout.parse_duration(ttl)
     until = moment + lasting
     store = app_.store()
@@ -420,13 +421,27 @@ def eval_(name: FlagArg, user: UserOpt = None, tenant: TenantOpt = None,
         _eval_tenants(app_, flag, active, tenants, subjects)
         return
     if subjects is not None:
+        _known_tenant_shapes(app_, [tenant])
         _eval_many(app_, flag, active, tenant, subjects, summary)
         return
+    _known_tenant_shapes(app_, [tenant])
     if model is not None and not _MODEL_KEY.match(model):
         raise InputError(f"--model {model[:60]!r} is not MODEL:KEY, e.g. 'App\\Models\\User:7'.")
     context = engine.Context(user=user, tenant=tenant, model=model, attributes=_attributes(attr or []))
     result = engine.evaluate(flag, context, active)
     _render_eval(app_, result, explain)
+
+
+def _known_tenant_shapes(app_: App, tenants: list[str | None]) -> None:
+    """Refuse a tenant of the configuration whose tables are of the wrong shape (the application
+    would read them as empty); a tenant the configuration does not name is evaluated as it is."""
+    from traitctl.engine.config import TENANT_ID_RE
+    from traitctl.validation_service import require_tenant_shapes
+
+    named = {t for t in tenants if t is not None and TENANT_ID_RE.match(t) and t not in (".", "..")}
+    if named:
+        cfg = app_.config(tenants=named)
+        require_tenant_shapes(cfg, sorted(named & set(cfg.tenants)))
 
 
 _MODEL_KEY = re.compile(r"^[^:\s][^:]*:[^:\s].*$")
@@ -477,6 +492,7 @@ def _eval_many(app_: App, flag: engine.Flag, active: dict, tenant: str | None, s
 def _eval_tenants(app_: App, flag: engine.Flag, active: dict, tenants: str, source: str) -> None:
     ids = _read_subjects(source)
     wanted = [None if t == "-" else t for t in tenants.split(",") if t]
+    _known_tenant_shapes(app_, wanted)
     labels = ("off", "on")
     out = sys.stdout if not app_.out.json_mode else None
     counts = {}

@@ -115,9 +115,12 @@ def export(fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (one J
     if target is None:
         app_.out.stdout.write(buffer.getvalue())
         return
-    from traitctl.store.toml_file import write_atomic
+    from traitctl.store.toml_file import write_output
 
-    write_atomic(target, buffer.getvalue())
+    try:
+        write_output(target, buffer.getvalue())
+    except OSError as exc:
+        raise InputError(f"Cannot write {target}: {exc.strerror or exc}; nothing exported.") from None
     if app_.out.json_mode:
         app_.out.json({"output": str(target), "events": len(rows), "format": fmt})
     else:

@@ -125,6 +125,10 @@ def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None, lib
     cfg = state.config(tenants={tenant} if tenant else None)
     if tenant and tenant not in cfg.tenants:
         raise NotFound("tenant", tenant, cfg.tenants)
+    if tenant:
+        from traitctl.validation_service import require_tenant_shapes
+
+        require_tenant_shapes(cfg, [tenant])
     return inv, audit(inv, cfg, tenant)
 
 
@@ -277,11 +281,11 @@ def _iso(value: Any) -> str:
 # -- baseline -----------------------------------------------------------------------------------
 def _save(state: App, path: Path, inv: Any, aud: Any) -> None:
     from traitctl.engine.inventory import report
-    from traitctl.store.toml_file import write_atomic
+    from traitctl.store.toml_file import write_output
 
     text = _dumps(report.document(inv, aud))
     try:
-        write_atomic(path, text)
+        write_output(path, text)
     except OSError as exc:
         raise InputError(f"Cannot write the baseline {path}: {exc.strerror or exc}.") from None
     state.out.success(f"Saved the inventory to {path}.")

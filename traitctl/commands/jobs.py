@@ -96,6 +96,9 @@ def _operation(state: App, target: str, operation: Optional[str], tenant: Option
         cfg_engine.check_tenant_id(tenant)
         if tenant not in cfg.tenants:
             raise NotFound("tenant", tenant, cfg.tenants)
+        from traitctl.validation_service import require_tenant_shapes
+
+        require_tenant_shapes(cfg, [tenant])
     return trait, op, rules.find_operation(cfg.traits, trait, op, cfg.section("jobs"))
 
 

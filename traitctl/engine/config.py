@@ -422,25 +422,35 @@ def _check_values(cfg: ConfigData, file: str, path: tuple[str, ...], trait: str,
 def _check_model_tables(cfg: ConfigData, file: str, path: tuple[str, ...], models: Mapping[str, Any],
                         known_models: Iterable[str] | None) -> list[Problem]:
     known = {m.lower() for m in known_models} if known_models is not None else None
-    problems = []
+    problems = _model_shapes(file, path, models)
     for model, by_trait in models.items():
         if known is not None and model.lstrip("\\").lower() not in known:
             problems.append(Problem(file, path + (model,), f"override for model '{model}', which the source does not declare"))
         if not isinstance(by_trait, Mapping):
-            problems.append(Problem(file, path + (model,), "must be a table of traits"))
             continue
         for trait, values in by_trait.items():
-            if not isinstance(values, Mapping):
-                problems.append(Problem(file, path + (model, trait), "must be a table of settings"))
-                continue
-            problems += _check_values(cfg, file, path + (model, trait), trait, values)
+            if isinstance(values, Mapping):
+                problems += _check_values(cfg, file, path + (model, trait), trait, values)
     return problems
 
 
-def _check_tenant(cfg: ConfigData, tenant: TenantSource, known_models: Iterable[str] | None) -> list[Problem]:
+def _model_shapes(file: str, path: tuple[str, ...], models: Mapping[str, Any]) -> list[Problem]:
+    """A model override that is not a table of traits, or a trait of it that is not a table of settings."""
+    problems = []
+    for model, by_trait in models.items():
+        if not isinstance(by_trait, Mapping):
+            problems.append(Problem(file, path + (model,), "must be a table of traits"))
+            continue
+        problems += [Problem(file, path + (model, trait), "must be a table of settings")
+                     for trait, values in by_trait.items() if not isinstance(values, Mapping)]
+    return problems
+
+
+def tenant_shape_problems(cfg: ConfigData, tenant: TenantSource) -> list[Problem]:
+    """The tables of a tenant that are of the wrong shape (the tenant itself, its ``traits`` or
+    ``models``, a trait or model of them that is no table): resolution would read each as empty,
+    so every command that reads the tenant refuses them as ``config validate`` reports them."""
     base = tenant.prefix
-    if not TENANT_ID_RE.match(tenant.id):
-        return [Problem(tenant.file, base or (tenant.id,), f"invalid tenant id '{tenant.id}'")]
     if base:  # [tenants.<id>] of the main file: the loader reads a value that is no table as {}
         raw = _table(cfg.main, "tenants").get(tenant.id)
         if raw is not None and not isinstance(raw, Mapping):
@@ -448,21 +458,37 @@ def _check_tenant(cfg: ConfigData, tenant: TenantSource, known_models: Iterable[
                                                f"with name, traits, models), not {literal(raw)}")]
     doc = tenant.doc or {}
     problems = []
-    for key in sorted(set(doc) - TENANT_META_KEYS):
-        if not isinstance(doc[key], Mapping):
-            continue
-        problems.append(Problem(tenant.file, base + (key,), f"unknown tenant section '{key}': use traits or models"))
     for key, shape in (("traits", "<Trait> = { key = value }"), ("models", "'<FQN>'.<Trait> = { key = value }")):
         if key in doc and not isinstance(doc[key], Mapping):
             problems.append(Problem(tenant.file, base + (key,), f"{' -> '.join(base + (key,))}: must be a table "
                                                                 f"of {key} ({key}.{shape}), not {literal(doc[key])}"))
     for trait, values in _table(doc, "traits").items():
-        if isinstance(values, Mapping):
-            problems += _check_values(cfg, tenant.file, base + ("traits", trait), trait, values)
-        else:
+        if not isinstance(values, Mapping):
             where = " -> ".join(base + ("traits", trait))
             problems.append(Problem(tenant.file, base + ("traits", trait),
                                     f"{where}: must be a table of settings, not {literal(values)}"))
+    return problems + _model_shapes(tenant.file, base + ("models",), _table(doc, "models"))
+
+
+def _check_tenant(cfg: ConfigData, tenant: TenantSource, known_models: Iterable[str] | None) -> list[Problem]:
+    base = tenant.prefix
+    if not TENANT_ID_RE.match(tenant.id):
+        return [Problem(tenant.file, base or (tenant.id,), f"invalid tenant id '{tenant.id}'")]
+    raw = _table(cfg.main, "tenants").get(tenant.id) if base else None
+    if base and raw is not None and not isinstance(raw, Mapping):
+        return tenant_shape_problems(cfg, tenant)
+    doc = tenant.doc or {}
+    problems = []
+    for key in sorted(set(doc) - TENANT_META_KEYS):
+        if not isinstance(doc[key], Mapping):
+            continue
+        problems.append(Problem(tenant.file, base + (key,), f"unknown tenant section '{key}': use traits or models"))
+    models = base + ("models",)  # the shapes of its model tables: with the rest of them, below
+    problems += [p for p in tenant_shape_problems(cfg, tenant) if not (p.path[:len(models)] == models
+                                                                          and len(p.path) > len(models))]
+    for trait, values in _table(doc, "traits").items():
+        if isinstance(values, Mapping):
+            problems += _check_values(cfg, tenant.file, base + ("traits", trait), trait, values)
     problems += _check_model_tables(cfg, tenant.file, base + ("models",), _table(doc, "models"), known_models)
     if not cfg.section("multi_tenancy").get("enabled", False) and (_table(doc, "traits") or _table(doc, "models")):
         problems.append(Problem(tenant.file, base, "tenant overrides exist but [multi_tenancy] enabled is false"))

@@ -139,6 +139,6 @@ def _positive(name: str, raw: str | None, default: int) -> int:
     if raw is None or not raw.strip():
         return default
     text = raw.strip()
-    if not text.isdigit() or int(text) < 1 or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:  # "²" is a digit int() refuses
         raise InputError(f"{name}={raw!r} is not a positive whole number.")
     return int(text)

@@ -191,11 +191,38 @@ class Calendar:
         return day
 
     def add(self, day: dt.date, n: int) -> dt.date:
-        """The working day ``n`` working days after the working day ``day`` (``n = 0``: ``day``)."""
+        """The working day ``n`` working days after the working day ``day`` (``n = 0``: ``day``),
+        whole weeks at a time (a plan of thousands of batches adds thousands of days per batch).
+
+        :raises InputError: when that day would fall after 2199-12-31 (the dates traitctl stores).
+        """
+        from traitctl.engine.timeparse import LATEST
+
+        last = LATEST.date() - dt.timedelta(days=1)
+        if n > (last - day).days:
+            raise InputError(_TOO_LONG)
         day = self.first(day)
+        while n > 5:
+            weeks = (n - 1) // 5  # leaves at least one step, so the answer is a working day
+            end = day + dt.timedelta(weeks=weeks)
+            if end > last:
+                raise InputError(_TOO_LONG)
+            off = sum(1 for h in self.holidays if day < h <= end and h.weekday() < 5)
+            n -= 5 * weeks - off
+            day = end
         for _ in range(n):
-            day = self.first(day + dt.timedelta(days=1))
+            day = day + dt.timedelta(days=1)
+            while not self.working(day):
+                if day >= last:
+                    raise InputError(_TOO_LONG)
+                day += dt.timedelta(days=1)
+        if day > last:
+            raise InputError(_TOO_LONG)
         return day
+
+
+_TOO_LONG = ("The migration plan would end after 2199-12-31: lower [migration] infra_days, days_per_batch or "
+             "step_days (or --traits-per-day, --batch-size), or plan fewer traits or models.")
 
 
 # -- the plan ----------------------------------------------------------------------------------------

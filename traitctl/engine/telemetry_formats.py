@@ -50,6 +50,9 @@ CORE_LABELS = ("trait", "model", "tenant")
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,199}\Z")
 LABEL_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 MAX_LABEL_VALUE = 500
+#: The labels the store keeps in their own columns, and their longest values there (a tenant id
+#: has at most 64 characters, a model FQN 300, a trait 200).
+CORE_LIMITS = {"trait": 200, "model": 300, "tenant": 64}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -126,8 +129,9 @@ def check_labels(labels: Any) -> dict[str, str]:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise InputError(f"Label {key} must be text or a number, not {value!r}.")
         text = str(value)
-        if len(text) > MAX_LABEL_VALUE:
-            raise InputError(f"Label {key} is longer than {MAX_LABEL_VALUE} characters.")
+        limit = CORE_LIMITS.get(key, MAX_LABEL_VALUE)
+        if len(text) > limit:
+            raise InputError(f"Label {key} is longer than {limit} characters.")
         out[key] = text
     return out
 
@@ -302,7 +306,8 @@ class _JsonLines:
     def _labels(self, labels: Any) -> dict[str, str]:
         if type(labels) is dict:
             for key, value in labels.items():
-                if key not in self.keys or type(value) is not str or len(value) > MAX_LABEL_VALUE:
+                if key not in self.keys or type(value) is not str or len(value) > MAX_LABEL_VALUE or (
+                        len(value) > 64 and key in CORE_LIMITS):
                     break
             else:
                 return labels

@@ -29,7 +29,8 @@ from traitctl.engine import cache as cache_scheme
 from traitctl.engine import config as engine
 
 _MISSING: Any = object()
-#: answers kept before the cache is emptied (bounds memory for apps asking about unbounded ids).
+#: answers (and resolved contexts, and matched names) kept before each cache is emptied: bounds
+#: memory for apps asking about unbounded ids (a tenant or model taken from each request).
 CACHE_LIMIT = 1_000_000
 
 
@@ -53,6 +54,9 @@ class TraitConfig:
         self._cache: dict[tuple, Any] = {}
         self._layers: dict[tuple, tuple[list, Mapping]] = {}
         self._names: dict[tuple[str, str], str | None] = {}
+        #: why the last re-read after a change failed (the configuration read before is still used);
+        #: ``None`` when the files as they are now were read
+        self.reload_error: str | None = None
         self._load()
         self._deadline = self._clock() + check_every
 
@@ -133,6 +137,8 @@ class TraitConfig:
                 tenant_id = None  # an unknown tenant has no overrides: the other layers apply
             model_name = None if model is None else (self._match("model", model) or model.lstrip("\\"))
             found = (engine.layers_for(self._cfg, name, model_name, tenant_id), engine.schema_of(self._cfg, name))
+            if len(self._layers) >= CACHE_LIMIT:
+                self._layers.clear()
             self._layers[ident] = found
         return found
 
@@ -141,6 +147,8 @@ class TraitConfig:
         case-insensitive, then a unique short name); ``None`` when none does."""
         key = (kind, name)
         if key not in self._names:
+            if len(self._names) >= CACHE_LIMIT:
+                self._names.clear()
             known = self._cfg.traits if kind == "trait" else self._models
             try:
                 self._names[key] = engine.match_name(kind, name, known)
@@ -149,9 +157,15 @@ class TraitConfig:
         return self._names[key]
 
     def _check(self) -> None:
+        """Re-read the files when they changed. A change that cannot be read (a file half-written by
+        an editor, a TOML error, a file gone) keeps the configuration read before, logs one warning
+        per distinct error and is tried again at the next check: a get never fails on it."""
         self._deadline = self._clock() + self.check_every
         if _signatures(self._files) != self._signature:
-            self._load()
+            try:
+                self._load()
+            except Exception as exc:  # noqa: BLE001 - TraitctlError, OSError, a parser's own error
+                self.reload_error = stale_warning(self.path, exc, self.reload_error)
 
     def _load(self) -> None:
         with self._lock:
@@ -160,6 +174,20 @@ class TraitConfig:
             self._signature = _signatures(files)
             self._models = cfg.model_names()
             self._cache, self._layers, self._names = {}, {}, {}
+            self.reload_error = None
+
+
+def stale_warning(path: Path, exc: BaseException, previous: str | None) -> str:
+    """Log (once per distinct error) that ``path`` changed but could not be read again, so the
+    values read before are still answered; the error's sentence."""
+    import logging
+
+    message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+    if message != previous:
+        logging.getLogger("traitctl.runtime").warning(
+            "%s changed but cannot be read (%s); the values read before are still answered until it can.",
+            path, message)
+    return message
 
 
 class _NotFound:
@@ -171,11 +199,14 @@ _NOT_FOUND: Any = _NotFound()
 
 
 def _signatures(files: list[Path]) -> tuple:
+    """What tells a file changed: its inode (a rename over it, as traitctl and editors write), its
+    size and both its times (``ctime`` too: a copy that keeps the old ``mtime`` and size, such as
+    ``cp -p`` or an unpacked archive, still changes it)."""
     out = []
     for path in files:
         try:
             stat = os.stat(path)
-            out.append((stat.st_mtime_ns, stat.st_size))
+            out.append((stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns))
         except FileNotFoundError:
             out.append(None)
     return tuple(out)

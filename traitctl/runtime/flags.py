@@ -49,18 +49,22 @@ class Flags:
                  check_every: float = 1.0, environ: Mapping[str, str] | None = None,
                  clock: Callable[[], float] = time.monotonic, now: Callable[[], dt.datetime] | None = None) -> None:
         self.path = Path(config_path)
+        #: the store's URL when one was given: its SQLite file is checked for a replacement on each read
+        self._store_url = store if isinstance(store, str) else None
         self.store = _open_store(store)
         self.refresh, self.check_every = refresh, check_every
         self.environ = os.environ if environ is None else environ
         self._clock, self._now = clock, now or _utcnow
         self._lock = threading.Lock()
-        self._signature: tuple[int, int] | None = None
+        self._signature: tuple[int, int, int, int] | None = None
         self._flags: dict[str, engine.Flag] = {}
         #: snapshot overrides: flag -> user -> (on, expiry)
         self._snapshot_overrides: dict[str, dict[str, tuple[bool, dt.datetime | None]]] | None = None
         #: (flag, tenant) -> predicate, for flags bucketed by user (the fast path)
         self._compiled: dict[tuple[str, str | None], Callable[[str], bool]] = {}
         self._overrides: dict[str, dict[str, bool]] = {}
+        #: why the last re-read after a change failed (the flags read before are still used)
+        self.reload_error: str | None = None
         self._reload()
         start = self._clock()
         self._next_check, self._next_refresh, self._next_expiry = start + check_every, start + refresh, math.inf
@@ -127,8 +131,13 @@ class Flags:
         now = self._clock()
         if now >= self._next_check:
             self._next_check = now + self.check_every
-            if _signature(self.path) != self._signature:
-                self._reload()
+            try:
+                if _signature(self.path) != self._signature:
+                    self._reload()
+            except Exception as exc:  # noqa: BLE001 - a half-written or broken file: keep the flags read before
+                from traitctl.runtime.config import stale_warning
+
+                self.reload_error = stale_warning(self.path, exc, self.reload_error)
         if now >= self._next_refresh or now >= self._next_expiry:
             self._next_refresh = now + self.refresh
             self._clear_overrides()
@@ -145,6 +154,7 @@ class Flags:
             self._flags, self._snapshot_overrides = _read(self.path, self.environ)
             self._signature = signature
             self._clear_overrides()
+            self.reload_error = None
 
     def _active(self, name: str) -> dict[str, bool]:
         """Unexpired overrides of ``name``; the cache deadline moves to the earliest expiry among them."""
@@ -167,6 +177,8 @@ class Flags:
             return self._snapshot_overrides.get(name, {})
         if self.store is None:
             return {}
+        if self._store_url is not None:  # the file may have been deleted and created again
+            self.store = _open_store(self._store_url)
         return {o.subject: (o.on, o.expires) for o in self.store.flag_overrides.list(name, now=wall)
                 if o.kind == "user"}
 
@@ -175,9 +187,10 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _signature(path: Path) -> tuple[int, int]:
+def _signature(path: Path) -> tuple[int, int, int, int]:
+    """Inode, size, ``mtime`` and ``ctime`` of the file (see :func:`traitctl.runtime.config._signatures`)."""
     stat = os.stat(path)
-    return stat.st_mtime_ns, stat.st_size
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def is_snapshot(path: Path) -> bool:
@@ -226,16 +239,26 @@ def _flags(section: Any, environ: Mapping[str, str], path: Path) -> dict[str, en
     return engine.parse_flags({name: envvars.apply_flag(table, environ) for name, table in section.items()})
 
 
-#: (process id, URL) -> the store opened for that URL, shared by every Flags loaded with it. A store
-#: lives in reference cycles (its peewee models), so one opened per load kept its connection (an open
-#: file) until the garbage collector ran: reloading flags in a loop piled up open files.
-_STORES: dict[tuple[int, str], Any] = {}
+#: (process id, URL) -> the store opened for that URL and the identity of its SQLite file, shared by
+#: every Flags loaded with it. A store lives in reference cycles (its peewee models), so one opened
+#: per load kept its connection (an open file) until the garbage collector ran: reloading flags in a
+#: loop piled up open files.
+_STORES: dict[tuple[int, str], tuple[Any, tuple[int, int] | None]] = {}
+#: (process id, URL) -> stores replaced since (their file was deleted or replaced), newest last: each
+#: thread closes its own connection to them on its next read (peewee keeps one per thread).
+_RETIRED: dict[tuple[int, str], list[Any]] = {}
+#: replaced stores kept per URL for their threads to close; older ones are left to the collector.
+RETIRED_LIMIT = 8
 _STORES_LOCK = threading.Lock()
 
 
 def _open_store(store: Any) -> Any:
     """``store`` as it is, or the store of a URL: opened once per URL and process (a child process
-    after a fork opens its own), then shared. ``sqlite:///:memory:`` is a new empty store each time."""
+    after a fork opens its own), then shared. ``sqlite:///:memory:`` is a new empty store each time.
+
+    The SQLite file of a shared store is looked at (one ``stat``) on each call: when it was deleted,
+    or deleted and created again (a restored backup, a fresh store), the store is opened again
+    instead of reading the old file through its open descriptor."""
     if not isinstance(store, str):
         return store
     from traitctl.store.db import Store
@@ -244,7 +267,28 @@ def _open_store(store: Any) -> Any:
         return Store.open(store)
     key = (os.getpid(), store)
     with _STORES_LOCK:
-        opened = _STORES.get(key)
+        for old in _RETIRED.get(key, ()):
+            old.db.close()  # this thread's connection to the replaced file (a no-op when it has none)
+        opened, identity = _STORES.get(key, (None, None))
+        if opened is not None and identity is not None and _identity(store) != identity:
+            opened.close()
+            retired = _RETIRED.setdefault(key, [])
+            retired.append(opened)
+            del retired[:-RETIRED_LIMIT]
+            opened = None
         if opened is None:
-            opened = _STORES[key] = Store.open(store)
+            opened = Store.open(store)
+            _STORES[key] = (opened, _identity(store))
         return opened
+
+
+def _identity(url: str) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite store's file; ``None`` for another backend."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    try:
+        stat = os.stat(url[len(prefix):])
+    except OSError:
+        return (-1, -1)  # deleted: differs from every file, so the store is opened again
+    return stat.st_dev, stat.st_ino

@@ -130,7 +130,7 @@ def _postgresql(url: str) -> peewee.Database:
         raise StoreError(f"Store URL {redact_url(url)} is not a valid PostgreSQL URL: "
                          f"{redact(_first_line(exc), url)}.") from None
     for port in str(params.get("port") or "").split(","):
-        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
             raise StoreError(f"Store URL {redact_url(url)}: port {port!r} is not a number from 1 to 65535.")
     # libpq waits for ever for a host that does not answer: give up after CONNECT_TIMEOUT (a worker
     # then backs off and tries again) unless the URL sets its own.

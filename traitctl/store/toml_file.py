@@ -10,6 +10,7 @@ the original atomically, keeping its mode. A killed writer leaves the old file o
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
@@ -722,14 +723,66 @@ def write_all(files: list[tuple[Path, str]]) -> None:
         raise
 
 
-def _write_all(files: list[tuple[Path, str]]) -> None:
+def write_outputs(files: list[tuple[Path, str]]) -> None:
+    """Write generated files (an export's, new or existing) as one change, all or nothing, as
+    :func:`write_all` does for configuration files: the text as given, and no wait for a history
+    event (an export records none). A target that is no regular file (``/dev/null``, a named pipe,
+    a symbolic link) is written into, as :func:`write_output` does.
+
+    :raises ConfigFileError: naming the file that could not be written (a folder in its place, a
+        read-only folder, a full disk) and saying that every file is as it was.
+    """
+    plain = [(path, text) for path, text in files if not _written_into(path)]
+    if plain:
+        _write_all(plain, own_endings=False)
+    for path, text in files:
+        if _written_into(path):
+            try:
+                _write_into(path, text)
+            except OSError as exc:
+                raise ConfigFileError(f"{path}: cannot write ({exc.strerror or exc}).") from None
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write a file a user named for output (a history export, an inventory baseline): a regular or
+    new file atomically (:func:`write_atomic`); a device, a named pipe, a socket or a symbolic link
+    (``/dev/null``, ``/dev/stdout``, ``-o out.csv`` linked elsewhere) by writing into it, since a
+    rename would replace the device or the link by a regular file.
+
+    :raises OSError: when it cannot be written (``/dev/full``: no space left).
+    """
+    if _written_into(path):
+        _write_into(path, text)
+    else:
+        write_atomic(path, text)
+
+
+def _written_into(path: Path) -> bool:
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False  # new (or unreadable): written the usual way, which reports the error
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_into(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+
+
+def _write_all(files: list[tuple[Path, str]], own_endings: bool = True) -> None:
     temps: list[tuple[Path, str]] = []
-    backups: list[tuple[Path, str]] = []
+    backups: list[tuple[Path, str | None]] = []  # None: the file is new (removed again on a failure)
     try:
         for path, text in files:
-            temps.append((path, _write_temp(path, _line_endings(path, text))))
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            temps.append((path, _write_temp(path, _line_endings(path, text) if own_endings else text)))
         for path, _text in files:
-            backups.append((path, _keep_old(path)))
+            backups.append((path, _keep_old(path) if own_endings or os.path.lexists(path) else None))
     except BaseException as exc:  # Ctrl-C too: no temporary file or kept copy is left behind
         _discard(temps + backups)
         if not isinstance(exc, OSError):
@@ -814,21 +867,26 @@ def _keep_old(path: Path) -> str:
     return name
 
 
-def _put_back(backups: list[tuple[Path, str]]) -> dict[Path, str]:
-    """Rename each kept old file over its replacement; the ones that could not be put back."""
+def _put_back(backups: list[tuple[Path, str | None]]) -> dict[Path, str]:
+    """Rename each kept old file over its replacement (a file that was new is removed); the ones
+    that could not be put back."""
     lost = {}
     for path, old in reversed(backups):
         try:
-            os.replace(old, path)
+            if old is None:
+                os.unlink(path)
+            else:
+                os.replace(old, path)
         except OSError:
-            lost[path] = old
+            lost[path] = old or "nowhere (the file was new)"
     return lost
 
 
-def _discard(files: list[tuple[Path, str]]) -> None:
+def _discard(files: list[tuple[Path, str | None]]) -> None:
     for _path, name in files:
-        with contextlib.suppress(OSError):
-            os.unlink(name)
+        if name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
 
 
 def _fsync_folder(folder: Path) -> None:

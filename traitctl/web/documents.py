@@ -42,6 +42,10 @@ def _inventory(app: Any, tenant: str | None = None) -> tuple[Any, Any]:
     cfg = app.config(tenants={tenant} if tenant else None)
     if tenant and tenant not in cfg.tenants:
         raise NotFound("tenant", tenant, cfg.tenants)
+    if tenant:
+        from traitctl.validation_service import require_tenant_shapes
+
+        require_tenant_shapes(cfg, [tenant])
     return inv, audit(inv, cfg, tenant)
 
 

@@ -9,7 +9,7 @@ import ipaddress
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 COOKIE = "traitctl_session"
 
@@ -99,12 +99,19 @@ class Guard:
         if not same(query.pop("token"), self.token):
             return await _unauthorized(send)
         rest = urlencode(query)
-        location = scope.get("path", "/") + (f"?{rest}" if rest else "")
+        location = login_target(scope.get("path", "/")) + (f"?{rest}" if rest else "")
         cookie = f"{COOKIE}={self.session}; HttpOnly; SameSite=Strict; Path=/"
         await send({"type": "http.response.start", "status": 303,
                     "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
                                 (b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
+
+
+def login_target(path: str) -> str:
+    """Where the login URL sends the browser: its own path on this server, percent-encoded (a path
+    of ``\r\n`` or non-ASCII characters is no valid header) and with one leading ``/`` (``//host/``
+    would lead to another site)."""
+    return "/" + quote(path, safe="/:@!$&'()*+,;=-._~").lstrip("/")
 
 
 def _with_headers(send: Any) -> Any:

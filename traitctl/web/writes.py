@@ -84,7 +84,7 @@ def _percentage(text: str) -> int:
 
 
 def _id(text: str, what: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:  # "²" is a digit int() refuses
         raise InputError(f"{what} {text!r} is not a number.")
     return int(text)
 

@@ -65,19 +65,22 @@ def parse_php(source: bytes) -> dict[str, Any]:
         text, uses = _blank_uses(text)
     tree = parser.parse(text)
     if tree.root_node.has_error and text is not source:
-        tree, uses = parser.parse(source), None  # the cut went wrong somewhere: the whole file, as written
+        # the cut went wrong somewhere: the whole file, as written
+        text, tree, uses = source, parser.parse(source), None
     root = tree.root_node
     scopes = _scopes(root)
     if uses is not None:
         if len(scopes) > 1 and scopes[1].start == uses[0]:
             scopes[1].imports[:0] = uses[1]
         else:  # not the namespace the imports were read after (never seen): parse them after all
-            root = parser.parse(skeleton).root_node
+            text = skeleton
+            root = parser.parse(text).root_node
             scopes = _scopes(root)
     nodes = None if anonymous else _top_level(root, _declared(low, declarations))
     if nodes is None:
         nodes = sorted(ts.QueryCursor(query).captures(root).get("c", []), key=lambda n: n.start_byte)
-    classes = [_class(node, _scope_at(scopes, node.start_byte)) for node in nodes]
+    parsed = None if root.has_error else text  # the bytes the tree was made of, when it holds no error
+    classes = [_class(node, _scope_at(scopes, node.start_byte), parsed) for node in nodes]
     warnings = [_syntax_error(root)] if root.has_error else []
     return {"classes": classes, "warnings": warnings}
 
@@ -367,7 +370,7 @@ def _clause(clause: Any, prefix: str, scope: _Scope, at: int) -> None:
 
 
 # -- class-likes --------------------------------------------------------------------------------
-def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
+def _class(node: Any, resolve: _Resolver, text: bytes | None = None) -> dict[str, Any]:
     kind = CLASS_LIKES[node.type]
     name = node.child_by_field_name("name")
     line = (name or node).start_point[0] + 1
@@ -382,7 +385,7 @@ def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
         elif kind_of == "class_interface_clause":
             info["interfaces"] = [resolve(n) for n in child.named_children if n.type in NAME_NODES]
         elif kind_of in BODY_NODES:
-            _body(child, resolve, info)
+            _body(child, resolve, info, text)
         elif kind_of == "abstract_modifier":
             info["abstract"] = True
         elif kind_of == "final_modifier":
@@ -392,19 +395,62 @@ def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
     return info
 
 
-def _body(body: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
+def _body(body: Any, resolve: _Resolver, info: dict[str, Any], text: bytes | None) -> None:
+    methods = info["methods"]
     for member in body.children:
         kind = member.type
         if kind == "method_declaration":
-            _method(member, info)
+            if text is None or not _method_fast(member, text, methods):
+                _method(member, info)
         elif kind == "use_declaration":
             _trait_use(member, resolve, info)
         elif kind == "property_declaration":
-            vis, static = _visibility(member), _has(member, "static_modifier")
-            for element in member.children:
-                if element.type == "property_element":
-                    var = element.child_by_field_name("name") or element.named_children[0]
-                    info["properties"].append([_text(var).lstrip("$"), element.start_point[0] + 1, vis, static])
+            _property(member, info["properties"])
+
+
+def _property(member: Any, properties: list) -> None:
+    """One ``property_declaration`` (one list of its children: modifiers, then its elements)."""
+    vis, static, elements = None, False, []
+    for child in member.children:
+        kind = child.type
+        if kind == "property_element":
+            elements.append(child)
+        elif kind == "visibility_modifier":
+            if vis is None:  # asymmetric visibility (`public private(set)`): the first is the read side
+                vis = _text(child).split("(")[0].lower()
+        elif kind == "static_modifier":
+            static = True
+    vis = vis or "public"
+    for element in elements:
+        var = element.child_by_field_name("name") or element.named_children[0]
+        properties.append([_text(var).lstrip("$"), element.start_point[0] + 1, vis, static])
+
+
+#: The text before a method's name in the common declarations (tree-sitter-php reads each word as the
+#: modifier it names): ``(visibility, static, abstract)`` from one look-up, not one node per word.
+_HEADS = {f"{abstract}{visibility}{static}function ".encode(): (visibility.strip() or "public", bool(static),
+                                                               bool(abstract))
+          for abstract in ("", "abstract ") for visibility in ("", "public ", "protected ", "private ")
+          for static in ("", "static ")}
+
+
+def _method_fast(member: Any, text: bytes, methods: list) -> bool:
+    """A method whose head is one of :data:`_HEADS` (not a constructor: its promoted parameters are
+    read from the tree), read from its name node and the parsed ``text`` around it; ``False`` for
+    any other, to be read by :func:`_method`. Only used on a tree without errors, where a method
+    ending in ``}`` has a body and one ending in ``;`` has none."""
+    name = member.child_by_field_name("name")
+    if name is None:
+        return False
+    head = _HEADS.get(text[member.start_byte:name.start_byte])
+    if head is None:
+        return False
+    label = name.text.decode("utf-8", "replace")
+    if label.lower() == "__construct":
+        return False
+    visibility, static, abstract = head
+    methods.append([label, name.start_point[0] + 1, visibility, static, abstract or text[member.end_byte - 1] != 0x7D])
+    return True
 
 
 def _method(member: Any, info: dict[str, Any]) -> None:
@@ -471,10 +517,6 @@ def _trait_method(node: Any, resolve: _Resolver) -> tuple[str | None, str]:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _has(node: Any, kind: str) -> bool:
-    return any(c.type == kind for c in node.children)
-
-
 def _visibility(node: Any) -> str:
     # Asymmetric visibility (`public private(set)`) lists two modifiers; the first is the read side.
     for c in node.children:

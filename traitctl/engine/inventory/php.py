@@ -26,17 +26,23 @@ BODY_NODES = ("declaration_list", "enum_declaration_list")
 
 
 @lru_cache(maxsize=2)
-def _parser_and_queries(pure: bool = False) -> tuple[Any, Any, Any]:
-    """The parser and class-like query of tree-sitter-php's ``php`` grammar (PHP inside HTML), or
-    with ``pure`` of its ``php_only`` one: the same trees for a file that is all PHP, 15% faster
-    (no HTML to look for between tokens)."""
+def _parser(pure: bool = False) -> tuple[Any, Any]:
+    """The parser of tree-sitter-php's ``php`` grammar (PHP inside HTML), or with ``pure`` of its
+    ``php_only`` one: the same trees for a file that is all PHP, 15% faster (no HTML to look for
+    between tokens); and the ``tree_sitter`` module."""
     import tree_sitter
     import tree_sitter_php
 
     language = tree_sitter.Language(tree_sitter_php.language_php_only() if pure else tree_sitter_php.language_php())
-    parser = tree_sitter.Parser(language)
-    classes = tree_sitter.Query(language, "[" + " ".join(f"({t})" for t in CLASS_LIKES) + "] @c")
-    return parser, tree_sitter, classes
+    return tree_sitter.Parser(language), tree_sitter
+
+
+@lru_cache(maxsize=2)
+def _class_query(pure: bool) -> Any:
+    """The query of every class-like, made when a file first needs it (few do: compiling it costs
+    about what parsing fifty files does, and the start of a scan waits for it)."""
+    parser, ts = _parser(pure)
+    return ts.Query(parser.language, "[" + " ".join(f"({t})" for t in CLASS_LIKES) + "] @c")
 
 
 def parse_php(source: bytes) -> dict[str, Any]:
@@ -51,7 +57,8 @@ def parse_php(source: bytes) -> dict[str, Any]:
     """
     # All PHP: one `<?php` tag first, no `?>` anywhere (a `?>` in a string or a comment counts too).
     html = b"?>" in source
-    parser, ts, query = _parser_and_queries(source.startswith(b"<?php") and not html)
+    pure = source.startswith(b"<?php") and not html
+    parser, ts = _parser(pure)
     # Inline HTML (`?>`) can hold quotes and `//` a PHP comment would not: such a file is parsed
     # whole, and its keywords are counted in the raw text.
     code = source if html else _CUT.sub(_cut, source)
@@ -78,7 +85,7 @@ def parse_php(source: bytes) -> dict[str, Any]:
             scopes = _scopes(root)
     nodes = None if anonymous else _top_level(root, _declared(low, declarations))
     if nodes is None:
-        nodes = sorted(ts.QueryCursor(query).captures(root).get("c", []), key=lambda n: n.start_byte)
+        nodes = sorted(ts.QueryCursor(_class_query(pure)).captures(root).get("c", []), key=lambda n: n.start_byte)
     parsed = None if root.has_error else text  # the bytes the tree was made of, when it holds no error
     classes = [_class(node, _scope_at(scopes, node.start_byte), parsed) for node in nodes]
     warnings = [_syntax_error(root)] if root.has_error else []

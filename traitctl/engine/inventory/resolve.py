@@ -396,6 +396,9 @@ class _Builder:
         return self._sets[key]
 
     def _trait_sets(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        cls = self.index[key]
+        if not cls.traits and not any(_key(b) in self.index for b in cls.bases):
+            return (), (), ()  # no trait of its own and no ancestor to inherit one from (most classes)
         direct = self._own_traits(key)
         direct_keys = {_key(d) for d in direct}
         via = [t for t in self._own_closure(key) if _key(t) not in direct_keys]

@@ -565,7 +565,7 @@ def _digest_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) 
     digests = {}
     for f in files:
         try:
-            digests[f.path] = content_digest(_read(f.path))
+            digests[f.path] = content_digest(_read(f.path, f.size))
         except OSError:
             continue  # parse_one reports it
     known = cache.by_digest(digests.values())
@@ -754,16 +754,30 @@ def parse_one(f: SourceFile) -> tuple[str, dict]:
     from traitctl.engine.inventory.facts import parse_file
 
     try:
-        data = _read(f.path)
+        data = _read(f.path, f.size)
     except OSError as exc:
         return "", {"language": f.language, "module": f.module, "classes": [],
                     "warnings": [[0, f"cannot read: {exc.strerror or exc}"]]}
     return content_digest(data), parse_file(data, f.rel, f.language, f.module)
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:  # no Path object made per file
-        return fh.read()
+def _read(path: str, size: int = 0) -> bytes:
+    """The bytes of a file whose size was ``size`` when listed: one ``read`` of that much (and one
+    more byte) on the raw descriptor, half the cost of a buffered file object per file; read on
+    to the end when it has grown since."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        want = size + 1
+        data = os.read(fd, want)
+        if len(data) < want:
+            return data
+        parts = [data]
+        while data:
+            data = os.read(fd, 1 << 20)
+            parts.append(data)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def content_digest(data: bytes) -> str:

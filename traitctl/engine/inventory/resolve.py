@@ -397,8 +397,14 @@ class _Builder:
 
     def _trait_sets(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         cls = self.index[key]
-        if not cls.traits and not any(_key(b) in self.index for b in cls.bases):
-            return (), (), ()  # no trait of its own and no ancestor to inherit one from (most classes)
+        if not cls.traits:  # most classes: what they have, they inherit
+            if not any(_key(b) in self.index for b in cls.bases):
+                return (), (), ()
+            found: dict[str, str] = {}  # the first name each trait is reached by
+            for parent in self.ancestors(key):
+                for t in self._own_closure(_key(parent.fqn)):
+                    found.setdefault(_key(t), t)
+            return (), (), _sorted(found.values())
         direct = self._own_traits(key)
         direct_keys = {_key(d) for d in direct}
         via = [t for t in self._own_closure(key) if _key(t) not in direct_keys]

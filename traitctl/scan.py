@@ -120,9 +120,12 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
                         extra_traits=options[3], kinds=kinds)
             keep = key is not None and not stats["unreadable"]  # an unreadable file may be readable next time
             doc = _result_doc(inv, [f for f, _ in used]) if keep else None
-        finally:
+        except BaseException:
             if writer is not None:
-                writer.join()
+                writer.join(raising=False)  # the build's error is the one to tell
+            raise
+        if writer is not None:
+            writer.join()
         if doc is not None:
             store.filecache.put_result(*key, doc)  # type: ignore[union-attr, misc]
     stats["reused"] = 0
@@ -344,9 +347,9 @@ class _Writer:
         finally:
             store.db.close()  # peewee keeps one connection per thread: this thread's
 
-    def join(self) -> None:
+    def join(self, raising: bool = True) -> None:
         self.thread.join()
-        if self.error is not None:
+        if self.error is not None and raising:
             raise self.error
 
 

@@ -25,6 +25,8 @@ BODIES = [
     "$function = 1; $o->function(1); return static::function();",
     "",
     "/** stars * ** } {*/ /***/ /* */ return 3; /*} unclosed? no: */",
+    "return '?> ' . \"?>{\" . <<<EOT\n  ?> }\n  EOT;",
+    "/* ?> } */ return '<?php ?>';",
 ]
 
 
@@ -80,6 +82,17 @@ def test_constructor_parameters_are_kept_and_other_signatures_cut():
     assert facts == _whole(source)
     assert [p[:2] for p in facts["classes"][0]["properties"]] == [["a", 5], ["b", 6]]
     assert [m[:2] for m in facts["classes"][0]["methods"]] == [["__CONSTRUCT", 4], ["x__construct", 10], ["f", 12]]
+
+
+def test_a_close_tag_in_strings_and_block_comments_is_all_php_one_in_a_line_comment_is_not():
+    in_strings = _file(BODIES[-2:])
+    assert not php._inline_html(in_strings, php._CUT.sub(php._cut, in_strings))
+    assert php.parse_php(in_strings) == _whole(in_strings)
+    assert [m[0] for m in php.parse_php(in_strings)["classes"][1]["methods"]] == ["m0", "m1", "last", "todo"]
+    for comment in ("// not code ?> <p>'</p><?php", "# ?>\n<?php", "$a = '//'; ?>\n<?php"):
+        source = _file([comment + " return 1;"])
+        assert php._inline_html(source, php._CUT.sub(php._cut, source)), comment
+        assert php.parse_php(source) == _whole(source)
 
 
 def test_declarations_inside_bodies_are_still_found():

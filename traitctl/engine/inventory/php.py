@@ -55,13 +55,15 @@ def parse_php(source: bytes) -> dict[str, Any]:
 
     :param source: the file's bytes.
     """
-    # All PHP: one `<?php` tag first, no `?>` anywhere (a `?>` in a string or a comment counts too).
-    html = b"?>" in source
+    code = _CUT.sub(_cut, source)
+    # Inline HTML (after a `?>`) can hold quotes and `//` a PHP comment would not: such a file is
+    # parsed whole, and its keywords are counted in the raw text.
+    html = _inline_html(source, code)
+    if html:
+        code = source
+    # All PHP: one `<?php` tag first, no `?>` but in strings, heredocs and block comments.
     pure = source.startswith(b"<?php") and not html
     parser, ts = _parser(pure)
-    # Inline HTML (`?>`) can hold quotes and `//` a PHP comment would not: such a file is parsed
-    # whole, and its keywords are counted in the raw text.
-    code = source if html else _CUT.sub(_cut, source)
     low = code.lower()
     # `keyword in low` (a fast substring search) first: most files hold no `trait`, `interface` or `enum`.
     declarations = [m.start() for keyword, pattern in _DECLARATION if keyword in low for m in pattern.finditer(low)]
@@ -90,6 +92,26 @@ def parse_php(source: bytes) -> dict[str, Any]:
     classes = [_class(node, _scope_at(scopes, node.start_byte), parsed) for node in nodes]
     warnings = [_syntax_error(root)] if root.has_error else []
     return {"classes": classes, "warnings": warnings}
+
+
+def _inline_html(source: bytes, code: bytes) -> bool:
+    """Whether PHP code may end in ``source`` (``code``: it cut as :data:`_CUT` cuts it). A ``?>``
+    ends it in code and in a one-line comment (``// … ?>``), not in a string, a heredoc or a block
+    comment; up to the first that ends it, the file is PHP, so the cut read it as PHP does. Files
+    that start with ``<?php`` and hold ``?>`` only in strings (a template compiler's, a test's) are
+    all PHP. Any ``//`` or ``#`` before a ``?>`` on its line counts as a comment, and a ``'?>'``
+    left in ``code`` (a string of name-like bytes) as code: such a file is parsed whole for nothing."""
+    at = source.find(b"?>")
+    if at < 0:
+        return False
+    if not source.startswith(b"<?php") or b"?>" in code:
+        return True
+    while at >= 0:
+        line = source[source.rfind(b"\n", 0, at) + 1:at]
+        if b"//" in line or b"#" in line:
+            return True
+        at = source.find(b"?>", at + 2)
+    return False
 
 
 # Statement containers that may hold declarations outside any function body.
@@ -156,8 +178,8 @@ def _skeleton(source: bytes, code: bytes, low: bytes, keep: list[int]) -> bytes:
     names and modifiers, promoted constructor parameters, trait uses, properties) is in what was
     cut. A body that holds a class-like or an anonymous class is kept. ``low`` is ``code``
     lower-cased, ``keep`` the sorted offsets in it of every possible declaration or anonymous
-    class. A file with inline HTML (``?>``) is kept whole."""
-    if b"?>" in source:
+    class. A file with ``?>`` in its code (inline HTML after it) is kept whole."""
+    if b"?>" in code:
         return source
     parts: list[bytes] = []
     pos = 0

@@ -95,6 +95,21 @@ def test_a_close_tag_in_strings_and_block_comments_is_all_php_one_in_a_line_comm
         assert php.parse_php(source) == _whole(source)
 
 
+def test_calls_named_function_something_are_not_functions():
+    """`function_exists(…)` (a helpers file's guard) and `functionName(…)` are calls: the guarded
+    function's body is emptied and the skeleton parses cleanly (no parse of the whole file)."""
+    source = (b"<?php\nnamespace App;\n\nif (! function_exists('App\\helper')) {\n    function helper($a)\n"
+              b"    {\n        return functionName($a) ?: '}';\n    }\n}\n\nclass Uses\n{\n"
+              b"    public function run() { return function_exists('x') && functionName(1); }\n}\n")
+    code = php._CUT.sub(php._cut, source)
+    text = php._skeleton(source, code, code.lower(), [])
+    assert b"functionName" not in text and b"function_exists(" in text
+    parser, _ = php._parser(True)
+    assert not parser.parse(text).root_node.has_error
+    facts = php.parse_php(source)
+    assert facts == _whole(source) and [m[0] for m in facts["classes"][0]["methods"]] == ["run"]
+
+
 def test_declarations_inside_bodies_are_still_found():
     facts = php.parse_php(_file([BODIES[6], BODIES[7]]))
     names = [c["fqn"] or c["kind"] for c in facts["classes"]]

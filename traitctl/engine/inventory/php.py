@@ -129,8 +129,9 @@ _ATOMS = re.compile(rb"""'(?:[^'\\]++|\\.)*+'|"(?:[^"\\]++|\\.)*+"|`(?:[^`\\]++|
                     rb"""|/(?:\*[^*]*+\*++(?:[^/*][^*]*+\*++)*+/|/[^\r\n]*+)|\#(?!\[)[^\r\n]*+"""  # one branch per first byte: 2x faster
                     rb"""|<<<[ \t]*+(?P<q>["']?)(?P<id>[A-Za-z_\x80-\xff][\w\x80-\xff]*+)(?P=q)\r?\n.*?\r?\n[ \t]*+(?P=id)\b""",
                     re.S)
-#: A named function or method up to its body's opening brace (or the `;` of an abstract one).
-_FUNCTION = re.compile(rb"function\s*+&?\s*+([a-z_\x80-\xff][\w\x80-\xff]*+)(\s*+\([^{;]*+)[{;]")
+#: A named function or method up to its body's opening brace (or the `;` of an abstract one). A
+#: space or `&` follows the keyword: `function_exists(…)` and `functionName(…)` are calls.
+_FUNCTION = re.compile(rb"function(?=[\s&])\s*+&?\s*+([a-z_\x80-\xff][\w\x80-\xff]*+)(\s*+\([^{;]*+)[{;]")
 #: `class X` (trait, interface, enum) in the lower-cased code: one pattern per keyword, each starting
 #: with its literal, so `re` skips to the candidates (an alternation, or a look-behind, makes it try
 #: every position: 15x slower on a framework's code). The byte before is checked in Python.

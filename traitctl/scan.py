@@ -340,8 +340,10 @@ class _Writer:
 
     def _run(self, store: "Store", entries: list) -> None:
         try:
-            # Many rows a statement: the thread takes the GIL back once a statement, not once a row.
-            store.filecache.put_many(entries, rows_per_statement=ROWS_PER_STATEMENT)
+            # As many rows a statement as the database takes (all of a framework's): the thread
+            # takes the GIL back once a statement, not once a row, and waits for it each time.
+            cache = store.filecache
+            cache.put_many(entries, rows_per_statement=cache.rows_per_statement())
         except BaseException as exc:  # re-raised by join, in the scanning thread
             self.error = exc
         finally:
@@ -352,10 +354,6 @@ class _Writer:
         if self.error is not None and raising:
             raise self.error
 
-
-#: Rows of one statement of a cache write from the writing thread (six values a row; the oldest
-#: SQLite builds take at most 999 values a statement).
-ROWS_PER_STATEMENT = 999 // 6
 
 
 def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = True,

@@ -13,6 +13,7 @@ path, size, mtime and module) and ``data`` (the inventory in the packed JSON for
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -126,6 +127,15 @@ class FileCacheRepo:
                     cursor.execute(full if len(chunk) == rows_per_statement else upsert(len(chunk)),
                                    [value for row in chunk for value in row])
         return len(rows)
+
+    def rows_per_statement(self) -> int:
+        """The most rows one statement of :meth:`put_many` can hold on this connection (six values a
+        row: SQLite takes 32,766 values a statement since 3.32, 999 before; PostgreSQL 65,535)."""
+        limit = 65535
+        if isinstance(self.db, peewee.SqliteDatabase):
+            getlimit = getattr(self.db.connection(), "getlimit", None)  # Python 3.11+
+            limit = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if getlimit is not None else 999
+        return max(1, limit // 6)
 
     def get_result(self, scope: str, state: str) -> str | None:
         """The inventory cached for ``scope`` when it was built from the tree ``state``, else ``None``."""

@@ -27,6 +27,12 @@ BODIES = [
     "/** stars * ** } {*/ /***/ /* */ return 3; /*} unclosed? no: */",
     "return '?> ' . \"?>{\" . <<<EOT\n  ?> }\n  EOT;",
     "/* ?> } */ return '<?php ?>';",
+    "$this->app->instance('x', new class($a, [1, '}']) extends \\Illuminate\\Database\\Eloquent\\Model implements\n"
+    "    \\Countable { use T; public function count(): int { return 0; } });\n return 1;",
+    "$f = function () { return new class { public function inner() {\n return new class extends B {}; } }; };\n return $f;",
+    "$x = 1; return [new class {}, new class { public $p; }];",
+    "return new class(fn () => 1, function () { return 2; }) { public function c() {} };",
+    "return new #[Attr] class { public function a() {} };",
 ]
 
 
@@ -108,6 +114,22 @@ def test_calls_named_function_something_are_not_functions():
     assert not parser.parse(text).root_node.has_error
     facts = php.parse_php(source)
     assert facts == _whole(source) and [m[0] for m in facts["classes"][0]["methods"]] == ["run"]
+
+
+def test_a_body_making_anonymous_classes_keeps_only_them():
+    source = _file([BODIES[-5], BODIES[-3]])
+    code = php._CUT.sub(php._cut, source)
+    low = code.lower()
+    keep = sorted(m.start() for m in php._ANONYMOUS.finditer(low))
+    text = php._skeleton(source, code, low, keep)
+    assert text.count(b"\n") == source.count(b"\n")
+    assert b"instance(" not in text and b"$x = 1" not in text and b"public function count()" in text
+    assert text.count(b"new class") == 3
+    facts = php.parse_php(source)
+    assert facts == _whole(source)
+    anonymous = [c for c in facts["classes"] if c["kind"] == "anonymous"]
+    assert [c["bases"] for c in anonymous] == [["Illuminate\\Database\\Eloquent\\Model"], [], []]
+    assert anonymous[0]["traits"] == ["App\\Models\\T"] and anonymous[2]["properties"][0][0] == "p"
 
 
 def test_declarations_inside_bodies_are_still_found():

@@ -209,6 +209,11 @@ def _skeleton(source: bytes, code: bytes, low: bytes, keep: list[int]) -> bytes:
         if last:
             i = bisect_left(keep, start)
             if i < last and keep[i] < at:
+                body = _anonymous_only(code, low, start, at, keep, i)
+                if body is None:
+                    continue  # kept whole: the functions in it are emptied one by one
+                parts += (code[pos:start], body)
+                pos = at
                 continue
         parts += (code[pos:start + 1], b"\n" * count(b"\n", start, at))
         pos = at - 1
@@ -216,6 +221,74 @@ def _skeleton(source: bytes, code: bytes, low: bytes, keep: list[int]) -> bytes:
         return code
     parts.append(code[pos:])
     return b"".join(parts)
+
+
+_NEW_CLASS = re.compile(rb"new\s++class\b")
+_CLASS_HEAD = re.compile(rb"[^;(){}]*+")  # `extends A implements B, C` up to the class body
+
+
+def _anonymous_only(code: bytes, low: bytes, start: int, end: int, keep: list[int], first: int) -> bytes | None:
+    """The body ``code[start:end]`` (braces included) cut to its anonymous classes: each ``new
+    class(…) … {…}`` as a statement of its own, its methods emptied as :func:`_skeleton` empties
+    them, and the rest of the body cut to its newlines (a test's body around the class it makes is
+    most of the tree-sitter work of such a file). ``keep[first:]`` are the offsets of possible
+    declarations from the body's on. ``None`` (the body is kept whole) when the body holds a
+    declaration, an anonymous class with attributes, or constructor arguments with braces."""
+    spans: list[tuple[int, int]] = []
+    classes: set[int] = set()
+    j = first
+    while j < len(keep) and keep[j] < end:
+        at = keep[j]
+        j += 1
+        if spans and at < spans[-1][1]:
+            continue  # inside the last class: its own skeleton deals with it
+        head = _NEW_CLASS.match(low, at)
+        if head is None:
+            if at in classes:
+                continue  # the `class` of `new class extends …`, found as a declaration too
+            return None
+        classes.add(head.end() - 5)
+        span = _anonymous_span(code, head.end(), end)
+        if span is None:
+            return None
+        spans.append((at, span))
+    out = [b"{"]
+    pos = start + 1
+    for at, stop in spans:
+        inner = [k - at for k in keep[first:j] if at <= k < stop]
+        out += (b"\n" * code.count(b"\n", pos, at), _skeleton(code[at:stop], code[at:stop], low[at:stop], inner), b";")
+        pos = stop
+    out += (b"\n" * code.count(b"\n", pos, end - 1), b"}")
+    return b"".join(out)
+
+
+def _anonymous_span(code: bytes, pos: int, end: int) -> int | None:
+    """Where the anonymous class whose ``class`` keyword ends at ``pos`` ends (after its body's
+    ``}``), if before ``end`` and its constructor arguments hold no brace; else ``None``."""
+    while code[pos:pos + 1].isspace():
+        pos += 1
+    if code[pos:pos + 1] == b"(":
+        depth, at = 1, pos + 1
+        while depth:
+            close = code.find(b")", at, end)
+            if close < 0:
+                return None
+            depth += code.count(b"(", at, close) - 1
+            at = close + 1
+        if code.find(b"{", pos, at) >= 0 or code.find(b"}", pos, at) >= 0:
+            return None
+        pos = at
+    brace = _CLASS_HEAD.match(code, pos).end()
+    if brace >= end or code[brace] != 0x7B:
+        return None
+    depth, at = 1, brace + 1
+    while depth:
+        close = code.find(b"}", at, end)
+        if close < 0:
+            return None
+        depth += code.count(b"{", at, close) - 1
+        at = close + 1
+    return at
 
 
 #: The imports block of a PSR-4 file: `<?php`, an optional `declare(strict_types=1);`, `namespace

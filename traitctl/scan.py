@@ -107,13 +107,27 @@ def scan(roots: Sequence[Path], *, excludes: Iterable[str] = (), model_bases: It
             return inv
     from traitctl.engine.inventory.resolve import build
 
+    # A file-backed SQLite store gets the parsed files' entries once the parsing is over, from a
+    # thread writing while this one builds the inventory (SQLite works without the GIL).
+    pending: list | None = [] if _writes_behind(store) else None
     with _gc_paused():
-        facts = parse_all(files, store=store, use_cache=use_cache, progress=progress, jobs=jobs, stats=stats)
+        facts = parse_all(files, store=store, use_cache=use_cache, progress=progress, jobs=jobs, stats=stats,
+                          pending=pending)
         used = _libraries(facts, files, lib_roots, model_bases, store, use_cache, jobs) if lib_roots else []
-        inv = build(facts + [f for _, f in used], roots=options[0], model_bases=options[2],
-                    extra_traits=options[3], kinds=kinds)
-        if key is not None and not stats["unreadable"]:  # an unreadable file may be readable next time
-            _keep_result(store, key, inv, [f for f, _ in used])  # type: ignore[arg-type]
+        writer = _Writer(store, pending) if pending else None  # after the last parsing process forked
+        try:
+            inv = build(facts + [f for _, f in used], roots=options[0], model_bases=options[2],
+                        extra_traits=options[3], kinds=kinds)
+            keep = key is not None and not stats["unreadable"]  # an unreadable file may be readable next time
+            doc = _result_doc(inv, [f for f, _ in used]) if keep else None
+        except BaseException:
+            if writer is not None:
+                writer.join(raising=False)  # the build's error is the one to tell
+            raise
+        if writer is not None:
+            writer.join()
+        if doc is not None:
+            store.filecache.put_result(*key, doc)  # type: ignore[union-attr, misc]
     stats["reused"] = 0
     stats["library_files"] = len(used)
     return inv
@@ -293,13 +307,53 @@ def _cached_result(store: "Store", key: tuple[str, str]) -> Inventory | None:
             return None  # not what this version writes: build it again (and replace it)
 
 
-def _keep_result(store: "Store", key: tuple[str, str], inv: Inventory, libs: Sequence[SourceFile] = ()) -> None:
+def _result_doc(inv: Inventory, libs: Sequence[SourceFile] = ()) -> str:
+    """What the store keeps of a scan's whole inventory (read back by :func:`_cached_result`)."""
     from orjson import dumps
 
     from traitctl.engine.inventory.codec import pack
 
     doc = {"libraries": [[f.path, f.size, f.mtime_ns] for f in libs], "inventory": pack(inv)}
-    store.filecache.put_result(*key, dumps(doc).decode())
+    return dumps(doc).decode()
+
+
+def _writes_behind(store: "Store | None") -> bool:
+    """Whether a scan's cache entries can be written by a thread of their own: a SQLite store in a
+    file (the thread opens its own connection to it; an in-memory database would be another one)."""
+    import peewee
+
+    db = store.db if store is not None else None
+    return isinstance(db, peewee.SqliteDatabase) and db.database not in ("", ":memory:") \
+        and not str(db.database).startswith("file:")
+
+
+class _Writer:
+    """A thread writing cache entries through its own connection to the store, closed when done;
+    :meth:`join` waits for it and raises what it raised."""
+
+    def __init__(self, store: "Store", entries: list) -> None:
+        import threading
+
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(store, entries), name="traitctl-cache", daemon=True)
+        self.thread.start()
+
+    def _run(self, store: "Store", entries: list) -> None:
+        try:
+            # As many rows a statement as the database takes (all of a framework's): the thread
+            # takes the GIL back once a statement, not once a row, and waits for it each time.
+            cache = store.filecache
+            cache.put_many(entries, rows_per_statement=cache.rows_per_statement())
+        except BaseException as exc:  # re-raised by join, in the scanning thread
+            self.error = exc
+        finally:
+            store.db.close()  # peewee keeps one connection per thread: this thread's
+
+    def join(self, raising: bool = True) -> None:
+        self.thread.join()
+        if self.error is not None and raising:
+            raise self.error
+
 
 
 def scan_for_app(app: "App", paths: Sequence[str] = (), *, use_cache: bool = True,
@@ -481,7 +535,7 @@ def _is_package(folder: str) -> bool:
 # -- parsing ------------------------------------------------------------------------------------
 def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cache: bool = True,
               progress: Callable[..., Any] | None = None, jobs: int | None = None,
-              stats: dict[str, int] | None = None) -> list[dict]:
+              stats: dict[str, int] | None = None, pending: list | None = None) -> list[dict]:
     """Per-file facts (see :func:`traitctl.engine.inventory.facts.parse_file`) for ``files``,
     reusing the store's cache for unchanged files and parsing the others.
 
@@ -492,6 +546,7 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     :param use_cache: ``False`` parses everything but still refreshes the cache.
     :param stats: filled with ``files``, ``cached`` (path+size+mtime hits), ``same_content``
         (digest hits), ``parsed`` and ``unreadable`` (files that could not be read).
+    :param pending: when given, the cache entries to write are added to it instead of written.
     :returns: per file, its facts with ``file`` (its shown path); a file parsed now also holds
         ``class_infos`` (:func:`~traitctl.engine.inventory.resolve.class_infos`, made ahead for
         :func:`~traitctl.engine.inventory.resolve.build`).
@@ -512,10 +567,12 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
 
     shown: dict[str, dict] = {}
 
+    write = (cache.put_many if pending is None else pending.extend) if cache is not None else None
+
     def keep(parsed_files: list[SourceFile], parsed: list[tuple[str, dict, str | None]]) -> None:
-        if cache is not None:
-            cache.put_many([_entry(f, digest, data if data is not None else facts)
-                            for f, (digest, facts, data) in zip(parsed_files, parsed) if digest])
+        if write is not None:
+            write([_entry(f, digest, data if data is not None else facts)
+                   for f, (digest, facts, data) in zip(parsed_files, parsed) if digest])
         for f, (_, facts, _) in zip(parsed_files, parsed):
             item = shown[f.path] = {**facts, "file": f.rel}
             item["class_infos"] = class_infos(item)
@@ -525,8 +582,8 @@ def parse_all(files: list[SourceFile], *, store: "Store | None" = None, use_cach
     fresh = _parse_many(todo, progress, jobs, keep)
     for f, (_, facts, _) in zip(todo, fresh):
         results[f.path] = facts
-    if cache is not None and refreshed:
-        cache.put_many(refreshed)
+    if write is not None and refreshed:
+        write(refreshed)
     if stats is not None:
         stats.update(files=len(files), cached=hits, same_content=same, parsed=len(todo),
                      unreadable=sum(1 for digest, _, _ in fresh if not digest))
@@ -565,7 +622,7 @@ def _digest_hits(files: list[SourceFile], cache: Any, results: dict[str, dict]) 
     digests = {}
     for f in files:
         try:
-            digests[f.path] = content_digest(_read(f.path))
+            digests[f.path] = content_digest(_read(f.path, f.size))
         except OSError:
             continue  # parse_one reports it
     known = cache.by_digest(digests.values())
@@ -754,16 +811,30 @@ def parse_one(f: SourceFile) -> tuple[str, dict]:
     from traitctl.engine.inventory.facts import parse_file
 
     try:
-        data = _read(f.path)
+        data = _read(f.path, f.size)
     except OSError as exc:
         return "", {"language": f.language, "module": f.module, "classes": [],
                     "warnings": [[0, f"cannot read: {exc.strerror or exc}"]]}
     return content_digest(data), parse_file(data, f.rel, f.language, f.module)
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as fh:  # no Path object made per file
-        return fh.read()
+def _read(path: str, size: int = 0) -> bytes:
+    """The bytes of a file whose size was ``size`` when listed: one ``read`` of that much (and one
+    more byte) on the raw descriptor, half the cost of a buffered file object per file; read on
+    to the end when it has grown since."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        want = size + 1
+        data = os.read(fd, want)
+        if len(data) < want:
+            return data
+        parts = [data]
+        while data:
+            data = os.read(fd, 1 << 20)
+            parts.append(data)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def content_digest(data: bytes) -> str:

@@ -25,6 +25,14 @@ BODIES = [
     "$function = 1; $o->function(1); return static::function();",
     "",
     "/** stars * ** } {*/ /***/ /* */ return 3; /*} unclosed? no: */",
+    "return '?> ' . \"?>{\" . <<<EOT\n  ?> }\n  EOT;",
+    "/* ?> } */ return '<?php ?>';",
+    "$this->app->instance('x', new class($a, [1, '}']) extends \\Illuminate\\Database\\Eloquent\\Model implements\n"
+    "    \\Countable { use T; public function count(): int { return 0; } });\n return 1;",
+    "$f = function () { return new class { public function inner() {\n return new class extends B {}; } }; };\n return $f;",
+    "$x = 1; return [new class {}, new class { public $p; }];",
+    "return new class(fn () => 1, function () { return 2; }) { public function c() {} };",
+    "return new #[Attr] class { public function a() {} };",
 ]
 
 
@@ -80,6 +88,48 @@ def test_constructor_parameters_are_kept_and_other_signatures_cut():
     assert facts == _whole(source)
     assert [p[:2] for p in facts["classes"][0]["properties"]] == [["a", 5], ["b", 6]]
     assert [m[:2] for m in facts["classes"][0]["methods"]] == [["__CONSTRUCT", 4], ["x__construct", 10], ["f", 12]]
+
+
+def test_a_close_tag_in_strings_and_block_comments_is_all_php_one_in_a_line_comment_is_not():
+    in_strings = _file(BODIES[-2:])
+    assert not php._inline_html(in_strings, php._CUT.sub(php._cut, in_strings))
+    assert php.parse_php(in_strings) == _whole(in_strings)
+    assert [m[0] for m in php.parse_php(in_strings)["classes"][1]["methods"]] == ["m0", "m1", "last", "todo"]
+    for comment in ("// not code ?> <p>'</p><?php", "# ?>\n<?php", "$a = '//'; ?>\n<?php"):
+        source = _file([comment + " return 1;"])
+        assert php._inline_html(source, php._CUT.sub(php._cut, source)), comment
+        assert php.parse_php(source) == _whole(source)
+
+
+def test_calls_named_function_something_are_not_functions():
+    """`function_exists(…)` (a helpers file's guard) and `functionName(…)` are calls: the guarded
+    function's body is emptied and the skeleton parses cleanly (no parse of the whole file)."""
+    source = (b"<?php\nnamespace App;\n\nif (! function_exists('App\\helper')) {\n    function helper($a)\n"
+              b"    {\n        return functionName($a) ?: '}';\n    }\n}\n\nclass Uses\n{\n"
+              b"    public function run() { return function_exists('x') && functionName(1); }\n}\n")
+    code = php._CUT.sub(php._cut, source)
+    text = php._skeleton(source, code, code.lower(), [])
+    assert b"functionName" not in text and b"function_exists(" in text
+    parser, _ = php._parser(True)
+    assert not parser.parse(text).root_node.has_error
+    facts = php.parse_php(source)
+    assert facts == _whole(source) and [m[0] for m in facts["classes"][0]["methods"]] == ["run"]
+
+
+def test_a_body_making_anonymous_classes_keeps_only_them():
+    source = _file([BODIES[-5], BODIES[-3]])
+    code = php._CUT.sub(php._cut, source)
+    low = code.lower()
+    keep = sorted(m.start() for m in php._ANONYMOUS.finditer(low))
+    text = php._skeleton(source, code, low, keep)
+    assert text.count(b"\n") == source.count(b"\n")
+    assert b"instance(" not in text and b"$x = 1" not in text and b"public function count()" in text
+    assert text.count(b"new class") == 3
+    facts = php.parse_php(source)
+    assert facts == _whole(source)
+    anonymous = [c for c in facts["classes"] if c["kind"] == "anonymous"]
+    assert [c["bases"] for c in anonymous] == [["Illuminate\\Database\\Eloquent\\Model"], [], []]
+    assert anonymous[0]["traits"] == ["App\\Models\\T"] and anonymous[2]["properties"][0][0] == "p"
 
 
 def test_declarations_inside_bodies_are_still_found():

@@ -124,6 +124,36 @@ def test_filecache_contract(store):
     assert store.filecache.clear() == 2 and store.filecache.count() == 0 and store.filecache.empty()
 
 
+def test_filecache_many_rows_a_statement(store):
+    """Several rows a statement (the scan's writing thread): full and partial statements, a replace."""
+    store.filecache.put_many([CachedFile("/x/a.php", 1, 1, "d0", "1:", "{}")])
+    entries = [CachedFile(f"/x/{name}.php", i, i, f"d{i}", "1:", f'{{"n": {i}}}') for i, name in enumerate("abcde")]
+    assert store.filecache.put_many(entries, rows_per_statement=2) == 5
+    assert store.filecache.get_many([e.path for e in entries]) == {e.path: e for e in entries}
+    assert store.filecache.count() == 5
+    assert store.filecache.rows_per_statement() >= 999 // 6
+
+
+def test_cache_write_error_is_raised_by_the_scan(tmp_path, monkeypatch):
+    """The thread writing the cache entries of a file-backed store hands its error to the scan."""
+    from traitctl.store.db import Store
+    from traitctl.store.filecache import FileCacheRepo
+
+    def refuse(self, entries, *, rows_per_statement=1):
+        raise OSError("disk full")
+
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setattr(FileCacheRepo, "put_many", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        scan([FIXTURES / "tricky" / "app"], store=store)
+    monkeypatch.undo()
+    assert store.filecache.empty() and store.filecache.get_result("any", "any") is None
+    stats = {}
+    scan([FIXTURES / "tricky" / "app"], store=store, stats=stats)
+    assert stats["parsed"] == 17 and store.filecache.count() == 17
+    store.close()
+
+
 def test_parallel_scan_equals_serial(tmp_path):
     roots = [FIXTURES / "tricky" / "app", FIXTURES / "pyapp"]
     assert scan(roots, jobs=2) == scan(roots, jobs=1)

@@ -14,10 +14,10 @@ FACTS_VERSION = 3
 
 def prepare() -> None:
     """Load the parsers now (before forking parsing processes, so each starts with them)."""
-    from traitctl.engine.inventory.php import _parser_and_queries
+    from traitctl.engine.inventory.php import _parser
 
-    _parser_and_queries()
-    _parser_and_queries(True)
+    _parser()
+    _parser(True)
 
 
 def parse_file(source: bytes, rel: str, language: str, module: str = "") -> dict[str, Any]:

@@ -26,17 +26,23 @@ BODY_NODES = ("declaration_list", "enum_declaration_list")
 
 
 @lru_cache(maxsize=2)
-def _parser_and_queries(pure: bool = False) -> tuple[Any, Any, Any]:
-    """The parser and class-like query of tree-sitter-php's ``php`` grammar (PHP inside HTML), or
-    with ``pure`` of its ``php_only`` one: the same trees for a file that is all PHP, 15% faster
-    (no HTML to look for between tokens)."""
+def _parser(pure: bool = False) -> tuple[Any, Any]:
+    """The parser of tree-sitter-php's ``php`` grammar (PHP inside HTML), or with ``pure`` of its
+    ``php_only`` one: the same trees for a file that is all PHP, 15% faster (no HTML to look for
+    between tokens); and the ``tree_sitter`` module."""
     import tree_sitter
     import tree_sitter_php
 
     language = tree_sitter.Language(tree_sitter_php.language_php_only() if pure else tree_sitter_php.language_php())
-    parser = tree_sitter.Parser(language)
-    classes = tree_sitter.Query(language, "[" + " ".join(f"({t})" for t in CLASS_LIKES) + "] @c")
-    return parser, tree_sitter, classes
+    return tree_sitter.Parser(language), tree_sitter
+
+
+@lru_cache(maxsize=2)
+def _class_query(pure: bool) -> Any:
+    """The query of every class-like, made when a file first needs it (few do: compiling it costs
+    about what parsing fifty files does, and the start of a scan waits for it)."""
+    parser, ts = _parser(pure)
+    return ts.Query(parser.language, "[" + " ".join(f"({t})" for t in CLASS_LIKES) + "] @c")
 
 
 def parse_php(source: bytes) -> dict[str, Any]:
@@ -49,12 +55,15 @@ def parse_php(source: bytes) -> dict[str, Any]:
 
     :param source: the file's bytes.
     """
-    # All PHP: one `<?php` tag first, no `?>` anywhere (a `?>` in a string or a comment counts too).
-    html = b"?>" in source
-    parser, ts, query = _parser_and_queries(source.startswith(b"<?php") and not html)
-    # Inline HTML (`?>`) can hold quotes and `//` a PHP comment would not: such a file is parsed
-    # whole, and its keywords are counted in the raw text.
-    code = source if html else _CUT.sub(_cut, source)
+    code = _CUT.sub(_cut, source)
+    # Inline HTML (after a `?>`) can hold quotes and `//` a PHP comment would not: such a file is
+    # parsed whole, and its keywords are counted in the raw text.
+    html = _inline_html(source, code)
+    if html:
+        code = source
+    # All PHP: one `<?php` tag first, no `?>` but in strings, heredocs and block comments.
+    pure = source.startswith(b"<?php") and not html
+    parser, ts = _parser(pure)
     low = code.lower()
     # `keyword in low` (a fast substring search) first: most files hold no `trait`, `interface` or `enum`.
     declarations = [m.start() for keyword, pattern in _DECLARATION if keyword in low for m in pattern.finditer(low)]
@@ -65,21 +74,44 @@ def parse_php(source: bytes) -> dict[str, Any]:
         text, uses = _blank_uses(text)
     tree = parser.parse(text)
     if tree.root_node.has_error and text is not source:
-        tree, uses = parser.parse(source), None  # the cut went wrong somewhere: the whole file, as written
+        # the cut went wrong somewhere: the whole file, as written
+        text, tree, uses = source, parser.parse(source), None
     root = tree.root_node
     scopes = _scopes(root)
     if uses is not None:
         if len(scopes) > 1 and scopes[1].start == uses[0]:
             scopes[1].imports[:0] = uses[1]
         else:  # not the namespace the imports were read after (never seen): parse them after all
-            root = parser.parse(skeleton).root_node
+            text = skeleton
+            root = parser.parse(text).root_node
             scopes = _scopes(root)
     nodes = None if anonymous else _top_level(root, _declared(low, declarations))
     if nodes is None:
-        nodes = sorted(ts.QueryCursor(query).captures(root).get("c", []), key=lambda n: n.start_byte)
-    classes = [_class(node, _scope_at(scopes, node.start_byte)) for node in nodes]
+        nodes = sorted(ts.QueryCursor(_class_query(pure)).captures(root).get("c", []), key=lambda n: n.start_byte)
+    parsed = None if root.has_error else text  # the bytes the tree was made of, when it holds no error
+    classes = [_class(node, _scope_at(scopes, node.start_byte), parsed) for node in nodes]
     warnings = [_syntax_error(root)] if root.has_error else []
     return {"classes": classes, "warnings": warnings}
+
+
+def _inline_html(source: bytes, code: bytes) -> bool:
+    """Whether PHP code may end in ``source`` (``code``: it cut as :data:`_CUT` cuts it). A ``?>``
+    ends it in code and in a one-line comment (``// … ?>``), not in a string, a heredoc or a block
+    comment; up to the first that ends it, the file is PHP, so the cut read it as PHP does. Files
+    that start with ``<?php`` and hold ``?>`` only in strings (a template compiler's, a test's) are
+    all PHP. Any ``//`` or ``#`` before a ``?>`` on its line counts as a comment, and a ``'?>'``
+    left in ``code`` (a string of name-like bytes) as code: such a file is parsed whole for nothing."""
+    at = source.find(b"?>")
+    if at < 0:
+        return False
+    if not source.startswith(b"<?php") or b"?>" in code:
+        return True
+    while at >= 0:
+        line = source[source.rfind(b"\n", 0, at) + 1:at]
+        if b"//" in line or b"#" in line:
+            return True
+        at = source.find(b"?>", at + 2)
+    return False
 
 
 # Statement containers that may hold declarations outside any function body.
@@ -97,8 +129,9 @@ _ATOMS = re.compile(rb"""'(?:[^'\\]++|\\.)*+'|"(?:[^"\\]++|\\.)*+"|`(?:[^`\\]++|
                     rb"""|/(?:\*[^*]*+\*++(?:[^/*][^*]*+\*++)*+/|/[^\r\n]*+)|\#(?!\[)[^\r\n]*+"""  # one branch per first byte: 2x faster
                     rb"""|<<<[ \t]*+(?P<q>["']?)(?P<id>[A-Za-z_\x80-\xff][\w\x80-\xff]*+)(?P=q)\r?\n.*?\r?\n[ \t]*+(?P=id)\b""",
                     re.S)
-#: A named function or method up to its body's opening brace (or the `;` of an abstract one).
-_FUNCTION = re.compile(rb"function\s*+&?\s*+([a-z_\x80-\xff][\w\x80-\xff]*+)(\s*+\([^{;]*+)[{;]")
+#: A named function or method up to its body's opening brace (or the `;` of an abstract one). A
+#: space or `&` follows the keyword: `function_exists(…)` and `functionName(…)` are calls.
+_FUNCTION = re.compile(rb"function(?=[\s&])\s*+&?\s*+([a-z_\x80-\xff][\w\x80-\xff]*+)(\s*+\([^{;]*+)[{;]")
 #: `class X` (trait, interface, enum) in the lower-cased code: one pattern per keyword, each starting
 #: with its literal, so `re` skips to the candidates (an alternation, or a look-behind, makes it try
 #: every position: 15x slower on a framework's code). The byte before is checked in Python.
@@ -146,8 +179,8 @@ def _skeleton(source: bytes, code: bytes, low: bytes, keep: list[int]) -> bytes:
     names and modifiers, promoted constructor parameters, trait uses, properties) is in what was
     cut. A body that holds a class-like or an anonymous class is kept. ``low`` is ``code``
     lower-cased, ``keep`` the sorted offsets in it of every possible declaration or anonymous
-    class. A file with inline HTML (``?>``) is kept whole."""
-    if b"?>" in source:
+    class. A file with ``?>`` in its code (inline HTML after it) is kept whole."""
+    if b"?>" in code:
         return source
     parts: list[bytes] = []
     pos = 0
@@ -176,6 +209,11 @@ def _skeleton(source: bytes, code: bytes, low: bytes, keep: list[int]) -> bytes:
         if last:
             i = bisect_left(keep, start)
             if i < last and keep[i] < at:
+                body = _anonymous_only(code, low, start, at, keep, i)
+                if body is None:
+                    continue  # kept whole: the functions in it are emptied one by one
+                parts += (code[pos:start], body)
+                pos = at
                 continue
         parts += (code[pos:start + 1], b"\n" * count(b"\n", start, at))
         pos = at - 1
@@ -183,6 +221,74 @@ def _skeleton(source: bytes, code: bytes, low: bytes, keep: list[int]) -> bytes:
         return code
     parts.append(code[pos:])
     return b"".join(parts)
+
+
+_NEW_CLASS = re.compile(rb"new\s++class\b")
+_CLASS_HEAD = re.compile(rb"[^;(){}]*+")  # `extends A implements B, C` up to the class body
+
+
+def _anonymous_only(code: bytes, low: bytes, start: int, end: int, keep: list[int], first: int) -> bytes | None:
+    """The body ``code[start:end]`` (braces included) cut to its anonymous classes: each ``new
+    class(…) … {…}`` as a statement of its own, its methods emptied as :func:`_skeleton` empties
+    them, and the rest of the body cut to its newlines (a test's body around the class it makes is
+    most of the tree-sitter work of such a file). ``keep[first:]`` are the offsets of possible
+    declarations from the body's on. ``None`` (the body is kept whole) when the body holds a
+    declaration, an anonymous class with attributes, or constructor arguments with braces."""
+    spans: list[tuple[int, int]] = []
+    classes: set[int] = set()
+    j = first
+    while j < len(keep) and keep[j] < end:
+        at = keep[j]
+        j += 1
+        if spans and at < spans[-1][1]:
+            continue  # inside the last class: its own skeleton deals with it
+        head = _NEW_CLASS.match(low, at)
+        if head is None:
+            if at in classes:
+                continue  # the `class` of `new class extends …`, found as a declaration too
+            return None
+        classes.add(head.end() - 5)
+        span = _anonymous_span(code, head.end(), end)
+        if span is None:
+            return None
+        spans.append((at, span))
+    out = [b"{"]
+    pos = start + 1
+    for at, stop in spans:
+        inner = [k - at for k in keep[first:j] if at <= k < stop]
+        out += (b"\n" * code.count(b"\n", pos, at), _skeleton(code[at:stop], code[at:stop], low[at:stop], inner), b";")
+        pos = stop
+    out += (b"\n" * code.count(b"\n", pos, end - 1), b"}")
+    return b"".join(out)
+
+
+def _anonymous_span(code: bytes, pos: int, end: int) -> int | None:
+    """Where the anonymous class whose ``class`` keyword ends at ``pos`` ends (after its body's
+    ``}``), if before ``end`` and its constructor arguments hold no brace; else ``None``."""
+    while code[pos:pos + 1].isspace():
+        pos += 1
+    if code[pos:pos + 1] == b"(":
+        depth, at = 1, pos + 1
+        while depth:
+            close = code.find(b")", at, end)
+            if close < 0:
+                return None
+            depth += code.count(b"(", at, close) - 1
+            at = close + 1
+        if code.find(b"{", pos, at) >= 0 or code.find(b"}", pos, at) >= 0:
+            return None
+        pos = at
+    brace = _CLASS_HEAD.match(code, pos).end()
+    if brace >= end or code[brace] != 0x7B:
+        return None
+    depth, at = 1, brace + 1
+    while depth:
+        close = code.find(b"}", at, end)
+        if close < 0:
+            return None
+        depth += code.count(b"{", at, close) - 1
+        at = close + 1
+    return at
 
 
 #: The imports block of a PSR-4 file: `<?php`, an optional `declare(strict_types=1);`, `namespace
@@ -367,7 +473,7 @@ def _clause(clause: Any, prefix: str, scope: _Scope, at: int) -> None:
 
 
 # -- class-likes --------------------------------------------------------------------------------
-def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
+def _class(node: Any, resolve: _Resolver, text: bytes | None = None) -> dict[str, Any]:
     kind = CLASS_LIKES[node.type]
     name = node.child_by_field_name("name")
     line = (name or node).start_point[0] + 1
@@ -382,7 +488,7 @@ def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
         elif kind_of == "class_interface_clause":
             info["interfaces"] = [resolve(n) for n in child.named_children if n.type in NAME_NODES]
         elif kind_of in BODY_NODES:
-            _body(child, resolve, info)
+            _body(child, resolve, info, text)
         elif kind_of == "abstract_modifier":
             info["abstract"] = True
         elif kind_of == "final_modifier":
@@ -392,19 +498,62 @@ def _class(node: Any, resolve: _Resolver) -> dict[str, Any]:
     return info
 
 
-def _body(body: Any, resolve: _Resolver, info: dict[str, Any]) -> None:
+def _body(body: Any, resolve: _Resolver, info: dict[str, Any], text: bytes | None) -> None:
+    methods = info["methods"]
     for member in body.children:
         kind = member.type
         if kind == "method_declaration":
-            _method(member, info)
+            if text is None or not _method_fast(member, text, methods):
+                _method(member, info)
         elif kind == "use_declaration":
             _trait_use(member, resolve, info)
         elif kind == "property_declaration":
-            vis, static = _visibility(member), _has(member, "static_modifier")
-            for element in member.children:
-                if element.type == "property_element":
-                    var = element.child_by_field_name("name") or element.named_children[0]
-                    info["properties"].append([_text(var).lstrip("$"), element.start_point[0] + 1, vis, static])
+            _property(member, info["properties"])
+
+
+def _property(member: Any, properties: list) -> None:
+    """One ``property_declaration`` (one list of its children: modifiers, then its elements)."""
+    vis, static, elements = None, False, []
+    for child in member.children:
+        kind = child.type
+        if kind == "property_element":
+            elements.append(child)
+        elif kind == "visibility_modifier":
+            if vis is None:  # asymmetric visibility (`public private(set)`): the first is the read side
+                vis = _text(child).split("(")[0].lower()
+        elif kind == "static_modifier":
+            static = True
+    vis = vis or "public"
+    for element in elements:
+        var = element.child_by_field_name("name") or element.named_children[0]
+        properties.append([_text(var).lstrip("$"), element.start_point[0] + 1, vis, static])
+
+
+#: The text before a method's name in the common declarations (tree-sitter-php reads each word as the
+#: modifier it names): ``(visibility, static, abstract)`` from one look-up, not one node per word.
+_HEADS = {f"{abstract}{visibility}{static}function ".encode(): (visibility.strip() or "public", bool(static),
+                                                               bool(abstract))
+          for abstract in ("", "abstract ") for visibility in ("", "public ", "protected ", "private ")
+          for static in ("", "static ")}
+
+
+def _method_fast(member: Any, text: bytes, methods: list) -> bool:
+    """A method whose head is one of :data:`_HEADS` (not a constructor: its promoted parameters are
+    read from the tree), read from its name node and the parsed ``text`` around it; ``False`` for
+    any other, to be read by :func:`_method`. Only used on a tree without errors, where a method
+    ending in ``}`` has a body and one ending in ``;`` has none."""
+    name = member.child_by_field_name("name")
+    if name is None:
+        return False
+    head = _HEADS.get(text[member.start_byte:name.start_byte])
+    if head is None:
+        return False
+    label = name.text.decode("utf-8", "replace")
+    if label.lower() == "__construct":
+        return False
+    visibility, static, abstract = head
+    methods.append([label, name.start_point[0] + 1, visibility, static, abstract or text[member.end_byte - 1] != 0x7D])
+    return True
 
 
 def _method(member: Any, info: dict[str, Any]) -> None:
@@ -471,10 +620,6 @@ def _trait_method(node: Any, resolve: _Resolver) -> tuple[str | None, str]:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _has(node: Any, kind: str) -> bool:
-    return any(c.type == kind for c in node.children)
-
-
 def _visibility(node: Any) -> str:
     # Asymmetric visibility (`public private(set)`) lists two modifiers; the first is the read side.
     for c in node.children:

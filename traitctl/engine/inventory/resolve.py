@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from functools import lru_cache
 from itertools import starmap
 from typing import Any
@@ -395,6 +396,15 @@ class _Builder:
         return self._sets[key]
 
     def _trait_sets(self, key: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        cls = self.index[key]
+        if not cls.traits:  # most classes: what they have, they inherit
+            if not any(_key(b) in self.index for b in cls.bases):
+                return (), (), ()
+            found: dict[str, str] = {}  # the first name each trait is reached by
+            for parent in self.ancestors(key):
+                for t in self._own_closure(_key(parent.fqn)):
+                    found.setdefault(_key(t), t)
+            return (), (), _sorted(found.values())
         direct = self._own_traits(key)
         direct_keys = {_key(d) for d in direct}
         via = [t for t in self._own_closure(key) if _key(t) not in direct_keys]
@@ -560,13 +570,34 @@ def _class_info(raw: dict[str, Any], f: dict[str, Any], anonymous: dict[int, int
         count = anonymous.get(raw["line"], 0)
         anonymous[raw["line"]] = count + 1
         fqn = f"class@anonymous {f['file']}:{raw['line']}" + (f"#{count + 1}" if count else "")
-    return ClassInfo(fqn=fqn, kind=raw["kind"], language=f["language"], file=f["file"], line=raw["line"],
-                     parent=raw["parent"], bases=tuple(raw["bases"]), interfaces=tuple(raw["interfaces"]),
-                     traits=tuple(dict.fromkeys(raw["traits"])),
-                     adaptations=tuple(Adaptation(a[0], a[1], a[2], tuple(a[3]), a[4], a[5]) for a in raw["adaptations"]),
-                     methods=tuple(starmap(MethodInfo, raw["methods"])),
-                     properties=tuple(starmap(PropertyInfo, raw["properties"])),
-                     abstract=raw["abstract"], final=raw["final"])
+    # The frozen dataclasses' __init__ sets each field through object.__setattr__; filling __dict__
+    # sets the same fields (every one: a row holds all of them) at a third of the cost, as
+    # codec.unpack does. A large code base holds tens of thousands of methods.
+    info = _new(ClassInfo)
+    info.__dict__.update(
+        fqn=fqn, kind=raw["kind"], language=f["language"], file=f["file"], line=raw["line"],
+        parent=raw["parent"], bases=tuple(raw["bases"]), interfaces=tuple(raw["interfaces"]),
+        traits=tuple(dict.fromkeys(raw["traits"])),
+        adaptations=tuple(Adaptation(a[0], a[1], a[2], tuple(a[3]), a[4], a[5]) for a in raw["adaptations"]),
+        methods=_rows(MethodInfo, _METHOD_FIELDS, raw["methods"]),
+        properties=_rows(PropertyInfo, _PROPERTY_FIELDS, raw["properties"]),
+        abstract=raw["abstract"], final=raw["final"], duplicates=())
+    return info
+
+
+_new = object.__new__
+_METHOD_FIELDS = tuple(f.name for f in fields(MethodInfo))
+_PROPERTY_FIELDS = tuple(f.name for f in fields(PropertyInfo))
+
+
+def _rows(cls: type, names: tuple[str, ...], rows: list[list]) -> tuple:
+    """``tuple(cls(*row) for row in rows)`` for rows holding every field (each of the facts does)."""
+    if not rows:
+        return ()
+    width = len(names)
+    if any(len(row) != width for row in rows):
+        return tuple(starmap(cls, rows))
+    return tuple([(obj := _new(cls)).__dict__.update(zip(names, row)) or obj for row in rows])
 
 
 def _replace(cls: ClassInfo, **changes: Any) -> ClassInfo:

@@ -5,6 +5,7 @@ telemetry loop."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from traitctl.engine import export_laravel
@@ -89,12 +90,19 @@ $t += 2.5;
 echo json_encode([$before, [$flags->isEnabled('trait_caching', 'u-7'), $flags->isEnabled('trait_caching', 'u-8')]]);
 """)
     assert json.loads(got) == [[True, False], [False, False]]
+    # the real clock: a fresh override, exported and read at once; on a loaded machine the first read
+    # can come after the expiry, and then only its time says so
+    set_at = time.time()
+    assert cli("flags", "override", "trait_caching", "--user", "u-9", "--on", "--ttl", "2s").exit_code == 0
+    assert cli("export", "--format", "laravel", "--out", str(out)).exit_code == 0
     real = php_kit.run(f"""
 $flags = Traitctl\\FeatureFlags::fromFile({str(out / 'feature_flags.php')!r});
-$a = $flags->isEnabled('trait_caching', 'u-7'); usleep(2_600_000);
-echo json_encode([$a, $flags->isEnabled('trait_caching', 'u-7')]);
+$a = $flags->isEnabled('trait_caching', 'u-9'); $at = microtime(true); usleep(2_600_000);
+echo json_encode([$a, $at, $flags->isEnabled('trait_caching', 'u-9'), microtime(true)]);
 """)
-    assert json.loads(real) == [True, False]
+    first, first_at, second, second_at = json.loads(real)
+    assert first is True or first_at >= set_at + 2.0, (first, first_at - set_at)
+    assert second is False and second_at >= set_at + 2.0
 
 
 def test_telemetry_loop(cli, php_kit):

@@ -54,6 +54,7 @@ from traitctl.store import toml_file as tf
 path = Path(sys.argv[1])
 for i in range(10**6):
     tf.edit(path, [tf.Change(("traits", "Big", "counter"), i)])
+    print(i, flush=True)
 """
 
 
@@ -63,10 +64,13 @@ def test_sigkill_mid_write_leaves_old_or_new_file(tmp_path):
     path.write_text("[traits.Big]\ncounter = -1\n\n" + body)
     seen = set()
     for attempt in range(8):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stderr=subprocess.PIPE)
-        time.sleep(0.4 + 0.13 * attempt)
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        proc.stdout.readline()  # one write done (however loaded the machine), then kill during later ones
+        time.sleep(0.02 + 0.037 * attempt)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
+        proc.stdout.close()
         text = path.read_text()
         data = tomllib.loads(text)  # never partial: always parses
         assert len(data["tenants"]) == 3000

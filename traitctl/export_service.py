@@ -84,9 +84,9 @@ def build_snapshot(app: Any, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or flags_service.utcnow()
     doc = app.main_doc()
     cfg = app.config("all")
-    from traitctl.validation_service import require_tenant_shapes
+    from traitctl.validation_service import require_shapes
 
-    require_tenant_shapes(cfg)  # a tenant table of the wrong shape would be exported as empty
+    require_shapes(cfg)  # a table of the wrong shape would be exported as empty
     section = flags_service.section(doc)
     flags_service.load(doc)  # refuse a broken flag before exporting it
     overrides = app.store().flag_overrides.list(now=now) if section else []

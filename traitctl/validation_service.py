@@ -71,13 +71,29 @@ def require_tenant_shapes(cfg: Any, tenants: Iterable[str | None] | None = None)
     :raises ValidationError: (exit 2) naming the first such table.
     """
     from traitctl.engine import config as engine
+
+    ids = sorted(cfg.tenants) if tenants is None else [t for t in tenants if t is not None]
+    _refuse([p for t in ids if (source := cfg.tenants.get(t)) is not None and source.doc is not None
+             for p in engine.tenant_shape_problems(cfg, source)])
+
+
+def require_shapes(cfg: Any) -> None:
+    """Refuse a configuration whose ``[traits]``, ``[models]`` or ``[tenants]`` tables (or the
+    loaded tenants' tables) are of the wrong shape, before a reader of all of it (an export) takes
+    them as empty: the sentence ``config validate`` prints, with file and line.
+
+    :raises ValidationError: (exit 2) naming the first such table.
+    """
+    from traitctl.engine import validation
+
+    _refuse(validation.shape_problems(cfg))
+
+
+def _refuse(problems: list) -> None:
     from traitctl.engine import validation
     from traitctl.engine.errors import ValidationError
     from traitctl.store import toml_file
 
-    ids = sorted(cfg.tenants) if tenants is None else [t for t in tenants if t is not None]
-    problems = [p for t in ids if (source := cfg.tenants.get(t)) is not None and source.doc is not None
-                for p in engine.tenant_shape_problems(cfg, source)]
     if not problems:
         return
     texts: dict[str, str] = {}

@@ -126,6 +126,26 @@ def write_document(edit, events: list, dry_run: bool, **extra) -> dict:
             "changes": changes, "events": event_ids(events), **extra}
 
 
+def refuse_device(path: str | Path, what: str, stdin: bool = True) -> None:
+    """Refuse an input file that is a device (``/dev/zero``, ``/dev/urandom``, a terminal): it would
+    be read without end. Regular files and pipes (``<(command)``) are read as they are.
+
+    :raises InputError: naming it and ``what`` it was given as.
+    """
+    import os
+    import stat
+
+    from traitctl.engine.errors import InputError
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing or unreadable: the reader says so
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise InputError(f"{what} {path} is a device, not a file: it would be read without end; give a file"
+                         + (" (or '-' for standard input)." if stdin else "."))
+
+
 def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:
     """The file an output option (``--save``, ``--output``) names, checked before anything is
     computed or written: not empty, not a folder, and in a folder that exists (traitctl creates no

@@ -158,6 +158,9 @@ def _batch_lines(source: str):
 
     if source == "-":
         return sys.stdin
+    from traitctl.commands.common import refuse_device
+
+    refuse_device(source, "--batch")
     try:
         return open(source, encoding="utf-8")
     except OSError as exc:

@@ -509,6 +509,10 @@ def _eval_tenants(app_: App, flag: engine.Flag, active: dict, tenants: str, sour
 
 
 def _read_subjects(source: str) -> list[str]:
+    if source != "-":
+        from traitctl.commands.common import refuse_device
+
+        refuse_device(source, "--subjects")
     try:
         data = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
     except OSError as exc:

@@ -309,8 +309,10 @@ def _check(state: App, path: Path, inv: Any, aud: Any) -> None:
 def _load_baseline(path: Path) -> dict[str, Any]:
     import json
 
+    from traitctl.commands.common import refuse_device
     from traitctl.engine.inventory.model import BASELINE_SCHEMAS, SCHEMA_VERSION
 
+    refuse_device(path, "--check", stdin=False)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

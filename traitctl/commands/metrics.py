@@ -263,9 +263,17 @@ def _counted(stream, bar):
 def _tail(source: str, db, final: bool, from_start: bool):
     """Where FILE's new lines start (:class:`traitctl.metrics_service.Tail`); a file that cannot be
     read is one sentence."""
+    import os
+    import stat
+
     from traitctl.metrics_service import Tail
 
     try:
+        mode = os.stat(source).st_mode
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a device gives bytes without end
+            raise InputError(f"{source} is a device, pipe or socket, not a file: ingest FILE reads files (going on "
+                             f"where the last ingest stopped); stream anything else through standard input: "
+                             f"traitctl metrics ingest - < {source}.")
         return Tail(source, db, final=final, from_start=from_start)
     except OSError as exc:
         raise InputError(f"Cannot read {source}: {exc.strerror}.") from None

@@ -70,6 +70,24 @@ def problems(cfg: ConfigData, known_models: Iterable[str] | None = None) -> list
     return sorted(set(found), key=lambda p: (p.file, p.path, p.message))
 
 
+def shape_problems(cfg: ConfigData) -> list[Problem]:
+    """The tables a configuration's readers take as empty when they are of the wrong shape:
+    ``[traits]``, ``[models]`` and ``[tenants]`` themselves, each trait's table, each model's table
+    of traits and their settings, and every loaded tenant's tables (what an export carries)."""
+    from traitctl.engine.config import _model_shapes, tenant_shape_problems
+
+    found = [Problem(cfg.main_file, (name,), f"[{name}] must be a table, not {_kind(cfg.main[name])}")
+             for name in ("traits", "models", "tenants")
+             if cfg.main.get(name) is not None and not isinstance(cfg.main[name], Mapping)]
+    found += [Problem(cfg.main_file, ("traits", trait), "must be a table") for trait, table in cfg.traits.items()
+              if not isinstance(table, Mapping)]
+    found += _model_shapes(cfg.main_file, ("models",), cfg.models)
+    for tenant in cfg.tenants.values():
+        if tenant.doc is not None:
+            found += tenant_shape_problems(cfg, tenant)
+    return found
+
+
 def describe(problem: Problem) -> str:
     """The problem's message, led by its key path when the message does not name it."""
     location = problem.location

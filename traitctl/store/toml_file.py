@@ -55,12 +55,16 @@ def read_text(path: Path | str, limits: Any = None) -> str:
         fd = os.open(path, os.O_RDONLY)  # raw reads: thousands of tenant files are read per --all-tenants
         try:
             size = os.fstat(fd).st_size
-            check_file_size(size, str(path), limits or _limits())
+            limits = limits or _limits()
+            check_file_size(size, str(path), limits)
             data = os.read(fd, size + 1)
-            if len(data) > size:  # the file grew since fstat: read the rest
-                chunks = [data]
+            if len(data) > size:  # the file grew since fstat, or is a pipe or device: the rest, to the limit
+                chunks, total = [data], len(data)
                 while chunk := os.read(fd, 1 << 20):
                     chunks.append(chunk)
+                    total += len(chunk)
+                    if total > limits.max_bytes:  # /dev/zero would be read without end
+                        check_file_size(total, str(path), limits)
                 data = b"".join(chunks)
         finally:
             os.close(fd)

@@ -306,16 +306,16 @@ _KEYWORDS = frozenset(
     b"list match namespace new or print private protected public readonly require require_once return static "
     b"switch throw trait try unset use var while xor yield parent self null true false int float bool string "
     b"iterable object mixed void never from die".split())
-#: Every byte a space but the newline (the lines of what is blanked stay where they were).
-_BLANK = bytes(10 if b == 10 else 32 for b in range(256))
 
 
 def _blank_uses(text: bytes) -> tuple[bytes, tuple[int, list[tuple[int, str, str]]] | None]:
-    """``text`` with the plain ``use`` statements right after its ``namespace X;`` blanked (spaces,
-    newlines kept: every other byte stays where it was), and ``(offset of namespace, [(offset,
-    lower alias, target), ...])``: the class imports they make, as :func:`_imports` reads them
-    from the tree. Tree-sitter then has ~13% fewer bytes to parse (measured on laravel/framework).
-    Statements that cannot be a syntax error are all that is blanked: a name that is a keyword
+    """``text`` with the plain ``use`` statements right after its ``namespace X;`` cut to their
+    newlines (so lines stay right; what follows moves up, and tree-sitter skips no run of blanks
+    where they were: 8% less of its work on laravel/framework than blanking them to spaces), and
+    ``(offset of namespace, [(offset, lower alias, target), ...])``: the class imports they make,
+    as :func:`_imports` reads them from the tree, each at the offset of the ``namespace`` (before
+    every declaration of the file, as the statements were). Tree-sitter then has ~13% fewer bytes to
+    parse. Statements that cannot be a syntax error are all that is cut: a name that is a keyword
     leaves the block to the parser. ``None`` when the file does not start so."""
     head = _USE_BLOCK.match(text)
     if head is None:
@@ -332,9 +332,9 @@ def _blank_uses(text: bytes) -> tuple[bytes, tuple[int, list[tuple[int, str, str
             return text, None
         target_text = target.decode("utf-8", "replace").lstrip("\\")
         alias_text = alias.decode("utf-8", "replace") if alias is not None else target_text.rsplit("\\", 1)[-1]
-        imports.append((start + use.start(), alias_text.lower(), target_text))
+        imports.append((head.start(1), alias_text.lower(), target_text))
     end = head.end(2)
-    return text[:start] + text[start:end].translate(_BLANK) + text[end:], (head.start(1), imports)
+    return text[:start] + b"\n" * text.count(b"\n", start, end) + text[end:], (head.start(1), imports)
 
 
 def _top_level(root: Any, declared: int) -> list[Any] | None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,3 +56,34 @@ def login(client) -> None:
     response = client.get(f"/?token={TOKEN}")
     assert response.status_code == 303, response.text
     client.cookies.update(response.cookies)
+
+
+@pytest.fixture
+def start_serve(project: Path):
+    """``start_serve(*options, token=..., stdout=DEVNULL) -> (port, process)``: a real ``traitctl serve``
+    of the example project on a free port, returned once it accepts connections; stopped at teardown."""
+    started: list[subprocess.Popen] = []
+
+    def _start(*options: str, token: str, stdout=subprocess.DEVNULL) -> tuple[int, subprocess.Popen]:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-m", "traitctl", "serve", "--port", str(port), *options],
+                                cwd=project, env=dict(os.environ, TRAITCTL_SERVE_TOKEN=token),
+                                stdout=stdout, stderr=subprocess.PIPE, text=True)
+        started.append(proc)
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stderr.read()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return port, proc
+            except OSError:
+                assert time.monotonic() < deadline, "traitctl serve did not start"
+                time.sleep(0.1)
+
+    yield _start
+    for proc in started:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -5,37 +5,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 TOKEN = "bad-numbers-token-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_odd_numbers_are_bad_requests(project: Path):
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "traitctl", "serve", "--port", str(port), "--allow-writes"],
-                              cwd=project, env=dict(os.environ, TRAITCTL_SERVE_TOKEN=TOKEN),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def test_odd_numbers_are_bad_requests(start_serve):
+    port, server = start_serve("--allow-writes", token=TOKEN)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.stderr.read()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "traitctl serve did not start"
-                time.sleep(0.1)
         headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
 
         def ask(method: str, target: str) -> tuple[int, dict]:

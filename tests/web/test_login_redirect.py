@@ -5,42 +5,16 @@ server (``//other.host/`` is not followed off-site)."""
 from __future__ import annotations
 
 import http.client
-import os
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 TOKEN = "login-redirect-token-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(project: Path):
-    port = _free_port()
-    env = dict(os.environ, TRAITCTL_SERVE_TOKEN=TOKEN)
-    proc = subprocess.Popen([sys.executable, "-m", "traitctl", "serve", "--port", str(port)], cwd=project, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        assert proc.poll() is None, proc.stderr.read()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "traitctl serve did not start"
-            time.sleep(0.1)
-    yield port, proc
-    proc.terminate()
-    proc.wait(timeout=30)
+def server(start_serve):
+    return start_serve(token=TOKEN, stdout=subprocess.PIPE)
 
 
 def _location(port: int, target: str) -> tuple[int, str | None]:

@@ -5,20 +5,9 @@ gets round to that generation (hundreds of megabytes later)."""
 from __future__ import annotations
 
 import http.client
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 TOKEN = "serve-memory-token-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_kb(pid: int) -> int:
@@ -28,21 +17,9 @@ def _rss_kb(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def test_pages_do_not_pile_up_memory(project: Path):
-    port = _free_port()
-    env = dict(os.environ, TRAITCTL_SERVE_TOKEN=TOKEN)
-    server = subprocess.Popen([sys.executable, "-m", "traitctl", "serve", "--port", str(port)], cwd=project, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def test_pages_do_not_pile_up_memory(start_serve):
+    port, server = start_serve(token=TOKEN)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, server.stderr.read()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "traitctl serve did not start"
-                time.sleep(0.1)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
         def pages(count: int) -> None:

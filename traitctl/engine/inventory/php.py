@@ -268,25 +268,24 @@ def _anonymous_span(code: bytes, pos: int, end: int) -> int | None:
     while code[pos:pos + 1].isspace():
         pos += 1
     if code[pos:pos + 1] == b"(":
-        depth, at = 1, pos + 1
-        while depth:
-            close = code.find(b")", at, end)
-            if close < 0:
-                return None
-            depth += code.count(b"(", at, close) - 1
-            at = close + 1
-        if code.find(b"{", pos, at) >= 0 or code.find(b"}", pos, at) >= 0:
+        at = _balanced(code, pos + 1, end, b"(", b")")
+        if at is None or code.find(b"{", pos, at) >= 0 or code.find(b"}", pos, at) >= 0:
             return None
         pos = at
     brace = _CLASS_HEAD.match(code, pos).end()
     if brace >= end or code[brace] != 0x7B:
         return None
-    depth, at = 1, brace + 1
+    return _balanced(code, brace + 1, end, b"{", b"}")
+
+
+def _balanced(code: bytes, at: int, end: int, opening: bytes, closing: bytes) -> int | None:
+    """Where the ``closing`` that balances an ``opening`` just before ``at`` ends, if before ``end``."""
+    depth = 1
     while depth:
-        close = code.find(b"}", at, end)
+        close = code.find(closing, at, end)
         if close < 0:
             return None
-        depth += code.count(b"{", at, close) - 1
+        depth += code.count(opening, at, close) - 1
         at = close + 1
     return at
 

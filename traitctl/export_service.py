@@ -24,6 +24,7 @@ from typing import Any
 
 from traitctl.engine import snapshot as engine
 from traitctl.engine.errors import InputError, ValidationError, literal
+from traitctl.settings import refuse_managed
 
 FORMATS = ("laravel", "json", "flagd")
 RENDERERS = {"laravel": "traitctl.engine.export_laravel", "flagd": "traitctl.engine.export_flagd"}
@@ -164,11 +165,15 @@ def targets(app: Any, fmt: str, names: list[str], out: str | None) -> list[Path 
             return [None]
     if fmt == "laravel":
         _folder_exists(chosen, where)
-        return [chosen / name for name in names]
-    if chosen.is_dir():
-        return [chosen / names[0]]
-    _folder_exists(chosen.parent, where)
-    return [chosen]
+        paths = [chosen / name for name in names]
+    elif chosen.is_dir():
+        paths = [chosen / names[0]]
+    else:
+        _folder_exists(chosen.parent, where)
+        paths = [chosen]
+    for path in paths:
+        refuse_managed(path, app, f"{where} {out if out is not None else path}")
+    return paths
 
 
 def _configured(app: Any, fmt: str) -> tuple[Path | None, str]:

@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from traitctl.engine.errors import ConfigFileError
 
@@ -90,6 +90,51 @@ class Settings:
     def tenants_dir(self) -> Path:
         """``tenants/`` beside the configuration: one ``<id>.toml`` per tenant."""
         return self.config_dir / "tenants"
+
+
+def managed_file(path: Path, config_path: Path, databases: tuple[str, ...] = ()) -> str | None:
+    """What ``path`` is among the files traitctl manages (``"the configuration file …"``): the
+    configuration file, a tenant file, an SQLite store or queue among ``databases`` (URLs) with its
+    journal files, or a lock file beside them; else ``None``. Outputs must not replace them (an
+    export there would lose the configuration or the history)."""
+    config = config_path.resolve()
+    target = path.resolve()
+    if target == config:
+        return f"the configuration file {config}"
+    if target.parent == config.parent / "tenants" and target.suffix == ".toml":
+        return f"a tenant file ({target})"
+    for url in databases:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            db = Path(url[len("sqlite:///"):]).resolve()
+            if target in (db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal"))):
+                return f"a database of traitctl's ({target})"
+    if target.name.endswith(".lock") and target.parent in (config.parent, config.parent / "tenants",
+                                                            config.parent / STATE_DIRNAME):
+        return f"a lock file ({target})"
+    return None
+
+
+def refuse_managed(path: Path, app: Any, what: str) -> None:
+    """Raise when the output ``path`` (named ``what``, e.g. ``"--output x"``) is a managed file of
+    ``app`` (:func:`managed_file`); without a configuration nothing is managed.
+
+    :raises InputError: naming the option and the file.
+    """
+    from traitctl.engine.errors import InputError
+
+    try:
+        config = app.config_path
+    except InputError:
+        return
+    try:
+        found = app.settings
+        databases: tuple[str, ...] = (found.store_url, found.queue_url)
+    except Exception:  # a configuration the command itself will refuse: still guard its files
+        databases = (sqlite_url(config.parent / STATE_DIRNAME / "traitctl.db"),
+                     sqlite_url(config.parent / STATE_DIRNAME / "queue.db"))
+    managed = managed_file(path, config, databases)
+    if managed:
+        raise InputError(f"{what} is {managed}, which traitctl manages; write the output to another file.")
 
 
 #: Longest actor name the store records (its history and override tables).

@@ -146,12 +146,14 @@ def refuse_device(path: str | Path, what: str, stdin: bool = True) -> None:
                          + (" (or '-' for standard input)." if stdin else "."))
 
 
-def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:
+def output_file(raw: str | Path, option: str, cwd: Path | None = None, app=None) -> Path:
     """The file an output option (``--save``, ``--output``) names, checked before anything is
     computed or written: not empty, not a folder, and in a folder that exists (traitctl creates no
-    folders for output, so a typo never scatters files).
+    folders for output, so a typo never scatters files). With ``app``, it is not one of the files
+    traitctl manages either: the configuration file, a tenant file, or what is under ``.traitctl/``
+    (the embedded store and queue); an export written over them would lose the configuration.
 
-    :raises InputError: naming the option and the missing folder.
+    :raises InputError: naming the option and the missing folder or the managed file.
     """
     from traitctl.engine.errors import InputError
 
@@ -164,6 +166,10 @@ def output_file(raw: str | Path, option: str, cwd: Path | None = None) -> Path:
         raise InputError(f"{option} {text} is a folder; give a file name.")
     if not path.parent.is_dir():
         raise InputError(f"{option} {text}: the folder {path.parent} does not exist; create it first.")
+    if app is not None:
+        from traitctl.settings import refuse_managed
+
+        refuse_managed(path, app, f"{option} {text}")
     return path
 
 

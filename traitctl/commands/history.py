@@ -101,7 +101,7 @@ def export(fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (one J
     app_ = app_for(json)
     if fmt not in ("jsonl", "csv"):
         raise InputError(f"--format {fmt!r} is not one of jsonl, csv.")
-    target = output_file(output, "--output", app_.cwd) if output else None
+    target = output_file(output, "--output", app_.cwd, app_) if output else None
     where = history_filter(kinds=kind, everything=True, since=since, until=until)
     rows = export_rows(app_, where)
     buffer = io.StringIO()

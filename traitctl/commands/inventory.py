@@ -64,7 +64,7 @@ def inventory(
     if save is not None:
         from traitctl.commands.common import output_file
 
-        save = output_file(save, "--save", state.cwd)
+        save = output_file(save, "--save", state.cwd, state)
     inv, aud = _scan(state, paths or [], not no_cache, tenant, lib or [], _kinds(kind or []))
     for warning in inv.warnings:
         state.out.warn(f"{warning}")

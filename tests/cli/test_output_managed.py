@@ -54,3 +54,21 @@ def test_a_store_named_by_url_is_guarded(project: Path, tmp_path: Path):
     result = run_cli("history", "export", "--format", "csv", "-o", str(store), cwd=project, env=env)
     assert result.exit_code == 2 and "a database of traitctl's" in result.stderr, result
     assert store.read_bytes() == before
+
+
+def test_a_configuration_file_that_is_a_link_is_not_replaced(project: Path, tmp_path: Path):
+    """A write used to replace the link with a regular file, silently leaving the shared file it led to old."""
+    config = project / "config" / "traits.toml"
+    shared = tmp_path / "shared-traits.toml"
+    shared.write_bytes(config.read_bytes())
+    config.unlink()
+    config.symlink_to(shared)
+    before = shared.read_bytes()
+    result = run_cli("config", "set", "ttl", "61", "--trait", "Cacheable", cwd=project)
+    assert result.exit_code == 2 and "is a symbolic link" in result.stderr and "-c" in result.stderr, result
+    assert config.is_symlink() and shared.read_bytes() == before
+    # reads follow the link; naming the file itself writes it
+    assert run_cli("config", "get", "ttl", "--trait", "Cacheable", cwd=project).exit_code == 0
+    result = run_cli("-c", str(shared), "config", "set", "ttl", "61", "--trait", "Cacheable", cwd=project)
+    assert result.exit_code == 0, result
+    assert config.is_symlink() and b"61" in shared.read_bytes()

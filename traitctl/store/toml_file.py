@@ -438,7 +438,8 @@ class ConfigLock:
     creates a file elsewhere in its name.
 
     :raises LockTimeout: when another writer holds it past ``timeout`` seconds.
-    :raises InputError: when the lock file is a symbolic link or cannot be opened.
+    :raises InputError: when the guarded file or the lock file is a symbolic link, or the lock file
+        cannot be opened.
     """
 
     def __init__(self, path: Path, timeout: float) -> None:
@@ -453,6 +454,11 @@ class ConfigLock:
         from filelock import Timeout
 
         check_writable_folder(self.path)
+        if os.path.islink(self.path):
+            raise InputError(f"{self.path} is a symbolic link to {os.path.realpath(self.path)}; traitctl does not "
+                             "write through links (the write would replace the link and leave the file it leads to "
+                             "as it was): name that file itself (-c) or put the file in the link's place; nothing "
+                             "written.")
         if os.path.islink(self.lock_file):
             raise InputError(f"{self.lock_file} is a symbolic link; traitctl keeps its own lock file there: "
                              "remove the link and retry (nothing written).")

@@ -29,6 +29,10 @@ from typing import Any
 from traitctl.engine import flags as engine
 from traitctl.engine.errors import NotFound
 
+#: compiled (flag, tenant) rules kept between refreshes before they are emptied: bounds memory for
+#: apps asking about unbounded tenant ids (one taken from each request).
+COMPILED_LIMIT = 100_000
+
 
 class Flags:
     """Evaluate feature flags of one configuration file or JSON snapshot.
@@ -101,6 +105,8 @@ class Flags:
         flag = self._get(name)
         if flag.stickiness == "user" and user is not None:
             predicate = engine.compile(flag, self._active(name), tenant)
+            if len(self._compiled) >= COMPILED_LIMIT:
+                self._compiled.clear()
             self._compiled[(name, tenant)] = predicate
             return predicate(str(user))
         return self.evaluate(name, user=user, tenant=tenant, model=model, **attributes).on

@@ -11,20 +11,22 @@ import pytest
 from tests.conftest import run_cli
 
 
+MANAGED = ["config/traits.toml", "config/tenants/globex.toml", "config/tenants/new.toml",
+           "config/.traitctl/traitctl.db", "config/.traitctl/traitctl.db-wal", "config/.traitctl/queue.db"]
+
+
 @pytest.mark.parametrize("args", [["history", "export", "--format", "csv", "-o"], ["inventory", "--save"],
                                   ["export", "--format", "json", "--output"]],
                          ids=["history-export", "inventory-save", "export-json"])
-@pytest.mark.parametrize("target", ["config/traits.toml", "config/tenants/globex.toml", "config/tenants/new.toml",
-                                    "config/.traitctl/traitctl.db", "config/.traitctl/traitctl.db-wal",
-                                    "config/.traitctl/queue.db"])
-def test_a_managed_file_is_not_an_output(project: Path, args, target):
+def test_a_managed_file_is_not_an_output(project: Path, args):
     assert run_cli("config", "set", "ttl", "61", "--trait", "Cacheable", cwd=project).exit_code == 0
-    path = project / target
-    before = path.read_bytes() if path.exists() else None
-    result = run_cli(*args, target, cwd=project)
-    assert result.exit_code == 2, result
-    assert "which traitctl manages" in result.stderr and "Traceback" not in result.stderr, result.stderr
-    assert (path.read_bytes() if path.exists() else None) == before
+    for target in MANAGED:
+        path = project / target
+        before = path.read_bytes() if path.exists() else None
+        result = run_cli(*args, target, cwd=project)
+        assert result.exit_code == 2, (target, result)
+        assert "which traitctl manages" in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert (path.read_bytes() if path.exists() else None) == before, target
     assert run_cli("config", "get", "ttl", "--trait", "Cacheable", cwd=project).stdout.strip() == "61"
 
 

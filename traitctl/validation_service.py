@@ -77,6 +77,22 @@ def require_tenant_shapes(cfg: Any, tenants: Iterable[str | None] | None = None)
              for p in engine.tenant_shape_problems(cfg, source)])
 
 
+def require_tenant(cfg: Any, tenant: str | None) -> None:
+    """Refuse ``tenant`` (when given) if the configuration does not name it or its tables are of the
+    wrong shape (:func:`require_tenant_shapes`): what every command reading one tenant checks.
+
+    :raises NotFound: naming the tenant (near ids suggested).
+    :raises ValidationError: (exit 2) naming the first table of the wrong shape.
+    """
+    from traitctl.engine.errors import NotFound
+
+    if not tenant:
+        return
+    if tenant not in cfg.tenants:
+        raise NotFound("tenant", tenant, cfg.tenants)
+    require_tenant_shapes(cfg, [tenant])
+
+
 def require_shapes(cfg: Any) -> None:
     """Refuse a configuration whose ``[traits]``, ``[models]`` or ``[tenants]`` tables (or the
     loaded tenants' tables) are of the wrong shape, before a reader of all of it (an export) takes

@@ -12,7 +12,7 @@ from traitctl.commands.common import (CONTEXT_SETTINGS, DryRunOpt, JsonOpt, Mode
 from traitctl.context import App
 from traitctl.engine import config as engine
 from traitctl.engine.errors import InputError, NotFound, ValidationError
-from traitctl.validation_service import require_tenant_shapes
+from traitctl.validation_service import require_tenant, require_tenant_shapes
 
 app = typer.Typer(help="Read, explain, edit and validate trait configuration.", no_args_is_help=True,
                   add_completion=False, context_settings=CONTEXT_SETTINGS,
@@ -31,10 +31,7 @@ def _target(app_: App, trait: Optional[str], model: Optional[str], tenant: Optio
     cfg = app_.config(tenants={tenant} if tenant is not None else None)
     if trait is not None:
         trait = engine.match_name("trait", trait, cfg.traits)
-    if tenant and tenant not in cfg.tenants:
-        raise NotFound("tenant", tenant, cfg.tenants)
-    if tenant:
-        require_tenant_shapes(cfg, [tenant])
+    require_tenant(cfg, tenant)
     if model:
         model = _match_model(app_, cfg, model, known_only)
     return cfg, trait, model, tenant

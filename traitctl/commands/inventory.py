@@ -123,12 +123,9 @@ def _scan(state: App, paths: list[str], use_cache: bool, tenant: str | None, lib
                    f"{stats['same_content']} with the same content: from the cache); "
                    f"{stats.get('library_files', 0)} library files read.")
     cfg = state.config(tenants={tenant} if tenant else None)
-    if tenant and tenant not in cfg.tenants:
-        raise NotFound("tenant", tenant, cfg.tenants)
-    if tenant:
-        from traitctl.validation_service import require_tenant_shapes
+    from traitctl.validation_service import require_tenant
 
-        require_tenant_shapes(cfg, [tenant])
+    require_tenant(cfg, tenant)
     return inv, audit(inv, cfg, tenant)
 
 

@@ -88,17 +88,14 @@ def _operation(state: App, target: str, operation: Optional[str], tenant: Option
     """(trait or None, operation name, spec) for ``enqueue TARGET [OPERATION]``, names matched."""
     from traitctl.engine import config as cfg_engine
     from traitctl.engine import jobs as rules
-    from traitctl.engine.errors import NotFound
 
     cfg = state.config(tenants={tenant} if tenant else None)
     trait, op = (None, target) if operation is None else (cfg_engine.match_name("trait", target, cfg.traits), operation)
     if tenant:
-        cfg_engine.check_tenant_id(tenant)
-        if tenant not in cfg.tenants:
-            raise NotFound("tenant", tenant, cfg.tenants)
-        from traitctl.validation_service import require_tenant_shapes
+        from traitctl.validation_service import require_tenant
 
-        require_tenant_shapes(cfg, [tenant])
+        cfg_engine.check_tenant_id(tenant)
+        require_tenant(cfg, tenant)
     return trait, op, rules.find_operation(cfg.traits, trait, op, cfg.section("jobs"))
 
 

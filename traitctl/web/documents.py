@@ -40,12 +40,9 @@ def _inventory(app: Any, tenant: str | None = None) -> tuple[Any, Any]:
         check_tenant_id(tenant)
     inv = scan_for_app(app, [])
     cfg = app.config(tenants={tenant} if tenant else None)
-    if tenant and tenant not in cfg.tenants:
-        raise NotFound("tenant", tenant, cfg.tenants)
-    if tenant:
-        from traitctl.validation_service import require_tenant_shapes
+    from traitctl.validation_service import require_tenant
 
-        require_tenant_shapes(cfg, [tenant])
+    require_tenant(cfg, tenant)
     return inv, audit(inv, cfg, tenant)
 
 

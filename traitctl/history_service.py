@@ -365,6 +365,10 @@ def _rollback_file(app: Any, event: Any, actor: str, command: str, force: bool, 
         else:
             before = toml_file.read_text(path) if path.exists() else ""
             after = ""
+            created = _created_text(event)
+            if before and before != created and not force:
+                raise Conflict(f"{path} changed since event #{event.id} created it; pass --force to delete it "
+                               "anyway (the rollback keeps its text in history).")
             if not dry_run and path.exists():
                 os.unlink(path)
     edit = toml_file.Edit(path, before, after, [])
@@ -387,6 +391,27 @@ def _rollback_file(app: Any, event: Any, actor: str, command: str, force: bool, 
                 toml_file.write_atomic(path, before)
         raise unrecorded([], exc) from None
     return Rollback(edit, message, [recorded])
+
+
+def _created_text(event: Any) -> str | None:
+    """The text the creation of ``event.file`` wrote: its ``text``, or for an event recorded without
+    one, its patch (:func:`~traitctl.store.toml_file.hunks` of ``""`` and that text) applied to an
+    empty file; ``None`` when that does not fit."""
+    text = event.data.get("text")
+    if isinstance(text, str):
+        return text
+    patch = (event.data.get("patch") or {}).get(event.file)
+    old, new, at = [""], [], 0  # the lines of "", the lines made, how many of `old` they used
+    try:
+        for hunk in patch:
+            equal = hunk["at"] - len(new)
+            if equal < 0 or at + equal > len(old) or old[at + equal:at + equal + len(hunk["lines"])] != hunk["lines"]:
+                return None
+            new += old[at:at + equal] + list(hunk["new"])
+            at += equal + len(hunk["lines"])
+    except (KeyError, TypeError):
+        return None
+    return "\n".join(new + old[at:]) if patch else None
 
 
 def change_list(edit: Any) -> list[dict]:

@@ -98,3 +98,34 @@ def test_tenants_folder_linked_out_of_the_config_folder_is_not_written(cli, proj
     folder.symlink_to("tenant-files")
     result = cli("config", "set", "separator", '"-"', "--trait", "HasSlug", "--tenant", "globex")
     assert result.exit_code == 0, result
+
+
+def test_rollback_of_a_tenant_file_keeps_what_was_written_into_it_since(cli, config_file: Path):
+    """Undoing `tenants add --file` deletes the file only while it holds what the add wrote: a file
+    edited by hand since is refused (exit 1, unchanged) unless --force, whose own rollback brings
+    the edited text back."""
+    assert cli("tenants", "add", "newco", "--file").exit_code == 0
+    added = _last_event(cli)
+    path = config_file.parent / "tenants" / "newco.toml"
+    assert added["data"]["text"] == path.read_text()
+    edited = path.read_text() + "\n[traits.Cacheable]\nttl = 42  # by hand\n"
+    path.write_text(edited)
+
+    result = cli("rollback", str(added["id"]))
+    assert result.exit_code == 1, result
+    assert "changed since event" in result.stderr and "--force" in result.stderr
+    assert path.read_text() == edited
+
+    result = cli("rollback", str(added["id"]), "--force")
+    assert result.exit_code == 0, result
+    assert not path.exists()
+    _roll_back_last(cli)  # the forced rollback, undone
+    assert path.read_text() == edited
+
+
+def test_rollback_of_an_unchanged_tenant_file_deletes_it(cli, config_file: Path):
+    assert cli("tenants", "add", "newco", "--file").exit_code == 0
+    path = config_file.parent / "tenants" / "newco.toml"
+    assert path.exists()
+    _roll_back_last(cli)
+    assert not path.exists()

@@ -71,7 +71,9 @@ def add(tenant: NewTenantArg, name: Optional[str] = typer.Option(None, help="Dis
         edit = toml_file.edit(path, [toml_file.Change(("tenants", tenant, "name"), display)], dry_run=dry_run,
                               lock_timeout=app_.settings.lock_timeout,
                               check=lambda data: _refuse_existing(data, tenant))
-    _done(app_, edit, "tenant.add", tenant, dry_run, {"file_created": own_file})
+    # a created file's text: its rollback deletes it only while it still holds just that
+    _done(app_, edit, "tenant.add", tenant, dry_run, {"file_created": True, "text": edit.after} if own_file
+          else {"file_created": False})
 
 
 def _refuse_existing(data: dict, tenant: str) -> None:

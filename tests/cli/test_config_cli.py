@@ -144,6 +144,11 @@ def test_tenants_add_list_remove_and_rollback(cli, project):
     assert {t["id"] for t in doc["tenants"]} == {"acme", "globex", "initech", "umbrella"}
     assert cli("tenants", "add", "acme").exit_code == 2
     assert cli("tenants", "add", "../x").exit_code == 2
+    for device in ("CON", "nul", "com1.eu", "Lpt9"):  # no file tenants/<id>.toml on Windows
+        result = cli("tenants", "add", device, "--file")
+        assert result.exit_code == 2 and "device name on Windows" in result.stderr, (device, result)
+    assert not list((project / "config" / "tenants").glob("[cClLnN]*.toml"))
+    assert cli("tenants", "add", "console", "--file").exit_code == 0  # a longer name is a name
     refused = cli("tenants", "remove", "acme")
     assert refused.exit_code == 1 and "--force" in refused.stderr
     assert cli("tenants", "remove", "globex", "--force", "--yes").exit_code == 0

@@ -56,7 +56,7 @@ def add(tenant: NewTenantArg, name: Optional[str] = typer.Option(None, help="Dis
     from traitctl.store import toml_file
 
     app_ = app_for(json)
-    engine.check_tenant_id(tenant)
+    engine.check_new_tenant_id(tenant)
     cfg = app_.config()
     if tenant in cfg.tenants:
         raise InputError(f"Tenant '{tenant}' already exists in {cfg.tenants[tenant].file}.")

@@ -170,6 +170,20 @@ def check_tenant_id(tenant: str) -> str:
     return tenant
 
 
+#: Device names Windows reserves, whatever follows a dot (`con.toml` is the console there).
+WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))})
+
+
+def check_new_tenant_id(tenant: str) -> str:
+    """:func:`check_tenant_id`, and for a tenant being added, no id whose file (``tenants/<id>.toml``)
+    Windows could not hold: a checkout of the configuration there would miss it."""
+    check_tenant_id(tenant)
+    if tenant.split(".", 1)[0].lower() in WINDOWS_DEVICES:
+        raise InputError(f"Invalid tenant id '{tenant}': {tenant.split('.', 1)[0]} is a device name on Windows, "
+                         "so its file tenants/<id>.toml could not exist there; choose another id.")
+    return tenant
+
+
 # -- resolution ---------------------------------------------------------------------------------
 def tenant_layers(cfg: ConfigData, trait: str, model: str | None, tenant: str | None) -> list[Layer]:
     """The tenant's own layers for (trait, model): tenant+model (with a model), then tenant; none
